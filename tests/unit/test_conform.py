@@ -1,0 +1,104 @@
+"""Conforming user tables to the canonical schemas: guessing, overrides, errors, rejections."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from tg_connect.errors import InputError
+from tg_connect.protocol import schemas
+from tg_connect.protocol.conform import Conformer
+
+
+def conform(kind: str, data: dict, **kw: object):  # type: ignore[no-untyped-def]
+    return Conformer(kind, **kw).conform(pa.record_batch(data))  # type: ignore[arg-type]
+
+
+def test_plain_spo_strings_are_guessed() -> None:
+    out = conform("triples", {"s": ["http://a/1", "_:x", "<rel>"], "p": ["http://p"] * 3,
+                              "o": ["http://o", "plain text", "_:y"]}).batch
+    assert out.schema.equals(schemas.TRIPLES)
+    rows = out.to_pylist()
+    assert [(r["s"], r["s_type"]) for r in rows] == [("http://a/1", "iri"), ("x", "blank"), ("rel", "iri")]
+    assert [(r["o"], r["o_type"]) for r in rows] == [("http://o", "iri"), ("plain text", "literal"), ("y", "blank")]
+
+
+def test_explicit_kinds_override_the_guess() -> None:
+    rows = conform("triples", {"s": ["http://a"], "p": ["http://p"], "o": ["http://looks-like-iri"],
+                               "o_type": ["literal"]}).batch.to_pylist()
+    assert rows[0]["o_type"] == "literal" and rows[0]["o"] == "http://looks-like-iri"
+
+
+def test_a_datatype_or_language_makes_a_literal() -> None:
+    rows = conform("triples", {"s": ["http://a"] * 3, "p": ["http://p"] * 3, "o": ["http://x", "1", "b"],
+                               "o_datatype": ["http://www.w3.org/2001/XMLSchema#anyURI", "http://www.w3.org/2001/XMLSchema#string", None],
+                               "o_language": [None, None, "en"]}).batch.to_pylist()
+    assert [(r["o_type"], r["o_datatype"], r["o_language"]) for r in rows] == [
+        ("literal", "http://www.w3.org/2001/XMLSchema#anyURI", None), ("literal", None, None), ("literal", None, "en")]
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(InputError) as err:
+        Conformer("triples", source="f.parquet").conform(pa.record_batch({"p": ["a"], "o": ["b"]}))
+    assert err.value.column == "s" and "f.parquet" in str(err.value) and "'s'" in str(err.value)
+
+
+def test_wrong_type_and_unknown_columns_are_named() -> None:
+    with pytest.raises(InputError, match="column 'o'"):
+        conform("triples", {"s": ["http://a"], "p": ["http://p"], "o": [1]})
+    with pytest.raises(InputError, match="column 'extra'"):
+        conform("triples", {"s": ["http://a"], "p": ["http://p"], "o": ["x"], "extra": ["y"]})
+
+
+def test_column_mapping() -> None:
+    out = conform("triples", {"subject": ["http://a"], "predicate": ["http://p"], "object": ["v"]},
+                  columns={"subject": "s", "predicate": "p", "object": "o"}).batch
+    assert out.column("s").to_pylist() == ["http://a"]
+
+
+def test_one_schema_per_job() -> None:
+    c = Conformer("triples")
+    c.conform(pa.record_batch({"s": ["http://a"], "p": ["http://p"], "o": ["v"]}))
+    with pytest.raises(InputError, match="column 'g'"):
+        c.conform(pa.record_batch({"s": ["http://a"], "p": ["http://p"], "o": ["v"], "g": ["http://g"]}), 1)
+
+
+def test_bad_rows_raise_with_row_and_column() -> None:
+    with pytest.raises(InputError) as err:
+        Conformer("triples").conform(pa.record_batch({"s": ["http://a", None], "p": ["http://p"] * 2, "o": ["v", "w"]}), 100)
+    assert (err.value.row, err.value.column) == (101, "s")
+
+
+def test_skip_rejects_bad_rows_and_keeps_the_rest() -> None:
+    data = {"s": ["http://a", None, "http://c", "http://d"], "p": ["http://p", "http://p", "bad iri", "http://p"],
+            "o": ["1", "2", "3", "4"], "o_type": ["literal", "literal", "literal", "weird"]}
+    out = Conformer("triples", on_error="skip").conform(pa.record_batch(data), 10)
+    assert out.batch.column("o").to_pylist() == ["1"]
+    assert [(r.row, r.column) for r in out.rejections] == [(11, "s"), (12, "p"), (13, "o_type")]
+    assert out.rejected_rows is not None and out.rejected_rows.column("o").to_pylist() == ["2", "3", "4"]
+    assert out.row_index.to_pylist() == [10]
+
+
+def test_vectors_validated_and_fixed() -> None:
+    out = Conformer("graph-embeddings", on_error="skip").conform(pa.record_batch(
+        {"entity": ["http://e/1", "http://e/2", "http://e/3", "http://e/4"],
+         "vector": [[1.0, 2.0], [float("nan"), 1.0], [1.0], None]}))
+    assert out.batch.schema.field("vector").type == schemas.vector_type(2)
+    assert out.batch.column("vector").to_pylist() == [[1.0, 2.0]]
+    assert [r.row for r in out.rejections] == [1, 2, 3]
+
+
+def test_vector_column_of_wrong_type() -> None:
+    with pytest.raises(InputError, match="column 'vector'"):
+        conform("graph-embeddings", {"entity": ["http://e"], "vector": ["not a vector"]})
+
+
+def test_quoted_triple_values_are_checked() -> None:
+    with pytest.raises(InputError, match="quoted triple"):
+        conform("triples", {"s": ["not json"], "s_type": ["triple"], "p": ["http://p"], "o": ["x"]})
+
+
+def test_unknown_kind_name() -> None:
+    with pytest.raises(ValueError, match="unknown data kind"):
+        Conformer("nodes")
+    assert Conformer("graph_embeddings").kind == "graph-embeddings"

@@ -1,0 +1,42 @@
+"""tg_connect: move knowledge in and out of TrustGraph as Arrow, pandas and Parquet.
+
+Bulk entry points: :func:`to_trustgraph`, :func:`read_trustgraph`, :func:`read_batches`.
+With no URL they use ``$TRUSTGRAPH_URL`` or an in-process :class:`LocalGateway`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .bulk import LoadReport, Progress, read_batches, read_trustgraph, to_trustgraph
+from .errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    GatewayConnectionError,
+    GatewayTimeoutError,
+    InputError,
+    ProtocolError,
+    ServiceError,
+    TgConnectError,
+)
+from .protocol.conform import Rejection
+from .protocol.schemas import KINDS
+from .protocol.terms import Term, Triple
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "to_trustgraph", "read_trustgraph", "read_batches", "LoadReport", "Progress", "Rejection",
+    "LocalGateway", "Term", "Triple", "KINDS",
+    "TgConnectError", "GatewayConnectionError", "GatewayTimeoutError", "AuthenticationError",
+    "AccessDeniedError", "ServiceError", "ProtocolError", "InputError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The local gateway pulls in the server stack; import it only when asked for.
+    if name == "LocalGateway":
+        from .local import LocalGateway
+
+        return LocalGateway
+    raise AttributeError(name)

@@ -1,0 +1,373 @@
+"""Turn a user's record batches into the canonical schema of a data kind, column-wise.
+
+A :class:`Conformer` is made per job. The first batch fixes the job's input schema; a later
+batch that differs is an :class:`~tg_connect.errors.InputError` naming the column. Invalid
+rows (a null subject, a bad IRI, a NaN or wrong-length vector...) either raise, naming row
+and column (``on_error="raise"``), or are set aside as :class:`Rejection`\\ s with the
+original rows kept for fixing and resending (``on_error="skip"``). Everything is done with
+Arrow kernels; Python only loops over distinct values and over rejected rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError
+from . import schemas
+from .schemas import Kind
+from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING
+from .terms import parse_quoted_triple
+
+OnError = Literal["raise", "skip"]
+
+_KIND_SYNONYMS = {
+    "iri": IRI, "uri": IRI, "i": IRI, "namednode": IRI, "named_node": IRI,
+    "blank": BLANK, "bnode": BLANK, "b": BLANK, "blanknode": BLANK, "blank_node": BLANK,
+    "literal": LITERAL, "l": LITERAL,
+    "triple": TRIPLE, "t": TRIPLE, "quoted": TRIPLE, "quoted_triple": TRIPLE,
+}
+# Characters an IRI may not contain (RFC 3987 excludes them; stores reject them).
+_BAD_IRI = r"[\s<>\"{}|\\^`]"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One input row that was not sent: its index in the input, the column, and why."""
+
+    row: int
+    column: str | None
+    reason: str
+
+
+@dataclass
+class Conformed:
+    """A conformed batch: the valid rows in canonical form, and what was rejected."""
+
+    batch: pa.RecordBatch
+    rejections: list[Rejection] = field(default_factory=list)
+    rejected_rows: pa.RecordBatch | None = None  # the original input rows, for resending
+    row_index: pa.Array | None = None  # input row number of each valid row
+
+
+def _is_stringish(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or getattr(pa.types, "is_string_view", lambda _t: False)(t)
+        or pa.types.is_null(t)
+        or (pa.types.is_dictionary(t) and _is_stringish(t.value_type))
+    )
+
+
+def _to_string(arr: pa.Array) -> pa.Array:
+    return arr if arr.type == pa.string() else pc.cast(arr, pa.string())
+
+
+class Conformer:
+    """Conforms the batches of one job to ``kind``'s schema (see the module docstring)."""
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        on_error: OnError = "raise",
+        columns: Mapping[str, str] | None = None,
+        source: str | None = None,
+        dim: int | None = None,
+    ) -> None:
+        if on_error not in ("raise", "skip"):
+            raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        self.kind: Kind = schemas.normalise_kind(kind)
+        self.on_error = on_error
+        self.columns = dict(columns or {})
+        self.source = source
+        self.dim = dim
+        self.input_schema: pa.Schema | None = None
+
+    # -- public ---------------------------------------------------------------------------
+    def conform(self, batch: pa.RecordBatch, offset: int = 0) -> Conformed:
+        """Conform one input batch whose first row is input row ``offset``."""
+        original = batch
+        if self.columns:
+            batch = batch.rename_columns([self.columns.get(n, n) for n in batch.schema.names])
+        self._check_schema(batch.schema)
+        bad: dict[int, tuple[str | None, str]] = {}
+        cols = {name: batch.column(name) for name in batch.schema.names}
+        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset)
+        if not bad:
+            return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]))
+        first = min(bad)
+        if self.on_error == "raise":
+            column, reason = bad[first]
+            raise InputError(reason, source=self.source, column=column, row=offset + first)
+        keep = pa.array([i not in bad for i in range(len(batch))])
+        canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).filter(keep)
+        rows = sorted(bad)
+        rejections = [Rejection(offset + i, bad[i][0], bad[i][1]) for i in rows]
+        index = pc.add(pa.array(range(len(batch)), pa.int64()).filter(keep), offset)
+        return Conformed(canonical, rejections, original.take(pa.array(rows)), index)
+
+    # -- schema ---------------------------------------------------------------------------
+    def _check_schema(self, schema: pa.Schema) -> None:
+        if self.input_schema is None:
+            self._validate_columns(schema)
+            self.input_schema = schema
+            return
+        if schema.equals(self.input_schema):
+            return
+        old = {f.name: f.type for f in self.input_schema}
+        new = {f.name: f.type for f in schema}
+        for name in sorted(set(old) | set(new)):
+            if name not in new:
+                raise InputError("column missing from a later batch", source=self.source, column=name)
+            if name not in old:
+                raise InputError("column not in the job's first batch", source=self.source, column=name)
+            if old[name] != new[name]:
+                raise InputError(
+                    f"column type changed from {old[name]} to {new[name]} within one job",
+                    source=self.source, column=name,
+                )
+
+    def _validate_columns(self, schema: pa.Schema) -> None:
+        names = set(schema.names)
+        required, optional = _columns_of(self.kind)
+        for name in required:
+            if name not in names:
+                raise InputError(
+                    f"missing required column for {self.kind}; the table has {sorted(names)}"
+                    " (map differently named columns with columns={...})",
+                    source=self.source, column=name,
+                )
+        if self.kind == "rows":
+            return  # every other column is a field of the row
+        for name in schema.names:
+            if name not in required and name not in optional:
+                raise InputError(
+                    f"unexpected column for {self.kind}; expected some of "
+                    f"{list(required) + list(optional)}",
+                    source=self.source, column=name,
+                )
+        for f in schema:
+            if f.name in ("vector",):
+                continue
+            if not _is_stringish(f.type):
+                raise InputError(
+                    f"column has type {f.type}; expected strings", source=self.source, column=f.name
+                )
+
+    # -- terms ----------------------------------------------------------------------------
+    def _terms(
+        self,
+        cols: dict[str, pa.Array],
+        position: str,
+        n: int,
+        bad: dict[int, tuple[str | None, str]],
+        literal_parts: bool,
+    ) -> dict[str, pa.Array]:
+        value = _to_string(cols[position])
+        type_col = f"{position}_type"
+        dt_col, ln_col = f"{position}_datatype", f"{position}_language"
+        datatype = _to_string(cols[dt_col]) if literal_parts and dt_col in cols else None
+        language = _to_string(cols[ln_col]) if literal_parts and ln_col in cols else None
+        if datatype is not None:
+            datatype = pc.if_else(pc.equal(datatype, ""), None, datatype)
+        if language is not None:
+            language = pc.if_else(pc.equal(language, ""), None, language)
+
+        given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
+        guessed, stripped = _guess_kinds(value)
+        has_literal_parts = None
+        for part in (datatype, language):
+            if part is not None:
+                valid = pc.is_valid(part)
+                has_literal_parts = valid if has_literal_parts is None else pc.or_(has_literal_parts, valid)
+        if has_literal_parts is not None:  # a datatype or language makes an unmarked row a literal
+            guessed = pc.if_else(has_literal_parts, LITERAL, guessed)
+            stripped = pc.if_else(has_literal_parts, value, stripped)
+        kind = guessed if given is None else pc.coalesce(given, guessed)
+        value = stripped if given is None else pc.if_else(pc.is_valid(given), value, stripped)
+
+        _flag(bad, pc.is_null(value), position, "null value")
+        if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error
+            _flag(bad, pc.not_equal(kind, IRI), position, "predicate is not an IRI")
+        is_iri = pc.equal(kind, IRI)
+        iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), pc.match_substring_regex(value, _BAD_IRI)))
+        _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
+        _flag(bad, pc.and_(pc.equal(kind, BLANK), pc.equal(value, "")), position, "empty blank node id")
+        is_triple = pc.fill_null(pc.equal(kind, TRIPLE), False)
+        if pc.any(is_triple).as_py():
+            for i in pc.indices_nonzero(is_triple).to_pylist():
+                text = value[i].as_py()
+                if text is None:
+                    continue
+                try:
+                    parse_quoted_triple(text)
+                except ValueError as exc:
+                    bad.setdefault(i, (position, f"invalid quoted triple: {exc}"))
+        out = {position: value, type_col: kind}
+        if literal_parts:
+            is_lit = pc.equal(kind, LITERAL)
+            for part, name in ((datatype, dt_col), (language, ln_col)):
+                if part is not None:
+                    _flag(bad, pc.and_(pc.invert(is_lit), pc.is_valid(part)), name,
+                          f"{name.split('_')[-1]} given for a non-literal")
+            if datatype is not None:
+                _flag(bad, pc.and_(is_lit, pc.match_substring_regex(datatype, _BAD_IRI)), dt_col,
+                      "invalid datatype IRI")
+            null = pa.nulls(n, pa.string())
+            language = language if language is not None else null
+            datatype = datatype if datatype is not None else null
+            implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])),
+                              pc.is_valid(language))
+            datatype = pc.if_else(pc.fill_null(implicit, False), None, datatype)
+            out[dt_col] = pc.if_else(is_lit, datatype, None)
+            out[ln_col] = pc.if_else(is_lit, language, None)
+        return out
+
+    def _explicit_kinds(self, col: pa.Array, name: str, bad: dict[int, tuple[str | None, str]]) -> pa.Array:
+        if not _is_stringish(col.type):
+            raise InputError(f"column has type {col.type}; expected strings", source=self.source, column=name)
+        encoded = pc.dictionary_encode(_to_string(col))
+        mapped: list[str | None] = []
+        for i, raw in enumerate(encoded.dictionary.to_pylist()):
+            key = raw.strip().lower() if raw is not None else ""
+            kind = _KIND_SYNONYMS.get(key) if key else None
+            if key and kind is None:
+                rows = pc.indices_nonzero(pc.equal(encoded.indices, i)).to_pylist()
+                for r in rows:
+                    bad.setdefault(r, (name, f"unknown term kind {raw!r}; expected iri, blank, literal or triple"))
+            mapped.append(kind)
+        return pc.take(pa.array(mapped, pa.string()), encoded.indices)
+
+    # -- kinds ----------------------------------------------------------------------------
+    def _conform_triples(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+        out: dict[str, pa.Array] = {}
+        out.update(self._terms(cols, "s", n, bad, False))
+        out.update(self._terms(cols, "p", n, bad, False))
+        out.update(self._terms(cols, "o", n, bad, True))
+        g = _to_string(cols["g"]) if "g" in cols else pa.nulls(n, pa.string())
+        g = pc.if_else(pc.equal(g, ""), None, g)
+        _flag(bad, pc.match_substring_regex(g, _BAD_IRI), "g", "invalid graph IRI")
+        out["g"] = g
+        return out, schemas.TRIPLES
+
+    def _conform_entity_contexts(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+        out = self._terms(cols, "entity", n, bad, False)
+        context = _to_string(cols["context"])
+        _flag(bad, pc.is_null(context), "context", "null value")
+        out["context"] = context
+        return out, schemas.ENTITY_CONTEXTS
+
+    def _conform_graph_embeddings(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+        out = self._terms(cols, "entity", n, bad, False)
+        out["vector"] = self._vectors(cols["vector"], n, bad, offset)
+        return out, schemas.graph_embeddings_schema(self.dim or 0)
+
+    def _conform_document_embeddings(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+        chunk_id = _to_string(cols["chunk_id"])
+        _flag(bad, pc.is_null(chunk_id), "chunk_id", "null value")
+        vector = self._vectors(cols["vector"], n, bad, offset)
+        return {"chunk_id": chunk_id, "vector": vector}, schemas.document_embeddings_schema(self.dim or 0)
+
+    def _conform_rows(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+        name = schemas.ROWS_SCHEMA_NAME
+        if not _is_stringish(cols[name].type):
+            raise InputError(f"column has type {cols[name].type}; expected strings", source=self.source, column=name)
+        out = {name: _to_string(cols[name])}
+        _flag(bad, pc.is_null(out[name]), name, "null value")
+        for col, arr in cols.items():
+            if col == name:
+                continue
+            try:
+                out[col] = _to_string(arr)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InputError(f"column of type {arr.type} cannot be sent as row field text: {exc}",
+                                 source=self.source, column=col) from None
+        return out, pa.schema([(c, pa.string()) for c in out])
+
+    def _vectors(self, col: pa.Array, n: int, bad: dict[int, tuple[str | None, str]], offset: int) -> pa.Array:
+        t = col.type
+        if pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
+            item = t.value_type
+        else:
+            raise InputError(f"column has type {t}; expected a list of floats", source=self.source, column="vector")
+        if not (pa.types.is_floating(item) or pa.types.is_integer(item)):
+            raise InputError(f"vector items have type {item}; expected floats", source=self.source, column="vector")
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        lengths = pc.list_value_length(col)
+        if self.dim is None:
+            first_valid = pc.drop_null(lengths)
+            self.dim = int(first_valid[0].as_py()) if len(first_valid) else 0
+            if self.dim <= 0:
+                raise InputError("no vector to take the dimension from (pass dim=)", source=self.source,
+                                 column="vector", row=offset)
+        dim = self.dim
+        _flag(bad, pc.is_null(col), "vector", "null vector")
+        _flag(bad, pc.not_equal(lengths, dim), "vector", f"vector length differs from the job's dimension {dim}")
+        values = pc.cast(pc.list_flatten(col), pa.float64())
+        parents = pc.list_parent_indices(col)
+        nonfinite = pc.or_(pc.is_nan(values), pc.is_inf(values))
+        nonfinite = pc.or_(nonfinite, pc.is_null(values))
+        if pc.any(nonfinite).as_py():
+            for r in pc.unique(parents.filter(nonfinite)).to_pylist():
+                bad.setdefault(r, ("vector", "vector contains NaN, infinity or null"))
+        # Rebuild as FixedSizeList<float32, dim>; rows that failed get zeros (they are dropped).
+        ok = pa.array([i not in bad for i in range(n)]) if bad else None
+        fixed_values = pc.cast(values, pa.float32())
+        if ok is None:
+            return pa.FixedSizeListArray.from_arrays(fixed_values, dim)
+        rows = []
+        good_mask = pc.take(ok, parents)
+        good_values = fixed_values.filter(good_mask)
+        pos = 0
+        zeros = [0.0] * dim
+        for i in range(n):
+            if ok[i].as_py():
+                rows.append(good_values.slice(pos, dim).to_pylist())
+                pos += dim
+            else:
+                rows.append(zeros)
+        return pa.array(rows, schemas.vector_type(dim))
+
+
+def _columns_of(kind: Kind) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if kind == "triples":
+        return ("s", "p", "o"), ("s_type", "p_type", "o_type", "o_datatype", "o_language", "g")
+    if kind == "graph-embeddings":
+        return ("entity", "vector"), ("entity_type",)
+    if kind == "entity-contexts":
+        return ("entity", "context"), ("entity_type",)
+    if kind == "document-embeddings":
+        return ("chunk_id", "vector"), ()
+    return (schemas.ROWS_SCHEMA_NAME,), ()
+
+
+def _guess_kinds(value: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Kinds guessed from bare strings, and the values with ``<...>`` / ``_:`` stripped."""
+    angle = pc.and_(pc.starts_with(value, "<"), pc.ends_with(value, ">"))
+    angle = pc.and_(angle, pc.greater_equal(pc.utf8_length(value), 2))
+    blank = pc.and_(pc.starts_with(value, "_:"), pc.greater(pc.utf8_length(value), 2))
+    absolute = pc.match_substring_regex(value, ABSOLUTE_IRI_PATTERN)
+    kind = pc.case_when(
+        pc.make_struct(angle, blank, absolute, field_names=["a", "b", "c"]),
+        IRI, BLANK, IRI, LITERAL,
+    )
+    stripped = pc.case_when(
+        pc.make_struct(angle, blank, field_names=["a", "b"]),
+        pc.utf8_slice_codeunits(value, 1, -1),
+        pc.utf8_slice_codeunits(value, 2),
+        value,
+    )
+    return kind, stripped
+
+
+def _flag(bad: dict[int, tuple[str | None, str]], mask: pa.Array, column: str | None, reason: str) -> None:
+    mask = pc.fill_null(mask, False)
+    if pc.any(mask).as_py():
+        for i in pc.indices_nonzero(mask).to_pylist():
+            bad.setdefault(i, (column, reason))

@@ -1,0 +1,252 @@
+"""Bulk message shapes (protocol.md section 10): canonical Arrow batches <-> socket frames.
+
+Encoding is vectorised: each row becomes a JSON fragment built by Arrow kernels and the
+fragments of a batch are joined in one buffer slice, so no Python object is made per row.
+Decoding goes the other way for frames the gateway sends (export taps, triples queries,
+knowledge cores) and yields canonical batches.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import jsontext, schemas
+from .schemas import Kind
+from .terms import IRI, LITERAL, TRIPLE, BLANK, term_from_wire, term_to_wire
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The ``metadata`` of a bulk message: document id, collection and (optional) root."""
+
+    id: str
+    collection: str
+    root: str | None = None
+
+    def json(self, with_root: bool) -> str:
+        body: dict[str, str] = {"id": self.id}
+        if with_root:
+            body["root"] = self.root if self.root is not None else ""
+        body["collection"] = self.collection
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- encoding ---------------------------------------------------------------------------
+
+
+def term_fragments(
+    value: pa.Array,
+    kind: pa.Array,
+    datatype: pa.Array | None = None,
+    language: pa.Array | None = None,
+) -> pa.Array:
+    """Compact JSON text of each term (one string per row), built column-wise."""
+    if len(value) == 0:
+        return pa.array([], pa.string())
+    present = set(pc.unique(kind).to_pylist())
+    variants: dict[str, pa.Array] = {}
+    esc = jsontext.quoted(value) if present - {TRIPLE} else None
+    if IRI in present:
+        variants[IRI] = jsontext.concat('{"t":"i","i":', esc, "}")
+    if BLANK in present:
+        variants[BLANK] = jsontext.concat('{"t":"b","d":', esc, "}")
+    if LITERAL in present:
+        dt = jsontext.concat(',"dt":', jsontext.quoted(datatype)) if datatype is not None else None
+        ln = jsontext.concat(',"ln":', jsontext.quoted(language)) if language is not None else None
+        parts = ['{"t":"l","v":', esc] + [p for p in (dt, ln) if p is not None] + ["}"]
+        variants[LITERAL] = jsontext.concat_skip_nulls(*parts)
+    if TRIPLE in present:
+        variants[TRIPLE] = jsontext.concat('{"t":"t","tr":', value, "}")
+    if len(variants) == 1:
+        return next(iter(variants.values()))
+    order = list(variants)
+    conditions = pc.make_struct(*[pc.equal(kind, k) for k in order], field_names=order)
+    return pc.case_when(conditions, *[variants[k] for k in order])
+
+
+def _vector_fragments(vectors: pa.Array) -> pa.Array:
+    if isinstance(vectors, pa.ChunkedArray):
+        vectors = vectors.combine_chunks()
+    dim = vectors.type.list_size
+    values = pc.cast(vectors.flatten(), pa.string())  # shortest round-trip text of each float32
+    offsets = pa.array(np.arange(0, (len(vectors) + 1) * dim, dim, dtype=np.int32))
+    lists = pa.ListArray.from_arrays(offsets, values)
+    return jsontext.concat("[", pc.binary_join(lists, ","), "]")
+
+
+def row_fragments(kind: Kind, batch: pa.RecordBatch) -> pa.Array:
+    """One JSON object per row of a canonical batch: the items of a bulk message."""
+    col = batch.column
+    if kind == "triples":
+        s = term_fragments(col("s"), col("s_type"))
+        p = term_fragments(col("p"), col("p_type"))
+        o = term_fragments(col("o"), col("o_type"), col("o_datatype"), col("o_language"))
+        g = jsontext.concat(',"g":', jsontext.quoted(col("g")))
+        return jsontext.concat_skip_nulls('{"s":', s, ',"p":', p, ',"o":', o, g, "}")
+    if kind == "graph-embeddings":
+        e = term_fragments(col("entity"), col("entity_type"))
+        return jsontext.concat('{"entity":', e, ',"vector":', _vector_fragments(col("vector")), "}")
+    if kind == "entity-contexts":
+        e = term_fragments(col("entity"), col("entity_type"))
+        return jsontext.concat('{"entity":', e, ',"context":', jsontext.quoted(col("context")), "}")
+    if kind == "document-embeddings":
+        return jsontext.concat(
+            '{"chunk_id":', jsontext.quoted(col("chunk_id")),
+            ',"vector":', _vector_fragments(col("vector")), "}",
+        )
+    if kind == "rows":
+        fields = [n for n in batch.schema.names if n != schemas.ROWS_SCHEMA_NAME]
+        parts: list[Any] = []
+        for i, name in enumerate(fields):
+            key = ("," if i else "") + json.dumps(name, ensure_ascii=False) + ":"
+            parts.append(jsontext.concat(key, jsontext.quoted(col(name))))
+        if not parts:
+            return pa.array(["{}"] * batch.num_rows, pa.string())
+        # A null field is omitted; a leading comma left by an omitted first field is trimmed.
+        body = jsontext.concat_skip_nulls(*parts)
+        body = pc.replace_substring_regex(body, "^,", "")
+        return jsontext.concat("{", body, "}")
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+_ITEMS_KEY = {
+    "triples": "triples",
+    "graph-embeddings": "entities",
+    "entity-contexts": "entities",
+    "document-embeddings": "chunks",
+}
+# The import dispatchers keep metadata.root for these kinds only (real-gateway README).
+_HAS_ROOT = {"triples", "document-embeddings"}
+
+
+def encode_message(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> bytes:
+    """One bulk import frame (UTF-8 JSON) carrying every row of ``batch``."""
+    rows = row_fragments(kind, batch)
+    meta = metadata.json(kind in _HAS_ROOT)
+    if kind == "rows":
+        names = batch.column(schemas.ROWS_SCHEMA_NAME).unique()
+        if len(names) != 1:
+            raise ValueError("a rows message carries one schema_name; split the batch first")
+        head = (
+            '{"metadata":' + meta + ',"schema_name":'
+            + json.dumps(names[0].as_py(), ensure_ascii=False) + ',"values":['
+        )
+        return jsontext.join_rows(rows, head, ",", "]}")
+    head = '{"metadata":' + meta + ',"' + _ITEMS_KEY[kind] + '":['
+    return jsontext.join_rows(rows, head, ",", "]}")
+
+
+def split_for_messages(kind: Kind, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+    """Rows messages carry one schema each: split a rows batch by ``schema_name``; others whole."""
+    if kind != "rows" or batch.num_rows == 0:
+        return [batch]
+    names = batch.column(schemas.ROWS_SCHEMA_NAME)
+    out = []
+    for name in names.unique().to_pylist():
+        part = batch.filter(pc.equal(names, name))
+        keep = [c for c in part.schema.names if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows]
+        out.append(part.select(keep))
+    return out
+
+
+# -- decoding ---------------------------------------------------------------------------
+
+
+def triples_from_wire(items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
+    """Canonical triples batch from wire triples (query results, export frames, cores)."""
+    cols: dict[str, list[Any]] = {name: [] for name in schemas.TRIPLES.names}
+    for i, t in enumerate(items):
+        try:
+            for pos in ("s", "p", "o"):
+                kind, value, dt, ln = term_from_wire(t[pos])
+                cols[pos].append(value)
+                cols[pos + "_type"].append(kind)
+                if pos == "o":
+                    cols["o_datatype"].append(dt)
+                    cols["o_language"].append(ln)
+                elif dt or ln:
+                    raise ValueError(f"a literal with datatype or language in position {pos!r}")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"triple {i} from the gateway is malformed: {exc!r}") from None
+        cols["g"].append(t.get("g") or None)
+    return pa.RecordBatch.from_pydict(cols, schema=schemas.TRIPLES)
+
+
+def _entities_columns(items: Sequence[Mapping[str, Any]], key: str) -> tuple[list[str], list[str]]:
+    values, kinds = [], []
+    for item in items:
+        kind, value, _dt, _ln = term_from_wire(item[key])
+        values.append(value)
+        kinds.append(kind)
+    return values, kinds
+
+
+def _vectors(items: Sequence[Mapping[str, Any]], key: str, dim: int | None) -> pa.Array:
+    flat: list[float] = []
+    for item in items:
+        v = item[key]
+        if dim is None:
+            dim = len(v)
+        if len(v) != dim:
+            raise ValueError(f"vector of length {len(v)} where {dim} was expected")
+        flat.extend(v)
+    # JSON may carry integers (1 for 1.0); read as float64, then narrow to the schema's float32.
+    values = pc.cast(pa.array(flat, pa.float64()), pa.float32(), safe=False)
+    return pa.FixedSizeListArray.from_arrays(values, dim or 0)
+
+
+def graph_embeddings_from_wire(items: Sequence[Mapping[str, Any]], entity_key: str = "entity",
+                               vector_key: str = "vector") -> pa.RecordBatch:
+    values, kinds = _entities_columns(items, entity_key)
+    vectors = _vectors(items, vector_key, None)
+    schema = schemas.graph_embeddings_schema(vectors.type.list_size)
+    return pa.RecordBatch.from_arrays([pa.array(values, pa.string()), pa.array(kinds, pa.string()), vectors],
+                                      schema=schema)
+
+
+def document_embeddings_from_wire(items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:
+    ids = [item["chunk_id"] for item in items]
+    vectors = _vectors(items, "vector", None)
+    schema = schemas.document_embeddings_schema(vectors.type.list_size)
+    return pa.RecordBatch.from_arrays([pa.array(ids, pa.string()), vectors], schema=schema)
+
+
+def entity_contexts_from_wire(items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:
+    values, kinds = _entities_columns(items, "entity")
+    contexts = [item.get("context") for item in items]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(values, pa.string()), pa.array(kinds, pa.string()), pa.array(contexts, pa.string())],
+        schema=schemas.ENTITY_CONTEXTS,
+    )
+
+
+def decode_export_frame(kind: Kind, frame: Mapping[str, Any]) -> pa.RecordBatch:
+    """Canonical batch from one export-socket frame (protocol.md 10.2)."""
+    if kind not in _ITEMS_KEY:
+        raise ValueError(f"the gateway has no export socket for {kind!r}")
+    if kind == "triples":
+        return triples_from_wire(frame.get("triples") or [])
+    items = frame.get(_ITEMS_KEY[kind]) or []
+    if kind == "graph-embeddings":
+        return graph_embeddings_from_wire(items)
+    if kind == "document-embeddings":
+        return document_embeddings_from_wire(items)
+    return entity_contexts_from_wire(items)
+
+
+def triple_to_wire(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One canonical triples row (as a dict) in wire form; for single values, not bulk paths."""
+    wire: dict[str, Any] = {
+        "s": term_to_wire(row["s_type"], row["s"]),
+        "p": term_to_wire(row["p_type"], row["p"]),
+        "o": term_to_wire(row["o_type"], row["o"], row.get("o_datatype"), row.get("o_language")),
+    }
+    if row.get("g"):
+        wire["g"] = row["g"]
+    return wire

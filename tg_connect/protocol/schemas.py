@@ -1,0 +1,93 @@
+"""The Arrow schemas that are tg_connect's data contract, one per bulk data kind.
+
+``docs/schemas.md`` is the prose version of this module. Every reader produces, and every
+bulk operation consumes, record batches of exactly these schemas; :mod:`.conform` turns a
+user's table into them (guessing term kinds, mapping types) or says which column is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pyarrow as pa
+
+Kind = Literal["triples", "graph-embeddings", "document-embeddings", "entity-contexts", "rows"]
+KINDS: tuple[Kind, ...] = (
+    "triples",
+    "graph-embeddings",
+    "document-embeddings",
+    "entity-contexts",
+    "rows",
+)
+# Kinds whose gateway has an export socket (there is no /export/rows).
+EXPORTABLE_KINDS: tuple[Kind, ...] = KINDS[:4]
+
+
+def normalise_kind(kind: str) -> Kind:
+    """The gateway's name for a data kind; underscores are accepted for hyphens."""
+    name = str(kind).strip().lower().replace("_", "-")
+    for known in KINDS:
+        if name == known:
+            return known
+    raise ValueError(f"unknown data kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def _term_fields(position: str, literal: bool) -> list[pa.Field]:
+    fields = [
+        pa.field(position, pa.string()),
+        pa.field(f"{position}_type", pa.string()),
+    ]
+    if literal:
+        fields += [
+            pa.field(f"{position}_datatype", pa.string()),
+            pa.field(f"{position}_language", pa.string()),
+        ]
+    return fields
+
+
+TRIPLES = pa.schema(
+    _term_fields("s", False)
+    + _term_fields("p", False)
+    + _term_fields("o", True)
+    + [pa.field("g", pa.string())]
+)
+
+ENTITY_CONTEXTS = pa.schema(
+    _term_fields("entity", False) + [pa.field("context", pa.string())]
+)
+
+
+def vector_type(dim: int) -> pa.DataType:
+    """The vector column type: ``FixedSizeList<float32, dim>``."""
+    return pa.list_(pa.float32(), dim)
+
+
+def graph_embeddings_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        _term_fields("entity", False) + [pa.field("vector", vector_type(dim))]
+    )
+
+
+def document_embeddings_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            pa.field("chunk_id", pa.string()),
+            pa.field("vector", vector_type(dim)),
+        ]
+    )
+
+
+# Rows: ``schema_name`` plus one string column per field of that row schema.
+ROWS_SCHEMA_NAME = "schema_name"
+
+# Required columns are described in docs/schemas.md; fields stay nullable so that batches
+# built by Arrow kernels compare equal to these schemas.
+
+# Columns a term position may carry, and which of them a user must supply.
+TERM_POSITIONS: dict[Kind, tuple[str, ...]] = {
+    "triples": ("s", "p", "o"),
+    "graph-embeddings": ("entity",),
+    "entity-contexts": ("entity",),
+    "document-embeddings": (),
+    "rows": (),
+}
