@@ -64,8 +64,10 @@ def test_one_schema_per_job() -> None:
 
 
 def test_bad_rows_raise_with_row_and_column() -> None:
+    out = Conformer("triples").conform(pa.record_batch({"s": ["http://a", None], "p": ["http://p"] * 2, "o": ["v", "w"]}), 100)
+    assert out.batch.column("s").to_pylist() == ["http://a"]  # the good rows before the bad one
     with pytest.raises(InputError) as err:
-        Conformer("triples").conform(pa.record_batch({"s": ["http://a", None], "p": ["http://p"] * 2, "o": ["v", "w"]}), 100)
+        out.raise_error()
     assert (err.value.row, err.value.column) == (101, "s")
 
 
@@ -90,12 +92,12 @@ def test_vectors_validated_and_fixed() -> None:
 
 def test_vector_column_of_wrong_type() -> None:
     with pytest.raises(InputError, match="column 'vector'"):
-        conform("graph-embeddings", {"entity": ["http://e"], "vector": ["not a vector"]})
+        conform("graph-embeddings", {"entity": ["http://e"], "vector": ["not a vector"]}).raise_error()
 
 
 def test_quoted_triple_values_are_checked() -> None:
     with pytest.raises(InputError, match="quoted triple"):
-        conform("triples", {"s": ["not json"], "s_type": ["triple"], "p": ["http://p"], "o": ["x"]})
+        conform("triples", {"s": ["not json"], "s_type": ["triple"], "p": ["http://p"], "o": ["x"]}).raise_error()
 
 
 def test_unknown_kind_name() -> None:

@@ -51,6 +51,11 @@ class Conformed:
     rejections: list[Rejection] = field(default_factory=list)
     rejected_rows: pa.RecordBatch | None = None  # the original input rows, for resending
     row_index: pa.Array | None = None  # input row number of each valid row
+    error: InputError | None = None  # on_error="raise": the first bad row; ``batch`` precedes it
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _is_stringish(t: pa.DataType) -> bool:
@@ -102,8 +107,12 @@ class Conformer:
             return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]))
         first = min(bad)
         if self.on_error == "raise":
+            # The rows before the first bad one are good: hand them on with the error, so a
+            # caller can send them and report the bad row as the place to resume.
             column, reason = bad[first]
-            raise InputError(reason, source=self.source, column=column, row=offset + first)
+            error = InputError(reason, source=self.source, column=column, row=offset + first)
+            canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).slice(0, first)
+            return Conformed(canonical, error=error)
         keep = pa.array([i not in bad for i in range(len(batch))])
         canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).filter(keep)
         rows = sorted(bad)
@@ -179,17 +188,20 @@ class Conformer:
             language = pc.if_else(pc.equal(language, ""), None, language)
 
         given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
-        guessed, stripped = _guess_kinds(value)
-        has_literal_parts = None
-        for part in (datatype, language):
-            if part is not None:
-                valid = pc.is_valid(part)
-                has_literal_parts = valid if has_literal_parts is None else pc.or_(has_literal_parts, valid)
-        if has_literal_parts is not None:  # a datatype or language makes an unmarked row a literal
-            guessed = pc.if_else(has_literal_parts, LITERAL, guessed)
-            stripped = pc.if_else(has_literal_parts, value, stripped)
-        kind = guessed if given is None else pc.coalesce(given, guessed)
-        value = stripped if given is None else pc.if_else(pc.is_valid(given), value, stripped)
+        if given is not None and given.null_count == 0:
+            kind = given  # every row says its kind: nothing to guess (the fast, common path)
+        else:
+            guessed, stripped = _guess_kinds(value)
+            has_literal_parts = None
+            for part in (datatype, language):
+                if part is not None:
+                    valid = pc.is_valid(part)
+                    has_literal_parts = valid if has_literal_parts is None else pc.or_(has_literal_parts, valid)
+            if has_literal_parts is not None:  # a datatype or language makes an unmarked row a literal
+                guessed = pc.if_else(has_literal_parts, LITERAL, guessed)
+                stripped = pc.if_else(has_literal_parts, value, stripped)
+            kind = guessed if given is None else pc.coalesce(given, guessed)
+            value = stripped if given is None else pc.if_else(pc.is_valid(given), value, stripped)
 
         _flag(bad, pc.is_null(value), position, "null value")
         if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error

@@ -59,7 +59,8 @@ def decode_item(obj: Any) -> CoreItem:
 
 
 def encode_item(tag: str, body: Any) -> bytes:
-    return msgpack.packb([tag, body], use_bin_type=True)
+    packed: bytes = msgpack.packb([tag, body], use_bin_type=True)
+    return packed
 
 
 def triples_item(core_id: str, collection: str, wire_triples: list[dict[str, Any]]) -> bytes:

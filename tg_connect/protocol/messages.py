@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +40,49 @@ class Metadata:
 # -- encoding ---------------------------------------------------------------------------
 
 
+_OPEN: dict[str, str] = {IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'}
+_CLOSE: dict[str, str] = {IRI: '"', BLANK: '"', LITERAL: '"', TRIPLE: ""}
+
+
+def _by_kind(kind: pa.Array, present: list[str], table: Mapping[str, str]) -> Any:
+    """A per-row constant chosen by kind: a plain string when the column has one kind."""
+    if len(present) == 1:
+        return table[present[0]]
+    encoded = pc.dictionary_encode(kind)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    choices = pa.array([table[k] for k in encoded.dictionary.to_pylist()], pa.string())
+    return choices.take(encoded.indices)
+
+
+def term_parts(
+    value: pa.Array,
+    kind: pa.Array,
+    datatype: pa.Array | None = None,
+    language: pa.Array | None = None,
+) -> list[Any]:
+    """The pieces whose row-wise concatenation is each term's compact JSON.
+
+    Returned as pieces so a caller can glue whole rows in one kernel call.
+    """
+    present = [k for k in pc.unique(kind).to_pylist() if k is not None]
+    if not present:
+        present = [IRI]
+    if present == [TRIPLE]:
+        text = value
+    else:
+        text = jsontext.escape(value)
+        if TRIPLE in present:
+            text = pc.if_else(pc.equal(kind, TRIPLE), value, text)
+    parts: list[Any] = [_by_kind(kind, present, _OPEN), text, _by_kind(kind, present, _CLOSE)]
+    if LITERAL in present:
+        for key, column in (("dt", datatype), ("ln", language)):
+            if column is not None and column.null_count < len(column):
+                parts.append(jsontext.concat(f',"{key}":"', jsontext.escape(column), '"'))
+    parts.append("}")
+    return parts
+
+
 def term_fragments(
     value: pa.Array,
     kind: pa.Array,
@@ -49,25 +92,7 @@ def term_fragments(
     """Compact JSON text of each term (one string per row), built column-wise."""
     if len(value) == 0:
         return pa.array([], pa.string())
-    present = set(pc.unique(kind).to_pylist())
-    variants: dict[str, pa.Array] = {}
-    esc = jsontext.quoted(value) if present - {TRIPLE} else None
-    if IRI in present:
-        variants[IRI] = jsontext.concat('{"t":"i","i":', esc, "}")
-    if BLANK in present:
-        variants[BLANK] = jsontext.concat('{"t":"b","d":', esc, "}")
-    if LITERAL in present:
-        dt = jsontext.concat(',"dt":', jsontext.quoted(datatype)) if datatype is not None else None
-        ln = jsontext.concat(',"ln":', jsontext.quoted(language)) if language is not None else None
-        parts = ['{"t":"l","v":', esc] + [p for p in (dt, ln) if p is not None] + ["}"]
-        variants[LITERAL] = jsontext.concat_skip_nulls(*parts)
-    if TRIPLE in present:
-        variants[TRIPLE] = jsontext.concat('{"t":"t","tr":', value, "}")
-    if len(variants) == 1:
-        return next(iter(variants.values()))
-    order = list(variants)
-    conditions = pc.make_struct(*[pc.equal(kind, k) for k in order], field_names=order)
-    return pc.case_when(conditions, *[variants[k] for k in order])
+    return jsontext.concat_skip_nulls(*term_parts(value, kind, datatype, language))
 
 
 def _vector_fragments(vectors: pa.Array) -> pa.Array:
@@ -80,25 +105,31 @@ def _vector_fragments(vectors: pa.Array) -> pa.Array:
     return jsontext.concat("[", pc.binary_join(lists, ","), "]")
 
 
-def row_fragments(kind: Kind, batch: pa.RecordBatch) -> pa.Array:
-    """One JSON object per row of a canonical batch: the items of a bulk message."""
+def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "") -> pa.Array:
+    """One JSON object per row of a canonical batch (each followed by ``trailer``)."""
+    if batch.num_rows == 0:
+        return pa.array([], pa.string())
     col = batch.column
     if kind == "triples":
-        s = term_fragments(col("s"), col("s_type"))
-        p = term_fragments(col("p"), col("p_type"))
-        o = term_fragments(col("o"), col("o_type"), col("o_datatype"), col("o_language"))
-        g = jsontext.concat(',"g":', jsontext.quoted(col("g")))
-        return jsontext.concat_skip_nulls('{"s":', s, ',"p":', p, ',"o":', o, g, "}")
+        # One concatenation over all pieces: each extra pass over the text costs as much.
+        g = col("g")
+        g_part = [jsontext.concat(',"g":"', jsontext.escape(g), '"')] if g.null_count < len(g) else []
+        return jsontext.concat_skip_nulls(
+            '{"s":', *term_parts(col("s"), col("s_type")),
+            ',"p":', *term_parts(col("p"), col("p_type")),
+            ',"o":', *term_parts(col("o"), col("o_type"), col("o_datatype"), col("o_language")),
+            *g_part, "}", trailer,
+        )
     if kind == "graph-embeddings":
         e = term_fragments(col("entity"), col("entity_type"))
-        return jsontext.concat('{"entity":', e, ',"vector":', _vector_fragments(col("vector")), "}")
+        return jsontext.concat('{"entity":', e, ',"vector":', _vector_fragments(col("vector")), "}", trailer)
     if kind == "entity-contexts":
         e = term_fragments(col("entity"), col("entity_type"))
-        return jsontext.concat('{"entity":', e, ',"context":', jsontext.quoted(col("context")), "}")
+        return jsontext.concat('{"entity":', e, ',"context":', jsontext.quoted(col("context")), "}", trailer)
     if kind == "document-embeddings":
         return jsontext.concat(
             '{"chunk_id":', jsontext.quoted(col("chunk_id")),
-            ',"vector":', _vector_fragments(col("vector")), "}",
+            ',"vector":', _vector_fragments(col("vector")), "}", trailer,
         )
     if kind == "rows":
         fields = [n for n in batch.schema.names if n != schemas.ROWS_SCHEMA_NAME]
@@ -107,11 +138,11 @@ def row_fragments(kind: Kind, batch: pa.RecordBatch) -> pa.Array:
             key = ("," if i else "") + json.dumps(name, ensure_ascii=False) + ":"
             parts.append(jsontext.concat(key, jsontext.quoted(col(name))))
         if not parts:
-            return pa.array(["{}"] * batch.num_rows, pa.string())
+            return pa.array(["{}" + trailer] * batch.num_rows, pa.string())
         # A null field is omitted; a leading comma left by an omitted first field is trimmed.
         body = jsontext.concat_skip_nulls(*parts)
         body = pc.replace_substring_regex(body, "^,", "")
-        return jsontext.concat("{", body, "}")
+        return jsontext.concat("{", body, "}", trailer)
     raise ValueError(f"unknown kind {kind!r}")
 
 
@@ -125,21 +156,48 @@ _ITEMS_KEY = {
 _HAS_ROOT = {"triples", "document-embeddings"}
 
 
-def encode_message(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> bytes:
-    """One bulk import frame (UTF-8 JSON) carrying every row of ``batch``."""
-    rows = row_fragments(kind, batch)
+def _head(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> str:
     meta = metadata.json(kind in _HAS_ROOT)
     if kind == "rows":
         names = batch.column(schemas.ROWS_SCHEMA_NAME).unique()
         if len(names) != 1:
             raise ValueError("a rows message carries one schema_name; split the batch first")
-        head = (
-            '{"metadata":' + meta + ',"schema_name":'
-            + json.dumps(names[0].as_py(), ensure_ascii=False) + ',"values":['
-        )
-        return jsontext.join_rows(rows, head, ",", "]}")
-    head = '{"metadata":' + meta + ',"' + _ITEMS_KEY[kind] + '":['
-    return jsontext.join_rows(rows, head, ",", "]}")
+        return ('{"metadata":' + meta + ',"schema_name":'
+                + json.dumps(names[0].as_py(), ensure_ascii=False) + ',"values":[')
+    return '{"metadata":' + meta + ',"' + _ITEMS_KEY[kind] + '":['
+
+
+def encode_messages(
+    kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int
+) -> Iterator[tuple[bytes, int, int]]:
+    """Bulk import frames for ``batch``: ``(frame, first_row, stop_row)``, in row order.
+
+    The rows are encoded once for the whole batch, each followed by a comma; each message is
+    then a slice of that one buffer, so the cost per message is a memory copy.
+    """
+    if batch.num_rows == 0:
+        return
+    head = _head(kind, batch, metadata).encode()
+    tail = b"]}"
+    rows = row_fragments(kind, batch, ",")
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    if rows.type != pa.string():
+        rows = rows.cast(pa.string())
+    _validity, offsets_buf, data = rows.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
+    view = memoryview(data) if data is not None else memoryview(b"")
+    for start in range(0, len(rows), rows_per_message):
+        stop = min(start + rows_per_message, len(rows))
+        body = view[offsets[start]: offsets[stop] - 1]  # drop the last row's comma
+        yield b"".join((head, body, tail)), start, stop
+
+
+def encode_message(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> bytes:
+    """One bulk import frame (UTF-8 JSON) carrying every row of ``batch``."""
+    if batch.num_rows == 0:
+        return _head(kind, batch, metadata).encode() + b"]}"
+    return next(encode_messages(kind, batch, metadata, batch.num_rows))[0]
 
 
 def split_for_messages(kind: Kind, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
@@ -179,7 +237,8 @@ def triples_from_wire(items: Iterable[Mapping[str, Any]]) -> pa.RecordBatch:
 
 
 def _entities_columns(items: Sequence[Mapping[str, Any]], key: str) -> tuple[list[str], list[str]]:
-    values, kinds = [], []
+    values: list[str] = []
+    kinds: list[str] = []
     for item in items:
         kind, value, _dt, _ln = term_from_wire(item[key])
         values.append(value)

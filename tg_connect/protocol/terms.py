@@ -67,7 +67,8 @@ class Term:
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any]) -> Term:
         """Decode a compact JSON term; raises ``ValueError`` naming what is wrong."""
-        return cls(*term_from_wire(wire))
+        kind, value, datatype, language = term_from_wire(wire)
+        return cls(value, kind, datatype, language)
 
 
 @dataclass(frozen=True)
