@@ -1,0 +1,41 @@
+"""A local, embedded stand-in for the TrustGraph 2.11 API gateway.
+
+A development and test target, **not a production store**: it speaks the gateway's wire
+protocol (REST, the ``/api/v1/socket`` mux, the bulk import/export sockets, knowledge-core
+import/export and the metrics API) over real sockets, so tg_connect, the upstream clients
+and curl all talk to it as to a real deployment; but everything runs in one process on
+embedded stores (pyoxigraph for triples, Arrow/Parquet for embeddings, contexts and rows,
+msgpack for knowledge cores), in memory or under one data directory::
+
+    from tg_connect.local import LocalGateway
+    with LocalGateway(token="tg_secret") as gw:
+        ...  # gw.url is e.g. "http://127.0.0.1:54321"
+
+Modules: :mod:`.server` (``LocalGateway``, ``serve``, ``run_forever``), :mod:`.app` (routes),
+:mod:`.auth`, :mod:`.mux` (``/api/v1/socket``), :mod:`.bulk` (import/export sockets, live
+taps), :mod:`.services` (service replies), :mod:`.backend` (config, flows, the store topics),
+:mod:`.stores` and :mod:`.rdf` (storage), :mod:`.wire` (the real translators' rules),
+:mod:`.metrics`.
+
+Where it differs from a real 2.11 deployment, on purpose:
+
+* Terms round-trip exactly (datatypes, language tags, blank nodes, quoted triples, named
+  graphs); triples queries honour ``collection`` and ``g`` (``null`` = default graph,
+  ``"*"`` = all). The real gateway's FalkorDB store loses most of these and ignores both.
+* Only the triples query is served among flow services; the others (LLM, embeddings,
+  RAG, agent, ...), the librarian and IAM answer ``{"error": {"type": "gateway-error",
+  "message": "<kind> is not available on the local gateway"}}``.
+* Writing to a collection that was never created stores the data and registers the
+  collection (the real stores drop or stall on such writes).
+* Export taps are subscribed before the handshake completes (no settling delay needed)
+  and have bounded queues: a slow reader slows importers instead of growing memory.
+* ``get-kg-core`` ends with ``{"eos": true}`` (there is no librarian to fail), cores keep
+  literal datatypes and languages, and ``load-kg-core`` answers once the data is stored.
+* One shared token instead of IAM; without one, bulk sockets also work without ``?token=``.
+* No permessage-deflate on WebSockets; metrics are answered from the gateway's own
+  counters (instant-vector selectors only) instead of a Prometheus server.
+"""
+
+from .server import LocalGateway, run_forever, serve
+
+__all__ = ["LocalGateway", "run_forever", "serve"]

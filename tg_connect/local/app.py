@@ -1,0 +1,230 @@
+"""The aiohttp application: the 2.11 gateway's routes, checks in the real gateway's order.
+
+The order of checks is part of the wire behaviour: a global REST call is parsed and its
+operation looked up *before* authentication (so bad JSON is 400 even without a token), a
+flow service's kind is checked before authentication (404 ``unknown kind``), and a bulk
+socket's kind before its ``?token=``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import msgpack
+from aiohttp import web
+
+from ..protocol.cores import GRAPH_EMBEDDINGS_TAG, TRIPLES_TAG
+from . import bulk, metrics, wire
+from .auth import DEFAULT_WORKSPACE, Auth, workspace_not_found
+from .backend import EXPORT_INTERFACES, FLOW_SERVICES, IMPORT_INTERFACES, Backend
+from .bulk import SOCKETS
+from .mux import socket_handler
+from .services import GLOBAL_OPERATIONS, decode_knowledge_put, flow_stream, global_stream, last_frame, store_put
+
+logger = logging.getLogger("tg_connect.local")
+
+MAX_BODY = 256 * 1024 * 1024  # the real gateway's client_max_size
+CORE_READ_CHUNK = 128 * 1024
+
+BACKEND: web.AppKey[Backend] = web.AppKey("backend", Backend)
+AUTH: web.AppKey[Auth] = web.AppKey("auth", Auth)
+
+def make_app(backend: Backend, auth: Auth) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[BACKEND] = backend
+    app[AUTH] = auth
+    app[SOCKETS] = bulk.OpenSockets()
+    app.router.add_get("/api/metrics/{path:.*}", metrics_route)
+    app.router.add_post("/api/v1/{kind}", global_route)
+    app.router.add_get("/api/v1/socket", mux_route)
+    app.router.add_post("/api/v1/flow/{flow}/service/{kind}", flow_service_route)
+    app.router.add_get("/api/v1/flow/{flow}/import/{kind}", import_route)
+    app.router.add_get("/api/v1/flow/{flow}/export/{kind}", export_route)
+    app.router.add_post("/api/v1/import-core", import_core_route)
+    app.router.add_get("/api/v1/export-core", export_core_route)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[SOCKETS].close_all()
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+# -- REST ---------------------------------------------------------------------------------
+
+
+async def global_route(request: web.Request) -> web.Response:
+    """``POST /api/v1/{kind}``: config, flow, librarian, knowledge, collection-management."""
+    backend, auth = request.app[BACKEND], request.app[AUTH]
+    kind = request.match_info["kind"]
+    try:
+        body = await request.json()
+    except Exception:
+        return _json({"error": "invalid json"}, 400)
+    if not isinstance(body, dict):
+        return _json({"error": "body must be an object"}, 400)
+    operation = body.get("operation", "")
+    if not operation:
+        return _json({"error": "missing operation"}, 400)
+    if operation not in GLOBAL_OPERATIONS.get(kind, ()):
+        return _json({"error": "unknown operation"}, 400)
+    auth.check_headers(request.headers)
+    workspace = body.get("workspace") or DEFAULT_WORKSPACE
+    body["workspace"] = workspace
+    if not backend.known_workspace(workspace):
+        raise workspace_not_found()
+    try:
+        return _json(await last_frame(global_stream(backend, kind, workspace, body)))
+    except Exception as exc:
+        return _json({"error": str(exc)})
+
+
+async def flow_service_route(request: web.Request) -> web.Response:
+    """``POST /api/v1/flow/{flow}/service/{kind}``; workspace from the body, else ``default``."""
+    backend, auth = request.app[BACKEND], request.app[AUTH]
+    kind = request.match_info["kind"]
+    if kind not in FLOW_SERVICES:
+        return _json({"error": "unknown kind"}, 404)
+    auth.check_headers(request.headers)
+    try:
+        data = await request.json()
+        workspace = (data.get("workspace") if isinstance(data, dict) else None) or DEFAULT_WORKSPACE
+        stream = flow_stream(backend, kind, workspace, request.match_info["flow"], data)
+        return _json(await last_frame(stream))
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # bad JSON, "Invalid flow default/x": HTTP 200 with a string error
+        return _json({"error": str(exc)})
+
+
+async def metrics_route(request: web.Request) -> web.Response:
+    """``GET /api/metrics/{path}``: Prometheus HTTP API answers (text/plain, like the proxy)."""
+    auth = request.app[AUTH]
+    auth.check_headers(request.headers)
+    status, body = metrics.answer(request.app[BACKEND].metrics, request.match_info["path"], request.query)
+    if body is None:
+        return web.Response(status=404, text="404 page not found")
+    return web.Response(status=status, text=json.dumps(body, separators=(",", ":")))
+
+
+# -- sockets ------------------------------------------------------------------------------
+
+
+async def mux_route(request: web.Request) -> web.StreamResponse:
+    return await socket_handler(request, request.app[BACKEND], request.app[AUTH])
+
+
+async def _bulk_route(request: web.Request, direction: str) -> web.StreamResponse:
+    backend, auth = request.app[BACKEND], request.app[AUTH]
+    kind = request.match_info["kind"]
+    kinds = IMPORT_INTERFACES if direction == "import" else EXPORT_INTERFACES
+    if kind not in kinds:
+        return _json({"error": "unknown kind"}, 404)
+    auth.check_query(request.query)  # 401 at the handshake
+    workspace = request.query.get("workspace", DEFAULT_WORKSPACE)
+    flow = request.match_info["flow"]
+    handler = bulk.import_socket if direction == "import" else bulk.export_socket
+    return await handler(request, backend, kind, workspace, flow)
+
+
+async def import_route(request: web.Request) -> web.StreamResponse:
+    return await _bulk_route(request, "import")
+
+
+async def export_route(request: web.Request) -> web.StreamResponse:
+    return await _bulk_route(request, "export")
+
+
+# -- knowledge cores over HTTP ------------------------------------------------------------
+
+
+async def export_core_route(request: web.Request) -> web.StreamResponse:
+    """``GET /api/v1/export-core?id=&workspace=``: the core as msgpack items (empty if unknown)."""
+    backend, auth = request.app[BACKEND], request.app[AUTH]
+    auth.check_headers(request.headers)
+    try:
+        core_id = request.query["id"]
+    except KeyError as exc:
+        return _json({"error": str(exc)})
+    workspace = request.query.get("workspace", DEFAULT_WORKSPACE)
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    await response.prepare(request)
+    if backend.known_workspace(workspace):
+        cores = backend.workspace(workspace).cores
+        meta = {"i": core_id, "c": "default"}
+        try:
+            for triples in cores.items(core_id, "t"):
+                await response.write(msgpack.packb((TRIPLES_TAG, {"m": meta, "t": wire.triples(triples)})))
+            for entities in cores.items(core_id, "ge"):
+                items = [{"e": wire.term(e), "v": v} for e, v in entities]
+                await response.write(msgpack.packb((GRAPH_EMBEDDINGS_TAG, {"m": meta, "e": items})))
+            for tag, body in cores.items(core_id, "lib"):
+                if tag == "lm":
+                    item = {"i": body["id"], "k": body.get("kind", ""), "t": body.get("title", ""),
+                            "p": body.get("parent-id", ""), "d": body.get("document-type", ""),
+                            "c": body.get("comments", ""), "g": body.get("tags", [])}
+                    await response.write(msgpack.packb(("lm", item)))
+                else:
+                    await response.write(msgpack.packb(("lb", {"i": body["id"], "d": body.get("data", b"")}),
+                                                       use_bin_type=True))
+        except (ConnectionError, OverflowError, UnicodeEncodeError, ValueError, TypeError) as exc:
+            logger.info("export-core stopped: %s", type(exc).__name__)  # real: logged, body cut short
+    await response.write_eof()
+    return response
+
+
+async def import_core_route(request: web.Request) -> web.StreamResponse:
+    """``POST /api/v1/import-core?id=&workspace=``: store msgpack items as core ``id``.
+
+    As the real import, every triples/graph-embeddings item is put with metadata
+    ``{id: <core id>, collection: "default"}``; a bad item stops the import but the reply is
+    still an empty 200.
+    """
+    backend, auth = request.app[BACKEND], request.app[AUTH]
+    auth.check_headers(request.headers)
+    try:
+        core_id = request.query["id"]
+    except KeyError as exc:
+        return _json({"error": str(exc)})
+    workspace = request.query.get("workspace", DEFAULT_WORKSPACE)
+    if backend.known_workspace(workspace):
+        meta = {"id": core_id, "collection": "default"}
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+        try:
+            while True:
+                chunk = await request.content.read(CORE_READ_CHUNK)
+                if not chunk:
+                    break
+                unpacker.feed(chunk)
+                for item in unpacker:
+                    tag, body = item[0], item[1]
+                    if tag == TRIPLES_TAG:
+                        put = {"operation": "put-kg-core", "id": core_id,
+                               "triples": {"metadata": meta, "triples": body["t"]}}
+                    elif tag == GRAPH_EMBEDDINGS_TAG:
+                        ents = [{"entity": e["e"], "vector": e["v"]} for e in body["e"]]
+                        put = {"operation": "put-kg-core", "id": core_id,
+                               "graph-embeddings": {"metadata": meta, "entities": ents}}
+                    elif tag == "lm":
+                        put = {"operation": "put-kg-core", "id": core_id, "library-metadata": {
+                            "id": body["i"], "kind": body.get("k", ""), "title": body.get("t", ""),
+                            "parent-id": body.get("p", ""), "document-type": body.get("d", ""),
+                            "comments": body.get("c", ""), "tags": body.get("g", [])}}
+                    elif tag == "lb":
+                        put = {"operation": "put-kg-core", "id": core_id,
+                               "library-blob": {"id": body["i"], "data": body.get("d", b"")}}
+                    else:
+                        continue
+                    store_put(backend, workspace, core_id, decode_knowledge_put(put))
+        except Exception as exc:
+            logger.info("import-core stopped: %s", type(exc).__name__)  # real: logged, still 200
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    await response.prepare(request)
+    await response.write_eof()
+    return response

@@ -1,0 +1,197 @@
+"""Bulk import/export sockets (``/api/v1/flow/{flow}/import|export/{kind}``) and the live tap.
+
+Import: each text frame is one message; it is parsed with the stdlib ``json`` module and
+published (stored, kept in the knowledge core, tapped) *inside the receive loop*, so by the
+time the client's close handshake completes every frame it sent is stored. No frame is ever
+sent back; a malformed message closes the socket with code 1000 and no reason, as the real
+gateway does.
+
+Export is a live tap, like the real gateway's fresh broker subscription per socket: an
+export socket sees the messages published on its workspace+topic while it is open, and
+nothing from before. Each subscriber has a bounded queue (:data:`TAP_QUEUE_FRAMES`): when a
+reader falls behind, publishers *wait* for it (backpressure reaches the importing client
+through TCP) instead of buffering without bound. The real gateway's RabbitMQ queue is
+unbounded; this is the deliberate difference that keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from typing import TYPE_CHECKING
+
+from aiohttp import WSMsgType, web
+
+if TYPE_CHECKING:
+    from .backend import Backend
+
+logger = logging.getLogger("tg_connect.local")
+
+TAP_QUEUE_FRAMES = 64
+WS_MAX_MESSAGE = 50 * 1024 * 1024  # the real gateway's max_msg_size
+
+
+
+class OpenSockets:
+    """The open websockets of an app, closed at shutdown (aiohttp would wait for them)."""
+
+    def __init__(self) -> None:
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def add(self, ws: web.WebSocketResponse) -> None:
+        self._sockets.add(ws)
+
+    async def close_all(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"server shutdown")
+
+
+SOCKETS = web.AppKey("sockets", OpenSockets)
+
+
+async def accept(request: web.Request, autoclose: bool = True) -> web.WebSocketResponse:
+    """Complete the handshake (no compression: it costs more CPU than it saves on loopback)."""
+    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, compress=False, autoclose=autoclose)
+    await ws.prepare(request)
+    sockets = request.app.get(SOCKETS)
+    if sockets is not None:
+        sockets.add(ws)
+    return ws
+
+
+class Subscriber:
+    """One export socket's queue of serialised frames."""
+
+    def __init__(self, size: int = TAP_QUEUE_FRAMES) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=size)
+        self.closed = asyncio.Event()
+
+    async def put(self, frame: str) -> None:
+        """Queue a frame, waiting while the queue is full unless the subscriber goes away."""
+        try:
+            self.queue.put_nowait(frame)
+            return
+        except asyncio.QueueFull:
+            pass
+        put = asyncio.ensure_future(self.queue.put(frame))
+        gone = asyncio.ensure_future(self.closed.wait())
+        try:
+            await asyncio.wait({put, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (put, gone):
+                if not task.done():
+                    task.cancel()
+
+
+class TapHub:
+    """Subscribers per (workspace, flow topic): the broker's fan-out for export sockets."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
+
+    def active(self, workspace: str, topic: str) -> bool:
+        return bool(self._subscribers.get((workspace, topic)))
+
+    def subscribe(self, workspace: str, topic: str) -> Subscriber:
+        sub = Subscriber()
+        self._subscribers.setdefault((workspace, topic), set()).add(sub)
+        return sub
+
+    def unsubscribe(self, workspace: str, topic: str, sub: Subscriber) -> None:
+        sub.closed.set()
+        subs = self._subscribers.get((workspace, topic))
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subscribers[(workspace, topic)]
+
+    async def publish(self, workspace: str, topic: str, frame: str) -> None:
+        for sub in list(self._subscribers.get((workspace, topic), ())):
+            if not sub.closed.is_set():
+                await sub.put(frame)
+
+
+async def _close_at_once(ws: web.WebSocketResponse) -> web.WebSocketResponse:
+    await ws.close(code=1000)
+    return ws
+
+
+async def import_socket(
+    request: web.Request, backend: Backend, kind: str, workspace: str, flow: str
+) -> web.WebSocketResponse:
+    """Handle an accepted import socket (auth and kind were checked by the caller)."""
+    ws = await accept(request, autoclose=False)
+    topic = backend.topic(workspace, flow, kind)
+    if topic is None:  # unknown flow or workspace, or a flow without that interface
+        return await _close_at_once(ws)
+    loads = json.loads
+    publish = backend.publish
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT or msg.type == WSMsgType.BINARY:
+                try:
+                    await publish(workspace, topic, kind, loads(msg.data), msg.data)
+                except Exception as exc:  # malformed: close quietly, as the real gateway does
+                    logger.info("import %s: malformed message closes the socket: %s", kind, type(exc).__name__)
+                    await backend.settle()
+                    await ws.close(code=1000)
+                    break
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        # The close handshake completes only now (autoclose is off): everything received
+        # is in the stores when the client sees its close acknowledged.
+        await backend.settle()
+        backend.workspace(workspace).flush()
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def export_socket(
+    request: web.Request, backend: Backend, kind: str, workspace: str, flow: str
+) -> web.WebSocketResponse:
+    """Handle an accepted export socket: send every message published on its topic.
+
+    The tap is subscribed *before* the handshake completes, so anything imported after the
+    client sees the socket open reaches it (the real gateway needs ~0.5 s to bind its queue).
+    """
+    topic = backend.topic(workspace, flow, kind)
+    if topic is None:
+        return await _close_at_once(await accept(request))
+    sub = backend.taps.subscribe(workspace, topic)
+    try:
+        ws = await accept(request)
+    except BaseException:
+        backend.taps.unsubscribe(workspace, topic, sub)
+        raise
+
+    async def sender() -> None:
+        errors = 0
+        while True:
+            frame = await sub.queue.get()
+            try:
+                await ws.send_str(frame)
+                errors = 0
+            except (ConnectionError, RuntimeError):
+                errors += 1  # the real export loop gives up after 5 consecutive send errors
+                if errors >= 5 or ws.closed:
+                    return
+
+    task = asyncio.ensure_future(sender())
+    try:
+        async for msg in ws:  # export sockets ignore what the client sends; this sees the close
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        backend.taps.unsubscribe(workspace, topic, sub)
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        if not ws.closed:
+            await ws.close()
+    return ws

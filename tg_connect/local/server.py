@@ -1,0 +1,229 @@
+"""Running the local gateway: :class:`LocalGateway` (a background thread), :func:`serve`,
+and :func:`run_forever` (for ``tg-connect serve``).
+
+The local gateway is a development and test target, not a production store: a single
+process speaking the TrustGraph 2.11 gateway protocol over real HTTP and WebSocket
+sockets, backed by embedded stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Callable, Iterable
+
+from aiohttp import web
+
+from .app import make_app
+from .auth import Auth
+from .backend import Backend
+
+logger = logging.getLogger("tg_connect.local")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8888  # the real gateway's default port
+_SHUTDOWN_TIMEOUT = 2.0
+
+
+@dataclass
+class _Running:
+    runner: web.AppRunner
+    backend: Backend
+    url: str
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
+
+
+async def _open(
+    host: str, port: int, data: str | Path | None, token: str | None, workspaces: Iterable[str]
+) -> _Running:
+    backend = Backend(None if data is None else Path(data), workspaces)
+    runner = web.AppRunner(make_app(backend, Auth(token)), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        backend.close()
+        raise
+    bound = port
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            bound = int(address[1])
+            break
+    backend.metrics.instance = f"{host}:{bound}"
+    return _Running(runner, backend, _url(host, bound))
+
+
+async def _close(running: _Running) -> None:
+    try:
+        await running.runner.cleanup()
+    finally:
+        running.backend.close()
+
+
+class LocalGateway:
+    """An embedded stand-in for the TrustGraph 2.11 gateway, on its own thread and loop.
+
+    A development and test target, not a production store. ``data=None`` keeps everything
+    in memory; a directory keeps everything there and reloads it on restart. With
+    ``token`` set, clients must present it exactly as to the real gateway (bearer header,
+    ``?token=`` on bulk sockets, first-frame auth on the mux); without, the gateway is open.
+    ``port=0`` picks a free port; :attr:`url` tells which. The workspace ``default`` (with
+    flow ``default`` and collection ``default``) always exists; ``workspaces`` adds more.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with LocalGateway() as gw:
+            client = Client(gw.url)
+    """
+
+    def __init__(
+        self,
+        data: str | Path | None = None,
+        token: str | None = None,
+        port: int = 0,
+        host: str = DEFAULT_HOST,
+        *,
+        workspaces: Iterable[str] = (),
+    ) -> None:
+        self.data = None if data is None else Path(data)
+        self.host = host
+        self.port = port
+        self._token = token
+        self._workspaces = tuple(workspaces)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: _Running | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321`` (only while running)."""
+        if self._running is None:
+            raise RuntimeError("the local gateway is not running; call start() first")
+        return self._running.url
+
+    @property
+    def token(self) -> str | None:
+        return self._token
+
+    @property
+    def backend(self) -> Backend:
+        """The in-process back end (for tests that inspect stored state)."""
+        if self._running is None:
+            raise RuntimeError("the local gateway is not running")
+        return self._running.backend
+
+    def start(self) -> LocalGateway:
+        """Start serving; returns once the port is bound (raises if it cannot be)."""
+        if self._thread is not None:
+            raise RuntimeError("the local gateway is already running")
+        ready = threading.Event()
+        self._error = None
+        self._thread = threading.Thread(target=self._main, args=(ready,), name="tg-connect-local-gateway",
+                                        daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            error, self._error = self._error, None
+            raise error
+        return self
+
+    def _main(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            try:
+                self._running = loop.run_until_complete(
+                    _open(self.host, self.port, self.data, self._token, self._workspaces)
+                )
+            except BaseException as exc:
+                self._error = exc
+                return
+            finally:
+                ready.set()
+            loop.run_forever()
+            running, self._running = self._running, None
+            loop.run_until_complete(_close(running))
+        finally:
+            self._loop = None
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self) -> None:
+        """Stop serving, close open sockets, flush and close the stores."""
+        thread, loop = self._thread, self._loop
+        if thread is None:
+            return
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        self._thread = None
+
+    def __enter__(self) -> LocalGateway:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self._running.url if self._running is not None else "stopped"
+        return f"LocalGateway({where}, data={str(self.data) if self.data else 'memory'}, auth={'token' if self._token else 'open'})"
+
+
+async def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    data: str | Path | None = None,
+    token: str | None = None,
+    *,
+    workspaces: Iterable[str] = (),
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the local gateway on the current event loop until cancelled.
+
+    ``ready`` is called with the base URL once the port is bound. A development and test
+    target, not a production store.
+    """
+    running = await _open(host, port, data, token, workspaces)
+    try:
+        if ready is not None:
+            ready(running.url)
+        await asyncio.Event().wait()
+    finally:
+        await _close(running)
+
+
+def run_forever(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    data: str | Path | None = None,
+    token: str | None = None,
+) -> None:
+    """Serve until Ctrl-C, printing the URL (never the token); for ``tg-connect serve``."""
+
+    def announce(url: str) -> None:
+        store = f"data in {data}" if data is not None else "in memory (nothing is kept after exit)"
+        auth = "token required" if token else "open (no token configured)"
+        print(f"tg-connect local gateway at {url}")
+        print(f"  development and test target, not a production store; {store}; auth: {auth}")
+        print("  press Ctrl-C to stop", flush=True)
+
+    try:
+        asyncio.run(serve(host, port, data, token, ready=announce))
+    except KeyboardInterrupt:
+        print("stopped", flush=True)

@@ -1,0 +1,528 @@
+"""Service handlers: what each back-end service answers, in the real translators' JSON.
+
+Every handler is an async generator of ``(response, final)`` pairs, the shape of a real
+service's response stream after ``encode_with_completion``. The mux sends every pair; REST
+returns the last one (the real ``ServiceRequestor.process`` stops at a final frame or one
+carrying ``error``). Two kinds of failure are kept apart, as in 2.11:
+
+* a request the *translator* cannot decode (a missing required key, a term that is a plain
+  string) raises; :func:`run` turns it into ``{"error": {"type": "gateway-error", ...}}``;
+* a failure *inside* a service is answered the way that service's translator answers it,
+  which for config and flow means the error is dropped and an all-defaults reply is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import sys
+from typing import Any, AsyncIterator, Callable
+
+from ..protocol.mux import GLOBAL_SERVICES
+from . import wire
+from .backend import Backend, now_iso
+
+logger = logging.getLogger("tg_connect.local")
+
+
+
+class JsonBatch:
+    """A ``{"response": [triples]}`` reply whose triples are already JSON text.
+
+    Streaming a large query builds no dict per triple: the mux splices the texts into the
+    frame, giving the same bytes ``json.dumps`` would.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[str]) -> None:
+        self.items = items
+
+    def text(self) -> str:
+        return '{"response": [' + ", ".join(self.items) + "]}"
+
+    def value(self) -> dict[str, Any]:
+        return json.loads(self.text())  # type: ignore[no-any-return]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+Frame = tuple[Any, bool]  # (dict | JsonBatch, final)
+Stream = AsyncIterator[Frame]
+
+# Operations the 2.11 gateway registry accepts per global service (gateway/registry.py).
+GLOBAL_OPERATIONS: dict[str, frozenset[str]] = {
+    "config": frozenset({"get", "list", "getvalues", "getvalues-all-ws", "config", "put", "delete"}),
+    "flow": frozenset({"list-blueprints", "get-blueprint", "list-flows", "get-flow", "put-blueprint",
+                       "delete-blueprint", "start-flow", "stop-flow"}),
+    "librarian": frozenset({
+        "get-document-metadata", "get-document-content", "stream-document", "list-documents",
+        "list-processing", "get-upload-status", "list-uploads", "add-document", "remove-document",
+        "update-document", "add-processing", "remove-processing", "begin-upload", "upload-chunk",
+        "complete-upload", "abort-upload"}),
+    "knowledge": frozenset({"get-kg-core", "list-kg-cores", "put-kg-core", "delete-kg-core",
+                            "load-kg-core", "unload-kg-core", "get-de-core", "list-de-cores",
+                            "put-de-core", "delete-de-core", "load-de-core"}),
+    "collection-management": frozenset({"list-collections", "update-collection", "delete-collection"}),
+}
+# IAM operations are registered under bare names (protocol.md 3.3).
+IAM_OPERATIONS = frozenset({
+    "create-user", "disable-user", "enable-user", "delete-user", "reset-password", "list-users",
+    "get-user", "update-user", "create-api-key", "list-api-keys", "revoke-api-key",
+    "create-workspace", "list-workspaces", "get-workspace", "update-workspace",
+    "disable-workspace", "list-my-workspaces", "whoami", "change-password",
+    "rotate-signing-key", "mint-token", "login", "bootstrap", "bootstrap-status",
+})
+assert set(GLOBAL_OPERATIONS) | {"iam"} == set(GLOBAL_SERVICES)
+
+
+def known_global(service: str, operation: Any) -> bool:
+    if service == "iam":
+        return operation in IAM_OPERATIONS
+    return operation in GLOBAL_OPERATIONS.get(service, ())
+
+
+def gateway_error(message: str) -> dict[str, Any]:
+    return {"error": {"type": "gateway-error", "message": message}}
+
+
+class InvalidFlow(RuntimeError):
+    """Raised before any response, like the real dispatcher manager (mux type ``error``)."""
+
+
+async def run(backend: Backend, stream: Stream, service: str) -> Stream:
+    """Run a handler stream: translator errors become a gateway-error frame; stop at the
+    first final or error frame; count the request in the gateway metrics."""
+    ok = True
+    try:
+        async for response, final in stream:
+            failed = isinstance(response, dict) and "error" in response
+            ok = ok and not failed
+            yield response, final
+            if final or failed:
+                break
+    except Exception as exc:  # the translator or the request was malformed
+        ok = False
+        yield gateway_error(str(exc)), True
+    finally:
+        backend.metrics.count_request(service, ok)
+
+
+def global_stream(backend: Backend, service: str, workspace: str, request: dict[str, Any]) -> Stream:
+    """The response stream of a global service call (``request.operation`` already checked)."""
+    handler = _GLOBAL_HANDLERS.get(service)
+    if handler is None:
+        return run(backend, _unavailable(service), service)
+    return run(backend, handler(backend, workspace, request), service)
+
+
+def flow_stream(backend: Backend, kind: str, workspace: str, flow: Any, request: Any) -> Stream:
+    """The response stream of a flow service; raises :class:`InvalidFlow` up front."""
+    record = backend.flow(workspace, flow)
+    if record is None:
+        raise InvalidFlow(f"Invalid flow {workspace}/{flow}")
+    interfaces = record.get("interfaces")
+    if not isinstance(interfaces, dict) or kind not in interfaces:
+        raise InvalidFlow("This kind not supported by flow")
+    if kind == "triples":
+        return run(backend, triples_query(backend, workspace, request), kind)
+    return run(backend, _unavailable(kind), kind)
+
+
+async def _unavailable(kind: str) -> Stream:
+    yield gateway_error(f"{kind} is not available on the local gateway"), True
+
+
+async def last_frame(stream: Stream) -> dict[str, Any]:
+    """What REST returns: the last frame of the stream."""
+    last: Any = {}
+    async for response, _final in stream:
+        last = response
+    return last.value() if isinstance(last, JsonBatch) else last
+
+
+# -- config (config-svc; errors are dropped by the 2.11 translator) ------------------------
+
+
+def _config_reply(**fields: Any) -> dict[str, Any]:
+    reply: dict[str, Any] = {"version": 0, "values": [], "directory": [], "config": {}}
+    reply.update(fields)
+    return reply
+
+
+async def config_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    keys = [(k["type"], k["key"]) for k in request["keys"]] if "keys" in request else None
+    values = [(v["type"], v["key"], v["value"]) for v in request["values"]] if "values" in request else None
+    op = request.get("operation")
+    type_ = request.get("type")
+    cfg = backend.config
+    try:
+        if op == "get":
+            reply = _config_reply(version=cfg.version, values=[
+                {"type": t, "key": k, "value": cfg.get(workspace, t, k)} for t, k in keys  # type: ignore[union-attr]
+            ])
+        elif op == "list":
+            reply = _config_reply(version=cfg.version, directory=cfg.keys(workspace, type_))
+        elif op == "getvalues":
+            reply = _config_reply(version=cfg.version, values=[
+                {"type": type_, "key": k, "value": v} for k, v in cfg.values(workspace, type_)
+            ])
+        elif op == "getvalues-all-ws":
+            reply = _config_reply(version=cfg.version, values=[
+                {"workspace": ws, "type": type_, "key": k, "value": v}
+                for ws in sorted(cfg.workspaces) for k, v in cfg.values(ws, type_)
+            ])
+        elif op == "config":
+            reply = _config_reply(version=cfg.version, config=cfg.all(workspace))
+        elif op == "put":
+            entries = list(values or [])
+            good = list(itertools.takewhile(lambda e: all(isinstance(x, str) for x in e), entries))
+            if len(good) == len(entries):
+                cfg.put_many(workspace, good)
+            else:  # the real table store fails on a non-string value: no version bump
+                for t, k, v in good:
+                    cfg.workspaces.setdefault(workspace, {}).setdefault(t, {})[k] = v
+            reply = _config_reply()
+        elif op == "delete":
+            cfg.delete_many(workspace, [(t, k) for t, k in keys if isinstance(t, str) and isinstance(k, str)])  # type: ignore[union-attr]
+            reply = _config_reply()
+        else:
+            reply = _config_reply()
+    except Exception as exc:  # dropped by the translator, as in 2.11
+        logger.info("config %s failed: %s", op, exc)
+        reply = _config_reply()
+    yield reply, True
+
+
+# -- flow (flow-svc; errors dropped) ------------------------------------------------------
+
+
+def _flow_reply(**fields: Any) -> dict[str, Any]:
+    reply: dict[str, Any] = {"blueprint-names": [], "flow-ids": [], "blueprint-definition": "", "flow": "",
+                             "description": "", "parameters": {}}
+    reply.update(fields)
+    return reply
+
+
+async def flow_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    op = request.get("operation")
+    name = request.get("blueprint-name")
+    flow_id = request.get("flow-id")
+    cfg = backend.config
+    try:
+        if op == "list-blueprints":
+            reply = _flow_reply(**{"blueprint-names": cfg.keys(workspace, "flow-blueprint")})
+        elif op == "get-blueprint":
+            reply = _flow_reply()
+            definition = cfg.get(workspace, "flow-blueprint", name) if isinstance(name, str) else None
+            if definition is None:
+                del reply["blueprint-definition"]  # None is not encoded (real reply has no key)
+            else:
+                reply["blueprint-definition"] = definition
+        elif op == "put-blueprint":
+            definition = request.get("blueprint-definition")
+            if isinstance(name, str) and isinstance(definition, str):
+                cfg.put_many(workspace, [("flow-blueprint", name, definition)])
+            reply = _flow_reply()
+        elif op == "delete-blueprint":
+            if isinstance(name, str):
+                cfg.delete_many(workspace, [("flow-blueprint", name)])
+            reply = _flow_reply()
+        elif op == "list-flows":
+            reply = _flow_reply(**{"flow-ids": cfg.keys(workspace, "flow")})
+        elif op == "get-flow":
+            text = cfg.get(workspace, "flow", flow_id) if isinstance(flow_id, str) else None
+            record = json.loads(text)  # type: ignore[arg-type]  # None raises, as in flow-svc
+            reply = _flow_reply(flow=text, description=record.get("description", ""),
+                                parameters=record.get("parameters", {}))
+        elif op == "start-flow":
+            backend.start_flow(workspace, flow_id, name, request.get("description"), request.get("parameters"))
+            reply = _flow_reply()
+        elif op == "stop-flow":
+            backend.stop_flow(workspace, flow_id)
+            reply = _flow_reply()
+        else:
+            reply = _flow_reply()
+    except Exception as exc:  # FlowStartError or worse: dropped by the translator, as in 2.11
+        logger.info("flow %s failed: %s", op, exc)
+        reply = _flow_reply()
+    yield reply, True
+
+
+# -- collection-management (served by the librarian) ------------------------------------
+
+_COLLECTION_FIELDS = ("collection", "name", "description", "tags")
+
+
+def _collection(meta: dict[str, Any]) -> dict[str, Any]:
+    tags = meta.get("tags") or []
+    return {"collection": meta.get("collection", ""), "name": meta.get("name", ""),
+            "description": meta.get("description", ""), "tags": list(tags)}
+
+
+def _request_error(message: str) -> dict[str, Any]:
+    return {"error": {"type": "request-error", "message": message}, "timestamp": "", "collections": []}
+
+
+async def collection_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    op = request.get("operation")
+    cfg = backend.config
+    collection = request.get("collection")
+    if op == "list-collections":
+        try:
+            found = []
+            for _key, value in cfg.values(workspace, "collection"):
+                meta = json.loads(value)
+                found.append(_collection({k: v for k, v in meta.items() if k in _COLLECTION_FIELDS}))
+        except Exception as exc:
+            yield _request_error(f"Failed to list collections: {exc}"), True
+            return
+        tag_filter = request.get("tag_filter")
+        if tag_filter:
+            wanted = set(tag_filter)
+            found = [c for c in found if any(tag in wanted for tag in c["tags"])]
+        limit = request.get("limit")
+        if isinstance(limit, int) and limit > 0:
+            found = found[:limit]
+        yield {"timestamp": now_iso(), "collections": found}, True
+    elif op == "update-collection":
+        if not isinstance(collection, str) or not collection:
+            yield _request_error("Failed to update collection: a collection id is required"), True
+            return
+        meta = {
+            "collection": collection,
+            "name": request.get("name") or collection,
+            "description": request.get("description") or "",
+            "tags": list(request.get("tags") or []),
+        }
+        cfg.put_many(workspace, [("collection", collection, json.dumps(meta))])
+        yield {"timestamp": now_iso(), "collections": [meta]}, True
+    elif op == "delete-collection":
+        if isinstance(collection, str):
+            cfg.delete_many(workspace, [("collection", collection)])
+            await backend.drop_collection(workspace, collection)
+        yield {"timestamp": now_iso(), "collections": []}, True
+
+
+# -- knowledge (the knowledge service over the kg-store tables) -----------------------------
+
+
+def _core_metadata(core_id: str) -> dict[str, Any]:
+    # The table store returns every row as Metadata(id=<core id>, collection="default").
+    return {"id": core_id, "root": "", "collection": "default"}
+
+
+def _load_error(message: str) -> dict[str, Any]:
+    return {"error": {"type": "load-error", "message": message}}
+
+
+async def knowledge_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    put = decode_knowledge_put(request)  # raises like KnowledgeRequestTranslator.decode
+    op = request.get("operation")
+    core_id = request.get("id")
+    cores = backend.workspace(workspace).cores
+    key = core_id if isinstance(core_id, str) else ""
+    if op == "list-kg-cores":
+        yield {"ids": cores.ids("ge")}, True  # the real store lists the graph-embeddings table
+    elif op == "list-de-cores":
+        yield {"ids": cores.ids("de")}, True
+    elif op == "get-kg-core":
+        for triples in cores.items(key, "t"):
+            yield {"triples": {"metadata": _core_metadata(key), "triples": wire.triples(triples)}}, False
+            await asyncio.sleep(0)
+        for entities in cores.items(key, "ge"):
+            ents = [{"vector": v, "entity": wire.term(e)} for e, v in entities]
+            yield {"graph-embeddings": {"metadata": _core_metadata(key), "entities": ents}}, False
+            await asyncio.sleep(0)
+        for tag, body in cores.items(key, "lib"):
+            yield {"library-metadata" if tag == "lm" else "library-blob": body}, False
+        yield {"eos": True}, True
+    elif op == "get-de-core":
+        for chunks in cores.items(key, "de"):
+            rows = [{"chunk_id": c, "vector": v} for c, v in chunks]
+            yield {"document-embeddings": {"metadata": _core_metadata(key), "chunks": rows}}, False
+            await asyncio.sleep(0)
+        yield {"eos": True}, True
+    elif op == "delete-kg-core":
+        cores.delete(key, ("t", "ge", "lib"))
+        yield {}, True
+    elif op == "delete-de-core":
+        cores.delete(key, ("de",))
+        yield {}, True
+    elif op in ("put-kg-core", "put-de-core"):
+        store_put(backend, workspace, core_id, put)
+        yield {}, True
+    elif op in ("load-kg-core", "load-de-core"):
+        async for frame in _load_core(backend, workspace, op, request):
+            yield frame
+    elif op == "unload-kg-core":
+        yield {"error": {"type": "not-implemented", "message": "Not implemented"}}, False
+
+
+def decode_knowledge_put(request: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a put request, decoded with the real translator's required keys."""
+    out: dict[str, Any] = {}
+    if "triples" in request:
+        part = request["triples"]
+        meta = part["metadata"]
+        out["triples"] = ({"id": meta["id"], "root": meta.get("root", ""), "collection": meta["collection"]},
+                          wire.triples(part["triples"]))
+    if "graph-embeddings" in request:
+        part = request["graph-embeddings"]
+        meta = part["metadata"]
+        entities = [[wire.term(e["entity"]), e["vector"]] for e in part["entities"]]
+        out["graph-embeddings"] = ({"id": meta["id"], "root": meta.get("root", ""),
+                                    "collection": meta["collection"]}, entities)
+    if "document-embeddings" in request:
+        part = request["document-embeddings"]
+        meta = part["metadata"]
+        chunks = [[c["chunk_id"], c["vector"]] for c in part["chunks"]]
+        out["document-embeddings"] = ({"id": meta["id"], "root": meta.get("root", ""),
+                                       "collection": meta["collection"]}, chunks)
+    if "library-metadata" in request:
+        lm = request["library-metadata"]
+        out["library-metadata"] = {
+            "id": lm.get("id", ""), "kind": lm.get("kind", ""), "title": lm.get("title", ""),
+            "parent-id": lm.get("parent-id", ""), "document-type": lm.get("document-type", ""),
+            "comments": lm.get("comments", ""), "tags": lm.get("tags", []),
+        }
+    if "library-blob" in request:
+        lb = request["library-blob"]
+        out["library-blob"] = {"id": lb.get("id", ""), "data": lb.get("data", b"")}
+    return out
+
+
+def store_put(backend: Backend, workspace: str, core_id: Any, put: dict[str, Any]) -> None:
+    """put-kg-core / put-de-core: rows are keyed by ``metadata.root or metadata.id``."""
+    cores = backend.workspace(workspace).cores
+
+    def key(meta: dict[str, Any]) -> str:
+        k = meta.get("root") or meta.get("id")
+        return k if isinstance(k, str) else json.dumps(k)
+
+    if "triples" in put and put["triples"][1]:
+        cores.append(key(put["triples"][0]), "t", put["triples"][1])
+    if "graph-embeddings" in put and put["graph-embeddings"][1]:
+        cores.append(key(put["graph-embeddings"][0]), "ge", put["graph-embeddings"][1])
+    if "document-embeddings" in put and put["document-embeddings"][1]:
+        cores.append(key(put["document-embeddings"][0]), "de", put["document-embeddings"][1])
+    # Library documents go to the librarian in a real deployment; kept with the core here so
+    # export-core gives back what import-core received.
+    lib_key = core_id if isinstance(core_id, str) else ""
+    if "library-metadata" in put:
+        cores.append(lib_key, "lib", ["lm", put["library-metadata"]])
+    if "library-blob" in put:
+        cores.append(lib_key, "lib", ["lb", put["library-blob"]])
+
+
+async def _load_core(backend: Backend, workspace: str, op: str, request: dict[str, Any]) -> Stream:
+    """load-kg-core / load-de-core: republish the core on the flow's store topics.
+
+    Like the real knowledge service the messages carry ``metadata.id`` = the core id and the
+    requested collection, so they are stored, tapped, and (as kg-store does) appended to the
+    core again. The reply is sent after publishing, so a query right after it sees the data.
+    """
+    core_id = request.get("id")
+    flow_id = request.get("flow")
+    if core_id is None:
+        yield _load_error("Core ID must be specified"), False
+        return
+    if flow_id is None:
+        yield _load_error("Flow ID must be specified"), False
+        return
+    record = backend.flow(workspace, flow_id)
+    if record is None:
+        yield _load_error(f"Invalid flow {flow_id} for workspace {workspace}"), False
+        return
+    interfaces = record.get("interfaces")
+    if not isinstance(interfaces, dict):
+        yield _load_error("No defined interfaces"), False
+        return
+    needed = ("document-embeddings-store",) if op == "load-de-core" else ("triples-store", "graph-embeddings-store")
+    for name in needed:
+        if name not in interfaces:
+            yield _load_error(f"Flow has no {name}"), False
+            return
+    collection = request.get("collection") or "default"
+    meta = {"id": core_id, "root": "", "collection": collection}
+    cores = backend.workspace(workspace).cores
+    key = core_id if isinstance(core_id, str) else ""
+    if op == "load-de-core":
+        topic = backend.topic(workspace, flow_id, "document-embeddings")
+        for chunks in list(cores.items(key, "de")):
+            if topic is not None:
+                await backend.publish(workspace, topic, "document-embeddings", {
+                    "metadata": meta, "chunks": [{"chunk_id": c, "vector": v} for c, v in chunks]})
+    else:
+        t_topic = backend.topic(workspace, flow_id, "triples")
+        ge_topic = backend.topic(workspace, flow_id, "graph-embeddings")
+        for triples in list(cores.items(key, "t")):
+            if t_topic is not None:
+                await backend.publish(workspace, t_topic, "triples", {"metadata": meta, "triples": triples})
+        for entities in list(cores.items(key, "ge")):
+            if ge_topic is not None:
+                await backend.publish(workspace, ge_topic, "graph-embeddings", {
+                    "metadata": meta, "entities": [{"entity": e, "vector": v} for e, v in entities]})
+    await backend.settle()
+    yield {}, True
+
+
+# -- triples query ------------------------------------------------------------------------
+
+LIMIT_ERROR = "LIMIT specified value of invalid type, must be a positive integer"
+
+
+async def triples_query(backend: Backend, workspace: str, request: Any) -> Stream:
+    """The triples query service: ``{"response": [triples]}``, batched when streaming.
+
+    Streaming reads the store lazily, one batch ahead, so a million-triple result never sits
+    in memory; each batch is a frame, the last one ``final`` (an empty result is one empty
+    final frame, and there is no trailing empty frame), as the real service sends them.
+    """
+    pattern = {}
+    for pos in ("s", "p", "o"):
+        if pos in request:
+            term = request[pos]
+            term.get("t")  # a plain string raises "'str' object has no attribute 'get'"
+            pattern[pos] = term
+    g = request.get("g")
+    limit = int(request.get("limit", 10000))
+    collection = request.get("collection", "default")
+    streaming = request.get("streaming", False)
+    batch_size = int(request.get("batch-size", 20))
+    if batch_size <= 0:
+        batch_size = 20
+    if limit < 0:
+        yield {"response": [], "error": {"type": "triples-query-error", "message": LIMIT_ERROR}}, True
+        return
+    await backend.settle()  # triples still queued for the store are visible to the query
+    store = backend.workspace(workspace).triple_store(str(collection), create=False)
+    if store is None or limit == 0:
+        yield {"response": []}, True
+        return
+    s, p, o = pattern.get("s"), pattern.get("p"), pattern.get("o")
+    limit = min(limit, sys.maxsize)
+    if not streaming:
+        yield {"response": list(itertools.islice(store.match(s, p, o, g), limit))}, True
+        return
+    matches = itertools.islice(store.match_json(s, p, o, g), limit)
+    batch = list(itertools.islice(matches, batch_size))
+    while True:
+        upcoming = list(itertools.islice(matches, batch_size))
+        if not upcoming:
+            yield JsonBatch(batch), True
+            return
+        yield JsonBatch(batch), False
+        batch = upcoming
+        await asyncio.sleep(0)  # let other requests run between batches
+
+
+_GLOBAL_HANDLERS: dict[str, Callable[[Backend, str, dict[str, Any]], Stream]] = {
+    "config": config_service,
+    "flow": flow_service,
+    "collection-management": collection_service,
+    "knowledge": knowledge_service,
+}

@@ -1,0 +1,414 @@
+"""What the local gateway keeps: config, per-collection data, and knowledge cores.
+
+Everything lives in memory unless a data directory is given; then every store writes under
+it and is found again on restart::
+
+    <data>/config.json                                  config of every workspace + version
+    <data>/triples/<ws>/<collection>/                    pyoxigraph (RocksDB) store
+    <data>/graph-embeddings/<ws>/<collection>/part-*.parquet
+    <data>/document-embeddings/<ws>/<collection>/part-*.parquet
+    <data>/entity-contexts/<ws>/<collection>/part-*.parquet
+    <data>/rows/<ws>/<collection>/<schema>/part-*.parquet
+    <data>/cores/<ws>/<core id>/{t,ge,de,lib}.items     knowledge cores, append-only
+
+Path segments are percent-encoded names, so any workspace, collection or core id is safe.
+This is a development and test target: one process, no locking between processes, and
+a crash may lose embeddings buffered since the last flush (config and cores are written
+through; triples are committed in order on a store thread, see :class:`~.backend.Backend`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote, unquote
+
+import msgpack
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .rdf import TripleStore
+
+
+def segment(name: Any) -> str:
+    """A name as one safe path segment (percent-encoded; ``.`` too, so no ``..``)."""
+    return quote(str(name), safe="-_").replace(".", "%2E") or "%00"
+
+
+def unsegment(text: str) -> str:
+    return "" if text == "%00" else unquote(text)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix="." + path.name + ".")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+# -- config ---------------------------------------------------------------------------------
+
+
+class ConfigStore:
+    """The config service's table: workspace -> type -> key -> string value, one global version."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.version = 0
+        self.workspaces: dict[str, dict[str, dict[str, str]]] = {}
+        if path is not None and path.exists():
+            saved = json.loads(path.read_text("utf-8"))
+            self.version = int(saved.get("version", 0))
+            self.workspaces = saved.get("workspaces", {})
+
+    def _save(self) -> None:
+        if self.path is not None:
+            body = {"version": self.version, "workspaces": self.workspaces}
+            atomic_write(self.path, json.dumps(body, ensure_ascii=True).encode())
+
+    def add_workspace(self, workspace: str) -> bool:
+        if workspace in self.workspaces:
+            return False
+        self.workspaces[workspace] = {}
+        self._save()
+        return True
+
+    def get(self, workspace: str, type_: Any, key: Any) -> str | None:
+        return self.workspaces.get(workspace, {}).get(type_, {}).get(key)
+
+    def keys(self, workspace: str, type_: Any) -> list[str]:
+        return sorted(self.workspaces.get(workspace, {}).get(type_, {}))
+
+    def values(self, workspace: str, type_: Any) -> list[tuple[str, str]]:
+        table = self.workspaces.get(workspace, {}).get(type_, {})
+        return [(k, table[k]) for k in sorted(table)]
+
+    def all(self, workspace: str) -> dict[str, dict[str, str]]:
+        table = self.workspaces.get(workspace, {})
+        return {t: {k: table[t][k] for k in sorted(table[t])} for t in sorted(table) if table[t]}
+
+    def put_many(self, workspace: str, entries: list[tuple[str, str, str]]) -> None:
+        table = self.workspaces.setdefault(workspace, {})
+        for type_, key, value in entries:
+            table.setdefault(type_, {})[key] = value
+        self.version += 1
+        self._save()
+
+    def delete_many(self, workspace: str, keys: list[tuple[str, str]]) -> None:
+        table = self.workspaces.setdefault(workspace, {})
+        for type_, key in keys:
+            entries = table.get(type_)
+            if entries is not None:
+                entries.pop(key, None)
+                if not entries:
+                    del table[type_]
+        self.version += 1
+        self._save()
+
+
+# -- Arrow logs (embeddings, entity contexts, rows) ---------------------------------------
+
+_FLUSH_ROWS = 50_000
+
+
+class ArrowLog:
+    """An append-only table kept as record batches; on disk as Parquet part files.
+
+    Batches are buffered and written as one part when the buffer reaches ``_FLUSH_ROWS``
+    rows, when an import socket closes and at shutdown, so a large import does not leave
+    thousands of tiny files. A later nearest-neighbour query reads :meth:`batches`.
+    """
+
+    def __init__(self, schema: pa.Schema, path: Path | None) -> None:
+        self.schema = schema
+        self.path = path
+        self._buffer: list[pa.RecordBatch] = []
+        self._buffered_rows = 0
+        self._parts = 0
+        if path is not None and path.exists():
+            self._parts = len(list(path.glob("part-*.parquet")))
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self._buffer.append(batch)
+        self._buffered_rows += batch.num_rows
+        if self.path is not None and self._buffered_rows >= _FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.path is None or not self._buffer:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_batches(self._buffer, schema=self.schema)
+        self._parts += 1
+        final = self.path / f"part-{self._parts:06d}.parquet"
+        tmp = self.path / f".part-{self._parts:06d}.parquet.tmp"
+        pq.write_table(table, str(tmp))
+        os.replace(tmp, final)
+        self._buffer = []
+        self._buffered_rows = 0
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self.path is not None and self.path.exists():
+            for part in sorted(self.path.glob("part-*.parquet")):
+                yield from pq.read_table(str(part), schema=self.schema).to_batches()
+        yield from self._buffer
+
+    def num_rows(self) -> int:
+        return sum(b.num_rows for b in self.batches())
+
+    def destroy(self) -> None:
+        self._buffer = []
+        self._buffered_rows = 0
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+_VECTOR = pa.list_(pa.float64())
+GRAPH_EMBEDDINGS = pa.schema(
+    [("id", pa.string()), ("entity", pa.string()), ("vector", _VECTOR)]
+)
+DOCUMENT_EMBEDDINGS = pa.schema(
+    [("id", pa.string()), ("root", pa.string()), ("chunk_id", pa.string()), ("vector", _VECTOR),
+     ("attributes", pa.string())]
+)
+ENTITY_CONTEXTS = pa.schema(
+    [("id", pa.string()), ("entity", pa.string()), ("context", pa.string()), ("rdf_type", pa.string())]
+)
+ROWS = pa.schema(
+    [("id", pa.string()), ("values", pa.string()), ("confidence", pa.float64()), ("source_span", pa.string())]
+)
+
+
+def json_text(value: Any) -> str:
+    """Compact canonical JSON (sorted keys); the stored form of terms and free-form values."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else (None if value is None else json_text(value))
+
+
+def vector_array(vectors: list[Any]) -> pa.Array:
+    """Vectors as ``list<float64>``; a vector that is not a list of numbers is stored as null."""
+    try:
+        return pa.array(vectors, type=_VECTOR)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        clean = []
+        for v in vectors:
+            try:
+                pa.array([v], type=_VECTOR)
+                clean.append(v)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+                clean.append(None)
+        return pa.array(clean, type=_VECTOR)
+
+
+# -- knowledge cores ----------------------------------------------------------------------
+
+SECTIONS = ("t", "ge", "de", "lib")
+_JSON_MARK = "__tg_connect_json__"
+_MSGPACK = b"m"  # item codecs: a msgpack value, or an import frame's JSON text
+_FRAME = b"f"
+_HEADER = struct.Struct(">cII")  # codec, stored (LZ4) length, original length
+
+
+def pack(value: Any) -> bytes:
+    """msgpack bytes of a JSON value; values msgpack cannot carry (huge ints, lone
+    surrogates) are wrapped as JSON text so nothing a client sent is lost."""
+    try:
+        return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
+    except (OverflowError, UnicodeEncodeError, TypeError, ValueError):
+        return msgpack.packb({_JSON_MARK: json.dumps(value, ensure_ascii=True)}, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def _decode(codec: bytes, payload: bytes, key: str | None) -> Any:
+    if codec == _FRAME:
+        return json.loads(payload)[key]
+    value = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    if isinstance(value, dict) and len(value) == 1 and _JSON_MARK in value:
+        return json.loads(value[_JSON_MARK])
+    return value
+
+
+class CoreStore:
+    """Knowledge cores of one workspace, like the real kg-store + knowledge service.
+
+    A core is four append-only sections of items, each item one imported message's rows in
+    compact wire form: ``t`` (a list of triples), ``ge`` (a list of ``[entity, vector]``),
+    ``de`` (a list of ``[chunk_id, vector]``) and ``lib`` (library ``["lm", ..]``/``["lb", ..]``
+    items from import-core). A triples import frame is kept as its own JSON text (no
+    re-encoding on the hot path); other items as msgpack. In memory each item is kept
+    LZ4-compressed, in memory and on disk (a section file is a sequence of
+    length-prefixed compressed items).
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._memory: dict[str, dict[str, list[tuple[bytes, int, bytes]]]] = {}
+        self._sections: dict[str, set[str]] = {}
+        if path is not None and path.exists():
+            for child in sorted(path.iterdir()):
+                if child.is_dir():
+                    present = {s for s in SECTIONS if (child / f"{s}.items").exists()}
+                    if present:
+                        self._sections[unsegment(child.name)] = present
+
+    def ids(self, section: str | None = None) -> list[str]:
+        return [i for i, present in self._sections.items() if section is None or section in present]
+
+    def __contains__(self, core_id: str) -> bool:
+        return core_id in self._sections
+
+    def append(self, core_id: str, section: str, value: Any) -> None:
+        """Append one item (a JSON value)."""
+        self._append(core_id, section, _MSGPACK, pack(value))
+
+    def append_frame(self, core_id: str, section: str, frame: str | bytes) -> None:
+        """Append the rows of an import frame, given as its JSON text (``frame["triples"]``)."""
+        self._append(core_id, section, _FRAME, frame.encode() if isinstance(frame, str) else frame)
+
+    def _append(self, core_id: str, section: str, codec: bytes, payload: bytes) -> None:
+        self._sections.setdefault(core_id, set()).add(section)
+        blob = pa.compress(payload, codec="lz4", asbytes=True)
+        if self.path is None:
+            self._memory.setdefault(core_id, {}).setdefault(section, []).append((codec, len(payload), blob))
+            return
+        folder = self.path / segment(core_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f"{section}.items", "ab") as f:
+            f.write(_HEADER.pack(codec, len(blob), len(payload)) + blob)
+
+    def items(self, core_id: str, section: str) -> Iterator[Any]:
+        """The section's items in append order, decoded one at a time.
+
+        Only the items present when iteration starts are read, so a loader may append to
+        the same core while iterating it (load-kg-core does, as kg-store does).
+        """
+        key = {"t": "triples", "ge": "entities", "de": "chunks"}.get(section)
+        if self.path is None:
+            for codec, size, blob in list(self._memory.get(core_id, {}).get(section, [])):
+                payload = pa.decompress(blob, decompressed_size=size, codec="lz4", asbytes=True)
+                yield _decode(codec, payload, key)
+            return
+        file = self.path / segment(core_id) / f"{section}.items"
+        if not file.exists():
+            return
+        remaining = file.stat().st_size
+        with open(file, "rb") as f:
+            while remaining >= _HEADER.size:
+                codec, stored, size = _HEADER.unpack(f.read(_HEADER.size))
+                blob = f.read(stored)
+                remaining -= _HEADER.size + stored
+                if len(blob) < stored:
+                    break  # a torn write at the end of the file
+                yield _decode(codec, pa.decompress(blob, decompressed_size=size, codec="lz4", asbytes=True), key)
+
+    def delete(self, core_id: str, sections: tuple[str, ...] = SECTIONS) -> None:
+        present = self._sections.get(core_id)
+        if present is None:
+            return
+        memory = self._memory.get(core_id, {})
+        for section in sections:
+            present.discard(section)
+            memory.pop(section, None)
+            if self.path is not None:
+                file = self.path / segment(core_id) / f"{section}.items"
+                if file.exists():
+                    file.unlink()
+        if not present:
+            self._sections.pop(core_id, None)
+            self._memory.pop(core_id, None)
+            if self.path is not None:
+                shutil.rmtree(self.path / segment(core_id), ignore_errors=True)
+
+
+# -- per-workspace data -------------------------------------------------------------------
+
+
+class WorkspaceData:
+    """The stores of one workspace, created on first write and rediscovered on restart."""
+
+    def __init__(self, root: Path | None, workspace: str) -> None:
+        self.workspace = workspace
+        ws = segment(workspace)
+        self._root = root
+        self._triples_dir = None if root is None else root / "triples" / ws
+        self.triples: dict[str, TripleStore] = {}
+        self.logs: dict[tuple[str, str, str], ArrowLog] = {}  # (kind, collection, schema) -> log
+        self.cores = CoreStore(None if root is None else root / "cores" / ws)
+        if root is not None:
+            self._discover(root, ws)
+
+    def _discover(self, root: Path, ws: str) -> None:
+        if self._triples_dir is not None and self._triples_dir.exists():
+            for child in sorted(self._triples_dir.iterdir()):
+                if child.is_dir():
+                    self.triples[unsegment(child.name)] = TripleStore(child)
+        for kind in ("graph-embeddings", "document-embeddings", "entity-contexts"):
+            base = root / kind / ws
+            if base.exists():
+                for child in sorted(base.iterdir()):
+                    if child.is_dir():
+                        self.log(kind, unsegment(child.name))
+        base = root / "rows" / ws
+        if base.exists():
+            for coll in sorted(base.iterdir()):
+                if coll.is_dir():
+                    for schema in sorted(coll.iterdir()):
+                        if schema.is_dir():
+                            self.log("rows", unsegment(coll.name), unsegment(schema.name))
+
+    def collections(self) -> set[str]:
+        return set(self.triples) | {c for _k, c, _s in self.logs}
+
+    def triple_store(self, collection: str, create: bool) -> TripleStore | None:
+        store = self.triples.get(collection)
+        if store is None and create:
+            path = None if self._triples_dir is None else self._triples_dir / segment(collection)
+            store = self.triples[collection] = TripleStore(path)
+        return store
+
+    def log(self, kind: str, collection: str, schema_name: str = "") -> ArrowLog:
+        key = (kind, collection, schema_name)
+        log = self.logs.get(key)
+        if log is None:
+            schema = {
+                "graph-embeddings": GRAPH_EMBEDDINGS,
+                "document-embeddings": DOCUMENT_EMBEDDINGS,
+                "entity-contexts": ENTITY_CONTEXTS,
+                "rows": ROWS,
+            }[kind]
+            path = None
+            if self._root is not None:
+                path = self._root / kind / segment(self.workspace) / segment(collection)
+                if kind == "rows":
+                    path = path / segment(schema_name)
+            log = self.logs[key] = ArrowLog(schema, path)
+        return log
+
+    def drop_collection(self, collection: str) -> None:
+        store = self.triples.pop(collection, None)
+        if store is not None:
+            store.destroy()
+        for key in [k for k in self.logs if k[1] == collection]:
+            self.logs.pop(key).destroy()
+        if self._root is not None:  # empty per-collection folders (rows keep one per schema)
+            shutil.rmtree(self._root / "rows" / segment(self.workspace) / segment(collection), ignore_errors=True)
+
+    def flush(self) -> None:
+        for log in self.logs.values():
+            log.flush()
+
+    def close(self) -> None:
+        self.flush()
+        for store in self.triples.values():
+            store.close()
+        self.triples.clear()
