@@ -1,0 +1,133 @@
+"""Triples import throughput and memory, against a raw websockets client in the same run.
+
+A sink server in its own process accepts the import socket and only counts frames, so the
+client is what is measured. The baseline sends the same pre-encoded frames with a bare
+websockets client (no reading, validation or encoding); tg_connect reads a Parquet file,
+conforms, encodes and sends. Peak memory is the child process's max RSS for two input sizes.
+
+    python bench/bulk_import.py [--rows 1000000] [--batch-size 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+
+def sink(port_queue: "mp.Queue[int]") -> None:
+    import websockets
+
+    async def handler(ws: "websockets.ServerConnection") -> None:
+        async for _ in ws:
+            pass
+
+    async def main() -> None:
+        async with websockets.serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as server:
+            port_queue.put(server.sockets[0].getsockname()[1])
+            await asyncio.Future()
+
+    asyncio.run(main())
+
+
+def frames_for(path: Path, batch_size: int) -> list[bytes]:
+    from tg_connect.protocol import messages
+    from tg_connect.protocol.conform import Conformer
+
+    conformer = Conformer("triples")
+    meta = messages.Metadata("bench", "default", "bench")
+    out = []
+    with pq.ParquetFile(path) as f:
+        for batch in f.iter_batches(batch_size=batch_size):
+            out.append(messages.encode_message("triples", conformer.conform(batch).batch, meta))
+    return out
+
+
+async def raw_send(url: str, frames: list[bytes]) -> float:
+    import websockets
+
+    start = time.perf_counter()
+    async with websockets.connect(url, compression=None, max_size=None) as ws:
+        for frame in frames:
+            await ws.send(frame, text=True)
+    return time.perf_counter() - start
+
+
+def tg_connect_send(base: str, path: Path, batch_size: int) -> float:
+    import tg_connect
+
+    start = time.perf_counter()
+    report = tg_connect.to_trustgraph(path, url=base, progress=False, batch_size=batch_size,
+                                      create_collection=False)
+    elapsed = time.perf_counter() - start
+    assert report.ok, report
+    return elapsed
+
+
+def peak_rss_mb(base: str, path: Path, batch_size: int) -> float:
+    """Peak RSS of a fresh process that loads ``path`` (so earlier work does not count).
+
+    Read from VmHWM, which exec resets; ru_maxrss would include the forking parent's peak.
+    """
+    code = (
+        "import tg_connect;"
+        f"tg_connect.to_trustgraph({str(path)!r}, url={base!r}, progress=False, batch_size={batch_size},"
+        " create_collection=False);"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--batch-size", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    from tg_connect.sample import sample_triples
+
+    ctx = mp.get_context("spawn")
+    q: "mp.Queue[int]" = ctx.Queue()
+    server = ctx.Process(target=sink, args=(q,), daemon=True)
+    server.start()
+    port = q.get(timeout=30)
+    base = f"http://127.0.0.1:{port}"
+    url = f"ws://127.0.0.1:{port}/api/v1/flow/default/import/triples"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "triples.parquet"
+            pq.write_table(sample_triples(args.rows), path, row_group_size=100_000)
+            frames = frames_for(path, args.batch_size)
+            raw = min(asyncio.run(raw_send(url, frames)) for _ in range(args.repeat))
+            ours = min(tg_connect_send(base, path, args.batch_size) for _ in range(args.repeat))
+            big = Path(tmp) / "triples3x.parquet"
+            pq.write_table(sample_triples(args.rows * 3), big, row_group_size=100_000)
+            rss_1 = peak_rss_mb(base, path, args.batch_size)
+            rss_3 = peak_rss_mb(base, big, args.batch_size)
+        result = {
+            "rows": args.rows,
+            "batch_size": args.batch_size,
+            "raw_triples_per_s": round(args.rows / raw),
+            "tg_connect_triples_per_s": round(args.rows / ours),
+            "ratio": round(raw / ours, 3),
+            "peak_rss_mb": {f"{args.rows:,}": round(rss_1, 1), f"{args.rows * 3:,}": round(rss_3, 1)},
+            "cpus": os.cpu_count(),
+        }
+        print(json.dumps(result, indent=2))
+    finally:
+        server.terminate()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Shared fixtures: gateways to test against.
+
+``gateway`` runs a test against the local gateway, and also against the real TrustGraph
+gateway when ``TG_REAL_GATEWAY_URL`` is set (``.ci/run`` starts one and sets it). The same
+test code runs on both; ``Gateway.real`` tells a test which store behaviours to expect.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+REAL_URL = os.environ.get("TG_REAL_GATEWAY_URL")
+
+
+@dataclass
+class Gateway:
+    """A gateway under test: where it is, a token it accepts, and how long stores take."""
+
+    name: str
+    url: str
+    token: str | None = field(default=None, repr=False)
+    settle_seconds: float = 0.0  # how long stored data may take to become readable
+
+    @property
+    def real(self) -> bool:
+        return self.name == "real"
+
+    def eventually(self, probe: Callable[[], T], done: Callable[[T], bool], timeout: float | None = None) -> T:
+        """Call ``probe`` until ``done(result)``; the real gateway stores asynchronously."""
+        deadline = time.monotonic() + (self.settle_seconds if timeout is None else timeout)
+        while True:
+            result = probe()
+            if done(result) or time.monotonic() > deadline:
+                return result
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def local_gateway() -> Iterator[Any]:
+    from tg_connect.local import LocalGateway
+
+    with LocalGateway() as gw:
+        yield gw
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gateway" in metafunc.fixturenames:
+        targets = ["local"] + (["real"] if REAL_URL else [])
+        metafunc.parametrize("gateway", targets, indirect=True)
+
+
+@pytest.fixture
+def gateway(request: pytest.FixtureRequest, local_gateway: Any) -> Gateway:
+    if request.param == "real":
+        assert REAL_URL is not None
+        return Gateway("real", REAL_URL, os.environ.get("TG_REAL_GATEWAY_TOKEN", "tg_test"), 180.0)
+    return Gateway("local", local_gateway.url, None, 0.0)
+
+
+@pytest.fixture
+def run_id() -> str:
+    """A unique id for names a test creates (collections, IRIs), so runs never collide."""
+    return uuid.uuid4().hex[:10]
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "slow: large-volume tests")

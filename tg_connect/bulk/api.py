@@ -1,0 +1,151 @@
+"""The pandas-style entry points: ``to_trustgraph``, ``read_trustgraph``, ``read_batches``.
+
+Each is a thin synchronous face over the async pipeline in :mod:`.load` / :mod:`.read`,
+run through the one background-loop bridge (so they also work inside Jupyter).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Literal, Mapping
+
+import pandas as pd
+import pyarrow as pa
+
+from ..protocol import schemas
+from ..protocol.conform import OnError
+from ..protocol.terms import Term
+from ..transport import bridge
+from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, aload
+from .progress import ProgressArg
+from .read import DEFAULT_READ_BATCH, ReadSource, aread_batches
+from .report import LoadReport
+from .target import resolve_target
+
+
+def to_trustgraph(
+    data: Any,
+    kind: str = "triples",
+    url: str | None = None,
+    flow: str = "default",
+    collection: str = "default",
+    token: str | None = None,
+    progress: ProgressArg = True,
+    *,
+    workspace: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+    on_error: OnError = "raise",
+    columns: Mapping[str, str] | None = None,
+    document_id: str | None = None,
+    dim: int | None = None,
+    create_collection: bool = True,
+    timeout: float = 60.0,
+    verify: bool = True,
+    compression: str | None = None,
+) -> LoadReport:
+    """Load ``data`` into TrustGraph over the bulk import socket of ``kind``; return a report.
+
+    ``data`` is a pandas DataFrame, an Arrow table / batch / RecordBatchReader (or anything
+    with ``__arrow_c_stream__``), or a Parquet path; it is streamed ``batch_size`` rows per
+    message and never held whole. ``kind`` takes the gateway's names (``triples``,
+    ``graph-embeddings``, ``document-embeddings``, ``entity-contexts``, ``rows``; underscores
+    accepted). ``url=None`` uses ``$TRUSTGRAPH_URL`` or else an in-process local gateway.
+    Triples tables need ``s``, ``p``, ``o``: see ``docs/schemas.md`` for how term kinds are
+    guessed and overridden. ``on_error="skip"`` rejects invalid rows into the report and
+    loads the rest; ``"raise"`` stops at the first, naming its row and column (the error's
+    ``report`` attribute says what had been sent). ``document_id`` becomes every message's
+    ``metadata.id`` (and ``root``), which also names the knowledge core a gateway keeps of
+    the load. The gateway never acknowledges imports: "sent" means written to the socket.
+    """
+    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=verify)
+    return bridge.run(
+        aload(
+            data, target, kind=kind, flow=flow, collection=collection, batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns,
+            document_id=document_id, progress=progress, dim=dim,
+            create_collection=create_collection, compression=compression,
+        )
+    )
+
+
+def read_batches(
+    kind: str = "triples",
+    url: str | None = None,
+    flow: str = "default",
+    collection: str = "default",
+    token: str | None = None,
+    *,
+    source: ReadSource | None = None,
+    workspace: str | None = None,
+    s: str | Term | None = None,
+    p: str | Term | None = None,
+    o: str | Term | None = None,
+    g: str | None = "*",
+    limit: int | None = None,
+    batch_size: int = DEFAULT_READ_BATCH,
+    core_id: str | None = None,
+    max_rows: int | None = None,
+    idle_timeout: float | None = None,
+    timeout: float = 60.0,
+    verify: bool = True,
+) -> pa.RecordBatchReader:
+    """Stream ``kind`` from TrustGraph as a ``pyarrow.RecordBatchReader`` (bounded memory).
+
+    ``source="query"`` (the default for triples) reads the stored graph through the
+    streaming triples query, filtered by the ``s``/``p``/``o`` pattern and graph ``g``
+    (``"*"``: all graphs, ``None``: the default graph). ``source="core"`` reads the knowledge
+    core ``core_id`` (a snapshot of triples and graph embeddings). ``source="tail"`` taps the
+    live export socket until ``max_rows`` rows or ``idle_timeout`` seconds without data.
+    """
+    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=verify)
+    kind_name = schemas.normalise_kind(kind)
+    agen = aread_batches(
+        target, kind_name, source=source, flow=flow, collection=collection, s=s, p=p, o=o, g=g,
+        limit=limit, batch_size=batch_size, core_id=core_id, max_rows=max_rows,
+        idle_timeout=idle_timeout,
+    )
+    batches = bridge.iterate(agen)
+    first = next(batches, None)
+    if first is None:
+        return pa.RecordBatchReader.from_batches(_empty_schema(kind_name), iter(()))
+    return pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
+
+
+def read_trustgraph(
+    kind: str = "triples",
+    url: str | None = None,
+    flow: str = "default",
+    collection: str = "default",
+    token: str | None = None,
+    *,
+    dtype_backend: Literal["numpy_nullable", "pyarrow"] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Read ``kind`` into a pandas DataFrame; options as for :func:`read_batches`.
+
+    ``dtype_backend="pyarrow"`` keeps Arrow types (``pd.ArrowDtype``) with no conversion.
+    """
+    table = read_batches(kind, url, flow, collection, token, **options).read_all()
+    frame: pd.DataFrame
+    if dtype_backend == "pyarrow":
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    elif dtype_backend == "numpy_nullable":
+        frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    else:
+        frame = table.to_pandas()
+    return frame
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
+
+
+def _empty_schema(kind: schemas.Kind) -> pa.Schema:
+    if kind == "triples":
+        return schemas.TRIPLES
+    if kind == "entity-contexts":
+        return schemas.ENTITY_CONTEXTS
+    if kind == "graph-embeddings":
+        return schemas.graph_embeddings_schema(0)
+    return schemas.document_embeddings_schema(0)

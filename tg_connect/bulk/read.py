@@ -1,0 +1,166 @@
+"""Reading: stored triples (streaming query), knowledge cores (snapshot), export taps (live).
+
+Every path yields canonical record batches as they arrive; nothing is collected unless the
+caller asks for a DataFrame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator, Literal
+
+import aiohttp
+import pyarrow as pa
+from websockets.exceptions import ConnectionClosed
+
+from ..errors import GatewayConnectionError, ProtocolError
+from ..protocol import messages, replies, schemas
+from ..protocol.cores import CoreDecoder
+from ..protocol.endpoints import bulk_url, http_base
+from ..protocol.terms import Term, guess_kind
+from ..transport.connect import http_session, open_websocket
+from ..transport.mux_client import AsyncMuxClient
+from .target import Target
+
+ReadSource = Literal["query", "core", "tail"]
+# "No limit" for the triples query: the gateway needs a positive integer, and the real
+# 2.11 store silently returns nothing for very large ones (2**62), so stay at int32 max.
+UNLIMITED = 2**31 - 1
+DEFAULT_READ_BATCH = 1000
+
+
+def pattern_term(value: str | Term | None) -> dict[str, Any] | None:
+    """A query pattern term from a :class:`Term` or a bare string (kind guessed as on load)."""
+    if value is None:
+        return None
+    if isinstance(value, Term):
+        return value.to_wire()
+    kind, text = guess_kind(value)
+    return Term(text, kind).to_wire()
+
+
+async def aread_batches(
+    target: Target,
+    kind: str = "triples",
+    *,
+    source: ReadSource | None = None,
+    flow: str = "default",
+    collection: str = "default",
+    s: str | Term | None = None,
+    p: str | Term | None = None,
+    o: str | Term | None = None,
+    g: str | None = "*",
+    limit: int | None = None,
+    batch_size: int = DEFAULT_READ_BATCH,
+    core_id: str | None = None,
+    max_rows: int | None = None,
+    idle_timeout: float | None = None,
+) -> AsyncIterator[pa.RecordBatch]:
+    """Yield canonical batches of ``kind``; see :func:`tg_connect.read_batches`."""
+    kind_name = schemas.normalise_kind(kind)
+    if source is None:
+        source = "query" if kind_name == "triples" else "core"
+    if source == "query":
+        if kind_name != "triples":
+            raise ValueError(f"source='query' reads triples; read {kind_name} with source='core' or 'tail'")
+        gen = _query_triples(target, flow, collection, s, p, o, g, limit, batch_size)
+    elif source == "core":
+        if not core_id:
+            raise ValueError("source='core' needs core_id= (a load's document_id names its core)")
+        if kind_name not in ("triples", "graph-embeddings"):
+            raise ValueError("knowledge cores hold triples and graph-embeddings only")
+        gen = _read_core(target, kind_name, core_id, max_rows)
+    elif source == "tail":
+        if kind_name not in schemas.EXPORTABLE_KINDS:
+            raise ValueError(f"the gateway has no export socket for {kind_name}")
+        if max_rows is None and idle_timeout is None:
+            raise ValueError("source='tail' never ends by itself: pass max_rows= or idle_timeout=")
+        gen = _tail(target, kind_name, flow, max_rows, idle_timeout)
+    else:
+        raise ValueError(f"source must be 'query', 'core' or 'tail', not {source!r}")
+    async for batch in gen:
+        yield batch
+
+
+async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: Any, o: Any,
+                         g: str | None, limit: int | None, batch_size: int) -> AsyncIterator[pa.RecordBatch]:
+    request: dict[str, Any] = {
+        "collection": collection,
+        "limit": UNLIMITED if limit is None else int(limit),
+        "streaming": True,
+        "batch-size": int(batch_size),
+    }
+    for name, value in (("s", s), ("p", p), ("o", o)):
+        term = pattern_term(value)
+        if term is not None:
+            request[name] = term
+    if g is not None:
+        request["g"] = g
+    client = AsyncMuxClient(target.url, target.token, timeout=target.timeout, verify=target.verify,
+                            workspace=target.workspace)
+    try:
+        async for response in client.stream("triples", request, flow=flow, workspace=target.workspace):
+            try:
+                batch = messages.triples_from_wire(response.get("response") or [])
+            except ValueError as exc:
+                raise ProtocolError(f"triples query: {exc}") from None
+            if batch.num_rows:
+                yield batch
+    finally:
+        await client.aclose()
+
+
+async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None) -> AsyncIterator[pa.RecordBatch]:
+    url = f"{http_base(target.url)}/api/v1/export-core"
+    tag = "t" if kind == "triples" else "ge"
+    headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
+    decoder = CoreDecoder()
+    sent = 0
+    async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
+        try:
+            async with session.get(url, params={"id": core_id, "workspace": target.workspace},
+                                   headers=headers) as resp:
+                if resp.status != 200:
+                    body = await resp.text()
+                    try:
+                        parsed: Any = json.loads(body)
+                    except json.JSONDecodeError:
+                        parsed = body
+                    replies.raise_for_http(resp.status, parsed, url)
+                async for chunk in resp.content.iter_chunked(1 << 16):
+                    for item in decoder.feed(chunk):
+                        if item.tag != tag or item.batch is None or item.batch.num_rows == 0:
+                            continue
+                        batch = item.batch
+                        if max_rows is not None:
+                            batch = batch.slice(0, max_rows - sent)
+                        sent += batch.num_rows
+                        yield batch
+                        if max_rows is not None and sent >= max_rows:
+                            return
+        except aiohttp.ClientError as exc:
+            raise GatewayConnectionError(f"cannot read knowledge core from {url}: {exc}") from None
+
+
+async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | None,
+                idle_timeout: float | None) -> AsyncIterator[pa.RecordBatch]:
+    url = bulk_url(target.url, "export", flow, kind, target.token, target.workspace)
+    ws = await open_websocket(url, verify=target.verify, timeout=target.timeout)
+    sent = 0
+    try:
+        while max_rows is None or sent < max_rows:
+            try:
+                raw = await (asyncio.wait_for(ws.recv(), idle_timeout) if idle_timeout else ws.recv())
+            except TimeoutError:
+                return  # idle: the tap has nothing more for now
+            except ConnectionClosed:
+                return
+            batch = messages.decode_export_frame(kind, json.loads(raw))
+            if max_rows is not None:
+                batch = batch.slice(0, max_rows - sent)
+            sent += batch.num_rows
+            if batch.num_rows:
+                yield batch
+    finally:
+        await ws.close()

@@ -1,0 +1,151 @@
+"""``tg-connect``: bulk loads and dumps for ETL jobs, the local gateway, and a demo.
+
+Exit status: 0 on success; 1 on an error; 2 when rows were rejected or left unsent and
+``--on-error skip`` was not asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+import pyarrow.parquet as pq
+
+from . import sample
+from .bulk import read_batches, to_trustgraph
+from .errors import TgConnectError
+from .protocol.schemas import KINDS
+from .writers import write_parquet
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", help="gateway URL (default: $TRUSTGRAPH_URL, else an in-process local gateway)")
+    p.add_argument("--token", help="API token (default: $TRUSTGRAPH_TOKEN; prefer the variable, "
+                   "command lines are visible to other users)")
+    p.add_argument("--flow", default="default")
+    p.add_argument("--collection", default="default")
+    p.add_argument("--workspace", default=None)
+    p.add_argument("--timeout", type=float, default=60.0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tg-connect", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    load = sub.add_parser("load", help="load a Parquet file into TrustGraph")
+    load.add_argument("kind", choices=[k for k in KINDS] + [k.replace("-", "_") for k in KINDS])
+    load.add_argument("source", help="Parquet file")
+    _common(load)
+    load.add_argument("--batch-size", type=int, default=1000, help="rows per import message")
+    load.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    load.add_argument("--document-id", help="metadata id of every message (names the knowledge core)")
+    load.add_argument("--json", action="store_true", help="print the report as JSON")
+    load.add_argument("--no-progress", action="store_true")
+
+    dump = sub.add_parser("dump", help="write TrustGraph data to a Parquet file")
+    dump.add_argument("kind", choices=[k for k in KINDS] + [k.replace("-", "_") for k in KINDS])
+    dump.add_argument("dest", help="Parquet file to write")
+    _common(dump)
+    dump.add_argument("--source", choices=["query", "core", "tail"], default=None)
+    dump.add_argument("--core-id")
+    dump.add_argument("--max-rows", type=int)
+    dump.add_argument("--idle-timeout", type=float)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the local gateway (a development and test target, not a production store)",
+        description="Run tg_connect's local gateway: an embedded stand-in that speaks the "
+        "TrustGraph 2.11 gateway protocol. It is a development and test target, not a "
+        "production store. Without --data everything is kept in memory.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8088)
+    serve.add_argument("--data", help="directory to persist data in (default: memory only)")
+    serve.add_argument("--token", help="require this token (default: $TRUSTGRAPH_TOKEN; none = open)")
+
+    demo = sub.add_parser("demo", help="load the bundled sample into a local gateway and read it back")
+    demo.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "load":
+            return _load(args)
+        if args.command == "dump":
+            return _dump(args)
+        if args.command == "serve":
+            return _serve(args)
+        return _demo(args)
+    except TgConnectError as exc:
+        print(f"tg-connect: error: {exc}", file=sys.stderr)
+        report = getattr(exc, "report", None)
+        if report is not None:
+            print(report, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.no_progress and sys.stderr.isatty()
+
+
+def _load(args: argparse.Namespace) -> int:
+    if args.url is None:
+        print("tg-connect: no --url: loading into a temporary in-process local gateway", file=sys.stderr)
+    report = to_trustgraph(
+        args.source, kind=args.kind, url=args.url, flow=args.flow, collection=args.collection,
+        token=args.token, progress=_progress(args), workspace=args.workspace,
+        batch_size=args.batch_size, on_error=args.on_error, document_id=args.document_id,
+        timeout=args.timeout,
+    )
+    print(report.to_json() if args.json else report)
+    if not report.ok and args.on_error != "skip":
+        return 2
+    return 0
+
+
+def _dump(args: argparse.Namespace) -> int:
+    reader = read_batches(
+        args.kind, args.url, args.flow, args.collection, args.token, source=args.source,
+        workspace=args.workspace, core_id=args.core_id, max_rows=args.max_rows,
+        idle_timeout=args.idle_timeout, timeout=args.timeout,
+    )
+    rows = write_parquet(reader, args.dest)
+    print(f"wrote {rows:,} {args.kind} rows to {args.dest}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from .local import run_forever
+
+    run_forever(args.host, args.port, args.data, args.token or os.environ.get("TRUSTGRAPH_TOKEN") or None)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .local import LocalGateway
+
+    path = sample.sample_path()
+    with LocalGateway() as gw:
+        print(f"local gateway at {gw.url}; loading {path.name}")
+        report = to_trustgraph(path, "triples", url=gw.url, document_id="tg-connect-sample",
+                               progress=not args.no_progress and sys.stderr.isatty())
+        print(report)
+        table = read_batches("triples", gw.url).read_all()
+        df = table.to_pandas()
+        keys = list(table.schema.names)
+        loaded = pq.read_table(path)
+        same = loaded.sort_by([(k, "ascending") for k in keys]).equals(table.sort_by([(k, "ascending") for k in keys]))
+        print(f"\nread back {len(df):,} triples; identical to the file: {same}")
+        print("by object kind:", json.dumps(df["o_type"].value_counts().to_dict()))
+        print("by graph:", json.dumps(df["g"].fillna("(default)").value_counts().to_dict()))
+        print("top predicates:")
+        print(df["p"].value_counts().head(5).to_string())
+    return 0

@@ -1,0 +1,67 @@
+"""Async REST calls to the gateway over one aiohttp session.
+
+Bearer auth on every request; errors from the HTTP status and from the body (in every form
+the gateway uses) become :mod:`tg_connect.errors` exceptions naming the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Mapping
+
+import aiohttp
+
+from ..errors import GatewayConnectionError, GatewayTimeoutError, ProtocolError
+from ..protocol import replies
+from ..protocol.endpoints import flow_service_path, global_service_path, http_base
+from .connect import http_session
+
+
+class AsyncRestClient:
+    """POSTs JSON to global and flow services. The session opens on first use."""
+
+    def __init__(self, url: str, token: str | None, *, timeout: float = 60.0, verify: bool = True) -> None:
+        self.base = http_base(url)
+        self._token = token
+        self.timeout = timeout
+        self.verify = verify
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"AsyncRestClient({self.base!r})"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    async def post(self, path: str, body: Mapping[str, Any], service: str) -> Mapping[str, Any]:
+        if self._session is None:
+            self._session = http_session(self.base, verify=self.verify, timeout=self.timeout)
+        endpoint = self.base + path
+        try:
+            async with self._session.post(endpoint, json=body, headers=self._headers()) as resp:
+                text = await resp.text()
+                try:
+                    data = json.loads(text) if text else {}
+                except json.JSONDecodeError:
+                    data = text
+                replies.raise_for_http(resp.status, data, endpoint)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise GatewayTimeoutError(f"{endpoint}: no reply within {self.timeout} s") from None
+        except aiohttp.ClientError as exc:
+            raise GatewayConnectionError(f"cannot reach {endpoint}: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise ProtocolError(f"{endpoint}: reply is not a JSON object")
+        replies.raise_for_reply(service, data)
+        return data
+
+    async def global_service(self, kind: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        return await self.post(global_service_path(kind), body, kind)
+
+    async def flow_service(self, flow: str, kind: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        return await self.post(flow_service_path(flow, kind), body, kind)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
