@@ -198,3 +198,15 @@ def test_one_million_triples_round_trip(local_gateway: tg_connect.LocalGateway, 
     a = table.sort_by([(k, "ascending") for k in keys])
     b = got.sort_by([(k, "ascending") for k in keys])
     assert a.equals(b)
+
+
+def test_url_from_environment_or_default_local_gateway(local_gateway: tg_connect.LocalGateway,
+                                                       monkeypatch: pytest.MonkeyPatch, run_id: str) -> None:
+    monkeypatch.setenv("TRUSTGRAPH_URL", local_gateway.url)
+    tg_connect.to_trustgraph(sample_triples(16), collection=f"env{run_id}", progress=False)
+    assert len(tg_connect.read_trustgraph(url=local_gateway.url, collection=f"env{run_id}")) == 16
+    monkeypatch.delenv("TRUSTGRAPH_URL")
+    monkeypatch.delenv("TRUSTGRAPH_TOKEN", raising=False)
+    report = tg_connect.to_trustgraph(sample_triples(8), collection=f"default{run_id}", progress=False)
+    assert report.target != local_gateway.url  # an in-process gateway of its own
+    assert len(tg_connect.read_trustgraph(collection=f"default{run_id}")) == 8

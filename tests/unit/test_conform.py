@@ -104,3 +104,11 @@ def test_unknown_kind_name() -> None:
     with pytest.raises(ValueError, match="unknown data kind"):
         Conformer("nodes")
     assert Conformer("graph_embeddings").kind == "graph-embeddings"
+
+
+def test_null_vector_items_are_rejected() -> None:
+    # pandas turns NaN inside lists into nulls on the way to Arrow
+    out = Conformer("graph-embeddings", on_error="skip").conform(pa.record_batch(
+        {"entity": ["http://e/1", "http://e/2"], "vector": pa.array([[1.0, None], [1.0, 2.0]])}))
+    assert [r.row for r in out.rejections] == [0]
+    assert out.batch.column("entity").to_pylist() == ["http://e/2"]

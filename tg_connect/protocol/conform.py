@@ -323,8 +323,8 @@ class Conformer:
         _flag(bad, pc.not_equal(lengths, dim), "vector", f"vector length differs from the job's dimension {dim}")
         values = pc.cast(pc.list_flatten(col), pa.float64())
         parents = pc.list_parent_indices(col)
-        nonfinite = pc.or_(pc.is_nan(values), pc.is_inf(values))
-        nonfinite = pc.or_(nonfinite, pc.is_null(values))
+        # A null item (pandas turns NaN into null) counts as bad too: fill_null(..., True).
+        nonfinite = pc.fill_null(pc.or_(pc.is_nan(values), pc.is_inf(values)), True)
         if pc.any(nonfinite).as_py():
             for r in pc.unique(parents.filter(nonfinite)).to_pylist():
                 bad.setdefault(r, ("vector", "vector contains NaN, infinity or null"))

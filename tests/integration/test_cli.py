@@ -1,0 +1,103 @@
+"""The tg-connect command line, run as a real process against a local gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import tg_connect
+from tg_connect.sample import sample_path, sample_triples
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tg_connect", *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_load_then_dump(local_gateway: tg_connect.LocalGateway, tmp_path: Path, run_id: str) -> None:
+    loaded = cli("load", "triples", str(sample_path()), "--url", local_gateway.url, "--collection", f"c{run_id}")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "rows read 5,000, sent 5,000, rejected 0" in loaded.stdout
+    out = tmp_path / "dump.parquet"
+    dumped = cli("dump", "triples", str(out), "--url", local_gateway.url, "--collection", f"c{run_id}")
+    assert dumped.returncode == 0, dumped.stderr
+    keys = [(k, "ascending") for k in pq.read_schema(out).names]
+    assert pq.read_table(out).sort_by(keys).equals(pq.read_table(sample_path()).sort_by(keys))
+
+
+def test_load_json_report_and_exit_status_on_rejections(local_gateway: tg_connect.LocalGateway,
+                                                        tmp_path: Path) -> None:
+    table = sample_triples(20)
+    s = table.column("s").to_pylist()
+    s[5] = None
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(0, "s", pa.array(s, pa.string())), bad)
+    raised = cli("load", "triples", str(bad), "--url", local_gateway.url)
+    assert raised.returncode == 1 and "row 5" in raised.stderr and "column 's'" in raised.stderr
+    skipped = cli("load", "triples", str(bad), "--url", local_gateway.url, "--on-error", "skip", "--json")
+    assert skipped.returncode == 0, skipped.stderr
+    report = json.loads(skipped.stdout)
+    assert report["rows_sent"] == 19 and report["rejections"][0]["row"] == 5
+
+
+def test_token_from_environment_is_never_printed(tmp_path: Path) -> None:
+    secret = "tg_cli_secret_987"
+    with tg_connect.LocalGateway(token=secret) as gw:
+        ok = cli("load", "triples", str(sample_path()), "--url", gw.url, env={"TRUSTGRAPH_TOKEN": secret})
+        assert ok.returncode == 0, ok.stderr
+        bad = cli("load", "triples", str(sample_path()), "--url", gw.url, env={"TRUSTGRAPH_TOKEN": "tg_wrong_555"})
+        assert bad.returncode == 1 and "authentication failed" in bad.stderr
+        for text in (ok.stdout, ok.stderr, bad.stdout, bad.stderr):
+            assert secret not in text and "tg_wrong_555" not in text
+
+
+def test_serve_answers_and_persists(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = tmp_path / "data"
+    url = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-m", "tg_connect", "serve", "--port", str(port), "--data", str(data)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                req = urllib.request.Request(url + "/api/v1/flow", data=b'{"operation":"list-flows"}', method="POST")
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if "default" in json.loads(resp.read())["flow-ids"]:
+                        return proc
+            except OSError:
+                time.sleep(0.2)
+        proc.kill()
+        raise AssertionError("tg-connect serve did not answer")
+
+    proc = start()
+    try:
+        tg_connect.to_trustgraph(sample_triples(100), url=url, progress=False)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    proc = start()
+    try:
+        assert len(tg_connect.read_trustgraph(url=url)) == 100
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_demo_runs() -> None:
+    demo = cli("demo")
+    assert demo.returncode == 0, demo.stderr
+    assert "identical to the file: True" in demo.stdout and "sent 5,000" in demo.stdout
