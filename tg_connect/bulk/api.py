@@ -17,9 +17,9 @@ from ..protocol.terms import Term
 from ..transport import bridge
 from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, aload
 from .progress import ProgressArg
-from .read import DEFAULT_READ_BATCH, ReadSource, aread_batches
+from .read import DEFAULT_READ_BATCH, ReadSource
 from .report import LoadReport
-from .target import resolve_target
+from ..target import resolve_target
 
 
 def to_trustgraph(
@@ -97,18 +97,13 @@ def read_batches(
     core ``core_id`` (a snapshot of triples and graph embeddings). ``source="tail"`` taps the
     live export socket until ``max_rows`` rows or ``idle_timeout`` seconds without data.
     """
+    from .client import BulkClient
+
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=verify)
-    kind_name = schemas.normalise_kind(kind)
-    agen = aread_batches(
-        target, kind_name, source=source, flow=flow, collection=collection, s=s, p=p, o=o, g=g,
-        limit=limit, batch_size=batch_size, core_id=core_id, max_rows=max_rows,
-        idle_timeout=idle_timeout,
+    return BulkClient(target).read_batches(
+        kind, source=source, flow=flow, collection=collection, s=s, p=p, o=o, g=g, limit=limit,
+        batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
     )
-    batches = bridge.iterate(agen)
-    first = next(batches, None)
-    if first is None:
-        return pa.RecordBatchReader.from_batches(_empty_schema(kind_name), iter(()))
-    return pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
 
 
 def read_trustgraph(

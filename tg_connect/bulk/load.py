@@ -24,7 +24,7 @@ from ..transport.connect import open_websocket
 from ..transport.rest import AsyncRestClient
 from .progress import ProgressArg, ProgressSink
 from .report import LoadReport
-from .target import Target
+from ..target import Target
 
 # Rows per import message, and a byte cap for vector kinds (a 384-float row is ~4 KB of JSON).
 DEFAULT_BATCH_SIZE = 1000

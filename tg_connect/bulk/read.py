@@ -21,7 +21,7 @@ from ..protocol.endpoints import bulk_url, http_base
 from ..protocol.terms import Term, guess_kind
 from ..transport.connect import http_session, open_websocket
 from ..transport.mux_client import AsyncMuxClient
-from .target import Target
+from ..target import Target
 
 ReadSource = Literal["query", "core", "tail"]
 # "No limit" for the triples query: the gateway needs a positive integer, and the real

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.endpoints import validate_base_url
+from .protocol.endpoints import validate_base_url
 
 _default_gateway: Any = None
 _default_lock = threading.Lock()
@@ -19,7 +19,7 @@ def default_local_gateway() -> Any:
     global _default_gateway
     with _default_lock:
         if _default_gateway is None:
-            from ..local import LocalGateway
+            from .local import LocalGateway
 
             gw = LocalGateway()
             gw.start()
