@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .bulk import LoadReport, Progress, read_batches, read_trustgraph, to_trustgraph
+from .bulk import (
+    CoreTransfer,
+    LoadReport,
+    Progress,
+    export_core,
+    import_core,
+    read_batches,
+    read_trustgraph,
+    to_trustgraph,
+)
 from .errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -26,7 +35,8 @@ from .protocol.terms import Term, Triple
 __version__ = "0.1.0"
 
 __all__ = [
-    "to_trustgraph", "read_trustgraph", "read_batches", "LoadReport", "Progress", "Rejection",
+    "to_trustgraph", "read_trustgraph", "read_batches", "export_core", "import_core",
+    "CoreTransfer", "LoadReport", "Progress", "Rejection",
     "LocalGateway", "Term", "Triple", "KINDS",
     "TgConnectError", "GatewayConnectionError", "GatewayTimeoutError", "AuthenticationError",
     "AccessDeniedError", "ServiceError", "ProtocolError", "InputError",

@@ -14,7 +14,7 @@ from typing import Sequence
 import pyarrow.parquet as pq
 
 from . import sample
-from .bulk import read_batches, to_trustgraph
+from .bulk import Progress, export_core, import_core, read_batches, to_trustgraph
 from .errors import TgConnectError
 from .protocol.schemas import KINDS
 from .writers import write_parquet
@@ -34,15 +34,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tg-connect", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    load = sub.add_parser("load", help="load a Parquet file into TrustGraph")
+    load = sub.add_parser("load", help="load files into TrustGraph")
     load.add_argument("kind", choices=[k for k in KINDS] + [k.replace("-", "_") for k in KINDS])
-    load.add_argument("source", help="Parquet file")
+    load.add_argument("source", nargs="+", help="Parquet, CSV, JSON Lines or RDF files, directories or globs")
     _common(load)
     load.add_argument("--batch-size", type=int, default=1000, help="rows per import message")
+    load.add_argument("--max-batch-bytes", type=int, default=8 * 1024 * 1024)
+    load.add_argument("--concurrency", type=int, default=1, help="import sockets to spread the load over")
+    load.add_argument("--rate", type=float, default=None, metavar="ROWS_PER_S",
+                      help="send at most this many rows per second (the gateway has no back-pressure)")
     load.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    load.add_argument("--checkpoint", help="file recording what was sent; rerun with it to resume")
+    load.add_argument("--verify", action="store_true", help="read back and count what was stored")
     load.add_argument("--document-id", help="metadata id of every message (names the knowledge core)")
+    load.add_argument("--compression", choices=["deflate"], default=None)
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     load.add_argument("--no-progress", action="store_true")
+
+    export_core = sub.add_parser("export-core", help="save a knowledge core to a msgpack file")
+    export_core.add_argument("core_id")
+    export_core.add_argument("dest")
+    _common(export_core)
+    import_core = sub.add_parser("import-core", help="upload a knowledge core from a msgpack file")
+    import_core.add_argument("core_id")
+    import_core.add_argument("source")
+    _common(import_core)
 
     dump = sub.add_parser("dump", help="write TrustGraph data to a Parquet file")
     dump.add_argument("kind", choices=[k for k in KINDS] + [k.replace("-", "_") for k in KINDS])
@@ -77,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _load(args)
         if args.command == "dump":
             return _dump(args)
+        if args.command in ("export-core", "import-core"):
+            return _core(args)
         if args.command == "serve":
             return _serve(args)
         return _demo(args)
@@ -90,18 +108,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    return not args.no_progress and sys.stderr.isatty()
+class LogLines:
+    """Progress as plain lines on stderr, at most every ``interval`` seconds (for logs)."""
+
+    def __init__(self, interval: float = 5.0) -> None:
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        if p.done or p.elapsed - self._last >= self.interval:
+            self._last = p.elapsed
+            total = f"/{p.total_rows:,}" if p.total_rows is not None else ""
+            rate = p.rows / p.elapsed if p.elapsed > 0 else 0.0
+            print(f"tg-connect: {p.rows:,}{total} rows, {p.bytes / 1e6:,.1f} MB, {p.batches:,} messages,"
+                  f" {p.elapsed:,.1f} s, {rate:,.0f} rows/s{' (done)' if p.done else ''}",
+                  file=sys.stderr, flush=True)
+
+
+def _progress(args: argparse.Namespace) -> bool | LogLines:
+    """A bar on a terminal, plain lines in a log, nothing with --no-progress."""
+    if args.no_progress:
+        return False
+    return True if sys.stderr.isatty() else LogLines()
 
 
 def _load(args: argparse.Namespace) -> int:
     if args.url is None:
         print("tg-connect: no --url: loading into a temporary in-process local gateway", file=sys.stderr)
     report = to_trustgraph(
-        args.source, kind=args.kind, url=args.url, flow=args.flow, collection=args.collection,
-        token=args.token, progress=_progress(args), workspace=args.workspace,
-        batch_size=args.batch_size, on_error=args.on_error, document_id=args.document_id,
-        timeout=args.timeout,
+        args.source[0] if len(args.source) == 1 else args.source, kind=args.kind, url=args.url,
+        flow=args.flow, collection=args.collection, token=args.token, progress=_progress(args),
+        workspace=args.workspace, batch_size=args.batch_size, max_batch_bytes=args.max_batch_bytes,
+        on_error=args.on_error, document_id=args.document_id, timeout=args.timeout,
+        concurrency=args.concurrency, max_rows_per_second=args.rate, checkpoint=args.checkpoint,
+        verify=args.verify, compression=args.compression,
     )
     print(report.to_json() if args.json else report)
     if not report.ok and args.on_error != "skip":
@@ -117,6 +157,20 @@ def _dump(args: argparse.Namespace) -> int:
     )
     rows = write_parquet(reader, args.dest)
     print(f"wrote {rows:,} {args.kind} rows to {args.dest}")
+    return 0
+
+
+def _core(args: argparse.Namespace) -> int:
+    if args.command == "export-core":
+        moved = export_core(args.core_id, args.dest, args.url, args.token, workspace=args.workspace,
+                            timeout=args.timeout)
+        print(f"exported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
+              f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes to {args.dest}")
+    else:
+        moved = import_core(args.core_id, args.source, args.url, args.token, workspace=args.workspace,
+                            timeout=args.timeout)
+        print(f"imported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
+              f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes from {args.source}")
     return 0
 
 

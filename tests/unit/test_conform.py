@@ -112,3 +112,27 @@ def test_null_vector_items_are_rejected() -> None:
         {"entity": ["http://e/1", "http://e/2"], "vector": pa.array([[1.0, None], [1.0, 2.0]])}))
     assert [r.row for r in out.rejections] == [0]
     assert out.batch.column("entity").to_pylist() == ["http://e/2"]
+
+
+def test_rate_limiter_spaces_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from tg_connect.bulk import load
+
+    clock = [100.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        clock[0] += seconds
+
+    monkeypatch.setattr(load.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(load.asyncio, "sleep", fake_sleep)
+
+    async def run() -> None:
+        limiter = load.RateLimiter(1000)
+        for _ in range(3):
+            await limiter.wait(500)
+
+    asyncio.run(run())
+    assert slept == [0.5, 0.5]  # the first send goes at once; then 500 rows per half second

@@ -6,6 +6,7 @@ run through the one background-loop bridge (so they also work inside Jupyter).
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterator, Literal, Mapping
 
 import pandas as pd
@@ -15,6 +16,7 @@ from ..protocol import schemas
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..transport import bridge
+from .cores import CoreTransfer, aexport_core, aimport_core
 from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, aload
 from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource
@@ -40,8 +42,13 @@ def to_trustgraph(
     dim: int | None = None,
     create_collection: bool = True,
     timeout: float = 60.0,
-    verify: bool = True,
+    tls_verify: bool = True,
     compression: str | None = None,
+    concurrency: int = 1,
+    max_rows_per_second: float | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    verify: bool = False,
+    verify_timeout: float = 60.0,
 ) -> LoadReport:
     """Load ``data`` into TrustGraph over the bulk import socket of ``kind``; return a report.
 
@@ -56,14 +63,26 @@ def to_trustgraph(
     ``report`` attribute says what had been sent). ``document_id`` becomes every message's
     ``metadata.id`` (and ``root``), which also names the knowledge core a gateway keeps of
     the load. The gateway never acknowledges imports: "sent" means written to the socket.
+
+    ``concurrency`` spreads the messages over that many sockets. ``max_rows_per_second``
+    paces the load: the gateway has no back-pressure, and a small deployment's stores can be
+    overrun (the reference 2.11.1 back end stores about 500 triples/s). ``checkpoint`` names a
+    file recording each message sent; rerunning with it sends only what was not sent.
+    ``verify=True`` reads back what was stored (triples, graph embeddings), polling up to
+    ``verify_timeout`` seconds, and reports ``rows_confirmed`` and the unconfirmed rows.
+    ``compression="deflate"`` turns on permessage-deflate (off by default: on loopback and
+    fast links it costs more CPU than it saves). ``tls_verify=False`` skips TLS certificate
+    checks (with a warning).
     """
-    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=verify)
+    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return bridge.run(
         aload(
             data, target, kind=kind, flow=flow, collection=collection, batch_size=batch_size,
             max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns,
             document_id=document_id, progress=progress, dim=dim,
-            create_collection=create_collection, compression=compression,
+            create_collection=create_collection, compression=compression, concurrency=concurrency,
+            max_rows_per_second=max_rows_per_second, checkpoint=checkpoint, verify=verify,
+            verify_timeout=verify_timeout,
         )
     )
 
@@ -87,7 +106,7 @@ def read_batches(
     max_rows: int | None = None,
     idle_timeout: float | None = None,
     timeout: float = 60.0,
-    verify: bool = True,
+    tls_verify: bool = True,
 ) -> pa.RecordBatchReader:
     """Stream ``kind`` from TrustGraph as a ``pyarrow.RecordBatchReader`` (bounded memory).
 
@@ -99,7 +118,7 @@ def read_batches(
     """
     from .client import BulkClient
 
-    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=verify)
+    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return BulkClient(target).read_batches(
         kind, source=source, flow=flow, collection=collection, s=s, p=p, o=o, g=g, limit=limit,
         batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
@@ -129,6 +148,23 @@ def read_trustgraph(
     else:
         frame = table.to_pandas()
     return frame
+
+
+def export_core(core_id: str, path: str | os.PathLike[str], url: str | None = None,
+                token: str | None = None, *, workspace: str | None = None, timeout: float = 60.0,
+                tls_verify: bool = True) -> CoreTransfer:
+    """Stream the knowledge core ``core_id`` (triples and graph embeddings) to a msgpack file."""
+    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
+    return bridge.run(aexport_core(target, core_id, path))
+
+
+def import_core(core_id: str, source: str | os.PathLike[str] | None = None, url: str | None = None,
+                token: str | None = None, *, triples: Any = None, graph_embeddings: Any = None,
+                workspace: str | None = None, timeout: float = 60.0, tls_verify: bool = True) -> CoreTransfer:
+    """Upload a knowledge core from a msgpack file, or from ``triples`` / ``graph_embeddings``
+    tables (DataFrames or Arrow tables of those kinds' schemas)."""
+    target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
+    return bridge.run(aimport_core(target, core_id, source, triples=triples, graph_embeddings=graph_embeddings))
 
 
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -1,8 +1,10 @@
-"""Loading: a bounded pipeline from a source to one import WebSocket.
+"""Loading: a bounded pipeline from a source to ``concurrency`` import WebSockets.
 
-read -> conform (reject bad rows into the report) -> encode (vectorised) runs in a worker
-thread; sending runs on the event loop. A small queue between them lets the next message be
-encoded while the previous one is on the wire and keeps memory flat for any input size.
+A producer thread reads, conforms and encodes (:mod:`.frames`) and hands frames through a
+small queue to sender tasks on the event loop, one WebSocket each; the next chunk is encoded
+while frames are on the wire. Memory is a few chunks whatever the input size. The gateway
+never pushes back, so ``max_rows_per_second`` lets a load go no faster than the stores behind
+the gateway can take it.
 """
 
 from __future__ import annotations
@@ -10,75 +12,31 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
 
+import numpy as np
 import pyarrow as pa
 from websockets.exceptions import ConnectionClosed
 
-from ..errors import GatewayConnectionError, TgConnectError
+from ..errors import GatewayConnectionError, InputError, TgConnectError
 from ..protocol import messages, schemas
 from ..protocol.conform import Conformer, OnError
 from ..protocol.endpoints import bulk_url, redact
 from ..readers import open_source
+from ..target import Target
 from ..transport.connect import open_websocket
 from ..transport.rest import AsyncRestClient
+from .checkpoint import Checkpoint
+from .frames import READ_CHUNK_ROWS, Frame, chunks, item_count
 from .progress import ProgressArg, ProgressSink
 from .report import LoadReport
-from ..target import Target
+from .verify import VERIFIABLE, SentRows, averify
 
 # Rows per import message, and a byte cap for vector kinds (a 384-float row is ~4 KB of JSON).
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024
-_QUEUE_DEPTH = 4
-READ_CHUNK_ROWS = 65_536
 _END = object()
-
-
-def _rows_per_message(kind: str, batch: pa.RecordBatch, batch_size: int, max_bytes: int) -> int:
-    if "vector" in batch.schema.names and batch.num_rows:
-        dim: int = batch.schema.field("vector").type.list_size
-        per_row = 64 + dim * 14  # worst-case float text plus the entity or chunk id
-        return max(1, min(batch_size, max_bytes // per_row))
-    return batch_size
-
-
-class _Frame:
-    __slots__ = ("data", "rows", "first_row", "last_row")
-
-    def __init__(self, data: bytes, rows: int, first_row: int, last_row: int) -> None:
-        self.data, self.rows, self.first_row, self.last_row = data, rows, first_row, last_row
-
-
-def _frames(source_batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schemas.Kind,
-            meta: messages.Metadata, batch_size: int, max_bytes: int, report: LoadReport) -> Iterator[_Frame | tuple[str, Any]]:
-    """Encoded frames in input order, interleaved with ('rejected', Conformed) notes.
-
-    Input arrives in large chunks: Arrow kernels cost a fixed overhead per call, so a chunk is
-    conformed and encoded once and then cut into messages of ``batch_size`` rows.
-    """
-    offset = 0
-    for batch in source_batches:
-        if batch.num_rows == 0:
-            continue
-        conformed = conformer.conform(batch, offset)
-        report.rows_read += batch.num_rows if conformed.error is None else conformed.batch.num_rows
-        if conformed.rejections:
-            yield ("rejected", conformed)
-        index = conformed.row_index
-        good = conformed.batch
-        step = _rows_per_message(kind, good, batch_size, max_bytes)
-        for piece in messages.split_for_messages(kind, good):
-            piece_index = index if piece is good else None
-            for data, start, stop in messages.encode_messages(kind, piece, meta, step):
-                if piece_index is not None:
-                    first, last = piece_index[start].as_py(), piece_index[stop - 1].as_py()
-                elif piece is good:
-                    first, last = offset + start, offset + stop - 1
-                else:  # rows split by schema name: the message spans the chunk
-                    first, last = offset, offset + batch.num_rows - 1
-                yield _Frame(data, stop - start, first, last)
-        conformed.raise_error()
-        offset += batch.num_rows
 
 
 async def ensure_collection(target: Target, collection: str) -> None:
@@ -103,6 +61,42 @@ async def ensure_collection(target: Target, collection: str) -> None:
         await rest.aclose()
 
 
+class RateLimiter:
+    """Spaces sends so that rows go out at no more than ``rows_per_second`` on average."""
+
+    def __init__(self, rows_per_second: float) -> None:
+        if rows_per_second <= 0:
+            raise ValueError("max_rows_per_second must be positive")
+        self.rate = float(rows_per_second)
+        self._next = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def wait(self, rows: int) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + rows / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+@dataclass
+class _Queued:
+    seq: int
+    frame: Frame
+    batch_id: str | None
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 async def aload(
     data: Any,
     target: Target,
@@ -119,60 +113,108 @@ async def aload(
     dim: int | None = None,
     create_collection: bool = True,
     compression: str | None = None,
+    concurrency: int = 1,
+    max_rows_per_second: float | None = None,
+    checkpoint: Any = None,
+    verify: bool = False,
+    verify_timeout: float = 60.0,
+    encoders: int = 2,
 ) -> LoadReport:
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
     kind_name = schemas.normalise_kind(kind)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    # Read in large chunks (see _frames); messages are cut to batch_size rows afterwards.
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if compression not in (None, "deflate"):
+        raise ValueError("compression must be None or 'deflate'")
+    if verify and kind_name not in VERIFIABLE:
+        raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
+    sent_rows = SentRows() if verify else None
+    limiter = RateLimiter(max_rows_per_second) if max_rows_per_second else None
     source = open_source(data, max(batch_size, READ_CHUNK_ROWS))
+
+    ckpt: Checkpoint | None = None
+    if checkpoint is not None:
+        ckpt = Checkpoint(checkpoint, {
+            "kind": kind_name, "target": redact(target.url), "workspace": target.workspace,
+            "flow": flow, "collection": collection, "batch_size": batch_size,
+        })
+        if document_id is not None and ckpt.document_id not in (None, document_id):
+            raise InputError(f"checkpoint was written for document_id {ckpt.document_id!r}",
+                             source=str(ckpt.path))
+        document_id = document_id or ckpt.document_id
     doc = document_id or f"tg-connect-{uuid.uuid4()}"
     url = bulk_url(target.url, "import", flow, kind_name, target.token, target.workspace)
     report = LoadReport(kind_name, redact(target.url), flow, collection, doc)
     conformer = Conformer(kind_name, on_error=on_error, columns=columns, source=source.name, dim=dim)
     meta = messages.Metadata(doc, collection, doc)
     rejected_parts: list[pa.RecordBatch] = []
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue(4 * concurrency)
+    stopping = False
+    queued_upto = 0  # every input row before this was queued, skipped or rejected
+    pending: dict[int, tuple[int, int]] = {}  # frames queued or in flight, by sequence number
     started = time.monotonic()
     sink = ProgressSink(progress, source.total_rows, f"load {kind_name}")
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue(_QUEUE_DEPTH)
-    stop = False
+
+    def put(item: Any) -> None:
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
 
     def produce() -> None:
+        nonlocal queued_upto
+        seq = 0
         try:
-            for item in _frames(source.open(), conformer, kind_name, meta, batch_size, max_batch_bytes, report):
-                if stop:
+            for chunk in chunks(source.open(), conformer, kind_name, meta, batch_size, max_batch_bytes, encoders):
+                conformed = chunk.conformed
+                report.rows_read += item_count(chunk)
+                if sent_rows is not None and conformed is not None and conformed.batch.num_rows:
+                    index = (conformed.row_index.to_numpy() if conformed.row_index is not None
+                             else np.arange(chunk.offset, chunk.offset + conformed.batch.num_rows))
+                    sent_rows.add(conformed.batch, index)
+                if conformed is not None and conformed.rejections:
+                    put(("rejected", conformed))
+                for frame in chunk.frames:
+                    if stopping:
+                        return
+                    batch_id = ckpt.batch_id(frame.data) if ckpt is not None else None
+                    if batch_id is not None and ckpt is not None and batch_id in ckpt.sent:
+                        put(("skipped", frame))
+                    else:
+                        pending[seq] = (frame.first_row, frame.last_row)
+                        put(_Queued(seq, frame, batch_id))
+                        seq += 1
+                    queued_upto = frame.last_row + 1
+                if conformed is not None and conformed.error is not None:
+                    put(("error", conformed.error))
                     return
-                asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
-            asyncio.run_coroutine_threadsafe(queue.put(_END), loop).result()
-        except BaseException as exc:  # handed to the sender, which owns the error path
-            asyncio.run_coroutine_threadsafe(queue.put(("error", exc)), loop).result()
+                queued_upto = chunk.offset + chunk.num_rows
+            for _ in range(concurrency):
+                put(_END)
+        except BaseException as exc:  # handed to the senders, which own the error path
+            put(("error", exc))
 
-    failure: BaseException | None = None
-    next_unsent: int | None = None
-    try:
-        if create_collection:
-            await ensure_collection(target, collection)
-        ws = await open_websocket(url, verify=target.verify, timeout=target.timeout, compression=compression)
-    except BaseException:
-        sink.close()
-        raise
-    producer = loop.run_in_executor(None, produce)
-    try:
+    async def send_all(ws: Any) -> None:
         while True:
             item = await queue.get()
             if item is _END:
-                break
-            if isinstance(item, tuple) and item[0] == "error":
-                raise item[1]
-            if isinstance(item, tuple) and item[0] == "rejected":
-                conformed = item[1]
-                report.rejections.extend(conformed.rejections)
-                report.rows_rejected += len(conformed.rejections)
-                rejected_parts.append(conformed.rejected_rows)
+                return
+            if isinstance(item, tuple):
+                tag, value = item
+                if tag == "error":
+                    raise value
+                if tag == "rejected":
+                    report.rejections.extend(value.rejections)
+                    report.rows_rejected += len(value.rejections)
+                    rejected_parts.append(value.rejected_rows)
+                elif tag == "skipped":
+                    report.rows_skipped += value.rows
+                    sink.update(value.rows, 0, 0)
                 continue
-            frame: _Frame = item
-            next_unsent = frame.first_row
+            queued: _Queued = item
+            frame = queued.frame
+            if limiter is not None:
+                await limiter.wait(frame.rows)
             try:
                 await ws.send(frame.data, text=True)
             except ConnectionClosed as exc:
@@ -180,34 +222,73 @@ async def aload(
                     f"{redact(url)}: the gateway closed the import socket ({exc}); it does this when"
                     " it cannot decode a message"
                 ) from None
-            next_unsent = None
+            pending.pop(queued.seq, None)
+            if ckpt is not None and queued.batch_id is not None:
+                ckpt.record(queued.batch_id)
             report.rows_sent += frame.rows
             report.batches += 1
             report.bytes_sent += len(frame.data)
             sink.update(frame.rows, len(frame.data))
-        await ws.close()
-        await ws.wait_closed()
+
+    async def sender() -> None:
+        ws = await open_websocket(url, verify=target.verify, timeout=target.timeout, compression=compression)
+        try:
+            await send_all(ws)
+            await ws.close()
+            await ws.wait_closed()
+        finally:
+            await ws.close()
+
+    failure: BaseException | None = None
+    try:
+        if create_collection:
+            await ensure_collection(target, collection)
+        if ckpt is not None:
+            ckpt.open(doc)
+    except BaseException:
+        sink.close()
+        raise
+    producer = loop.run_in_executor(None, produce)
+    tasks = [asyncio.ensure_future(sender()) for _ in range(concurrency)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
     except BaseException as exc:
         failure = exc
-        stop = True
+        stopping = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         while not producer.done():  # unblock the producer so its thread ends
             try:
-                queue.get_nowait()
+                item = queue.get_nowait()
+                if isinstance(item, tuple) and item[0] == "rejected":
+                    report.rejections.extend(item[1].rejections)
+                    report.rows_rejected += len(item[1].rejections)
+                    rejected_parts.append(item[1].rejected_rows)
             except asyncio.QueueEmpty:
                 await asyncio.sleep(0.01)
-        await ws.close()
     finally:
         report.seconds = time.monotonic() - started
         sink.close()
+        if ckpt is not None:
+            ckpt.close()
     await producer
     if rejected_parts:
         report.rejected_rows = pa.Table.from_batches(rejected_parts)
     if failure is not None:
-        # Frames leave the queue in input order, so everything before this row was sent.
-        first = next_unsent if next_unsent is not None else report.rows_read
-        report.unsent_ranges = [(first, source.total_rows - 1 if source.total_rows is not None else None)]
+        end = source.total_rows - 1 if source.total_rows is not None else None
+        unsent: list[tuple[int, int | None]] = list(_merge(list(pending.values())))
+        if end is None or queued_upto <= end:
+            unsent.append((queued_upto, end))
+        report.unsent_ranges = unsent
         report.error = f"{type(failure).__name__}: {failure}"
         if isinstance(failure, TgConnectError):
             failure.report = report  # type: ignore[attr-defined]
         raise failure
+    if sent_rows is not None:
+        report.rows_confirmed, report.unconfirmed = await averify(
+            target, kind_name, flow, collection, doc, sent_rows, verify_timeout)
     return report

@@ -29,6 +29,7 @@ class LoadReport:
     rows_read: int = 0
     rows_sent: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = 0  # already sent by an earlier run with the same checkpoint
     batches: int = 0  # import messages (one WebSocket frame each)
     bytes_sent: int = 0
     seconds: float = 0.0
@@ -36,6 +37,8 @@ class LoadReport:
     rejected_rows: pa.Table | None = None  # the original input rows, to fix and resend
     unsent_ranges: list[tuple[int, int | None]] = field(default_factory=list)  # [first, last]; None: to the end
     error: str | None = None
+    rows_confirmed: int | None = None  # with verify=True: rows the gateway was seen to store
+    unconfirmed: list[int] = field(default_factory=list)  # input rows not seen (the first 1,000)
 
     @property
     def rows_per_second(self) -> float:
@@ -66,7 +69,8 @@ class LoadReport:
         lines = [
             f"LoadReport {self.kind} -> {self.target} flow={self.flow} collection={self.collection}"
             f" document={self.document_id}",
-            f"  rows read {self.rows_read:,}, sent {self.rows_sent:,}, rejected {self.rows_rejected:,}",
+            f"  rows read {self.rows_read:,}, sent {self.rows_sent:,}, rejected {self.rows_rejected:,}"
+            + (f", already sent {self.rows_skipped:,}" if self.rows_skipped else ""),
             f"  messages {self.batches:,}, bytes {self.bytes_sent:,}, {self.seconds:.2f} s,"
             f" {self.rows_per_second:,.0f} rows/s",
         ]
@@ -77,6 +81,9 @@ class LoadReport:
         if self.unsent_ranges:
             spans = ", ".join(f"{a}-{'end' if b is None else b}" for a, b in self.unsent_ranges[:5])
             lines.append(f"  NOT SENT: input rows {spans} (resume from row {self.resume_from_row})")
+        if self.rows_confirmed is not None:
+            lines.append(f"  verified: {self.rows_confirmed:,} rows confirmed stored,"
+                         f" {self.rows_sent + self.rows_skipped - self.rows_confirmed:,} not seen")
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)
@@ -88,7 +95,9 @@ class LoadReport:
                 ("kind", self.kind), ("target", self.target), ("flow", self.flow),
                 ("collection", self.collection), ("document", self.document_id),
                 ("rows read", f"{self.rows_read:,}"), ("rows sent", f"{self.rows_sent:,}"),
-                ("rows rejected", f"{self.rows_rejected:,}"), ("messages", f"{self.batches:,}"),
+                ("rows rejected", f"{self.rows_rejected:,}"), ("rows already sent", f"{self.rows_skipped:,}"),
+                ("rows confirmed", "not verified" if self.rows_confirmed is None else f"{self.rows_confirmed:,}"),
+                ("messages", f"{self.batches:,}"),
                 ("bytes", f"{self.bytes_sent:,}"), ("seconds", f"{self.seconds:.2f}"),
                 ("rows/s", f"{self.rows_per_second:,.0f}"),
                 ("resume from row", self.resume_from_row), ("error", self.error),

@@ -1,0 +1,116 @@
+"""From a source to encoded import frames: read, conform, encode, in input order.
+
+Chunks of ~65,536 rows are conformed and encoded as a whole (an Arrow kernel costs a fixed
+overhead per call), then cut into messages of ``batch_size`` rows, each a slice of one buffer.
+Arrow kernels release the GIL, so up to ``encoders`` chunks are conformed and encoded at once
+on a small thread pool; results are still yielded strictly in input order, and at most
+``encoders + 1`` chunks are held, so memory stays flat for any input size.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pyarrow as pa
+
+from ..protocol import messages, schemas
+from ..protocol.conform import Conformed, Conformer
+
+READ_CHUNK_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One import message: its bytes, and the input rows it carries (first..last)."""
+
+    data: bytes
+    rows: int
+    first_row: int
+    last_row: int
+
+
+@dataclass
+class Chunk:
+    """The frames of one input chunk, with what the chunk rejected and where it ends."""
+
+    offset: int
+    num_rows: int
+    frames: list[Frame] = field(default_factory=list)
+    conformed: Conformed | None = None
+
+
+def rows_per_message(batch: pa.RecordBatch, batch_size: int, max_bytes: int) -> int:
+    """``batch_size``, capped so a message of vectors stays under ``max_bytes``."""
+    if "vector" in batch.schema.names and batch.num_rows:
+        dim: int = batch.schema.field("vector").type.list_size
+        per_row = 64 + dim * 14  # worst-case float text plus the entity or chunk id
+        return max(1, min(batch_size, max_bytes // per_row))
+    return batch_size
+
+
+def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metadata, batch: pa.RecordBatch,
+                 offset: int, batch_size: int, max_bytes: int) -> Chunk:
+    """Conform and encode one chunk (run on a worker thread)."""
+    conformed = conformer.conform(batch, offset)
+    chunk = Chunk(offset, batch.num_rows, conformed=conformed)
+    good = conformed.batch
+    index = conformed.row_index
+    step = rows_per_message(good, batch_size, max_bytes)
+    for piece in messages.split_for_messages(kind, good):
+        whole = piece is good
+        for data, start, stop in messages.encode_messages(kind, piece, meta, step):
+            if whole and index is not None:
+                first, last = index[start].as_py(), index[stop - 1].as_py()
+            elif whole:
+                first, last = offset + start, offset + stop - 1
+            else:  # rows split by schema name: a message's rows are spread over the chunk
+                first, last = offset, offset + batch.num_rows - 1
+            chunk.frames.append(Frame(data, stop - start, first, last))
+    return chunk
+
+
+def chunks(batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schemas.Kind,
+           meta: messages.Metadata, batch_size: int, max_bytes: int, encoders: int = 2) -> Iterator[Chunk]:
+    """Encoded chunks of ``batches`` in input order (see the module docstring).
+
+    The first chunk is conformed alone: it fixes the job's schema (and vector dimension),
+    which later chunks, conformed concurrently, only read.
+    """
+    offset = 0
+    pending: collections.deque[concurrent.futures.Future[Chunk]] = collections.deque()
+    pool: concurrent.futures.ThreadPoolExecutor | None = None
+    try:
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            if offset == 0 or encoders <= 1:
+                done = encode_chunk(conformer, kind, meta, batch, offset, batch_size, max_bytes)
+                while pending:
+                    yield pending.popleft().result()
+                yield done
+            else:
+                if pool is None:
+                    pool = concurrent.futures.ThreadPoolExecutor(encoders, thread_name_prefix="tg-connect-encode")
+                pending.append(pool.submit(encode_chunk, conformer, kind, meta, batch, offset,
+                                           batch_size, max_bytes))
+                while len(pending) > encoders:
+                    yield pending.popleft().result()
+            offset += batch.num_rows
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def item_count(chunk: Chunk) -> int:
+    """Rows in a chunk that were read (all of them, or up to the first bad one)."""
+    conformed: Any = chunk.conformed
+    if conformed is not None and conformed.error is not None:
+        return int(conformed.batch.num_rows)
+    return chunk.num_rows
