@@ -151,7 +151,7 @@ async def aload(
     meta = messages.Metadata(doc, collection, doc)
     rejected_parts: list[pa.RecordBatch] = []
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue(4 * concurrency)
+    queue: asyncio.Queue[Any] = asyncio.Queue(2 * concurrency)  # chunks of ~65,536 rows
     stopping = False
     queued_upto = 0  # every input row before this was queued, skipped or rejected
     pending: dict[int, tuple[int, int]] = {}  # frames queued or in flight, by sequence number
@@ -172,23 +172,26 @@ async def aload(
                     index = (conformed.row_index.to_numpy() if conformed.row_index is not None
                              else np.arange(chunk.offset, chunk.offset + conformed.batch.num_rows))
                     sent_rows.add(conformed.batch, index)
+                if stopping:
+                    return
+                # One hand-over per chunk, not per frame: crossing threads costs more than a send.
+                items: list[Any] = []
                 if conformed is not None and conformed.rejections:
-                    put(("rejected", conformed))
+                    items.append(("rejected", conformed))
                 for frame in chunk.frames:
-                    if stopping:
-                        return
                     batch_id = ckpt.batch_id(frame.data) if ckpt is not None else None
                     if batch_id is not None and ckpt is not None and batch_id in ckpt.sent:
-                        put(("skipped", frame))
+                        items.append(("skipped", frame))
                     else:
                         pending[seq] = (frame.first_row, frame.last_row)
-                        put(_Queued(seq, frame, batch_id))
+                        items.append(_Queued(seq, frame, batch_id))
                         seq += 1
-                    queued_upto = frame.last_row + 1
                 if conformed is not None and conformed.error is not None:
-                    put(("error", conformed.error))
+                    items.append(("error", conformed.error))
+                put(items)
+                queued_upto = chunk.offset + item_count(chunk)
+                if conformed is not None and conformed.error is not None:
                     return
-                queued_upto = chunk.offset + chunk.num_rows
             for _ in range(concurrency):
                 put(_END)
         except BaseException as exc:  # handed to the senders, which own the error path
@@ -196,39 +199,43 @@ async def aload(
 
     async def send_all(ws: Any) -> None:
         while True:
-            item = await queue.get()
-            if item is _END:
+            got = await queue.get()
+            if got is _END:
                 return
-            if isinstance(item, tuple):
-                tag, value = item
-                if tag == "error":
-                    raise value
-                if tag == "rejected":
-                    report.rejections.extend(value.rejections)
-                    report.rows_rejected += len(value.rejections)
-                    rejected_parts.append(value.rejected_rows)
-                elif tag == "skipped":
-                    report.rows_skipped += value.rows
-                    sink.update(value.rows, 0, 0)
-                continue
-            queued: _Queued = item
-            frame = queued.frame
-            if limiter is not None:
-                await limiter.wait(frame.rows)
-            try:
-                await ws.send(frame.data, text=True)
-            except ConnectionClosed as exc:
-                raise GatewayConnectionError(
-                    f"{redact(url)}: the gateway closed the import socket ({exc}); it does this when"
-                    " it cannot decode a message"
-                ) from None
-            pending.pop(queued.seq, None)
-            if ckpt is not None and queued.batch_id is not None:
-                ckpt.record(queued.batch_id)
-            report.rows_sent += frame.rows
-            report.batches += 1
-            report.bytes_sent += len(frame.data)
-            sink.update(frame.rows, len(frame.data))
+            for item in got if isinstance(got, list) else [got]:
+                await send_one(ws, item)
+
+    async def send_one(ws: Any, item: Any) -> None:
+        if isinstance(item, tuple):
+            tag, value = item
+            if tag == "error":
+                raise value
+            if tag == "rejected":
+                report.rejections.extend(value.rejections)
+                report.rows_rejected += len(value.rejections)
+                rejected_parts.append(value.rejected_rows)
+            elif tag == "skipped":
+                report.rows_skipped += value.rows
+                sink.update(value.rows, 0, 0)
+            return
+        queued: _Queued = item
+        frame = queued.frame
+        if limiter is not None:
+            await limiter.wait(frame.rows)
+        try:
+            await ws.send(frame.data, text=True)
+        except ConnectionClosed as exc:
+            raise GatewayConnectionError(
+                f"{redact(url)}: the gateway closed the import socket ({exc}); it does this when"
+                " it cannot decode a message"
+            ) from None
+        pending.pop(queued.seq, None)
+        if ckpt is not None and queued.batch_id is not None:
+            ckpt.record(queued.batch_id)
+        report.rows_sent += frame.rows
+        report.batches += 1
+        report.bytes_sent += len(frame.data)
+        sink.update(frame.rows, len(frame.data))
 
     async def sender() -> None:
         ws = await open_websocket(url, verify=target.verify, timeout=target.timeout, compression=compression)
@@ -263,11 +270,12 @@ async def aload(
         await asyncio.gather(*tasks, return_exceptions=True)
         while not producer.done():  # unblock the producer so its thread ends
             try:
-                item = queue.get_nowait()
-                if isinstance(item, tuple) and item[0] == "rejected":
-                    report.rejections.extend(item[1].rejections)
-                    report.rows_rejected += len(item[1].rejections)
-                    rejected_parts.append(item[1].rejected_rows)
+                got = queue.get_nowait()
+                for item in got if isinstance(got, list) else [got]:
+                    if isinstance(item, tuple) and item[0] == "rejected":
+                        report.rejections.extend(item[1].rejections)
+                        report.rows_rejected += len(item[1].rejections)
+                        rejected_parts.append(item[1].rejected_rows)
             except asyncio.QueueEmpty:
                 await asyncio.sleep(0.01)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,6 +22,7 @@ from . import schemas
 from .schemas import Kind
 from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING
 from .terms import parse_quoted_triple
+from .jsontext import deletion_table, text_contains_any
 
 OnError = Literal["raise", "skip"]
 
@@ -31,7 +33,8 @@ _KIND_SYNONYMS = {
     "triple": TRIPLE, "t": TRIPLE, "quoted": TRIPLE, "quoted_triple": TRIPLE,
 }
 # Characters an IRI may not contain (RFC 3987 excludes them; stores reject them).
-_BAD_IRI = r"[\s<>\"{}|\\^`]"
+_BAD_IRI = r"[\x00-\x20<>\"{}|\\^`]"
+_BAD_IRI_TABLE = deletion_table(bytes(range(33)) + b'<>"{}|\\^`')
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ class Conformer:
         if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error
             _flag(bad, pc.not_equal(kind, IRI), position, "predicate is not an IRI")
         is_iri = pc.equal(kind, IRI)
-        iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), pc.match_substring_regex(value, _BAD_IRI)))
+        iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
         _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
         _flag(bad, pc.and_(pc.equal(kind, BLANK), pc.equal(value, "")), position, "empty blank node id")
         is_triple = pc.fill_null(pc.equal(kind, TRIPLE), False)
@@ -228,7 +231,7 @@ class Conformer:
                     _flag(bad, pc.and_(pc.invert(is_lit), pc.is_valid(part)), name,
                           f"{name.split('_')[-1]} given for a non-literal")
             if datatype is not None:
-                _flag(bad, pc.and_(is_lit, pc.match_substring_regex(datatype, _BAD_IRI)), dt_col,
+                _flag(bad, pc.and_(is_lit, _bad_iri_text(datatype, is_lit)), dt_col,
                       "invalid datatype IRI")
             null = pa.nulls(n, pa.string())
             language = language if language is not None else null
@@ -263,7 +266,7 @@ class Conformer:
         out.update(self._terms(cols, "o", n, bad, True))
         g = _to_string(cols["g"]) if "g" in cols else pa.nulls(n, pa.string())
         g = pc.if_else(pc.equal(g, ""), None, g)
-        _flag(bad, pc.match_substring_regex(g, _BAD_IRI), "g", "invalid graph IRI")
+        _flag(bad, _bad_iri_text(g, pc.is_valid(g)), "g", "invalid graph IRI")
         out["g"] = g
         return out, schemas.TRIPLES
 
@@ -376,6 +379,19 @@ def _guess_kinds(value: pa.Array) -> tuple[pa.Array, pa.Array]:
         value,
     )
     return kind, stripped
+
+
+def _bad_iri_text(values: pa.Array, rows: pa.Array) -> pa.Array:
+    """Per row: does the value hold a character IRIs forbid? Only ``rows`` are looked at.
+
+    One pass over the text of those rows screens the column; the per-row regex runs only
+    when that finds something, which valid data never does.
+    """
+    rows = pc.fill_null(rows, False)
+    subset = values if pc.all(rows).as_py() else values.filter(rows)
+    if not text_contains_any(subset, _BAD_IRI_TABLE):
+        return pa.array(np.zeros(len(values), dtype=bool))
+    return pc.fill_null(pc.match_substring_regex(values, _BAD_IRI), False)
 
 
 def _flag(bad: dict[int, tuple[str | None, str]], mask: pa.Array, column: str | None, reason: str) -> None:
