@@ -28,6 +28,31 @@ from .errors import (
     ServiceError,
     TgConnectError,
 )
+from .api import Api
+from .flow import (
+    AgentAnswer,
+    AgentObservation,
+    AgentThought,
+    Answer,
+    AsyncFlow,
+    AsyncFlowInstance,
+    AsyncSocketClient,
+    AsyncSocketFlowInstance,
+    ChunkIterator,
+    ChunkStream,
+    ConfigKey,
+    ConfigValue,
+    ExplainEvent,
+    Flow,
+    FlowInstance,
+    RAGChunk,
+    SocketClient,
+    SocketFlowInstance,
+    StreamingChunk,
+    TextChunk,
+    TripleList,
+)
+from .metrics import AsyncMetrics, Metrics, MetricsResult
 from .protocol.conform import Rejection
 from .protocol.schemas import KINDS
 from .protocol.terms import Term, Triple
@@ -40,6 +65,10 @@ __all__ = [
     "LocalGateway", "Term", "Triple", "KINDS",
     "TgConnectError", "GatewayConnectionError", "GatewayTimeoutError", "AuthenticationError",
     "AccessDeniedError", "ServiceError", "ProtocolError", "InputError",
+    "Api", "Flow", "FlowInstance", "AsyncFlow", "AsyncFlowInstance", "SocketClient", "SocketFlowInstance",
+    "AsyncSocketClient", "AsyncSocketFlowInstance", "ChunkIterator", "ChunkStream", "Answer", "StreamingChunk",
+    "AgentThought", "AgentObservation", "AgentAnswer", "RAGChunk", "TextChunk", "ExplainEvent", "TripleList",
+    "ConfigKey", "ConfigValue", "Metrics", "AsyncMetrics", "MetricsResult",
 ]
 
 

@@ -43,6 +43,7 @@ class AsyncMuxClient:
         self._slots = asyncio.Semaphore(mux.MAX_CONCURRENT_REQUESTS)
         self._connect_lock = asyncio.Lock()
         self._ids = itertools.count(1)
+        self._closing = False
         self.default_workspace: str | None = None
 
     def __repr__(self) -> str:  # never shows the token
@@ -67,6 +68,7 @@ class AsyncMuxClient:
                 await ws.close()
                 raise AuthenticationError(self.url, (result.error if result else None) or "unexpected auth reply")
             self.default_workspace = result.default_workspace
+            self._closing = False
             self._ws = ws
             self._reader = asyncio.get_running_loop().create_task(self._read(ws))
             return ws
@@ -83,7 +85,10 @@ class AsyncMuxClient:
             reason = f"the socket closed ({exc})"
         except (ProtocolError, ValueError) as exc:
             reason = f"the gateway sent a malformed frame ({exc})"
+            await ws.close()
         finally:
+            if self._closing:
+                reason = "the client closed the connection"
             for q in list(self._queues.values()):
                 while q.full():
                     q.get_nowait()
@@ -96,10 +101,13 @@ class AsyncMuxClient:
         *,
         flow: str | None = None,
         workspace: str | None = None,
+        check: bool = True,
     ) -> AsyncIterator[Mapping[str, Any]]:
         """Yield each ``response`` of one request until the completion rule ends it.
 
         Errors in any of the gateway's forms raise; the timeout restarts at every frame.
+        With ``check=False`` a ``response.error`` frame is yielded (it still ends the
+        stream) so the caller can read the rest of it; top-level errors always raise.
         """
         async with self._slots:
             ws = await self._connection()
@@ -115,14 +123,16 @@ class AsyncMuxClient:
                     raise GatewayConnectionError(f"{self.url}: lost before {service} request {rid} was sent: {exc}") from None
                 while True:
                     try:
-                        item = await asyncio.wait_for(q.get(), self.timeout)
+                        # Frames usually wait already: skip wait_for's task when one does.
+                        item = q.get_nowait() if not q.empty() else await asyncio.wait_for(q.get(), self.timeout)
                     except TimeoutError:
                         raise GatewayTimeoutError(
                             f"{service} request {rid}: no frame from {self.url} within {self.timeout} s"
                         ) from None
                     if isinstance(item, tuple) and item and item[0] is _CLOSED:
                         raise GatewayConnectionError(f"{service} request {rid} lost: {item[1]}")
-                    mux.raise_for_frame(service, item, self.url)
+                    if check or item.error is not None:
+                        mux.raise_for_frame(service, item, self.url)
                     if item.response is not None:
                         yield item.response
                     if item.final:
@@ -136,6 +146,8 @@ class AsyncMuxClient:
         return [r async for r in self.stream(service, request, flow=flow, workspace=workspace)]
 
     async def aclose(self) -> None:
+        """Close the socket and wait for the reader: open requests fail, naming the close."""
+        self._closing = True
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:

@@ -34,12 +34,18 @@ class AsyncRestClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
-    async def post(self, path: str, body: Mapping[str, Any], service: str) -> Mapping[str, Any]:
-        if self._session is None:
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
             self._session = http_session(self.base, verify=self.verify, timeout=self.timeout)
+        return self._session
+
+    async def post(self, path: str, body: Mapping[str, Any], service: str, *, check: bool = True) -> Mapping[str, Any]:
+        """POST ``body``; HTTP errors raise. With ``check=False`` an ``error`` in the reply
+        body is left for the caller instead of raised."""
+        session = self._open()
         endpoint = self.base + path
         try:
-            async with self._session.post(endpoint, json=body, headers=self._headers()) as resp:
+            async with session.post(endpoint, json=body, headers=self._headers()) as resp:
                 text = await resp.text()
                 try:
                     data = json.loads(text) if text else {}
@@ -52,8 +58,30 @@ class AsyncRestClient:
             raise GatewayConnectionError(f"cannot reach {endpoint}: {exc}") from None
         if not isinstance(data, Mapping):
             raise ProtocolError(f"{endpoint}: reply is not a JSON object")
-        replies.raise_for_reply(service, data)
+        if check:
+            replies.raise_for_reply(service, data)
         return data
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        """GET ``path``; 401 and 403 raise, any other status is returned with the body
+        (parsed JSON, or text when it is not JSON)."""
+        session = self._open()
+        endpoint = self.base + path
+        try:
+            async with session.get(endpoint, params=params, headers=self._headers()) as resp:
+                text = await resp.text()
+                status = resp.status
+        except (asyncio.TimeoutError, TimeoutError):
+            raise GatewayTimeoutError(f"{endpoint}: no reply within {self.timeout} s") from None
+        except aiohttp.ClientError as exc:
+            raise GatewayConnectionError(f"cannot reach {endpoint}: {exc}") from None
+        try:
+            data: Any = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            data = text
+        if status in (401, 403):
+            replies.raise_for_http(status, data, endpoint)
+        return status, data
 
     async def global_service(self, kind: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         return await self.post(global_service_path(kind), body, kind)
