@@ -1,37 +1,58 @@
-"""Arrow producers as sources: tables, batches, readers, anything with ``__arrow_c_stream__``
-(polars, DuckDB results...), and pandas DataFrames."""
+"""Arrow producers as sources: tables, batches, readers, datasets, anything with
+``__arrow_c_stream__`` (polars, DuckDB results...), and pandas DataFrames.
+
+Batches are re-cut to ``batch_size`` rows (small ones gathered, large ones sliced without a
+copy). A stream (reader, C-stream producer) is consumed as it is read, never collected.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from ..errors import InputError
-from .base import Source
+from .base import Source, rebatch
+
+
+def is_arrow_producer(data: Any) -> bool:
+    """Whether :func:`from_arrow` takes ``data``."""
+    return isinstance(data, (pa.Table, pa.RecordBatch, pa.RecordBatchReader, ds.Dataset)) or hasattr(
+        data, "__arrow_c_stream__")
 
 
 def from_arrow(data: Any, batch_size: int, name: str | None = None) -> Source:
-    """A source over an Arrow table, record batch, reader or C-stream producer."""
+    """A source over an Arrow table, record batch, reader, dataset or C-stream producer."""
     if isinstance(data, pa.RecordBatch):
         data = pa.Table.from_batches([data])
     if isinstance(data, pa.Table):
         table = data
-        return Source(name or "arrow table", lambda: iter(table.to_batches(max_chunksize=batch_size)),
-                      table.num_rows)
+        return Source(name or "arrow table", lambda: rebatch(table.to_batches(), batch_size), table.num_rows)
+    if isinstance(data, ds.Dataset):
+        dataset = data
+        try:
+            total: int | None = dataset.count_rows()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"cannot read the dataset: {exc}", source=name or "dataset") from None
+        return Source(name or "dataset", lambda: rebatch(dataset.to_batches(batch_size=batch_size), batch_size),
+                      total)
     if isinstance(data, pa.RecordBatchReader):
         reader = data
     elif hasattr(data, "__arrow_c_stream__"):
-        reader = pa.RecordBatchReader.from_stream(data)
+        try:
+            reader = pa.RecordBatchReader.from_stream(data)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
+            raise InputError(f"cannot read the Arrow stream: {exc}", source=name or type(data).__name__) from None
     else:
         raise TypeError(f"not an Arrow producer: {type(data).__name__}")
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            for start in range(0, batch.num_rows, batch_size):
-                yield batch.slice(start, batch_size)
+    label = name or type(data).__name__
 
-    return Source(name or type(data).__name__, batches, None)
+    def batches() -> Iterator[pa.RecordBatch]:
+        return rebatch(reader, batch_size)
+
+    return Source(label, batches, None)
 
 
 def from_pandas(df: Any, batch_size: int) -> Source:

@@ -1,18 +1,128 @@
-"""Write a stream of record batches to one Parquet file, batch by batch."""
+"""Parquet output, batch by batch: one file, or rolling files of at most N rows each.
+
+Each file is written under a temporary name and renamed when complete (see :mod:`.base`): a
+failed export leaves the completed parts of a rolling export (each a valid file) and no
+partial one. ``options`` go to :class:`pyarrow.parquet.ParquetWriter` (``compression=``...).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .base import Destination, WriteResult, as_reader, atomic_path, dest_name, is_file_object, temporary_path
 
-def write_parquet(reader: pa.RecordBatchReader, path: str | os.PathLike[str]) -> int:
-    """Stream ``reader`` into ``path``; returns the rows written. Memory stays one batch."""
+PART_PATTERN = "part-{i:05d}.parquet"
+
+
+def write_parquet(reader: pa.RecordBatchReader, path: Destination, **options: Any) -> int:
+    """Stream ``reader`` into one Parquet file; returns the rows written. Memory stays one batch."""
+    return write_parquet_file(reader, path, **options).rows
+
+
+def write_parquet_file(reader: pa.RecordBatchReader, dest: Destination, **options: Any) -> WriteResult:
+    """Stream ``reader`` into one Parquet file (or binary file object)."""
+    reader = as_reader(reader)
+    if is_file_object(dest):
+        return WriteResult(_write_one(reader.schema, iter(reader), dest, options), [])
+    name = dest_name(dest)
+    with atomic_path(name) as tmp:
+        rows = _write_one(reader.schema, iter(reader), tmp, options)
+    return WriteResult(rows, [name])
+
+
+def _write_one(schema: pa.Schema, batches: Any, sink: Any, options: dict[str, Any]) -> int:
     rows = 0
-    with pq.ParquetWriter(os.fspath(path), reader.schema) as writer:
-        for batch in reader:
+    with pq.ParquetWriter(sink, schema, **options) as writer:
+        for batch in batches:
             writer.write_batch(batch)
             rows += batch.num_rows
     return rows
+
+
+def part_paths(dest: str | os.PathLike[str]) -> Any:
+    """The path of part ``i`` of a rolling export: ``dest`` formatted with ``i`` when it holds a
+    ``{`` pattern (``out/part-{i:05d}.parquet``), else ``dest/part-00000.parquet`` and on."""
+    text = os.fspath(dest)
+    if "{" in text:
+        text.format(i=0)  # fail early on a bad pattern
+        return lambda i: text.format(i=i)
+    return lambda i: os.path.join(text, PART_PATTERN.format(i=i))
+
+
+def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[str], max_rows_per_file: int,
+                        **options: Any) -> WriteResult:
+    """Stream ``reader`` into rolling Parquet files of at most ``max_rows_per_file`` rows each.
+
+    ``dest`` is a directory (created if needed; files ``part-00000.parquet``, ...) or a pattern
+    with ``{i}`` (e.g. ``"out/triples-{i:03d}.parquet"``). An empty input writes one empty part,
+    so the schema is kept.
+    """
+    if max_rows_per_file < 1:
+        raise ValueError("max_rows_per_file must be at least 1")
+    reader = as_reader(reader)
+    path_of = part_paths(dest)
+    result = WriteResult()
+    schema = reader.schema
+
+    def parts() -> Any:
+        """Batches cut at file boundaries: yields (part index, batch)."""
+        index, in_part = 0, 0
+        for batch in reader:
+            start = 0
+            while start < batch.num_rows:
+                if in_part == max_rows_per_file:
+                    index, in_part = index + 1, 0
+                take = min(max_rows_per_file - in_part, batch.num_rows - start)
+                yield index, batch.slice(start, take)
+                in_part += take
+                start += take
+
+    part: _Part | None = None
+    try:
+        for index, piece in parts():
+            if part is None or index != part.index:
+                if part is not None:
+                    part.commit()
+                part = _Part(index, path_of(index), schema, options)
+                result.files.append(part.path)
+            part.writer.write_batch(piece)
+            result.rows += piece.num_rows
+        if part is None:  # nothing was read: one empty part keeps the schema
+            part = _Part(0, path_of(0), schema, options)
+            result.files.append(part.path)
+        part.commit()
+    except BaseException:
+        if part is not None and not part.done:
+            part.abort()
+            result.files.pop()
+        raise
+    return result
+
+
+class _Part:
+    """One file of a rolling export, written under a temporary name until committed."""
+
+    def __init__(self, index: int, path: str, schema: pa.Schema, options: dict[str, Any]) -> None:
+        self.index = index
+        self.path = path
+        self.tmp = temporary_path(path)
+        self.done = False
+        self.writer = pq.ParquetWriter(self.tmp, schema, **options)
+
+    def commit(self) -> None:
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+        self.done = True
+
+    def abort(self) -> None:
+        self.done = True
+        try:
+            self.writer.close()
+        finally:
+            with contextlib.suppress(OSError):
+                os.remove(self.tmp)

@@ -1,0 +1,215 @@
+"""RDF files (N-Triples, N-Quads, Turtle, TriG) as sources of canonical triples batches.
+
+Parsing is pyoxigraph's streaming parser (:func:`pyoxigraph.parse`); quads are gathered
+``batch_size`` at a time into the columns of :data:`tg_connect.protocol.schemas.TRIPLES`
+(the one reader with a per-row Python loop: the parser yields objects). Terms follow
+:mod:`tg_connect.protocol.terms`:
+
+* IRIs as given (resolved against ``base_iri`` when one is passed), blank node ids as the
+  parser gives them (the file's labels; Turtle's ``[]`` gets a generated id);
+* literals normalised with :func:`~tg_connect.protocol.terms.normalise_literal` (``xsd:string``
+  and ``rdf:langString`` are implicit); typed lexical forms are kept as written (``"042"``);
+  pyoxigraph lower-cases language tags (``en-US`` -> ``en-us``; tags are case-insensitive);
+* RDF 1.2 triple terms (``<<( s p o )>>``) are kind ``triple`` whose value is the canonical
+  compact JSON of the inner triple (:func:`~tg_connect.protocol.terms.quoted_triple_text`);
+  Turtle's reified ``<< s p o >>`` is RDF 1.2 sugar for a blank node with ``rdf:reifies``;
+* the default graph is ``g`` null; a named graph is its IRI. A blank-node graph name (allowed
+  in TriG) has no place in the schema and is an error.
+
+A syntax error (and invalid UTF-8) raises :class:`~tg_connect.errors.InputError` naming the
+file and the line, after every triple before it was yielded. Compressed files (``.gz``,
+``.bz2``, ``.zst``) are decompressed as they are read.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyoxigraph as ox
+
+from ..errors import InputError
+from ..protocol import schemas
+from ..protocol.terms import BLANK, IRI, LITERAL, TRIPLE, normalise_literal, quoted_triple_text
+from .base import Source
+
+RDF_FORMATS = {
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nq": ox.RdfFormat.N_QUADS,
+    "ttl": ox.RdfFormat.TURTLE,
+    "trig": ox.RdfFormat.TRIG,
+}
+
+
+def from_rdf(
+    path: str | os.PathLike[str],
+    batch_size: int,
+    *,
+    format: str,
+    kind: str = "triples",
+    base_iri: str | None = None,
+    lenient: bool = False,
+    compression: str | None = None,
+) -> Source:
+    """A source over an RDF file of ``format`` (``nt``, ``nq``, ``ttl``, ``trig``).
+
+    ``lenient=True`` skips some validation in the parser (IRIs...) for speed.
+    ``compression`` is ``None`` (plain), ``"detect"`` (by suffix), or a pyarrow codec name.
+    """
+    name = os.fspath(path)
+    if schemas.normalise_kind(kind) != "triples":
+        raise InputError(f"an RDF file holds triples; it cannot be loaded as {kind}", source=name)
+    if format not in RDF_FORMATS:
+        raise ValueError(f"not an RDF format: {format!r}; expected one of {', '.join(RDF_FORMATS)}")
+    if not os.path.isfile(name):
+        raise InputError("no such file", source=name)
+    if os.path.getsize(name) == 0:
+        raise InputError("empty file", source=name)
+    rdf_format = RDF_FORMATS[format]
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        stream = pa.input_stream(name, compression=compression) if compression else None
+        try:
+            if stream is not None:
+                parser = ox.parse(stream, rdf_format, base_iri=base_iri, lenient=lenient)
+            else:
+                parser = ox.parse(format=rdf_format, path=name, base_iri=base_iri, lenient=lenient)
+            yield from _quads_to_batches(parser, batch_size, name, graphs=format in ("nq", "trig"))
+        finally:
+            if stream is not None:
+                stream.close()
+
+    return Source(name, batches, None)
+
+
+def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = True) -> Iterator[pa.RecordBatch]:
+    """Canonical triples batches from pyoxigraph quads; ``graphs=False`` when the format has
+    none (every ``g`` is then null without looking)."""
+    quads = iter(quads)
+    named, blank, literal, default_graph = ox.NamedNode, ox.BlankNode, ox.Literal, ox.DefaultGraph
+    datatypes: dict[str, str | None] = {}  # datatype IRI -> its normalised form
+    rows = 0
+    while True:
+        s: list[str] = []
+        s_type: list[str] = []
+        p: list[str] = []
+        o: list[str] = []
+        o_type: list[str] = []
+        o_dt: list[str | None] = []
+        o_ln: list[str | None] = []
+        g: list[str | None] = []
+        s_add, st_add, p_add, o_add, ot_add = s.append, s_type.append, p.append, o.append, o_type.append
+        dt_add, ln_add, g_add = o_dt.append, o_ln.append, g.append
+        error: InputError | None = None
+        try:
+            for quad in quads:
+                subject = quad.subject
+                kind = type(subject)
+                if kind is named:
+                    s_add(subject.value)
+                    st_add(IRI)
+                elif kind is blank:
+                    s_add(subject.value)
+                    st_add(BLANK)
+                else:
+                    s_add(_quoted(subject))
+                    st_add(TRIPLE)
+                p_add(quad.predicate.value)
+                obj = quad.object
+                kind = type(obj)
+                if kind is literal:
+                    o_add(obj.value)
+                    ot_add(LITERAL)
+                    language = obj.language
+                    if language:
+                        dt_add(None)
+                        ln_add(language)
+                    else:
+                        datatype = obj.datatype.value
+                        try:
+                            dt_add(datatypes[datatype])
+                        except KeyError:
+                            datatypes[datatype] = normalise_literal(datatype, None)[0]
+                            dt_add(datatypes[datatype])
+                        ln_add(None)
+                else:
+                    dt_add(None)
+                    ln_add(None)
+                    if kind is named:
+                        o_add(obj.value)
+                        ot_add(IRI)
+                    elif kind is blank:
+                        o_add(obj.value)
+                        ot_add(BLANK)
+                    else:
+                        o_add(_quoted(obj))
+                        ot_add(TRIPLE)
+                if not graphs:
+                    g_add(None)
+                    if len(s) == batch_size:
+                        break
+                    continue
+                graph = quad.graph_name
+                if type(graph) is default_graph:
+                    g_add(None)
+                elif type(graph) is named:
+                    g_add(graph.value)
+                else:
+                    error = InputError(f"a blank node graph name (_:{graph.value}) cannot be loaded: "
+                                       "graphs are named by IRIs", source=name, column="g",
+                                       row=rows + len(s) - 1)
+                    del s[-1], s_type[-1], p[-1], o[-1], o_type[-1], o_dt[-1], o_ln[-1]
+                    break
+                if len(s) == batch_size:
+                    break
+        except SyntaxError as exc:
+            error = _syntax_error(exc, name, rows + len(s))
+        except OSError as exc:
+            error = InputError(f"cannot read the file after {rows + len(s)} triples: {exc}", source=name,
+                               row=rows + len(s))
+        n = len(s)
+        if n or (rows == 0 and error is None):
+            iri = pa.array([IRI] * n, pa.string()) if n else pa.array([], pa.string())
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(s, pa.string()), pa.array(s_type, pa.string()), pa.array(p, pa.string()), iri,
+                 pa.array(o, pa.string()), pa.array(o_type, pa.string()), pa.array(o_dt, pa.string()),
+                 pa.array(o_ln, pa.string()), pa.array(g, pa.string())],
+                schema=schemas.TRIPLES,
+            )
+        rows += n
+        if error is not None:
+            raise error
+        if n < batch_size:
+            return
+
+
+def _syntax_error(exc: SyntaxError, name: str, row: int) -> InputError:
+    message = str(exc.msg if exc.msg else exc)
+    line = exc.lineno
+    where = f" at line {line}" if line and f"line {line}" not in message else ""
+    return InputError(f"RDF syntax error{where}: {message}", source=name, row=row)
+
+
+def _quoted(triple: Any) -> str:
+    """A pyoxigraph triple term -> the canonical compact JSON text of its inner triple."""
+    return quoted_triple_text({"s": _wire(triple.subject), "p": _wire(triple.predicate), "o": _wire(triple.object)})
+
+
+def _wire(term: Any) -> dict[str, Any]:
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return {"t": "i", "i": term.value}
+    if kind is ox.BlankNode:
+        return {"t": "b", "d": term.value}
+    if kind is ox.Literal:
+        out: dict[str, Any] = {"t": "l", "v": term.value}
+        datatype, language = normalise_literal(term.datatype.value, term.language)
+        if datatype:
+            out["dt"] = datatype
+        if language:
+            out["ln"] = language
+        return out
+    return {"t": "t", "tr": {"s": _wire(term.subject), "p": _wire(term.predicate), "o": _wire(term.object)}}

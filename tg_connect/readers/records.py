@@ -1,0 +1,187 @@
+"""Iterables of Python records as sources: :class:`~tg_connect.protocol.terms.Triple`\\ s,
+other dataclasses, and dicts, gathered ``batch_size`` at a time.
+
+* ``Triple`` objects become the canonical triples columns (literals normalised).
+* Other dataclasses and dicts: each field or key is a column. A
+  :class:`~tg_connect.protocol.terms.Term` value in column ``x`` is flattened into ``x`` and
+  ``x_type`` (and ``x_datatype``, ``x_language`` for the object position ``o``). Other values
+  are converted by Arrow (a list of floats or a numpy array is a vector).
+* The columns and their types are fixed by the first batch (a column that is all null there
+  is text); a later record with a field the first batch did not have, or a value of another
+  type, is an :class:`~tg_connect.errors.InputError` naming the column and the record.
+
+A generator can be read once; a list or other re-iterable can be opened again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import pyarrow as pa
+
+from ..errors import InputError
+from ..protocol import schemas
+from ..protocol.terms import LITERAL, Term, Triple, normalise_literal
+from .base import Source
+
+_NAME = "records"
+
+
+def is_records(data: Any) -> bool:
+    """Whether ``data`` is an iterable :func:`from_records` might take (checked lazily)."""
+    if isinstance(data, (str, bytes, bytearray, memoryview, Mapping)):
+        return False
+    return isinstance(data, Iterable)
+
+
+def from_records(data: Iterable[Any], batch_size: int, name: str | None = None) -> Source:
+    """A source over Triples, dataclasses or dicts (see the module docstring)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    label = name or _NAME
+    total = len(data) if isinstance(data, (list, tuple)) else None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        iterator = iter(data)
+        first = next(iterator, None)
+        if first is None:
+            raise InputError("no records: the iterable is empty", source=label)
+        records = itertools.chain([first], iterator)
+        if isinstance(first, Triple):
+            yield from _triples(records, batch_size, label)
+        elif dataclasses.is_dataclass(first) and not isinstance(first, type):
+            yield from _generic(records, batch_size, label, _dataclass_fields)
+        elif isinstance(first, Mapping):
+            yield from _generic(records, batch_size, label, _mapping_fields)
+        else:
+            raise InputError(f"records must be Triples, dataclasses or dicts, not {type(first).__name__}",
+                             source=label, row=0)
+
+    return Source(label, batches, total)
+
+
+def _triples(records: Iterator[Any], batch_size: int, name: str) -> Iterator[pa.RecordBatch]:
+    row = 0
+    while True:
+        chunk = list(itertools.islice(records, batch_size))
+        if not chunk:
+            return
+        cols: list[list[Any]] = [[] for _ in schemas.TRIPLES.names]
+        s, st, p, pt, o, ot, odt, oln, g = (c.append for c in cols)
+        for i, t in enumerate(chunk):
+            if not isinstance(t, Triple):
+                raise InputError(f"expected a Triple, got {type(t).__name__}", source=name, row=row + i)
+            s(t.s.value)
+            st(t.s.kind)
+            p(t.p.value)
+            pt(t.p.kind)
+            o(t.o.value)
+            ot(t.o.kind)
+            if t.o.kind == LITERAL:
+                datatype, language = normalise_literal(t.o.datatype, t.o.language)
+            else:
+                datatype = language = None
+            odt(datatype)
+            oln(language)
+            g(t.g or None)
+        yield pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in cols], schema=schemas.TRIPLES)
+        row += len(chunk)
+        if len(chunk) < batch_size:
+            return
+
+
+def _dataclass_fields(record: Any) -> dict[str, Any]:
+    if not dataclasses.is_dataclass(record) or isinstance(record, type):
+        raise TypeError(f"expected a dataclass instance, got {type(record).__name__}")
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+def _mapping_fields(record: Any) -> dict[str, Any]:
+    if not isinstance(record, Mapping):
+        raise TypeError(f"expected a dict, got {type(record).__name__}")
+    return {str(k): v for k, v in record.items()}
+
+
+def _generic(records: Iterator[Any], batch_size: int, name: str,
+             fields: Callable[[Any], dict[str, Any]]) -> Iterator[pa.RecordBatch]:
+    schema: pa.Schema | None = None
+    columns: list[str] | None = None
+    row = 0
+    while True:
+        chunk = list(itertools.islice(records, batch_size))
+        if not chunk:
+            return
+        flat: list[dict[str, Any]] = []
+        for i, record in enumerate(chunk):
+            try:
+                flat.append(_flatten(fields(record)))
+            except (TypeError, ValueError) as exc:
+                raise InputError(str(exc), source=name, row=row + i) from None
+        if columns is None:
+            seen: dict[str, None] = {}
+            for values in flat:
+                seen.update(dict.fromkeys(values))
+            columns = list(seen)
+        else:
+            known = set(columns)
+            for i, values in enumerate(flat):
+                for key in values:
+                    if key not in known:
+                        raise InputError("field not in the first batch of records", source=name,
+                                         column=key, row=row + i)
+        arrays = []
+        for column in columns:
+            values_of = [values.get(column) for values in flat]
+            try:
+                if schema is None:
+                    array = pa.array(values_of)
+                    if pa.types.is_null(array.type):
+                        array = array.cast(pa.string())
+                else:
+                    array = pa.array(values_of, schema.field(column).type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                at = row
+                expected = ""
+                if schema is not None:
+                    expected = f"; the first batch has {schema.field(column).type}"
+                    at = row + _first_unconvertible(values_of, schema.field(column).type)
+                raise InputError(f"values cannot be converted to Arrow{expected}: {exc}", source=name,
+                                 column=column, row=at) from None
+            arrays.append(array)
+        batch = pa.RecordBatch.from_arrays(arrays, names=columns)
+        if schema is None:
+            schema = batch.schema
+        yield batch
+        row += len(chunk)
+        if len(chunk) < batch_size:
+            return
+
+
+def _first_unconvertible(values: list[Any], type_: pa.DataType) -> int:
+    for i, value in enumerate(values):
+        try:
+            pa.array([value], type_)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return i
+    return 0
+
+
+def _flatten(values: dict[str, Any]) -> dict[str, Any]:
+    if not any(isinstance(v, Term) for v in values.values()):
+        return values
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if not isinstance(value, Term):
+            out[key] = value
+            continue
+        out[key] = value.value
+        out[f"{key}_type"] = value.kind
+        if key == "o":
+            datatype, language = normalise_literal(value.datatype, value.language)
+            out["o_datatype"] = datatype if value.kind == LITERAL else None
+            out["o_language"] = language if value.kind == LITERAL else None
+        elif value.kind == LITERAL and (value.datatype or value.language):
+            raise ValueError(f"field {key!r}: only the object 'o' may be a literal with a datatype or language")
+    return out
