@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8088)
     serve.add_argument("--data", help="directory to persist data in (default: memory only)")
     serve.add_argument("--token", help="require this token (default: $TRUSTGRAPH_TOKEN; none = open)")
+    serve.add_argument("--llm-url", help="send text completion to this OpenAI-compatible endpoint "
+                       "(e.g. http://localhost:11434/v1) instead of the built-in scripted model")
 
     demo = sub.add_parser("demo", help="load the bundled sample into a local gateway and read it back")
     demo.add_argument("--no-progress", action="store_true")
@@ -179,7 +181,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .local import run_forever
 
-    run_forever(args.host, args.port, args.data, args.token or os.environ.get("TRUSTGRAPH_TOKEN") or None)
+    run_forever(args.host, args.port, args.data, args.token or os.environ.get("TRUSTGRAPH_TOKEN") or None,
+                llm_url=args.llm_url)
     return 0
 
 

@@ -13,23 +13,36 @@ msgpack for knowledge cores), in memory or under one data directory::
 
 Modules: :mod:`.server` (``LocalGateway``, ``serve``, ``run_forever``), :mod:`.app` (routes),
 :mod:`.auth`, :mod:`.mux` (``/api/v1/socket``), :mod:`.bulk` (import/export sockets, live
-taps), :mod:`.services` (service replies), :mod:`.backend` (config, flows, the store topics),
-:mod:`.stores` and :mod:`.rdf` (storage), :mod:`.wire` (the real translators' rules),
-:mod:`.metrics`.
+taps), :mod:`.services` (global services, the triples query, dispatch), :mod:`.backend`
+(config, flows, the store topics), :mod:`.stores` and :mod:`.rdf` (storage), :mod:`.wire`
+(the real translators' rules), :mod:`.metrics`; the flow services in :mod:`.flowctx`
+(what handlers share), :mod:`.model` (scripted LLM, OpenAI client, embedder),
+:mod:`.templates` (prompt templates), :mod:`.inference`, :mod:`.vectors`,
+:mod:`.retrieval` (graph-rag, document-rag), :mod:`.agent`, :mod:`.sparql`,
+:mod:`.structured` (rows, nlp-query, structured-query, structured-diag, row-embeddings),
+:mod:`.explain` (explainability triples) and :mod:`.library` (the librarian).
 
 Where it differs from a real 2.11 deployment, on purpose:
 
 * Terms round-trip exactly (datatypes, language tags, blank nodes, quoted triples, named
   graphs); triples queries honour ``collection`` and ``g`` (``null`` = default graph,
   ``"*"`` = all). The real gateway's FalkorDB store loses most of these and ignores both.
-* Only the triples query is served among flow services; the others (LLM, embeddings,
-  RAG, agent, ...), the librarian and IAM answer ``{"error": {"type": "gateway-error",
-  "message": "<kind> is not available on the local gateway"}}``.
+* Every flow service answers, offline and deterministically, with the 2.11 frames: a
+  built-in scripted model (the real test deployment's echo LLM; ``llm_url=`` /
+  ``tg-connect serve --llm-url`` sends text completion to an OpenAI-compatible endpoint
+  instead), prompt templates from config type ``prompt`` (seeded), a word-hash embedder,
+  nearest-neighbour queries over the imported embeddings, graph-rag / document-rag / a ReAct
+  agent built on those, SPARQL on the triple store, GraphQL over imported rows, and
+  deterministic stand-ins where the real back end is a model or server the local gateway
+  does not have (see :mod:`.inference`, :mod:`.structured`). The librarian keeps documents,
+  processing records and chunked uploads. IAM answers ``gateway-error``: one shared token
+  stands in for it.
 * Writing to a collection that was never created stores the data and registers the
   collection (the real stores drop or stall on such writes).
 * Export taps are subscribed before the handshake completes (no settling delay needed)
   and have bounded queues: a slow reader slows importers instead of growing memory.
-* ``get-kg-core`` ends with ``{"eos": true}`` (there is no librarian to fail), cores keep
+* ``get-kg-core`` ends with ``{"eos": true}`` (the real one ends in a librarian error, and
+  never completes, unless the core id is also a librarian document), cores keep
   literal datatypes and languages, and ``load-kg-core`` answers once the data is stored.
 * One shared token instead of IAM; without one, bulk sockets also work without ``?token=``.
 * No permessage-deflate on WebSockets; metrics are answered from the gateway's own

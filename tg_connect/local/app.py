@@ -8,6 +8,7 @@ socket's kind before its ``?token=``.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from typing import Any
@@ -44,6 +45,7 @@ def make_app(backend: Backend, auth: Auth) -> web.Application:
     app.router.add_get("/api/v1/flow/{flow}/export/{kind}", export_route)
     app.router.add_post("/api/v1/import-core", import_core_route)
     app.router.add_get("/api/v1/export-core", export_core_route)
+    app.router.add_get("/api/v1/document-stream", document_stream_route)
     app.on_shutdown.append(_close_sockets)
     return app
 
@@ -226,5 +228,37 @@ async def import_core_route(request: web.Request) -> web.StreamResponse:
             logger.info("import-core stopped: %s", type(exc).__name__)  # real: logged, still 200
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
     await response.prepare(request)
+    await response.write_eof()
+    return response
+
+
+# -- documents over HTTP ----------------------------------------------------------------------
+
+
+async def document_stream_route(request: web.Request) -> web.StreamResponse:
+    """``GET /api/v1/document-stream?document-id=&workspace=&chunk-size=``: the raw bytes.
+
+    As in 2.11: no ``document-id`` is a 500 with a text body; otherwise the 200 headers go
+    out first and a librarian failure (unknown document or workspace) just ends the body.
+    """
+    backend, auth = request.app[BACKEND], request.app[AUTH]
+    auth.check_headers(request.headers)
+    workspace = request.query.get("workspace", DEFAULT_WORKSPACE)
+    document_id = request.query.get("document-id")
+    try:
+        chunk_size = int(request.query.get("chunk-size", 1024 * 1024))
+    except ValueError as exc:
+        return _json({"error": str(exc)})
+    if not document_id:
+        return web.Response(status=500, text="Missing required parameter: document-id")
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    await response.prepare(request)
+    if backend.known_workspace(workspace):
+        try:
+            for piece in backend.workspace(workspace).library.stream(document_id, chunk_size):
+                if piece.get("content"):
+                    await response.write(base64.b64decode(piece["content"]))
+        except Exception as exc:
+            logger.info("document-stream stopped: %s", exc)
     await response.write_eof()
     return response

@@ -25,7 +25,9 @@ import pyarrow as pa
 from . import wire
 from .bulk import TapHub
 from .metrics import Metrics
+from .model import LanguageModel, make_model
 from .stores import ConfigStore, WorkspaceData, json_text, text_or_none, vector_array
+from .templates import seed_prompts, seed_tools
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -70,7 +72,8 @@ def local_blueprint() -> dict[str, Any]:
     }
     return {
         "description": "tg-connect local gateway (development and test target): triples in"
-        " pyoxigraph, embeddings in Arrow, knowledge cores, live export taps",
+        " pyoxigraph, embeddings in Arrow, knowledge cores, live export taps, every flow service"
+        " on a built-in deterministic model",
         "tags": ["local", "tg-connect"],
         "blueprint": {f"local-{kind}:{{blueprint}}": {"topics": topics} for kind, topics in rr.items()},
         "flow": {f"local-{name}:{{id}}": {"topics": {"input": t["flow"]}} for name, t in stores.items()},
@@ -93,13 +96,17 @@ class FlowStartError(RuntimeError):
 class Backend:
     """All back-end state of one local gateway (see the module docstring)."""
 
-    def __init__(self, data: Path | None, workspaces: Iterable[str] = (DEFAULT_WORKSPACE,)) -> None:
+    def __init__(self, data: Path | None, workspaces: Iterable[str] = (DEFAULT_WORKSPACE,),
+                 llm_url: str | None = None, llm_model: str | None = None) -> None:
         self.data = data
         if data is not None:
             data.mkdir(parents=True, exist_ok=True)
         self.config = ConfigStore(None if data is None else data / "config.json")
         self.taps = TapHub()
         self.metrics = Metrics()
+        self.llm_url = llm_url
+        self.model: LanguageModel = make_model(llm_url, llm_model)
+        self.cache: dict[Any, Any] = {}  # derived state keyed by config version (compiled prompts)
         self._workspaces: dict[str, WorkspaceData] = {}
         self._flow_cache: tuple[int, dict[tuple[str, str], dict[str, Any] | None]] = (-1, {})
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tg-connect-store")
@@ -119,6 +126,8 @@ class Backend:
             self.config.put_many(workspace, [
                 ("flow-blueprint", DEFAULT_BLUEPRINT, bp),
                 ("collection", "default", default_collection),
+                *seed_prompts(echo=self.llm_url is None),
+                *seed_tools(),
             ])
             self.start_flow(workspace, DEFAULT_FLOW, DEFAULT_BLUEPRINT, "Default flow (local)", {})
 

@@ -42,9 +42,10 @@ def _url(host: str, port: int) -> str:
 
 
 async def _open(
-    host: str, port: int, data: str | Path | None, token: str | None, workspaces: Iterable[str]
+    host: str, port: int, data: str | Path | None, token: str | None, workspaces: Iterable[str],
+    llm_url: str | None = None, llm_model: str | None = None,
 ) -> _Running:
-    backend = Backend(None if data is None else Path(data), workspaces)
+    backend = Backend(None if data is None else Path(data), workspaces, llm_url=llm_url, llm_model=llm_model)
     runner = web.AppRunner(make_app(backend, Auth(token)), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
     try:
         await runner.setup()
@@ -52,6 +53,7 @@ async def _open(
         await site.start()
     except BaseException:
         await runner.cleanup()
+        await backend.model.aclose()
         backend.close()
         raise
     bound = port
@@ -67,7 +69,10 @@ async def _close(running: _Running) -> None:
     try:
         await running.runner.cleanup()
     finally:
-        running.backend.close()
+        try:
+            await running.backend.model.aclose()
+        finally:
+            running.backend.close()
 
 
 class LocalGateway:
@@ -79,6 +84,8 @@ class LocalGateway:
     ``?token=`` on bulk sockets, first-frame auth on the mux); without, the gateway is open.
     ``port=0`` picks a free port; :attr:`url` tells which. The workspace ``default`` (with
     flow ``default`` and collection ``default``) always exists; ``workspaces`` adds more.
+    Text completion uses the built-in scripted model unless ``llm_url`` names an
+    OpenAI-compatible endpoint (``llm_model`` picks the model, else the server's first).
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`::
 
@@ -94,8 +101,12 @@ class LocalGateway:
         host: str = DEFAULT_HOST,
         *,
         workspaces: Iterable[str] = (),
+        llm_url: str | None = None,
+        llm_model: str | None = None,
     ) -> None:
         self.data = None if data is None else Path(data)
+        self.llm_url = llm_url
+        self.llm_model = llm_model
         self.host = host
         self.port = port
         self._token = token
@@ -147,7 +158,8 @@ class LocalGateway:
         try:
             try:
                 self._running = loop.run_until_complete(
-                    _open(self.host, self.port, self.data, self._token, self._workspaces)
+                    _open(self.host, self.port, self.data, self._token, self._workspaces, self.llm_url,
+                          self.llm_model)
                 )
             except BaseException as exc:
                 self._error = exc
@@ -193,13 +205,15 @@ async def serve(
     *,
     workspaces: Iterable[str] = (),
     ready: Callable[[str], None] | None = None,
+    llm_url: str | None = None,
+    llm_model: str | None = None,
 ) -> None:
     """Serve the local gateway on the current event loop until cancelled.
 
     ``ready`` is called with the base URL once the port is bound. A development and test
     target, not a production store.
     """
-    running = await _open(host, port, data, token, workspaces)
+    running = await _open(host, port, data, token, workspaces, llm_url, llm_model)
     try:
         if ready is not None:
             ready(running.url)
@@ -213,17 +227,20 @@ def run_forever(
     port: int = DEFAULT_PORT,
     data: str | Path | None = None,
     token: str | None = None,
+    llm_url: str | None = None,
+    llm_model: str | None = None,
 ) -> None:
     """Serve until Ctrl-C, printing the URL (never the token); for ``tg-connect serve``."""
 
     def announce(url: str) -> None:
         store = f"data in {data}" if data is not None else "in memory (nothing is kept after exit)"
         auth = "token required" if token else "open (no token configured)"
+        model = f"text completion via {llm_url}" if llm_url else "built-in scripted model"
         print(f"tg-connect local gateway at {url}")
-        print(f"  development and test target, not a production store; {store}; auth: {auth}")
+        print(f"  development and test target, not a production store; {store}; auth: {auth}; {model}")
         print("  press Ctrl-C to stop", flush=True)
 
     try:
-        asyncio.run(serve(host, port, data, token, ready=announce))
+        asyncio.run(serve(host, port, data, token, ready=announce, llm_url=llm_url, llm_model=llm_model))
     except KeyboardInterrupt:
         print("stopped", flush=True)

@@ -23,6 +23,8 @@ from typing import Any, AsyncIterator, Callable
 from ..protocol.mux import GLOBAL_SERVICES
 from . import wire
 from .backend import Backend, now_iso
+from .flowctx import Ctx
+from .library import librarian_service
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -129,7 +131,51 @@ def flow_stream(backend: Backend, kind: str, workspace: str, flow: Any, request:
         raise InvalidFlow("This kind not supported by flow")
     if kind == "triples":
         return run(backend, triples_query(backend, workspace, request), kind)
-    return run(backend, _unavailable(kind), kind)
+    handler = flow_handlers().get(kind)
+    if handler is None:
+        return run(backend, _unavailable(kind), kind)
+    return run(backend, _checked(handler, Ctx(backend, workspace, str(flow)), request), kind)
+
+
+async def _checked(handler: Callable[[Ctx, Any], Stream], ctx: Ctx, request: Any) -> Stream:
+    """A flow request must be an object (the translators call ``.get`` on it)."""
+    request.get  # a list or string raises AttributeError, as in the real translator
+    async for frame in handler(ctx, request):
+        yield frame
+
+
+def flow_handlers() -> dict[str, Callable[[Ctx, Any], Stream]]:
+    """Every flow service but ``triples``, by kind (imported on first use)."""
+    global _FLOW_HANDLERS
+    if _FLOW_HANDLERS is None:
+        from . import agent, inference, retrieval, sparql, structured, vectors
+
+        _FLOW_HANDLERS = {
+            "agent": agent.agent,
+            "text-completion": inference.text_completion,
+            "prompt": inference.prompt,
+            "mcp-tool": inference.mcp_tool,
+            "graph-rag": retrieval.graph_rag,
+            "document-rag": retrieval.document_rag,
+            "embeddings": inference.embeddings,
+            "graph-embeddings": vectors.graph_embeddings_query,
+            "document-embeddings": vectors.document_embeddings_query,
+            "rows": structured.rows_query,
+            "nlp-query": structured.nlp_query,
+            "structured-query": structured.structured_query,
+            "structured-diag": structured.structured_diag,
+            "row-embeddings": structured.row_embeddings_query,
+            "sparql": sparql.sparql_query,
+            "reranker": inference.reranker,
+            "image-to-text": inference.image_to_text,
+            "cloze": inference.cloze,
+            "decision-scoring": inference.decision_scoring,
+            "field-extraction": inference.field_extraction,
+        }
+    return _FLOW_HANDLERS
+
+
+_FLOW_HANDLERS: dict[str, Callable[[Ctx, Any], Stream]] | None = None
 
 
 async def _unavailable(kind: str) -> Stream:
@@ -525,4 +571,5 @@ _GLOBAL_HANDLERS: dict[str, Callable[[Backend, str, dict[str, Any]], Stream]] = 
     "flow": flow_service,
     "collection-management": collection_service,
     "knowledge": knowledge_service,
+    "librarian": librarian_service,
 }

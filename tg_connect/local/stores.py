@@ -10,6 +10,7 @@ it and is found again on restart::
     <data>/entity-contexts/<ws>/<collection>/part-*.parquet
     <data>/rows/<ws>/<collection>/<schema>/part-*.parquet
     <data>/cores/<ws>/<core id>/{t,ge,de,lib}.items     knowledge cores, append-only
+    <data>/library/<ws>/library.json, blobs/, uploads/  the librarian's documents
 
 Path segments are percent-encoded names, so any workspace, collection or core id is safe.
 This is a development and test target: one process, no locking between processes, and
@@ -344,6 +345,9 @@ class WorkspaceData:
         self.triples: dict[str, TripleStore] = {}
         self.logs: dict[tuple[str, str, str], ArrowLog] = {}  # (kind, collection, schema) -> log
         self.cores = CoreStore(None if root is None else root / "cores" / ws)
+        from .library import Library  # library.py uses this module's helpers
+
+        self.library = Library(None if root is None else root / "library" / ws)
         if root is not None:
             self._discover(root, ws)
 
