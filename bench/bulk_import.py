@@ -39,20 +39,42 @@ def sink(port_queue: "mp.Queue[int]") -> None:
     asyncio.run(main())
 
 
-def frames_for(path: Path, batch_size: int) -> list[bytes]:
+def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
+    """The frames tg_connect would send, made once up front for the raw client."""
+    from tg_connect.bulk.frames import rows_per_message
     from tg_connect.protocol import messages
     from tg_connect.protocol.conform import Conformer
 
-    conformer = Conformer("triples")
+    conformer = Conformer(kind)
     meta = messages.Metadata("bench", "default", "bench")
     out = []
     with pq.ParquetFile(path) as f:
-        for batch in f.iter_batches(batch_size=batch_size):
-            out.append(messages.encode_message("triples", conformer.conform(batch).batch, meta))
+        for batch in f.iter_batches(batch_size=65_536):
+            good = conformer.conform(batch).batch
+            step = rows_per_message(good, batch_size, 8 * 1024 * 1024)
+            out.extend(frame for frame, _, _ in messages.encode_messages(kind, good, meta, step))  # type: ignore[arg-type]
     return out
 
 
+def sample(kind: str, rows: int, dim: int) -> "pa.Table":
+    import numpy as np
+    import pyarrow as pa
+
+    from tg_connect.protocol import schemas
+    from tg_connect.sample import sample_triples
+
+    if kind == "triples":
+        return sample_triples(rows)
+    values = np.random.default_rng(1).normal(size=rows * dim).astype(np.float32)
+    return pa.table({
+        "entity": pa.array([f"http://example.org/entity/{i}" for i in range(rows)]),
+        "entity_type": pa.array(["iri"] * rows),
+        "vector": pa.FixedSizeListArray.from_arrays(pa.array(values), dim),
+    }, schema=schemas.graph_embeddings_schema(dim))
+
+
 async def raw_send(url: str, frames: list[bytes]) -> float:
+    """Send the frames with a bare websockets client: the client-side limit."""
     import websockets
 
     start = time.perf_counter()
@@ -62,25 +84,25 @@ async def raw_send(url: str, frames: list[bytes]) -> float:
     return time.perf_counter() - start
 
 
-def tg_connect_send(base: str, path: Path, batch_size: int) -> float:
+def tg_connect_send(base: str, path: Path, batch_size: int, kind: str) -> float:
     import tg_connect
 
     start = time.perf_counter()
-    report = tg_connect.to_trustgraph(path, url=base, progress=False, batch_size=batch_size,
+    report = tg_connect.to_trustgraph(path, kind, url=base, progress=False, batch_size=batch_size,
                                       create_collection=False)
     elapsed = time.perf_counter() - start
     assert report.ok, report
     return elapsed
 
 
-def peak_rss_mb(base: str, path: Path, batch_size: int) -> float:
+def peak_rss_mb(base: str, path: Path, batch_size: int, kind: str) -> float:
     """Peak RSS of a fresh process that loads ``path`` (so earlier work does not count).
 
     Read from VmHWM, which exec resets; ru_maxrss would include the forking parent's peak.
     """
     code = (
         "import tg_connect;"
-        f"tg_connect.to_trustgraph({str(path)!r}, url={base!r}, progress=False, batch_size={batch_size},"
+        f"tg_connect.to_trustgraph({str(path)!r}, {kind!r}, url={base!r}, progress=False, batch_size={batch_size},"
         " create_collection=False);"
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
     )
@@ -93,9 +115,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--kind", default="triples", choices=["triples", "graph-embeddings"])
+    ap.add_argument("--dim", type=int, default=384, help="vector size for graph-embeddings")
     args = ap.parse_args()
-
-    from tg_connect.sample import sample_triples
 
     ctx = mp.get_context("spawn")
     q: "mp.Queue[int]" = ctx.Queue()
@@ -103,23 +125,27 @@ def main() -> None:
     server.start()
     port = q.get(timeout=30)
     base = f"http://127.0.0.1:{port}"
-    url = f"ws://127.0.0.1:{port}/api/v1/flow/default/import/triples"
+    url = f"ws://127.0.0.1:{port}/api/v1/flow/default/import/{args.kind}"
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "triples.parquet"
-            pq.write_table(sample_triples(args.rows), path, row_group_size=100_000)
-            frames = frames_for(path, args.batch_size)
+            path = Path(tmp) / "input.parquet"
+            pq.write_table(sample(args.kind, args.rows, args.dim), path, row_group_size=100_000)
+            frames = frames_for(path, args.batch_size, args.kind)
+            megabytes = sum(len(f) for f in frames) / 1e6
             raw = min(asyncio.run(raw_send(url, frames)) for _ in range(args.repeat))
-            ours = min(tg_connect_send(base, path, args.batch_size) for _ in range(args.repeat))
-            big = Path(tmp) / "triples3x.parquet"
-            pq.write_table(sample_triples(args.rows * 3), big, row_group_size=100_000)
-            rss_1 = peak_rss_mb(base, path, args.batch_size)
-            rss_3 = peak_rss_mb(base, big, args.batch_size)
+            ours = min(tg_connect_send(base, path, args.batch_size, args.kind) for _ in range(args.repeat))
+            big = Path(tmp) / "input3x.parquet"
+            pq.write_table(sample(args.kind, args.rows * 3, args.dim), big, row_group_size=100_000)
+            rss_1 = peak_rss_mb(base, path, args.batch_size, args.kind)
+            rss_3 = peak_rss_mb(base, big, args.batch_size, args.kind)
         result = {
+            "kind": args.kind,
             "rows": args.rows,
             "batch_size": args.batch_size,
-            "raw_triples_per_s": round(args.rows / raw),
-            "tg_connect_triples_per_s": round(args.rows / ours),
+            "raw_rows_per_s": round(args.rows / raw),
+            "tg_connect_rows_per_s": round(args.rows / ours),
+            "raw_mb_per_s": round(megabytes / raw, 1),
+            "tg_connect_mb_per_s": round(megabytes / ours, 1),
             "ratio": round(raw / ours, 3),
             "peak_rss_mb": {f"{args.rows:,}": round(rss_1, 1), f"{args.rows * 3:,}": round(rss_3, 1)},
             "cpus": os.cpu_count(),

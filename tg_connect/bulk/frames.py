@@ -20,6 +20,14 @@ from ..protocol import messages, schemas
 from ..protocol.conform import Conformed, Conformer
 
 READ_CHUNK_ROWS = 65_536
+# Vector rows are ~100x wider: chunks of them are cut smaller so a chunk stays tens of MB.
+VECTOR_CHUNK_ROWS = 4_096
+VECTOR_KINDS = ("graph-embeddings", "document-embeddings")
+
+
+def chunk_rows(kind: str, batch_size: int) -> int:
+    """Rows to read and encode at once for ``kind``."""
+    return max(batch_size, VECTOR_CHUNK_ROWS if kind in VECTOR_KINDS else READ_CHUNK_ROWS)
 
 
 @dataclass(frozen=True)

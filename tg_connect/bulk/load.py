@@ -28,7 +28,7 @@ from ..target import Target
 from ..transport.connect import open_websocket
 from ..transport.rest import AsyncRestClient
 from .checkpoint import Checkpoint
-from .frames import READ_CHUNK_ROWS, Frame, chunks, item_count
+from .frames import Frame, chunk_rows, chunks, item_count
 from .progress import ProgressArg, ProgressSink
 from .report import LoadReport
 from .verify import VERIFIABLE, SentRows, averify
@@ -132,7 +132,7 @@ async def aload(
         raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
     sent_rows = SentRows() if verify else None
     limiter = RateLimiter(max_rows_per_second) if max_rows_per_second else None
-    source = open_source(data, max(batch_size, READ_CHUNK_ROWS))
+    source = open_source(data, chunk_rows(kind_name, batch_size))
 
     ckpt: Checkpoint | None = None
     if checkpoint is not None:

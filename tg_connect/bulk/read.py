@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..errors import GatewayConnectionError, ProtocolError
 from ..protocol import messages, replies, schemas
+from ..protocol.arrow_decode import decode_frames
 from ..protocol.cores import CoreDecoder
 from ..protocol.endpoints import bulk_url, http_base
 from ..protocol.terms import Term, guess_kind
@@ -28,6 +29,8 @@ ReadSource = Literal["query", "core", "tail"]
 # 2.11 store silently returns nothing for very large ones (2**62), so stay at int32 max.
 UNLIMITED = 2**31 - 1
 DEFAULT_READ_BATCH = 1000
+_TAIL_QUEUE = 64  # frames waiting to be decoded
+_TAIL_BLOCK_BYTES = 4 * 1024 * 1024  # decode at most this much text at once
 
 
 def pattern_term(value: str | Term | None) -> dict[str, Any] | None:
@@ -145,22 +148,49 @@ async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows:
 
 async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | None,
                 idle_timeout: float | None) -> AsyncIterator[pa.RecordBatch]:
+    """Batches from the live export socket, decoded a block of frames at a time.
+
+    A reader task queues raw frames (a bounded queue: a slow consumer stops the socket being
+    read); each step takes the frames already waiting, up to a few MB, and decodes them with
+    one vectorised pass.
+    """
     url = bulk_url(target.url, "export", flow, kind, target.token, target.workspace)
     ws = await open_websocket(url, verify=target.verify, timeout=target.timeout)
+    frames: asyncio.Queue[bytes | None] = asyncio.Queue(_TAIL_QUEUE)
+
+    async def reader() -> None:
+        try:
+            while True:
+                await frames.put(await ws.recv(decode=False))
+        except ConnectionClosed:
+            await frames.put(None)
+
+    task = asyncio.get_running_loop().create_task(reader())
     sent = 0
     try:
         while max_rows is None or sent < max_rows:
             try:
-                raw = await (asyncio.wait_for(ws.recv(), idle_timeout) if idle_timeout else ws.recv())
+                first = await (asyncio.wait_for(frames.get(), idle_timeout) if idle_timeout else frames.get())
             except TimeoutError:
                 return  # idle: the tap has nothing more for now
-            except ConnectionClosed:
+            if first is None:
                 return
-            batch = messages.decode_export_frame(kind, json.loads(raw))
+            block, size, closed = [first], len(first), False
+            while size < _TAIL_BLOCK_BYTES and not frames.empty():
+                more = frames.get_nowait()
+                if more is None:
+                    closed = True
+                    break
+                block.append(more)
+                size += len(more)
+            batch = decode_frames(kind, block)
             if max_rows is not None:
                 batch = batch.slice(0, max_rows - sent)
             sent += batch.num_rows
             if batch.num_rows:
                 yield batch
+            if closed:
+                return
     finally:
+        task.cancel()
         await ws.close()

@@ -1,0 +1,48 @@
+"""The vectorised frame decoder gives exactly what the per-row decoder gives."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tg_connect.protocol import arrow_decode, messages
+from tg_connect.sample import sample_triples
+
+from .strategies import wire_triples
+
+
+def frame(triples: list[dict]) -> bytes:
+    return json.dumps({"metadata": {"id": "d", "root": "", "collection": "c"}, "triples": triples}).encode()
+
+
+def per_row(frames: list[bytes]) -> pa.Table:
+    return pa.Table.from_batches([messages.decode_export_frame("triples", json.loads(f)) for f in frames])
+
+
+@settings(max_examples=150)
+@given(st.lists(st.lists(wire_triples(), max_size=6), min_size=1, max_size=4))
+def test_triples_match_the_per_row_decoder(blocks: list[list[dict]]) -> None:
+    frames = [frame(b) for b in blocks]
+    assert pa.Table.from_batches([arrow_decode.decode_frames("triples", frames)]).equals(per_row(frames))
+
+
+def test_fast_path_on_canonical_data() -> None:
+    table = sample_triples(3000)
+    meta = messages.Metadata("d", "c", "d")
+    frames = [f for f, _, _ in messages.encode_messages("triples", table.combine_chunks().to_batches()[0], meta, 700)]
+    got = arrow_decode.decode_frames("triples", frames)
+    assert pa.Table.from_batches([got]).equals(table.combine_chunks())
+
+
+def test_embeddings_and_contexts() -> None:
+    ge = [json.dumps({"metadata": {}, "entities": [{"vector": [1, 0.5], "entity": {"t": "i", "i": "http://e"}}]}).encode()] * 2
+    out = arrow_decode.decode_frames("graph-embeddings", ge)
+    assert out.to_pylist() == [{"entity": "http://e", "entity_type": "iri", "vector": [1.0, 0.5]}] * 2
+    de = [json.dumps({"metadata": {}, "chunks": [{"vector": [0.25], "chunk_id": "c1"}]}).encode()]
+    assert arrow_decode.decode_frames("document-embeddings", de).to_pylist() == [{"chunk_id": "c1", "vector": [0.25]}]
+    ec = [json.dumps({"metadata": {}, "entities": [{"context": "x\ny", "entity": {"t": "l", "v": "e"}}]}).encode()]
+    assert arrow_decode.decode_frames("entity-contexts", ec).to_pylist() == [
+        {"entity": "e", "entity_type": "literal", "context": "x\ny"}]

@@ -1,0 +1,128 @@
+"""Vectorised decoding of bulk frames into canonical batches.
+
+Frames arrive as JSON text. Rather than ``json.loads`` and a Python loop per row, a block of
+frames is handed to Arrow's JSON reader (C++, with an explicit schema) and the term columns
+are assembled with compute kernels. Frames this path cannot express (quoted triples, unknown
+term types) are decoded by the per-row functions in :mod:`.messages`, so results are the same.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from . import messages, schemas
+from .schemas import Kind
+from .terms import RDF_LANG_STRING, XSD_STRING
+
+_TERM = pa.struct([(k, pa.string()) for k in ("t", "i", "v", "d", "dt", "ln")])
+_TRIPLE = pa.struct([("s", _TERM), ("p", _TERM), ("o", _TERM), ("g", pa.string())])
+_ENTITY = pa.struct([("entity", _TERM), ("vector", pa.list_(pa.float64())), ("context", pa.string())])
+_CHUNK = pa.struct([("chunk_id", pa.string()), ("vector", pa.list_(pa.float64()))])
+_FRAME_SCHEMAS: dict[str, pa.Schema] = {
+    "triples": pa.schema([("triples", pa.list_(_TRIPLE))]),
+    "graph-embeddings": pa.schema([("entities", pa.list_(_ENTITY))]),
+    "entity-contexts": pa.schema([("entities", pa.list_(_ENTITY))]),
+    "document-embeddings": pa.schema([("chunks", pa.list_(_CHUNK))]),
+}
+_CODES = pa.array(["i", "b", "l"])
+_KIND_NAMES = pa.array(["iri", "blank", "literal"])
+_IMPLICIT_DATATYPES = pa.array([XSD_STRING, RDF_LANG_STRING, ""])
+
+
+class _Fallback(Exception):
+    """The block holds something only the per-row decoder handles."""
+
+
+def _terms(term: pa.StructArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    code = term.field("t")
+    index = pc.index_in(code, value_set=_CODES)
+    if index.null_count:
+        raise _Fallback  # a quoted triple, an unknown type, or a missing term
+    kind = _KIND_NAMES.take(index)
+    value = pc.case_when(
+        pc.make_struct(pc.equal(code, "i"), pc.equal(code, "b"), field_names=["i", "b"]),
+        term.field("i"), term.field("d"), term.field("v"),
+    )
+    if value.null_count:
+        raise _Fallback
+    is_literal = pc.equal(code, "l")
+    language = pc.if_else(pc.and_(is_literal, pc.not_equal(pc.fill_null(term.field("ln"), ""), "")),
+                          term.field("ln"), pa.nulls(len(term), pa.string()))
+    datatype = term.field("dt")
+    implicit = pc.or_(pc.is_in(pc.fill_null(datatype, ""), value_set=_IMPLICIT_DATATYPES), pc.is_valid(language))
+    datatype = pc.if_else(pc.or_(implicit, pc.invert(is_literal)), pa.nulls(len(term), pa.string()), datatype)
+    return value, kind, datatype, language
+
+
+def _read(kind: Kind, frames: Sequence[bytes]) -> pa.Table:
+    options = pj.ParseOptions(explicit_schema=_FRAME_SCHEMAS[kind], unexpected_field_behavior="ignore",
+                              newlines_in_values=False)
+    body = b"\n".join(frames)
+    return pj.read_json(io.BytesIO(body), parse_options=options,
+                        read_options=pj.ReadOptions(block_size=max(1 << 20, len(body) + 1)))
+
+
+def _triples(frames: Sequence[bytes]) -> pa.RecordBatch:
+    items = pc.list_flatten(_read("triples", frames).column("triples")).combine_chunks()
+    if len(items) == 0:
+        return pa.RecordBatch.from_pylist([], schema=schemas.TRIPLES)
+    cols: dict[str, pa.Array] = {}
+    for pos in ("s", "p", "o"):
+        value, kind, datatype, language = _terms(items.field(pos))
+        cols[pos], cols[pos + "_type"] = value, kind
+        if pos == "o":
+            cols["o_datatype"], cols["o_language"] = datatype, language
+        elif pc.any(pc.is_valid(datatype)).as_py() or pc.any(pc.is_valid(language)).as_py():
+            raise _Fallback  # the per-row decoder gives the precise error
+    g = items.field("g")
+    cols["g"] = pc.if_else(pc.equal(pc.fill_null(g, ""), ""), pa.nulls(len(g), pa.string()), g)
+    return pa.RecordBatch.from_pydict(cols, schema=schemas.TRIPLES)
+
+
+def _vectors(values: pa.Array, dim: int | None = None) -> pa.Array:
+    lengths = pc.list_value_length(values)
+    dim = dim if dim is not None else (int(lengths[0].as_py()) if len(values) else 0)
+    if values.null_count or pc.any(pc.not_equal(lengths, dim)).as_py():
+        raise _Fallback
+    flat = pc.cast(pc.list_flatten(values), pa.float32(), safe=False)
+    return pa.FixedSizeListArray.from_arrays(flat, dim)
+
+
+def _entities(kind: Kind, frames: Sequence[bytes]) -> pa.RecordBatch:
+    key = "chunks" if kind == "document-embeddings" else "entities"
+    items = pc.list_flatten(_read(kind, frames).column(key)).combine_chunks()
+    if kind == "document-embeddings":
+        vectors = _vectors(items.field("vector"))
+        return pa.RecordBatch.from_arrays([items.field("chunk_id"), vectors],
+                                          schema=schemas.document_embeddings_schema(vectors.type.list_size))
+    value, term_kind, _dt, _ln = _terms(items.field("entity"))
+    if kind == "entity-contexts":
+        return pa.RecordBatch.from_arrays([value, term_kind, items.field("context")], schema=schemas.ENTITY_CONTEXTS)
+    vectors = _vectors(items.field("vector"))
+    return pa.RecordBatch.from_arrays([value, term_kind, vectors],
+                                      schema=schemas.graph_embeddings_schema(vectors.type.list_size))
+
+
+def decode_frames(kind: Kind, frames: Sequence[bytes | str]) -> pa.RecordBatch:
+    """One canonical batch from a block of export frames (the rows of all of them, in order)."""
+    raw = [f.encode() if isinstance(f, str) else f for f in frames]
+    if kind not in _FRAME_SCHEMAS:
+        raise ValueError(f"the gateway has no export socket for {kind!r}")
+    try:
+        return _triples(raw) if kind == "triples" else _entities(kind, raw)
+    except (_Fallback, pa.ArrowInvalid):
+        return _row_by_row(kind, raw)  # also names what is malformed, if anything is
+
+
+def _row_by_row(kind: Kind, raw: Sequence[bytes]) -> pa.RecordBatch:
+    batches = [messages.decode_export_frame(kind, json.loads(f)) for f in raw]
+    batches = [b for b in batches if b.num_rows]
+    if not batches:
+        return messages.decode_export_frame(kind, {})
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
