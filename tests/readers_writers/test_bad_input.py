@@ -145,8 +145,8 @@ def test_a_load_reports_rejections_and_sends_the_rest(tmp_path: Path, local_gate
     report = tg_connect.to_trustgraph(str(path), "graph-embeddings", url=local_gateway.url, on_error="skip",
                                       progress=False)
     assert report.rows_read == 5 and report.rows_sent == 2 and report.rows_rejected == 3
-    assert [r.row for r in report.rejections] == [1, 2, 3]
-    assert str(path) in str(report) or report.rejected_rows is not None
+    assert [(r.row, r.column) for r in report.rejections] == [(1, "vector"), (2, "entity"), (3, "vector")]
+    assert report.rejected_rows is not None and report.rejected_rows.num_rows == 3
 
 
 # -- malformed vectors, invalid UTF-8 --------------------------------------------------------

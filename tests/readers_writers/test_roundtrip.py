@@ -176,6 +176,10 @@ def test_rolling_parquet_files(tmp_path: Path) -> None:
     assert source.total_rows == table.num_rows
     assert read_path(tmp_path / "out").equals(table)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(Path(f).name for f in result.files)
+    with pytest.raises(FileExistsError, match="already holds part files"):
+        write(table.to_reader(), tmp_path / "out", max_rows_per_file=400)
+    with pytest.raises(FileExistsError):
+        write(table.to_reader(), tmp_path / "out" / "part-{i:05d}.parquet", max_rows_per_file=400)
 
 
 def test_rolling_parquet_with_a_pattern_and_an_empty_input(tmp_path: Path) -> None:

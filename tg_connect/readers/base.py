@@ -67,10 +67,13 @@ def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.R
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    if len(batches) == 1:
-        return batches[0]
-    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0] if any(
-        b.num_rows for b in batches) else batches[0]
+    nonempty = [b for b in batches if b.num_rows]
+    if len(nonempty) <= 1:
+        return nonempty[0] if nonempty else batches[0]
+    concat = getattr(pa, "concat_batches", None)  # pyarrow >= 19
+    if concat is not None:
+        return concat(nonempty)  # type: ignore[no-any-return]
+    return pa.Table.from_batches(nonempty).combine_chunks().to_batches()[0]
 
 
 def check_same_columns(first: pa.Schema, schema: pa.Schema, source: str) -> None:

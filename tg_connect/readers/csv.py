@@ -192,6 +192,10 @@ def _restarting(options: _Options, names: list[str], block_size: int) -> Iterato
         skip = done
         try:
             reader = options.open(block_size, types)
+            if reader.schema.names != names:  # Python's csv and pyarrow read the header differently
+                reader.close()
+                raise InputError(f"cannot read the header row consistently: {names} vs {reader.schema.names} "
+                                 "(pass column_names=)", source=options.name)
             try:
                 for batch in reader:
                     if skip:

@@ -8,7 +8,9 @@ partial one. ``options`` go to :class:`pyarrow.parquet.ParquetWriter` (``compres
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -54,18 +56,32 @@ def part_paths(dest: str | os.PathLike[str]) -> Any:
     return lambda i: os.path.join(text, PART_PATTERN.format(i=i))
 
 
+def existing_parts(dest: str | os.PathLike[str]) -> list[str]:
+    """Files already matching the part names of a rolling export to ``dest``."""
+    text = os.fspath(dest)
+    pattern = re.sub(r"\{[^}]*\}", "*", text) if "{" in text else os.path.join(text, "part-*.parquet")
+    return sorted(glob.glob(glob.escape(os.path.dirname(pattern)) + os.sep + os.path.basename(pattern)))
+
+
 def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[str], max_rows_per_file: int,
                         **options: Any) -> WriteResult:
     """Stream ``reader`` into rolling Parquet files of at most ``max_rows_per_file`` rows each.
 
-    ``dest`` is a directory (created if needed; files ``part-00000.parquet``, ...) or a pattern
-    with ``{i}`` (e.g. ``"out/triples-{i:03d}.parquet"``). An empty input writes one empty part,
-    so the schema is kept.
+    ``dest`` is a directory (created if needed, even when named ``x.parquet``; files
+    ``part-00000.parquet``, ...) or a pattern with ``{i}`` (e.g.
+    ``"out/triples-{i:03d}.parquet"``). Part files already there are a ``FileExistsError``
+    (a reader of the directory would mix them with the new ones). An empty input writes one
+    empty part, so the schema is kept.
     """
     if max_rows_per_file < 1:
         raise ValueError("max_rows_per_file must be at least 1")
     reader = as_reader(reader)
     path_of = part_paths(dest)
+    stale = existing_parts(dest)
+    if stale:
+        # A reader of the directory would mix old parts with new ones: refuse rather than guess.
+        raise FileExistsError(f"{os.fspath(dest)!r} already holds part files ({os.path.basename(stale[0])}...): "
+                              "remove them or write elsewhere")
     result = WriteResult()
     schema = reader.schema
 
