@@ -17,7 +17,7 @@ from . import sample
 from .bulk import Progress, export_core, import_core, read_batches, to_trustgraph
 from .errors import TgConnectError
 from .protocol.schemas import KINDS
-from .writers import write_parquet
+from .writers import write
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -60,9 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     import_core.add_argument("source")
     _common(import_core)
 
-    dump = sub.add_parser("dump", help="write TrustGraph data to a Parquet file")
+    dump = sub.add_parser("dump", help="write TrustGraph data to a file (Parquet, CSV, JSON Lines, RDF)")
     dump.add_argument("kind", choices=[k for k in KINDS] + [k.replace("-", "_") for k in KINDS])
-    dump.add_argument("dest", help="Parquet file to write")
+    dump.add_argument("dest", help="file to write; the format comes from its suffix (.parquet .csv .tsv"
+                      " .jsonl .nt .nq .ttl .trig, optionally .gz) or --format")
+    dump.add_argument("--format", help="output format when the suffix does not say")
+    dump.add_argument("--max-rows-per-file", type=int, help="Parquet: roll over to numbered part files")
+    dump.add_argument("--drop-graphs", action="store_true",
+                      help="N-Triples/Turtle: write named-graph triples into the one graph")
     _common(dump)
     dump.add_argument("--source", choices=["query", "core", "tail"], default=None)
     dump.add_argument("--core-id")
@@ -157,8 +162,14 @@ def _dump(args: argparse.Namespace) -> int:
         workspace=args.workspace, core_id=args.core_id, max_rows=args.max_rows,
         idle_timeout=args.idle_timeout, timeout=args.timeout,
     )
-    rows = write_parquet(reader, args.dest)
-    print(f"wrote {rows:,} {args.kind} rows to {args.dest}")
+    options: dict[str, object] = {}
+    if args.max_rows_per_file:
+        options["max_rows_per_file"] = args.max_rows_per_file
+    if args.drop_graphs:
+        options["drop_graphs"] = True
+    result = write(reader, args.dest, format=args.format, kind=args.kind, **options)
+    where = args.dest if len(result.files) <= 1 else f"{len(result.files)} files under {args.dest}"
+    print(f"wrote {result.rows:,} {args.kind} rows to {where}")
     return 0
 
 

@@ -101,3 +101,24 @@ def test_demo_runs() -> None:
     demo = cli("demo")
     assert demo.returncode == 0, demo.stderr
     assert "identical to the file: True" in demo.stdout and "sent 5,000" in demo.stdout
+
+
+def test_dump_writes_any_format(local_gateway: tg_connect.LocalGateway, tmp_path: Path, run_id: str) -> None:
+    table = sample_triples(300)
+    tg_connect.to_trustgraph(table, url=local_gateway.url, collection=f"f{run_id}", progress=False)
+    turtle = cli("dump", "triples", str(tmp_path / "out.ttl"), "--url", local_gateway.url, "--collection", f"f{run_id}")
+    assert turtle.returncode == 1 and "named graphs" in turtle.stderr  # never drops graphs silently
+    for name in ("out.csv", "out.jsonl", "out.nq", "out.trig.gz"):
+        done = cli("dump", "triples", str(tmp_path / name), "--url", local_gateway.url, "--collection", f"f{run_id}")
+        assert done.returncode == 0, done.stderr
+        assert "wrote 300 triples rows" in done.stdout and (tmp_path / name).stat().st_size > 0
+    back = tg_connect.read_batches("triples", local_gateway.url, collection=f"f{run_id}").read_all()
+    reloaded = cli("load", "triples", str(tmp_path / "out.nq"), "--url", local_gateway.url, "--collection", f"g{run_id}")
+    assert reloaded.returncode == 0, reloaded.stderr
+    again = tg_connect.read_batches("triples", local_gateway.url, collection=f"g{run_id}").read_all()
+    keys = [(k, "ascending") for k in back.schema.names]
+    assert again.sort_by(keys).equals(back.sort_by(keys))
+    parts = cli("dump", "triples", str(tmp_path / "parts"), "--url", local_gateway.url, "--collection", f"f{run_id}",
+                "--max-rows-per-file", "100", "--format", "parquet")
+    assert parts.returncode == 0, parts.stderr
+    assert "3 files" in parts.stdout
