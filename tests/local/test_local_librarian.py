@@ -193,3 +193,26 @@ def test_librarian_persists(tmp_path: Path) -> None:
         assert h.get("/api/v1/document-stream?document-id=urn:later")[2] == b"abcd"
         lib(h, {"operation": "remove-document", "document-id": "urn:keep"})
     assert len(list((data / "library" / "default" / "blobs").iterdir())) == 1
+
+
+def test_iam_is_the_no_auth_regime(local_gw: LocalGateway, http: Http) -> None:
+    anonymous = {"id": "anonymous", "default_workspace": "default", "username": "anonymous",
+                 "name": "Anonymous User", "email": "", "roles": ["admin"], "enabled": True,
+                 "must_change_password": False, "created": ""}
+    assert http.post("/api/v1/iam", {"operation": "whoami"}) == (200, {"user": anonymous,
+                                                                       "bootstrap_available": False})
+    assert http.post("/api/v1/iam", {"operation": "nope"}) == (400, {"error": "unknown operation"})
+    workspace = "ws-" + uuid.uuid4().hex[:6]
+    mux = Mux(local_gw.url, TOKEN)
+    try:
+        assert mux.request("w", "iam", {"operation": "list-users"})[0]["response"] == {
+            "users": [anonymous], "bootstrap_available": False}
+        assert mux.request("c", "iam", {"operation": "create-workspace", "workspace_record": {"id": workspace}})[0][
+            "response"] == {"bootstrap_available": False}
+        flows = mux.request("f", "flow", {"operation": "list-flows"}, workspace=workspace)[0]["response"]
+        assert flows["flow-ids"] == ["default"]
+        greet = mux.request("g", "prompt", {"id": "greet", "variables": {"name": "W"}}, flow="default",
+                            workspace=workspace)[0]["response"]
+        assert greet["text"] == "Hello W"
+    finally:
+        mux.close()

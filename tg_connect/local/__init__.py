@@ -35,8 +35,9 @@ Where it differs from a real 2.11 deployment, on purpose:
   agent built on those, SPARQL on the triple store, GraphQL over imported rows, and
   deterministic stand-ins where the real back end is a model or server the local gateway
   does not have (see :mod:`.inference`, :mod:`.structured`). The librarian keeps documents,
-  processing records and chunked uploads. IAM answers ``gateway-error``: one shared token
-  stands in for it.
+  processing records and chunked uploads. IAM answers as upstream's no-auth regime
+  (``create-workspace`` creates a seeded workspace); one shared token stands in for
+  identities.
 * Writing to a collection that was never created stores the data and registers the
   collection (the real stores drop or stall on such writes).
 * Export taps are subscribed before the handshake completes (no settling delay needed)

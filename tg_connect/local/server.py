@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Callable, Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
@@ -235,7 +236,7 @@ def run_forever(
     def announce(url: str) -> None:
         store = f"data in {data}" if data is not None else "in memory (nothing is kept after exit)"
         auth = "token required" if token else "open (no token configured)"
-        model = f"text completion via {llm_url}" if llm_url else "built-in scripted model"
+        model = f"text completion via {_without_credentials(llm_url)}" if llm_url else "built-in scripted model"
         print(f"tg-connect local gateway at {url}")
         print(f"  development and test target, not a production store; {store}; auth: {auth}; {model}")
         print("  press Ctrl-C to stop", flush=True)
@@ -244,3 +245,14 @@ def run_forever(
         asyncio.run(serve(host, port, data, token, ready=announce, llm_url=llm_url, llm_model=llm_model))
     except KeyboardInterrupt:
         print("stopped", flush=True)
+
+
+def _without_credentials(url: str) -> str:
+    """A URL fit to print: any ``user:password@`` part is dropped."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))

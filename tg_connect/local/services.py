@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator, Callable
 
 from ..protocol.mux import GLOBAL_SERVICES
 from . import wire
-from .backend import Backend, now_iso
+from .backend import DEFAULT_WORKSPACE, Backend, now_iso
 from .flowctx import Ctx
 from .library import librarian_service
 
@@ -78,7 +78,8 @@ IAM_OPERATIONS = frozenset({
     "disable-workspace", "list-my-workspaces", "whoami", "change-password",
     "rotate-signing-key", "mint-token", "login", "bootstrap", "bootstrap-status",
 })
-assert set(GLOBAL_OPERATIONS) | {"iam"} == set(GLOBAL_SERVICES)
+GLOBAL_OPERATIONS["iam"] = IAM_OPERATIONS  # POST /api/v1/iam takes the same registry
+assert set(GLOBAL_OPERATIONS) == set(GLOBAL_SERVICES)
 
 
 def known_global(service: str, operation: Any) -> bool:
@@ -295,6 +296,35 @@ async def flow_service(backend: Backend, workspace: str, request: dict[str, Any]
     except Exception as exc:  # FlowStartError or worse: dropped by the translator, as in 2.11
         logger.info("flow %s failed: %s", op, exc)
         reply = _flow_reply()
+    yield reply, True
+
+
+# -- iam (the no-auth IAM regime of the real test deployment) ---------------------------------
+
+
+def _anonymous() -> dict[str, Any]:
+    return {"id": "anonymous", "default_workspace": DEFAULT_WORKSPACE, "username": "anonymous",
+            "name": "Anonymous User", "email": "", "roles": ["admin"], "enabled": True,
+            "must_change_password": False, "created": ""}
+
+
+async def iam_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    """Answers as upstream's ``trustgraph.iam.noauth`` does (the local gateway's one shared
+    token stands in for real identities): ``whoami`` and the user operations return the
+    anonymous admin, ``create-workspace`` creates (and seeds) the workspace, everything else
+    an empty reply. Errors are dropped by the 2.11 translator: ``bootstrap_available`` is the
+    only field always present."""
+    op = request.get("operation")
+    reply: dict[str, Any] = {}
+    if op in ("whoami", "create-user", "get-user", "update-user", "disable-user", "enable-user"):
+        reply["user"] = _anonymous()
+    elif op == "list-users":
+        reply["users"] = [_anonymous()]
+    elif op == "create-workspace":
+        record = request.get("workspace_record")
+        if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"]:
+            backend.ensure_workspace(record["id"])
+    reply["bootstrap_available"] = False
     yield reply, True
 
 
@@ -572,4 +602,5 @@ _GLOBAL_HANDLERS: dict[str, Callable[[Backend, str, dict[str, Any]], Stream]] = 
     "collection-management": collection_service,
     "knowledge": knowledge_service,
     "librarian": librarian_service,
+    "iam": iam_service,
 }
