@@ -49,11 +49,16 @@ def to_trustgraph(
     checkpoint: str | os.PathLike[str] | None = None,
     verify: bool = False,
     verify_timeout: float = 60.0,
+    format: str | None = None,
+    read_options: Mapping[str, Any] | None = None,
 ) -> LoadReport:
     """Load ``data`` into TrustGraph over the bulk import socket of ``kind``; return a report.
 
     ``data`` is a pandas DataFrame, an Arrow table / batch / RecordBatchReader (or anything
-    with ``__arrow_c_stream__``), or a Parquet path; it is streamed ``batch_size`` rows per
+    with ``__arrow_c_stream__``), an iterable of :class:`Triple` or other records, or files:
+    a path, a directory, a glob or a list of them, in Parquet, CSV/TSV, JSON Lines or RDF
+    (N-Triples, N-Quads, Turtle, TriG), told by suffix or ``format=`` (``read_options`` go
+    to the reader, e.g. ``{"delimiter": ";"}``). It is streamed ``batch_size`` rows per
     message and never held whole. ``kind`` takes the gateway's names (``triples``,
     ``graph-embeddings``, ``document-embeddings``, ``entity-contexts``, ``rows``; underscores
     accepted). ``url=None`` uses ``$TRUSTGRAPH_URL`` or else an in-process local gateway.
@@ -82,7 +87,7 @@ def to_trustgraph(
             document_id=document_id, progress=progress, dim=dim,
             create_collection=create_collection, compression=compression, concurrency=concurrency,
             max_rows_per_second=max_rows_per_second, checkpoint=checkpoint, verify=verify,
-            verify_timeout=verify_timeout,
+            verify_timeout=verify_timeout, format=format, read_options=read_options,
         )
     )
 

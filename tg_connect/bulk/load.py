@@ -118,6 +118,8 @@ async def aload(
     checkpoint: Any = None,
     verify: bool = False,
     verify_timeout: float = 60.0,
+    format: str | None = None,
+    read_options: Mapping[str, Any] | None = None,
     encoders: int = 2,
 ) -> LoadReport:
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
@@ -132,7 +134,8 @@ async def aload(
         raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
     sent_rows = SentRows() if verify else None
     limiter = RateLimiter(max_rows_per_second) if max_rows_per_second else None
-    source = open_source(data, chunk_rows(kind_name, batch_size))
+    source = open_source(data, chunk_rows(kind_name, batch_size), kind=kind_name, format=format,
+                         **dict(read_options or {}))
 
     ckpt: Checkpoint | None = None
     if checkpoint is not None:
