@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--checkpoint", help="file recording what was sent; rerun with it to resume")
     load.add_argument("--verify", action="store_true", help="read back and count what was stored")
     load.add_argument("--document-id", help="metadata id of every message (names the knowledge core)")
-    load.add_argument("--compression", choices=["deflate"], default=None)
+    load.add_argument("--compression", choices=["auto", "deflate", "none"], default="auto",
+                      help="permessage-deflate (auto: on except on loopback)")
     load.add_argument("--format", help="input format when the suffix does not say (parquet, csv, tsv,"
                       " jsonl, nt, nq, ttl, trig)")
     load.add_argument("--delimiter", help="CSV field delimiter")
@@ -151,7 +152,8 @@ def _load(args: argparse.Namespace) -> int:
         workspace=args.workspace, batch_size=args.batch_size, max_batch_bytes=args.max_batch_bytes,
         on_error=args.on_error, document_id=args.document_id, timeout=args.timeout,
         concurrency=args.concurrency, max_rows_per_second=args.rate, checkpoint=args.checkpoint,
-        verify=args.verify, compression=args.compression, format=args.format,
+        verify=args.verify, compression=None if args.compression == "none" else args.compression,
+        format=args.format,
         read_options={"delimiter": args.delimiter} if args.delimiter else None,
     )
     print(report.to_json() if args.json else report)

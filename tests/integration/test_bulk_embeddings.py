@@ -102,10 +102,11 @@ def test_bad_vectors_are_rejected_and_the_rest_loads(local_gateway: tg_connect.L
     assert len(got) == 8
 
 
-def test_rows_import(local_gateway: tg_connect.LocalGateway, run_id: str) -> None:
+def test_rows_import(gateway: Gateway, run_id: str) -> None:
     df = pd.DataFrame({"schema_name": ["person", "person", "company"], "name": ["Ann", "Bo", "Acme"],
                        "age": [31, None, None]})
-    report = tg_connect.to_trustgraph(df, "rows", url=local_gateway.url, collection=f"c{run_id}", progress=False)
+    report = tg_connect.to_trustgraph(df, "rows", url=gateway.url, token=gateway.token, collection=f"c{run_id}",
+                                      progress=False, compression="deflate")
     assert report.ok and report.rows_sent == 3 and report.batches == 2
     with pytest.raises(ValueError, match="no export socket"):
-        tg_connect.read_trustgraph("rows", url=local_gateway.url, source="tail", max_rows=1)
+        tg_connect.read_trustgraph("rows", url=gateway.url, token=gateway.token, source="tail", max_rows=1)

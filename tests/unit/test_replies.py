@@ -73,3 +73,10 @@ def test_urls_are_validated_and_tokens_redacted() -> None:
     url = bulk_url("https://h", "import", "default", "triples", "tg_secret", "default")
     assert url.startswith("wss://h/api/v1/flow/default/import/triples?") and "tg_secret" in url
     assert "tg_secret" not in redact(url) and "token=***" in redact(url)
+
+
+def test_loopback_detection() -> None:
+    from tg_connect.protocol.endpoints import is_loopback
+
+    assert is_loopback("http://127.0.0.1:8088") and is_loopback("ws://localhost") and is_loopback("http://[::1]:1")
+    assert not is_loopback("https://gateway.example.com") and not is_loopback("http://10.0.0.5")

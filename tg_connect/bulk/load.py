@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from ..errors import GatewayConnectionError, InputError, TgConnectError
 from ..protocol import messages, schemas
 from ..protocol.conform import Conformer, OnError
-from ..protocol.endpoints import bulk_url, redact
+from ..protocol.endpoints import bulk_url, is_loopback, redact
 from ..readers import open_source
 from ..target import Target
 from ..transport.connect import open_websocket
@@ -112,7 +112,7 @@ async def aload(
     progress: ProgressArg = False,
     dim: int | None = None,
     create_collection: bool = True,
-    compression: str | None = None,
+    compression: str | None = "auto",
     concurrency: int = 1,
     max_rows_per_second: float | None = None,
     checkpoint: Any = None,
@@ -128,8 +128,10 @@ async def aload(
         raise ValueError("batch_size must be at least 1")
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if compression == "auto":
+        compression = None if is_loopback(target.url) else "deflate"
     if compression not in (None, "deflate"):
-        raise ValueError("compression must be None or 'deflate'")
+        raise ValueError("compression must be None, 'deflate' or 'auto'")
     if verify and kind_name not in VERIFIABLE:
         raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
     sent_rows = SentRows() if verify else None

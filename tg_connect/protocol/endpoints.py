@@ -43,6 +43,12 @@ def ws_base(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
 
 
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (where compressing frames only costs CPU)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 def is_secure(url: str) -> bool:
     return urlsplit(url).scheme in ("https", "wss")
 
