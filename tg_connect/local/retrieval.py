@@ -30,6 +30,7 @@ the answer to the librarian (``document-type: answer``), like the real services.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -222,18 +223,25 @@ async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: 
     concepts, concept_result = await _concepts(ctx, query, grounding_seeds, usage)
     await ctx.backend.settle()
     graph = Graph(ctx.backend.workspace(ctx.workspace).triple_store(collection, create=False))
-    seeds = _seed_entities(ctx, graph, query, concepts, collection, graph_seeds, limits["entity-limit"])
+
+    def retrieve() -> tuple[list[Any], list[tuple[Any, str, float]], int, list[dict[str, str]],
+                            list[dict[str, str]], list[dict[str, str]]]:
+        # Store scans and label lookups run on a worker thread, off the event loop.
+        seeds = _seed_entities(ctx, graph, query, concepts, collection, graph_seeds, limits["entity-limit"])
+        selected, explored = _explore(graph, seeds, concepts, limits)
+        doc_edges, sources = _trace_sources(graph, [edge for edge, _c, _s in selected])
+        knowledge = [{"s": graph.label(e["s"]), "p": graph.label(e["p"]), "o": graph.label(e["o"])}
+                     for e, _c, _s in selected] + doc_edges
+        return seeds, selected, explored, doc_edges, sources, knowledge
+
+    seeds, selected, explored, doc_edges, sources, knowledge = await asyncio.to_thread(retrieve)
     cu = concept_result
     await send_explain(gnd_uri, explain.grounding(gnd_uri, q_uri, concepts, cu.in_token if cu else None,
                                                   cu.out_token if cu else None, cu.model if cu else None))
-    selected, explored = _explore(graph, seeds, concepts, limits)
     seed_iris = [str(e["i"]) for e in seeds if e.get("t") == "i"]
     await send_explain(exp_uri, explain.exploration(exp_uri, gnd_uri, explored, seed_iris))
-    doc_edges, sources = _trace_sources(graph, [edge for edge, _c, _s in selected])
     edges = [{"edge": (e["s"], e["p"], e["o"]), "concept": c, "score": s} for e, c, s in selected]
     await send_explain(foc_uri, explain.focus(foc_uri, exp_uri, session, edges))
-    knowledge = [{"s": graph.label(e["s"]), "p": graph.label(e["p"]), "o": graph.label(e["o"])}
-                 for e, _c, _s in selected] + doc_edges
     variables = {"query": query, "knowledge": knowledge}
 
     async def on_chunk(text: str, final: bool) -> None:
