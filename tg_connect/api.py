@@ -17,9 +17,11 @@ close them deterministically; a later call reconnects.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import math
 import os
 import threading
+import weakref
 from typing import Any
 
 from .bulk.client import AsyncBulkClient, BulkClient
@@ -32,6 +34,17 @@ from .transport import bridge
 
 _SYNC = ("rest", "socket")
 _ASYNC = ("async-rest", "async-socket")
+_open_apis: weakref.WeakSet[Api] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the connections of Apis nobody closed, while the background loop still runs."""
+    for api in list(_open_apis):
+        try:
+            api.close()
+        except Exception:  # exiting anyway; a gateway gone first must not spoil the exit
+            pass
 
 
 class Api:
@@ -97,6 +110,7 @@ class Api:
             if transport is None:
                 transport = RestTransport(target) if key.endswith("rest") else MuxTransport(target)
                 self._transports[key] = transport
+                _open_apis.add(self)
             return transport
 
     # -- REST, sync -------------------------------------------------------------------------
@@ -152,6 +166,7 @@ class Api:
     def _take(self) -> dict[str, RestTransport | MuxTransport]:
         with self._lock:
             taken, self._transports = self._transports, {}
+        _open_apis.discard(self)
         return taken
 
     def close(self) -> None:

@@ -1506,15 +1506,25 @@ def _key(k: Any) -> dict[str, str]:
     raise InputError(f"a config key is a ConfigKey or a (type, key) pair, not {k!r}")
 
 
-def config_get(keys: Iterable[ConfigKey | tuple[str, str]]) -> Call[Mapping[str, Any], list[ConfigValue]]:
-    wanted = [_key(k) for k in keys]
-
+def _config_read(body: dict[str, Any], convert: Callable[[Mapping[str, Any]], R],
+                 check: Callable[[Mapping[str, Any]], bool] = lambda r: True) -> Call[Mapping[str, Any], R]:
+    """A config read. Its dropped error is the all-defaults reply with ``version`` 0, while
+    every real answer carries the (positive) config version."""
     def parse(r: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        if len(r.get("values") or []) != len(wanted):  # the dropped error is "values": []
-            raise missing("config", ("values",))
+        version = r.get("version")
+        if not isinstance(version, int) or version <= 0 or not check(r):
+            raise ServiceError("config", "missing-field",
+                               f"config {body['operation']} answered with version {version!r} and no data; the"
+                               " gateway drops config errors (protocol.md 5.3), so the request failed in the back end")
         return [r]
-    return Call(SERVICES["config"], {"operation": "get", "keys": wanted}, parse,
-                lambda frames: _config_values(_last(frames)))
+    return Call(SERVICES["config"], body, parse, lambda frames: convert(_last(frames)))
+
+
+def config_get(keys: Iterable[ConfigKey | tuple[str, str]]) -> Call[Mapping[str, Any], list[ConfigValue]]:
+    """Values of ``keys`` (a missing key's value is None)."""
+    wanted = [_key(k) for k in keys]
+    return _config_read({"operation": "get", "keys": wanted}, _config_values,
+                        lambda r: len(r.get("values") or []) == len(wanted))
 
 
 def config_put(values: Iterable[ConfigValue | tuple[str, str, str]]) -> Call[Mapping[str, Any], None]:
@@ -1537,23 +1547,20 @@ def config_delete(keys: Iterable[ConfigKey | tuple[str, str]]) -> Call[Mapping[s
 
 
 def config_list(type: str) -> Call[Mapping[str, Any], list[str]]:
-    return _call_single("config", {"operation": "list", "type": _str("type", type)},
-                        lambda r: [str(k) for k in r.get("directory") or []], ("directory",))
+    return _config_read({"operation": "list", "type": _str("type", type)},
+                        lambda r: [str(k) for k in r.get("directory") or []])
 
 
 def config_values(type: str, *, all_workspaces: bool = False) -> Call[Mapping[str, Any], list[ConfigValue]]:
     op = "getvalues-all-ws" if all_workspaces else "getvalues"
-    return _call_single("config", {"operation": op, "type": _str("type", type)}, _config_values, ("values",))
+    return _config_read({"operation": op, "type": _str("type", type)}, _config_values)
 
 
 def config_all() -> Call[Mapping[str, Any], ConfigSnapshot]:
     def convert(r: Mapping[str, Any]) -> ConfigSnapshot:
-        config = r.get("config")
-        version = r.get("version")
-        if not config or not isinstance(version, int):  # the dropped error is {"config": {}, "version": 0}
-            raise missing("config", ("config",))
-        return ConfigSnapshot({str(t): dict(v) for t, v in config.items()}, version)
-    return _call_single("config", {"operation": "config"}, convert, ("config",))
+        config = r.get("config") or {}
+        return ConfigSnapshot({str(t): dict(v) for t, v in config.items()}, int(r["version"]))
+    return _config_read({"operation": "config"}, convert)
 
 
 # -- flow management ---------------------------------------------------------------------------

@@ -6,9 +6,11 @@ the caller passed ``verify=False``, which warns once per process.
 
 from __future__ import annotations
 
+import logging
+import re
 import ssl
 import warnings
-from typing import Any
+from typing import Any, MutableMapping
 
 import aiohttp
 import websockets
@@ -21,6 +23,26 @@ from ..protocol.endpoints import is_secure, redact
 # The gateway accepts frames up to 50 MiB; accept replies as large.
 MAX_FRAME = 50 * 1024 * 1024
 _warned = False
+
+# Where a token can appear in what websockets logs at DEBUG: the bulk sockets' ?token= in the
+# handshake request line, and the mux's first frame {"type": "auth", "token": "..."}.
+_SECRETS = re.compile(r'((?:[?&]token=)|(?:"token"\s*:\s*"))[^&"\s]*', re.IGNORECASE)
+
+
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The ``websockets.client`` logger with tokens removed from every message."""
+
+    def __init__(self, name: str = "websockets.client") -> None:
+        super().__init__(logging.getLogger(name), {})
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        self.logger.log(level, "%s", _SECRETS.sub(r"\1***", text), **kwargs)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs
 
 
 def ssl_context(url: str, verify: bool) -> ssl.SSLContext | None:
@@ -57,6 +79,7 @@ async def open_websocket(
             compression=compression,
             ping_interval=20,
             ping_timeout=max(timeout, 20),
+            logger=kwargs.pop("logger", None) or RedactingLogger(),
             **kwargs,
         )
     except InvalidStatus as exc:
