@@ -76,6 +76,12 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}})
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        if "CUT" in text:  # one event, then the connection drops mid-stream
+            event = {"model": body["model"], "choices": [{"index": 0, "delta": {"content": "partial"}}]}
+            await response.write(f"data: {json.dumps(event)}\n\n".encode())
+            assert request.transport is not None
+            request.transport.close()
+            return response
         pieces = [reply[:6], reply[6:12], reply[12:]]
         for piece in pieces:
             event = {"id": "x", "model": body["model"], "choices": [{"index": 0, "delta": {"content": piece}}]}
@@ -117,6 +123,10 @@ def test_text_completion_goes_to_the_endpoint(fake: FakeOpenAI, monkeypatch: pyt
             for streaming in (False, True):
                 assert mux.request(f"e{streaming}", "text-completion", {"prompt": "BREAK", "streaming": streaming},
                                    flow="default")[0]["response"] == {"response": None, "end_of_stream": True}
+            cut = mux.request("cut", "text-completion", {"prompt": "CUT", "streaming": True}, flow="default")
+            assert [f["response"] for f in cut] == [
+                {"response": "partial", "model": "fake-model", "end_of_stream": False},
+                {"response": None, "end_of_stream": True}]
             models = mux.request("m", "text-completion", {"operation": "list-models"}, flow="default")
             assert models[0]["response"]["models"] == [{"id": "fake-model", "owned_by": "tests", "created": 1}]
             # Prompts use it too: the seed holds plain-language templates for a real model.

@@ -58,16 +58,20 @@ class Ctx:
 
     def prompts(self) -> Prompts | None:
         """The workspace's compiled prompt templates (``None`` without a ``prompt`` config)."""
-        key = ("prompts", self.workspace, self.backend.config.version)
-        cache = self.backend.cache
-        if key not in cache:
-            config = self.config("prompt")
-            try:
-                cache[key] = Prompts(config) if config else None
-            except Exception as exc:  # a template that does not compile: the whole config fails
-                logger.info("prompt configuration of %s does not load: %s", self.workspace, exc)
-                cache[key] = None
-        return cache[key]  # type: ignore[no-any-return]
+        key = ("prompts", self.workspace)
+        version = self.backend.config.version
+        cached = self.backend.cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]  # type: ignore[no-any-return]
+        config = self.config("prompt")
+        prompts: Prompts | None
+        try:
+            prompts = Prompts(config) if config else None
+        except Exception as exc:  # a template that does not compile: the whole config fails
+            logger.info("prompt configuration of %s does not load: %s", self.workspace, exc)
+            prompts = None
+        self.backend.cache[key] = (version, prompts)
+        return prompts
 
     # -- service calls --------------------------------------------------------------------
 

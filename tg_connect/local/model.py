@@ -170,8 +170,8 @@ class OpenAIModel:
     async def _post(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
         try:
             response = await self._client().post(self.chat_url, json=body, headers=self._headers())
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ModelError(f"LLM request failed: {exc}") from exc
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise ModelError(f"LLM request failed: {exc!r}") from exc
         if response.status >= 400:
             text = await response.text()
             response.release()
@@ -215,36 +215,42 @@ class OpenAIModel:
         usage: dict[str, Any] = {}
         pieces = 0
         async with response:
-            buffer = b""
-            async for data in response.content.iter_any():
-                buffer += data
-                while b"\n" in buffer:
-                    raw, buffer = buffer.split(b"\n", 1)
-                    line = raw.decode("utf-8", "replace").strip()
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[len("data:"):].strip()
-                    if payload == "[DONE]":
-                        buffer = b""
-                        break
-                    try:
-                        event = json.loads(payload)
-                    except ValueError as exc:
-                        raise ModelError(f"bad server-sent event from the LLM: {payload[:200]}") from exc
-                    if not isinstance(event, dict):
-                        continue
-                    if event.get("error"):
-                        raise ModelError(f"LLM error: {event['error']}")
+            try:
+                async for event in self._events(response):
                     model = event.get("model") or model
-                    if event.get("usage"):
-                        usage = event["usage"]
+                    usage = event.get("usage") or usage
                     for choice in event.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content")
+                        text = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
                         if text:
                             pieces += 1
                             yield Chunk(str(text), False, model)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise ModelError(f"LLM stream failed: {exc!r}") from exc
         yield Chunk("", True, model, usage.get("prompt_tokens", _words(system) + _words(prompt)),
                     usage.get("completion_tokens", pieces))
+
+    @staticmethod
+    async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+        """The JSON events of a server-sent event stream, up to ``data: [DONE]``."""
+        buffer = b""
+        async for data in response.content.iter_any():
+            buffer += data
+            while b"\n" in buffer:
+                raw, buffer = buffer.split(b"\n", 1)
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                payload = line[len("data:"):].strip()
+                if payload == "[DONE]":
+                    return
+                try:
+                    event = json.loads(payload)
+                except ValueError as exc:
+                    raise ModelError(f"bad server-sent event from the LLM: {payload[:200]}") from exc
+                if isinstance(event, dict):
+                    if event.get("error"):
+                        raise ModelError(f"LLM error: {event['error']}")
+                    yield event
 
     async def list_models(self) -> list[dict[str, Any]]:
         try:
@@ -252,8 +258,8 @@ class OpenAIModel:
                 if response.status >= 400:
                     raise ModelError(f"LLM returned HTTP {response.status} for /models")
                 reply = await response.json(content_type=None)
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise ModelError(f"LLM model list failed: {exc}") from exc
+        except (aiohttp.ClientError, OSError, ValueError, TimeoutError) as exc:
+            raise ModelError(f"LLM model list failed: {exc!r}") from exc
         out = []
         for item in reply.get("data") or [] if isinstance(reply, dict) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):

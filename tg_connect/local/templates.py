@@ -12,7 +12,8 @@ The real service (``trustgraph/template/prompt_manager.py``) keeps templates in 
 deployment's templates (``real-gateway/tg_local/seed.json``), written for the scripted echo
 model, except that ``kg-synthesis`` echoes the knowledge it is given, so a graph-rag answer
 is built from the retrieved triples. With ``--llm-url`` the seed holds plain-language
-versions of the same templates instead.
+versions of the same templates instead. The seed is written when a workspace is created
+(and kept in the data directory); change templates afterwards with config ``put``.
 """
 
 from __future__ import annotations
