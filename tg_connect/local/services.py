@@ -9,6 +9,12 @@ carrying ``error``). Two kinds of failure are kept apart, as in 2.11:
   string) raises; :func:`run` turns it into ``{"error": {"type": "gateway-error", ...}}``;
 * a failure *inside* a service is answered the way that service's translator answers it,
   which for config and flow means the error is dropped and an all-defaults reply is sent.
+
+This module holds the global services (config, flow, collection-management, knowledge,
+iam; the librarian is in :mod:`.library`), the triples query, and the dispatch: every other
+flow service is a handler ``(Ctx, request) -> stream`` in :mod:`.inference`, :mod:`.vectors`,
+:mod:`.retrieval`, :mod:`.agent`, :mod:`.sparql` or :mod:`.structured` (see
+:func:`flow_handlers`).
 """
 
 from __future__ import annotations
