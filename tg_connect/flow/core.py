@@ -15,7 +15,6 @@ chunk in await flow.agent(q, streaming=True)`` works too. Closing it (``async wi
 from __future__ import annotations
 
 import builtins
-import contextlib
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -121,6 +120,14 @@ class ChunkStream(Generic[C]):
         await self.aclose()
 
 
+def _has_error(response: Mapping[str, Any]) -> bool:
+    """Whether a reply carries an ``error`` (string or object), as :func:`error_of` decides."""
+    if type(response) is dict:
+        err = response.get("error")
+        return err is not None and err != {} and err != ""
+    return error_of(response) is not None
+
+
 class _Face:
     """Runs calls over a transport; ``flow`` is the flow id for flow-scoped services."""
 
@@ -136,7 +143,8 @@ class _Face:
     def transport(self) -> Transport:
         return self._transport
 
-    async def _chunks(self, call: sv.Call[C, Any]) -> AsyncIterator[C]:
+    def _start(self, call: sv.Call[Any, Any]) -> AsyncIterator[Mapping[str, Any]]:
+        """The reply frames of ``call``, after the checks made before anything is sent."""
         spec = call.service
         if call.needs_every_frame and not self._transport.every_frame:
             raise InputError(
@@ -145,21 +153,34 @@ class _Face:
         flow = self._flow if spec.scope == "flow" else None
         if spec.scope == "flow" and not flow:
             raise InputError(f"{spec.name} is a flow service: call it on a flow (api.flow().id('default'))")
-        body = call.wire_body(self._transport.every_frame)
-        async for response in self._transport.frames(spec.name, body, flow=flow):
-            if error_of(response) is not None:
-                if call.on_error is not None:
-                    for chunk in call.on_error(response):
-                        yield chunk
-                raise sv.service_error(spec.name, response)
-            for chunk in call.parse(response):
-                yield chunk
+        return self._transport.frames(spec.name, call.wire_body(self._transport.every_frame), flow=flow)
+
+    async def _chunks(self, call: sv.Call[C, Any]) -> AsyncIterator[C]:
+        frames = self._start(call)
+        try:
+            async for response in frames:
+                if _has_error(response):
+                    if call.on_error is not None:
+                        for chunk in call.on_error(response):
+                            yield chunk
+                    raise sv.service_error(call.service.name, response)
+                for chunk in call.parse(response):
+                    yield chunk
+        finally:
+            await frames.aclose()  # type: ignore[attr-defined]
 
     async def _result(self, call: sv.Call[Any, R]) -> R:
-        chunks = []
-        async with contextlib.aclosing(self._chunks(call)) as stream:  # type: ignore[type-var]
-            async for chunk in stream:
-                chunks.append(chunk)
+        chunks: list[Any] = []
+        frames = self._start(call)
+        try:
+            async for response in frames:
+                if _has_error(response):
+                    raise sv.service_error(call.service.name, response)
+                chunks.extend(call.parse(response))
+                if getattr(frames, "done", False):  # the socket's final frame: no need to ask for more
+                    break
+        finally:
+            await frames.aclose()  # type: ignore[attr-defined]
         return call.collect(chunks)
 
     def _stream(self, call: sv.Call[C, Any]) -> ChunkStream[C]:

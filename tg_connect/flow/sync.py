@@ -58,11 +58,15 @@ def wait(awaitable: Awaitable[R]) -> R:
 
 
 class ChunkIterator(Generic[C]):
-    """A sync iterator over a streamed answer; ``close()`` (or ``with``) ends the request."""
+    """A sync iterator over a streamed answer; ``close()`` (or ``with``) ends the request.
+
+    At most 64 chunks wait between the socket and the consumer (on top of the socket's own
+    bounded channel), so a slow consumer slows the socket.
+    """
 
     def __init__(self, stream: AsyncIterator[C], what: str = "stream") -> None:
         self._what = what
-        self._it: Iterator[C] = bridge.iterate(stream)
+        self._it: Iterator[C] = bridge.iterate(stream, prefetch=64)
 
     def __repr__(self) -> str:
         return f"<ChunkIterator {self._what}>"

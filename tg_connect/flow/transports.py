@@ -65,6 +65,9 @@ class PerLoop(Generic[K]):
 
     def get(self) -> K:
         loop = asyncio.get_running_loop()
+        client = self._client
+        if client is not None and self._loop is loop:  # the usual case, without the lock
+            return client
         with self._lock:
             if self._client is not None and self._loop is loop:
                 return self._client

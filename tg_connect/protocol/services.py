@@ -21,6 +21,7 @@ absent, so a failure never comes back as ``None`` or ``""``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -214,7 +215,7 @@ class Source:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=True, slots=True)
 class StreamingChunk:
     """Base of the streamed chunk types: the text ``content`` of one frame.
 
@@ -228,19 +229,19 @@ class StreamingChunk:
         return self.content
 
 
-@dataclass(frozen=True)
+@dataclass(eq=True, slots=True)
 class AgentThought(StreamingChunk):
     message_id: str | None = None
     chunk_type: str = "thought"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=True, slots=True)
 class AgentObservation(StreamingChunk):
     message_id: str | None = None
     chunk_type: str = "observation"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=True, slots=True)
 class AgentAnswer(StreamingChunk):
     """A piece of the agent's answer; the last one has ``end_of_dialog`` and the usage."""
 
@@ -252,7 +253,7 @@ class AgentAnswer(StreamingChunk):
     chunk_type: str = "final-answer"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=True, slots=True)
 class RAGChunk(StreamingChunk):
     """A piece of a graph-rag or document-rag answer.
 
@@ -271,7 +272,7 @@ class RAGChunk(StreamingChunk):
     chunk_type: str = "rag"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=True, slots=True)
 class TextChunk(StreamingChunk):
     """A piece of a text completion or a prompt; the last has ``end_of_stream`` and the usage.
 
@@ -671,6 +672,8 @@ class QueryOptions(TypedDict, total=False):
 
 def _known(name: str, kw: Mapping[str, Any], spec: Any) -> None:
     """Reject keyword arguments the call does not have (callers without a type checker)."""
+    if not kw:
+        return
     allowed = spec.__optional_keys__ | spec.__required_keys__
     unknown = sorted(set(kw) - set(allowed))
     if unknown:
@@ -681,7 +684,7 @@ def _known(name: str, kw: Mapping[str, Any], spec: Any) -> None:
 # -- a call: body, parser, collector -----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Call(Generic[C, R]):
     """One request ready for any transport.
 
@@ -859,9 +862,14 @@ def _opt_int(value: Any) -> int | None:
 
 
 def _usage(response: Mapping[str, Any]) -> dict[str, Any]:
+    if "model" not in response and "in_token" not in response:
+        return _NO_USAGE
     model = response.get("model")
     return {"in_token": _opt_int(response.get("in_token")), "out_token": _opt_int(response.get("out_token")),
             "model": model if isinstance(model, str) else None}
+
+
+_NO_USAGE: dict[str, Any] = {}
 
 
 def _last_usage(chunks: Sequence[Any]) -> dict[str, Any]:
@@ -892,7 +900,8 @@ def _sources(response: Mapping[str, Any]) -> tuple[Source, ...]:
     return tuple(out)
 
 
-def _single(service_name: str, fields: Sequence[str] = ()) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
+@functools.lru_cache(maxsize=None)
+def _single(service_name: str, fields: tuple[str, ...] = ()) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """A parser for single-frame services: the frame itself, after the dropped-error check."""
     def parse(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         check_carries(service_name, response, fields)
@@ -944,6 +953,7 @@ def generic(name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool
 # -- text completion and prompt ---------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def _text_chunks(service_name: str, key: str) -> Callable[[Mapping[str, Any]], list[TextChunk]]:
     def parse(response: Mapping[str, Any]) -> list[TextChunk]:
         obj = response.get("object") if key == "text" else None
@@ -963,6 +973,9 @@ def _text_chunks(service_name: str, key: str) -> Callable[[Mapping[str, Any]], l
 
 
 def _collect_text(chunks: Sequence[TextChunk]) -> Answer:
+    if len(chunks) == 1:  # a whole answer in one frame: the usual non-streaming reply
+        c = chunks[0]
+        return Answer(c.content, object=c.object, in_token=c.in_token, out_token=c.out_token, model=c.model)
     objects = [c.object for c in chunks if c.object is not None]
     text = "".join(c.content for c in chunks)
     return Answer(text, object=objects[-1] if objects else None, **_last_usage(chunks))

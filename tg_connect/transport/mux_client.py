@@ -1,19 +1,32 @@
 """The async ``/api/v1/socket`` client: one WebSocket, many concurrent requests.
 
-A reader task routes each frame to its request's bounded queue; a full queue stops the
-reader, which stops reading the socket (TCP back-pressure), so a slow consumer never grows
-memory. At most :data:`~tg_connect.protocol.mux.MAX_CONCURRENT_REQUESTS` requests are in
-flight, matching the gateway. If the socket drops, every open request fails with a
-:class:`~tg_connect.errors.GatewayConnectionError` naming the request; the next request
-reconnects.
+* **Slots.** At most :data:`~tg_connect.protocol.mux.MAX_CONCURRENT_REQUESTS` requests are in
+  flight, matching the gateway; more wait their turn in order. A request that finds a free
+  slot sends itself; otherwise it queues its frame and one sender task sends queued frames
+  as slots free up, so a waiting request wakes once, for its reply. Its timeout starts when
+  it is sent.
+* **Channels.** A reader task routes each frame to its request's channel: a bounded deque with
+  one waiting future. A full channel stops the reader, which stops reading the socket (TCP
+  back-pressure), so a slow consumer never grows memory.
+* **Failures.** If the socket drops, every open request fails with a
+  :class:`~tg_connect.errors.GatewayConnectionError` naming the request and the cause; the next
+  request reconnects. ``aclose()`` closes deterministically: requests in flight fail naming
+  the close, and it returns once the reader has finished.
+
+The per-frame path is kept short, since it bounds streaming throughput: no task, lock or
+timer per frame (one watchdog task per client checks deadlines), and the usual frame shape is
+read directly, with anything unusual going through :func:`classify`, which the unit tests hold
+equal to :func:`~tg_connect.protocol.mux.parse_response_frame`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
-from typing import Any, AsyncIterator, Mapping
+import math
+from typing import Any, Mapping
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -21,16 +34,194 @@ from websockets.exceptions import ConnectionClosed
 from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError
 from ..protocol import mux
 from ..protocol.endpoints import SOCKET_PATH, ws_base
+from ..protocol.replies import error_of
 from .connect import open_websocket
 
 _CLOSED = object()
+_EXPIRED = object()
+
+
+def classify(frame: Any) -> mux.ResponseFrame:
+    """:func:`mux.parse_response_frame` with a fast path for the usual ``dict`` frame."""
+    if type(frame) is dict:
+        response = frame.get("response")
+        if response is None or type(response) is dict:
+            rid = frame.get("id")
+            top = None
+            if "response" not in frame:
+                err = frame.get("error")
+                if err is not None and err != {} and err != "":
+                    top = error_of(frame)
+            return mux.ResponseFrame(str(rid) if rid is not None else None, response, bool(frame.get("complete")), top)
+    return mux.parse_response_frame(frame)
+
+
+def is_final(frame: mux.ResponseFrame) -> bool:
+    """The completion rule (:attr:`mux.ResponseFrame.final`), without its generic type checks."""
+    if frame.complete or frame.error is not None:
+        return True
+    response = frame.response
+    if type(response) is dict:
+        err = response.get("error")
+        return err is not None and err != {} and err != ""
+    return frame.final
+
+
+class _Channel:
+    """One request's frames: a bounded deque, the consumer's waiter, the reader's wait for space."""
+
+    __slots__ = ("frames", "waiter", "space", "limit", "deadline", "sent")
+
+    def __init__(self, limit: int) -> None:
+        self.frames: collections.deque[Any] = collections.deque()
+        self.waiter: asyncio.Future[Any] | None = None
+        self.space: asyncio.Future[None] | None = None
+        self.limit = limit
+        self.deadline = math.inf
+        self.sent = False
+
+    def push(self, item: Any) -> None:
+        self.frames.append(item)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def release(self) -> None:
+        """Let a reader waiting for space go on (the consumer took frames, or left)."""
+        space = self.space
+        if space is not None:
+            self.space = None
+            if not space.done():
+                space.set_result(None)
+
+
+NEW, QUEUED, SENT, DONE = range(4)
+
+
+class _Request:
+    """One request over the socket: an async iterator of its responses.
+
+    Started by the first ``__anext__``; holds a slot from when it is sent until it ends: on its
+    final frame, an error, ``aclose()``, or when dropped unfinished (``__del__`` hands the
+    release to the loop).
+    """
+
+    __slots__ = ("client", "service", "body", "flow", "workspace", "check", "rid", "channel", "state", "loop", "text")
+
+    def __init__(self, client: AsyncMuxClient, service: str, body: Mapping[str, Any], flow: str | None,
+                 workspace: str | None, check: bool) -> None:
+        self.client = client
+        self.service = service
+        self.body = body
+        self.flow = flow
+        self.workspace = workspace
+        self.check = check
+        self.rid = ""
+        self.channel: _Channel | None = None
+        self.state = NEW
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.text = ""
+
+    def __aiter__(self) -> _Request:
+        return self
+
+    @property
+    def done(self) -> bool:
+        """Whether the request has ended (its final frame was returned, or it failed or was closed)."""
+        return self.state == DONE
+
+    async def _start(self) -> None:
+        client = self.client
+        self.loop = asyncio.get_running_loop()
+        ws = await client._connection()
+        self.rid = rid = f"r{next(client._ids)}"
+        self.channel = channel = _Channel(client.queue_size)
+        client._channels[rid] = channel
+        self.text = mux.request_frame(rid, self.service, self.body, flow=self.flow, workspace=self.workspace)
+        if client._free > 0 and not client._queue:
+            client._free -= 1
+            self.state = SENT
+            channel.sent = True
+            try:
+                await ws.send(self.text)
+            except ConnectionClosed as exc:
+                self._finish()
+                raise GatewayConnectionError(
+                    f"{client.url}: lost before {self.service} request {rid} was sent: {exc}") from None
+            except BaseException:
+                self._finish()
+                raise
+        else:
+            self.state = QUEUED  # the sender sends it when a slot frees (AsyncMuxClient._send_queued)
+            client._queue.append(self)
+
+    def _finish(self) -> None:
+        state, self.state = self.state, DONE
+        if state in (QUEUED, SENT):
+            client = self.client
+            client._channels.pop(self.rid, None)
+            if self.channel is not None:
+                self.channel.release()  # a reader waiting for this request's consumer goes on
+            if state == SENT:
+                client._slot_freed()
+            else:
+                try:
+                    client._queue.remove(self)
+                except ValueError:
+                    pass
+
+    async def __anext__(self) -> Mapping[str, Any]:
+        if self.state != SENT and self.state != QUEUED:
+            if self.state == DONE:
+                raise StopAsyncIteration
+            await self._start()
+        channel = self.channel
+        assert channel is not None
+        try:
+            while True:
+                item = await self.client._next(channel, self.service, self.rid)
+                if type(item) is tuple and item[0] is _CLOSED:
+                    raise GatewayConnectionError(f"{self.service} request {self.rid} lost: {item[1]}")
+                response = item.get("response") if type(item) is dict else None
+                if type(response) is dict:  # the usual frame, read directly (see classify)
+                    err = response.get("error")
+                    failed = err is not None and err != {} and err != ""
+                    if failed and self.check:
+                        mux.raise_for_frame(self.service, classify(item), self.client.url)
+                    if failed or item.get("complete"):
+                        self._finish()
+                    return response
+                frame = classify(item)  # top-level errors and unusual shapes
+                final = is_final(frame)
+                if frame.error is not None or (self.check and final):
+                    mux.raise_for_frame(self.service, frame, self.client.url)
+                if final:
+                    self._finish()
+                    if frame.response is None:
+                        raise StopAsyncIteration
+                    return frame.response
+                if frame.response is not None:
+                    return frame.response
+        except BaseException:
+            self._finish()
+            raise
+
+    async def aclose(self) -> None:
+        self._finish()
+
+    def __del__(self) -> None:
+        if self.state in (QUEUED, SENT) and self.loop is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self._finish)
+            except RuntimeError:
+                pass
 
 
 class AsyncMuxClient:
     """Requests over one multiplexed socket. Create and use it on one event loop."""
 
     def __init__(self, url: str, token: str | None, *, timeout: float = 60.0, verify: bool = True,
-                 workspace: str | None = None, queue_size: int = 8) -> None:
+                 workspace: str | None = None, queue_size: int = 32) -> None:
         self.url = ws_base(url) + SOCKET_PATH
         self._token = token
         self.timeout = timeout
@@ -39,17 +230,25 @@ class AsyncMuxClient:
         self.queue_size = queue_size
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._queues: dict[str, asyncio.Queue[Any]] = {}
-        self._slots = asyncio.Semaphore(mux.MAX_CONCURRENT_REQUESTS)
+        self._channels: dict[str, _Channel] = {}
+        self._free = mux.MAX_CONCURRENT_REQUESTS
+        self._queue: collections.deque[_Request] = collections.deque()
+        self._sender: asyncio.Task[None] | None = None
+        self._sender_wakeup: asyncio.Future[None] | None = None
         self._connect_lock = asyncio.Lock()
         self._ids = itertools.count(1)
         self._closing = False
+        self._waiting: set[_Channel] = set()
+        self._watchdog: asyncio.Task[None] | None = None
         self.default_workspace: str | None = None
 
     def __repr__(self) -> str:  # never shows the token
         return f"AsyncMuxClient({self.url!r})"
 
     async def _connection(self) -> ClientConnection:
+        ws, reader = self._ws, self._reader
+        if ws is not None and reader is not None and not reader.done():
+            return ws
         async with self._connect_lock:
             if self._ws is not None and self._reader is not None and not self._reader.done():
                 return self._ws
@@ -75,12 +274,24 @@ class AsyncMuxClient:
 
     async def _read(self, ws: ClientConnection) -> None:
         reason = "the gateway closed the socket"
+        channels = self._channels
+        loads = json.loads
         try:
             async for raw in ws:
-                frame = mux.parse_response_frame(json.loads(raw))
-                q = self._queues.get(frame.id or "")
-                if q is not None:
-                    await q.put(frame)  # blocks when the consumer is slow: back-pressure
+                frame = loads(raw)
+                if type(frame) is not dict:
+                    raise ProtocolError(f"socket frame is {type(frame).__name__}, not a JSON object")
+                rid = frame.get("id")
+                channel = channels.get(rid if type(rid) is str else str(rid))
+                if channel is None:
+                    continue  # an abandoned request's late frames, or an uncorrelatable error
+                channel.push(frame)  # classified by its request (_Request.__anext__)
+                if len(channel.frames) >= channel.limit:
+                    space: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    channel.space = space
+                    await space  # a slow consumer: stop reading the socket until it catches up
+                    if self._closing:
+                        return
         except ConnectionClosed as exc:
             reason = f"the socket closed ({exc})"
         except (ProtocolError, ValueError) as exc:
@@ -89,12 +300,90 @@ class AsyncMuxClient:
         finally:
             if self._closing:
                 reason = "the client closed the connection"
-            for q in list(self._queues.values()):
-                while q.full():
-                    q.get_nowait()
-                q.put_nowait((_CLOSED, reason))
+            self._queue.clear()  # queued requests of this socket fail with the others, unsent
+            for channel in list(channels.values()):
+                channel.push((_CLOSED, reason))
 
-    async def stream(
+    def _slot_freed(self) -> None:
+        self._free += 1
+        if not self._queue:
+            return
+        wakeup = self._sender_wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+        elif self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
+
+    async def _send_queued(self) -> None:
+        """Send queued requests, oldest first, as slots free up; ends when the queue is empty.
+
+        One task for all of them: every slot freed during a loop iteration is refilled in one
+        step, instead of waking each waiting request to send itself.
+        """
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            if self._free <= 0:
+                self._sender_wakeup = wakeup = loop.create_future()
+                try:
+                    await wakeup
+                finally:
+                    self._sender_wakeup = None
+                continue
+            request = self._queue.popleft()
+            channel = request.channel
+            if request.state != QUEUED or channel is None:
+                continue
+            self._free -= 1
+            request.state = SENT
+            channel.sent = True
+            channel.deadline = loop.time() + self.timeout
+            ws = self._ws
+            try:
+                if ws is None:
+                    raise ConnectionClosed(None, None)
+                await ws.send(request.text)
+            except ConnectionClosed as exc:
+                channel.push((_CLOSED, f"the socket closed before it was sent ({exc})"))
+            except Exception as exc:  # deliver to the request, keep sending the others
+                channel.push((_CLOSED, f"it could not be sent ({exc!r})"))
+
+    async def _next(self, channel: _Channel, service: str, rid: str) -> Any:
+        """The request's next frame; a sent request left waiting ``timeout`` s gets a timeout error.
+
+        Deadlines are checked by one watchdog task per client (a timer per wait would cost
+        every frame a heap entry), so a timeout fires up to a quarter of it late.
+        """
+        if not channel.frames:
+            loop = asyncio.get_running_loop()
+            waiter = loop.create_future()
+            channel.waiter = waiter
+            channel.deadline = loop.time() + self.timeout if channel.sent else math.inf
+            self._waiting.add(channel)
+            if self._watchdog is None or self._watchdog.done():
+                self._watchdog = loop.create_task(self._watch())
+            try:
+                if await waiter is _EXPIRED and not channel.frames:
+                    raise GatewayTimeoutError(f"{service} request {rid}: no frame from {self.url} within {self.timeout} s")
+            finally:
+                channel.waiter = None
+                self._waiting.discard(channel)
+        item = channel.frames.popleft()
+        if channel.space is not None and len(channel.frames) <= channel.limit // 2:
+            channel.release()
+        return item
+
+    async def _watch(self) -> None:
+        tick = min(max(self.timeout / 4, 0.01), 1.0)
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for channel in list(self._waiting):
+                waiter = channel.waiter
+                if channel.deadline <= now and waiter is not None and not waiter.done():
+                    waiter.set_result(_EXPIRED)
+
+    def stream(
         self,
         service: str,
         request: Mapping[str, Any],
@@ -102,43 +391,15 @@ class AsyncMuxClient:
         flow: str | None = None,
         workspace: str | None = None,
         check: bool = True,
-    ) -> AsyncIterator[Mapping[str, Any]]:
-        """Yield each ``response`` of one request until the completion rule ends it.
+    ) -> _Request:
+        """An async iterator over each ``response`` of one request, until the completion rule ends it.
 
-        Errors in any of the gateway's forms raise; the timeout restarts at every frame.
-        With ``check=False`` a ``response.error`` frame is yielded (it still ends the
-        stream) so the caller can read the rest of it; top-level errors always raise.
+        The request is sent when iteration starts. Errors in any of the gateway's forms raise;
+        the timeout restarts at every frame. With ``check=False`` a ``response.error`` frame is
+        yielded (it still ends the stream) so the caller can read the rest of it; top-level
+        errors always raise. ``aclose()`` abandons the request and frees its slot.
         """
-        async with self._slots:
-            ws = await self._connection()
-            rid = f"r{next(self._ids)}"
-            q: asyncio.Queue[Any] = asyncio.Queue(self.queue_size)
-            self._queues[rid] = q
-            try:
-                frame_text = mux.request_frame(rid, service, request, flow=flow,
-                                               workspace=workspace or self.workspace)
-                try:
-                    await ws.send(frame_text)
-                except ConnectionClosed as exc:
-                    raise GatewayConnectionError(f"{self.url}: lost before {service} request {rid} was sent: {exc}") from None
-                while True:
-                    try:
-                        # Frames usually wait already: skip wait_for's task when one does.
-                        item = q.get_nowait() if not q.empty() else await asyncio.wait_for(q.get(), self.timeout)
-                    except TimeoutError:
-                        raise GatewayTimeoutError(
-                            f"{service} request {rid}: no frame from {self.url} within {self.timeout} s"
-                        ) from None
-                    if isinstance(item, tuple) and item and item[0] is _CLOSED:
-                        raise GatewayConnectionError(f"{service} request {rid} lost: {item[1]}")
-                    if check or item.error is not None:
-                        mux.raise_for_frame(service, item, self.url)
-                    if item.response is not None:
-                        yield item.response
-                    if item.final:
-                        return
-            finally:
-                self._queues.pop(rid, None)
+        return _Request(self, service, request, flow, workspace or self.workspace, check)
 
     async def request(self, service: str, request: Mapping[str, Any], *, flow: str | None = None,
                       workspace: str | None = None) -> list[Mapping[str, Any]]:
@@ -148,9 +409,16 @@ class AsyncMuxClient:
     async def aclose(self) -> None:
         """Close the socket and wait for the reader: open requests fail, naming the close."""
         self._closing = True
+        for channel in list(self._channels.values()):
+            channel.release()  # a reader held by a slow consumer must see the close
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
             await self._reader  # it ends once the socket is closed, reporting to open requests
+        for task in (self._watchdog, self._sender):
+            if task is not None:
+                task.cancel()
         self._ws = None
         self._reader = None
+        self._watchdog = None
+        self._sender = None
