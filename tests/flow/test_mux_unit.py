@@ -26,3 +26,17 @@ def test_classify_is_the_protocol_core_rule(frame: dict[str, Any]) -> None:
     fast, core = classify(frame), mux.parse_response_frame(frame)
     assert fast == core
     assert is_final(fast) == core.final
+
+
+names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
+bodies = st.dictionaries(names, st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none()), max_size=4)
+
+
+@given(names, st.sampled_from(["text-completion", "config", "graph-rag"]), bodies,
+       st.one_of(st.none(), names), st.one_of(st.none(), names))
+def test_request_frames_are_the_protocol_core_envelope(rid: str, service: str, body: dict[str, Any],
+                                                       flow: str | None, workspace: str | None) -> None:
+    from tg_connect.transport.mux_client import request_frame
+
+    assert request_frame(rid, service, body, flow, workspace) == mux.request_frame(
+        rid, service, body, flow=flow, workspace=workspace)
