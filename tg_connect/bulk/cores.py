@@ -36,11 +36,13 @@ class CoreTransfer:
     bytes: int
 
 
-def _headers(target: Target) -> dict[str, str]:
+def bearer(target: Target) -> dict[str, str]:
+    """The Authorization header for ``target`` (empty without a token)."""
     return {"Authorization": f"Bearer {target.token}"} if target.token else {}
 
 
-async def _raise_for(resp: aiohttp.ClientResponse, url: str) -> None:
+async def raise_for_status(resp: aiohttp.ClientResponse, url: str) -> None:
+    """Raise the gateway's error for a core stream that did not start with HTTP 200."""
     if resp.status != 200:
         body = await resp.text()
         try:
@@ -58,8 +60,8 @@ async def aexport_core(target: Target, core_id: str, path: str | os.PathLike[str
     try:
         async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
             async with session.get(url, params={"id": core_id, "workspace": target.workspace},
-                                   headers=_headers(target)) as resp:
-                await _raise_for(resp, url)
+                                   headers=bearer(target)) as resp:
+                await raise_for_status(resp, url)
                 with open(os.fspath(path), "wb") as out:
                     async for data in resp.content.iter_chunked(_CHUNK):
                         out.write(data)
@@ -129,8 +131,8 @@ async def aimport_core(target: Target, core_id: str, source: Any = None, *, trip
     try:
         async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
             async with session.post(url, params={"id": core_id, "workspace": target.workspace},
-                                    data=body(), headers=_headers(target)) as resp:
-                await _raise_for(resp, url)
+                                    data=body(), headers=bearer(target)) as resp:
+                await raise_for_status(resp, url)
     except aiohttp.ClientError as exc:
         raise GatewayConnectionError(f"cannot import core to {redact(url)}: {exc}") from None
     return CoreTransfer(core_id, counted["items"], counted["t"], counted["ge"], counted["bytes"])

@@ -7,7 +7,6 @@ caller asks for a DataFrame.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, AsyncIterator, Literal
 
 import aiohttp
@@ -15,9 +14,10 @@ import pyarrow as pa
 from websockets.exceptions import ConnectionClosed
 
 from ..errors import GatewayConnectionError, ProtocolError
-from ..protocol import messages, replies, schemas
+from ..protocol import messages, schemas
 from ..protocol.arrow_decode import decode_frames
 from ..protocol.cores import CoreDecoder
+from .cores import bearer, raise_for_status
 from ..protocol.endpoints import bulk_url, http_base
 from ..protocol.terms import Term, guess_kind
 from ..transport.connect import http_session, open_websocket
@@ -117,20 +117,13 @@ async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: 
 async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None) -> AsyncIterator[pa.RecordBatch]:
     url = f"{http_base(target.url)}/api/v1/export-core"
     tag = "t" if kind == "triples" else "ge"
-    headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
     decoder = CoreDecoder()
     sent = 0
     async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
         try:
             async with session.get(url, params={"id": core_id, "workspace": target.workspace},
-                                   headers=headers) as resp:
-                if resp.status != 200:
-                    body = await resp.text()
-                    try:
-                        parsed: Any = json.loads(body)
-                    except json.JSONDecodeError:
-                        parsed = body
-                    replies.raise_for_http(resp.status, parsed, url)
+                                   headers=bearer(target)) as resp:
+                await raise_for_status(resp, url)
                 async for chunk in resp.content.iter_chunked(1 << 16):
                     for item in decoder.feed(chunk):
                         if item.tag != tag or item.batch is None or item.batch.num_rows == 0:
