@@ -210,8 +210,13 @@ def peak_rss_mb(base: str, chunks: int, sync: bool) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def best(fn: Any, repeat: int) -> float:
-    return min(fn() for _ in range(repeat))
+def best(repeat: int, *fns: Any) -> list[float]:
+    """The best time of each function, run in turns so that all see the same machine load."""
+    times = [[] for _ in fns]  # type: list[list[float]]
+    for _ in range(repeat):
+        for t, fn in zip(times, fns):
+            t.append(fn())
+    return [min(t) for t in times]
 
 
 def main() -> None:
@@ -233,14 +238,14 @@ def main() -> None:
     r = args.repeat
     try:
         n, c, k = args.round_trips, args.concurrent, args.chunks
-        raw_rt = best(lambda: asyncio.run(raw_round_trips(url, n)), r)
-        sync_rt = best(lambda: ours_round_trips_sync(base, n), r)
-        async_rt = best(lambda: asyncio.run(ours_round_trips_async(base, n)), r)
-        raw_pipe = best(lambda: asyncio.run(raw_pipelined(url, c)), r)
-        ours_conc = best(lambda: asyncio.run(ours_concurrent(base, c)), r)
-        raw_st = best(lambda: asyncio.run(raw_stream(url, k)), r)
-        async_st = best(lambda: asyncio.run(ours_stream_async(base, k)), r)
-        sync_st = best(lambda: ours_stream_sync(base, k), r)
+        raw_rt, async_rt, sync_rt = best(r, lambda: asyncio.run(raw_round_trips(url, n)),
+                                         lambda: asyncio.run(ours_round_trips_async(base, n)),
+                                         lambda: ours_round_trips_sync(base, n))
+        raw_pipe, ours_conc = best(r, lambda: asyncio.run(raw_pipelined(url, c)),
+                                   lambda: asyncio.run(ours_concurrent(base, c)))
+        raw_st, async_st, sync_st = best(r, lambda: asyncio.run(raw_stream(url, k)),
+                                         lambda: asyncio.run(ours_stream_async(base, k)),
+                                         lambda: ours_stream_sync(base, k))
         memory = {f"{face} {m:,} chunks": round(peak_rss_mb(base, m, face == "sync"), 1)
                   for face in ("async", "sync") for m in (k, args.big_chunks)}
         result = {
