@@ -176,3 +176,34 @@ def test_a_slow_consumer_slows_the_socket(scripted: ScriptedGateway) -> None:
     # Held back by the bounded queues and socket buffers, nowhere near all 2000 frames (131 MB).
     assert in_flight < 500
     assert rest == 1995 * len(big)
+
+
+def test_abandoned_streams_give_their_slots_back(scripted: ScriptedGateway) -> None:
+    """More streams than the socket's 16 slots, each left after one chunk and never closed."""
+    import gc
+
+    scripted.scripts["text-completion"] = frames(*words("a b c"))[:1] + [Hang()]
+    scripted.scripts["flow"] = frames({"flow-ids": ["default"]})
+    with Api(scripted.url, token="tg_good", timeout=30) as api:
+        flow = api.socket().flow("default")
+        for _ in range(40):
+            stream = flow.text_completion("", "x", streaming=True)
+            assert next(stream).content == "a"
+            del stream
+            gc.collect()
+        assert api.socket().list() == ["default"]  # a slot is free
+
+        async def abandon() -> list[str]:
+            aflow = api.async_socket().flow("default")
+            try:
+                for _ in range(40):
+                    async for chunk in aflow.text_completion("", "x", streaming=True):
+                        assert chunk.content == "a"
+                        break
+                    gc.collect()
+                    await asyncio.sleep(0)
+                return await api.async_socket().list()
+            finally:
+                await api.async_socket().aclose()
+
+        assert asyncio.run(abandon()) == ["default"]
