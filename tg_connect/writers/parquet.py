@@ -37,12 +37,44 @@ def write_parquet_file(reader: pa.RecordBatchReader, dest: Destination, **option
     return WriteResult(rows, [name])
 
 
+# Streams often arrive in small batches; a row group per batch would make the footer (held in
+# memory until the file closes) grow with the input. Batches are gathered into row groups of
+# about this many rows or bytes, whichever comes first: memory stays one row group.
+ROW_GROUP_ROWS = 131_072
+ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+
+class RowGroups:
+    """Gathers batches for ``writer`` into row groups (see ``ROW_GROUP_ROWS``)."""
+
+    def __init__(self, writer: pq.ParquetWriter, schema: pa.Schema) -> None:
+        self.writer = writer
+        self.schema = schema
+        self.pending: list[pa.RecordBatch] = []
+        self.rows = 0
+        self.bytes = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.pending.append(batch)
+        self.rows += batch.num_rows
+        self.bytes += batch.nbytes
+        if self.rows >= ROW_GROUP_ROWS or self.bytes >= ROW_GROUP_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.writer.write_table(pa.Table.from_batches(self.pending, self.schema), row_group_size=max(self.rows, 1))
+        self.pending, self.rows, self.bytes = [], 0, 0
+
+
 def _write_one(schema: pa.Schema, batches: Any, sink: Any, options: dict[str, Any]) -> int:
     rows = 0
     with pq.ParquetWriter(sink, schema, **options) as writer:
+        groups = RowGroups(writer, schema)
         for batch in batches:
-            writer.write_batch(batch)
+            groups.add(batch)
             rows += batch.num_rows
+        groups.flush()
     return rows
 
 
@@ -106,7 +138,7 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
                     part.commit()
                 part = _Part(index, path_of(index), schema, options)
                 result.files.append(part.path)
-            part.writer.write_batch(piece)
+            part.groups.add(piece)
             result.rows += piece.num_rows
         if part is None:  # nothing was read: one empty part keeps the schema
             part = _Part(0, path_of(0), schema, options)
@@ -129,8 +161,10 @@ class _Part:
         self.tmp = temporary_path(path)
         self.done = False
         self.writer = pq.ParquetWriter(self.tmp, schema, **options)
+        self.groups = RowGroups(self.writer, schema)
 
     def commit(self) -> None:
+        self.groups.flush()
         self.writer.close()
         os.replace(self.tmp, self.path)
         self.done = True
