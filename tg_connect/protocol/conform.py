@@ -55,6 +55,7 @@ class Conformed:
     rejected_rows: pa.RecordBatch | None = None  # the original input rows, for resending
     row_index: pa.Array | None = None  # input row number of each valid row
     error: InputError | None = None  # on_error="raise": the first bad row; ``batch`` precedes it
+    plain: frozenset[str] = frozenset()  # term columns known to need no JSON escaping
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -105,9 +106,10 @@ class Conformer:
         self._check_schema(batch.schema)
         bad: dict[int, tuple[str | None, str]] = {}
         cols = {name: batch.column(name) for name in batch.schema.names}
-        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset)
+        plain: set[str] = set()
+        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset, plain)
         if not bad:
-            return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]))
+            return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]), plain=frozenset(plain))
         first = min(bad)
         if self.on_error == "raise":
             # The rows before the first bad one are good: hand them on with the error, so a
@@ -115,13 +117,13 @@ class Conformer:
             column, reason = bad[first]
             error = InputError(reason, source=self.source, column=column, row=offset + first)
             canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).slice(0, first)
-            return Conformed(canonical, error=error)
+            return Conformed(canonical, error=error, plain=frozenset(plain))
         keep = pa.array([i not in bad for i in range(len(batch))])
         canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).filter(keep)
         rows = sorted(bad)
         rejections = [Rejection(offset + i, bad[i][0], bad[i][1]) for i in rows]
         index = pc.add(pa.array(range(len(batch)), pa.int64()).filter(keep), offset)
-        return Conformed(canonical, rejections, original.take(pa.array(rows)), index)
+        return Conformed(canonical, rejections, original.take(pa.array(rows)), index, plain=frozenset(plain))
 
     # -- schema ---------------------------------------------------------------------------
     def _check_schema(self, schema: pa.Schema) -> None:
@@ -179,6 +181,7 @@ class Conformer:
         n: int,
         bad: dict[int, tuple[str | None, str]],
         literal_parts: bool,
+        plain: set[str],
     ) -> dict[str, pa.Array]:
         value = _to_string(cols[position])
         type_col = f"{position}_type"
@@ -210,7 +213,13 @@ class Conformer:
         if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error
             _flag(bad, pc.not_equal(kind, IRI), position, "predicate is not an IRI")
         is_iri = pc.equal(kind, IRI)
-        iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
+        if pc.all(pc.fill_null(is_iri, False)).as_py() and not text_contains_any(value, _BAD_IRI_TABLE):
+            # All IRIs, and no byte an IRI forbids: valid, and (since those bytes include every
+            # one JSON escapes) nothing to escape: the encoder is told so and skips its scan.
+            plain.add(position)
+            iri_bad = pc.equal(value, "")
+        else:
+            iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
         _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
         _flag(bad, pc.and_(pc.equal(kind, BLANK), pc.equal(value, "")), position, "empty blank node id")
         is_triple = pc.fill_null(pc.equal(kind, TRIPLE), False)
@@ -259,36 +268,36 @@ class Conformer:
         return pc.take(pa.array(mapped, pa.string()), encoded.indices)
 
     # -- kinds ----------------------------------------------------------------------------
-    def _conform_triples(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+    def _conform_triples(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
         out: dict[str, pa.Array] = {}
-        out.update(self._terms(cols, "s", n, bad, False))
-        out.update(self._terms(cols, "p", n, bad, False))
-        out.update(self._terms(cols, "o", n, bad, True))
+        out.update(self._terms(cols, "s", n, bad, False, plain))
+        out.update(self._terms(cols, "p", n, bad, False, plain))
+        out.update(self._terms(cols, "o", n, bad, True, plain))
         g = _to_string(cols["g"]) if "g" in cols else pa.nulls(n, pa.string())
         g = pc.if_else(pc.equal(g, ""), None, g)
         _flag(bad, _bad_iri_text(g, pc.is_valid(g)), "g", "invalid graph IRI")
         out["g"] = g
         return out, schemas.TRIPLES
 
-    def _conform_entity_contexts(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
-        out = self._terms(cols, "entity", n, bad, False)
+    def _conform_entity_contexts(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
+        out = self._terms(cols, "entity", n, bad, False, plain)
         context = _to_string(cols["context"])
         _flag(bad, pc.is_null(context), "context", "null value")
         out["context"] = context
         return out, schemas.ENTITY_CONTEXTS
 
-    def _conform_graph_embeddings(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
-        out = self._terms(cols, "entity", n, bad, False)
+    def _conform_graph_embeddings(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
+        out = self._terms(cols, "entity", n, bad, False, plain)
         out["vector"] = self._vectors(cols["vector"], n, bad, offset)
         return out, schemas.graph_embeddings_schema(self.dim or 0)
 
-    def _conform_document_embeddings(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+    def _conform_document_embeddings(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
         chunk_id = _to_string(cols["chunk_id"])
         _flag(bad, pc.is_null(chunk_id), "chunk_id", "null value")
         vector = self._vectors(cols["vector"], n, bad, offset)
         return {"chunk_id": chunk_id, "vector": vector}, schemas.document_embeddings_schema(self.dim or 0)
 
-    def _conform_rows(self, cols, n, bad, offset):  # type: ignore[no-untyped-def]
+    def _conform_rows(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
         name = schemas.ROWS_SCHEMA_NAME
         if not _is_stringish(cols[name].type):
             raise InputError(f"column has type {cols[name].type}; expected strings", source=self.source, column=name)

@@ -25,11 +25,16 @@ def deletion_table(wanted: bytes) -> bytes:
 
 
 _ESCAPE_TABLE = deletion_table(bytes(range(32)) + b'"\\')
-_CONTROL_TABLE = deletion_table(bytes(range(32)))
 
 
 def text_contains_any(values: Any, table: bytes) -> bool:
     """Whether the character data of a string column holds any byte kept by ``table``."""
+    return bool(kept_bytes(values, table))
+
+
+def kept_bytes(values: Any, table: bytes) -> bytes:
+    """The bytes of a string column's text that ``table`` keeps (empty: none of them occur)."""
+    found = b""
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     for chunk in chunks:
         if len(chunk) == 0:
@@ -42,9 +47,8 @@ def text_contains_any(values: Any, table: bytes) -> bool:
         width = 8 if chunk.type == pa.large_string() else 4
         offsets = np.frombuffer(offsets_buf, dtype=np.int64 if width == 8 else np.int32,
                                 count=len(chunk) + 1, offset=chunk.offset * width)
-        if bytes(memoryview(data)[offsets[0]:offsets[-1]]).translate(None, table):
-            return True
-    return False
+        found += bytes(memoryview(data)[offsets[0]:offsets[-1]]).translate(None, table)
+    return found
 
 
 def escape(values: Any) -> Any:
@@ -53,14 +57,17 @@ def escape(values: Any) -> Any:
     Most columns (IRIs, ids) need no escaping at all: one scan finds out, and only columns
     that need it pay for the replacement passes.
     """
-    if not text_contains_any(values, _ESCAPE_TABLE):
+    present = set(kept_bytes(values, _ESCAPE_TABLE))  # one pass says which passes are needed
+    if not present:
         return values
-    out = pc.replace_substring(values, "\\", "\\\\")
-    out = pc.replace_substring(out, '"', '\\"')
-    if text_contains_any(out, _CONTROL_TABLE):
-        for code in range(32):
-            ch = chr(code)
-            out = pc.replace_substring(out, ch, _SHORT_ESCAPES.get(ch, f"\\u{code:04x}"))
+    out = values
+    if ord("\\") in present:
+        out = pc.replace_substring(out, "\\", "\\\\")
+    if ord('"') in present:
+        out = pc.replace_substring(out, '"', '\\"')
+    for code in sorted(present - {ord("\\"), ord('"')}):
+        ch = chr(code)
+        out = pc.replace_substring(out, ch, _SHORT_ESCAPES.get(ch, f"\\u{code:04x}"))
     return out
 
 

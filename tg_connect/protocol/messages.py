@@ -61,6 +61,7 @@ def term_parts(
     kind: pa.Array,
     datatype: pa.Array | None = None,
     language: pa.Array | None = None,
+    plain: bool = False,
 ) -> list[Any]:
     """The pieces whose row-wise concatenation is each term's compact JSON.
 
@@ -69,8 +70,8 @@ def term_parts(
     present = [k for k in pc.unique(kind).to_pylist() if k is not None]
     if not present:
         present = [IRI]
-    if present == [TRIPLE]:
-        text = value
+    if present == [TRIPLE] or plain:
+        text = value  # quoted-triple JSON is inserted as is; plain values need no escaping
     else:
         text = jsontext.escape(value)
         if TRIPLE in present:
@@ -116,8 +117,12 @@ def _vector_fragments(vectors: pa.Array) -> pa.Array:
     return pc.utf8_rtrim(rows, characters=",")  # each row but the last ends with the separator
 
 
-def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "") -> pa.Array:
-    """One JSON object per row of a canonical batch (each followed by ``trailer``)."""
+def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "",
+                  plain: frozenset[str] = frozenset()) -> pa.Array:
+    """One JSON object per row of a canonical batch (each followed by ``trailer``).
+
+    ``plain`` names term columns known (from conforming) to need no escaping.
+    """
     if batch.num_rows == 0:
         return pa.array([], pa.string())
     col = batch.column
@@ -126,8 +131,8 @@ def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "") -> pa.Ar
         g = col("g")
         g_part = [jsontext.concat(',"g":"', jsontext.escape(g), '"')] if g.null_count < len(g) else []
         return jsontext.concat_skip_nulls(
-            '{"s":', *term_parts(col("s"), col("s_type")),
-            ',"p":', *term_parts(col("p"), col("p_type")),
+            '{"s":', *term_parts(col("s"), col("s_type"), plain="s" in plain),
+            ',"p":', *term_parts(col("p"), col("p_type"), plain="p" in plain),
             ',"o":', *term_parts(col("o"), col("o_type"), col("o_datatype"), col("o_language")),
             *g_part, "}", trailer,
         )
@@ -179,7 +184,8 @@ def _head(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> str:
 
 
 def encode_messages(
-    kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int
+    kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int,
+    plain: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[bytes, int, int]]:
     """Bulk import frames for ``batch``: ``(frame, first_row, stop_row)``, in row order.
 
@@ -190,7 +196,7 @@ def encode_messages(
         return
     head = _head(kind, batch, metadata).encode()
     tail = b"]}"
-    rows = row_fragments(kind, batch, ",")
+    rows = row_fragments(kind, batch, ",", plain)
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     if rows.type != pa.string():
