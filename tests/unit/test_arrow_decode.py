@@ -46,3 +46,29 @@ def test_embeddings_and_contexts() -> None:
     ec = [json.dumps({"metadata": {}, "entities": [{"context": "x\ny", "entity": {"t": "l", "v": "e"}}]}).encode()]
     assert arrow_decode.decode_frames("entity-contexts", ec).to_pylist() == [
         {"entity": "e", "entity_type": "literal", "context": "x\ny"}]
+
+
+def query_frame(triples: list[dict], complete: bool) -> bytes:
+    return json.dumps({"id": "q", "response": {"response": triples}, "complete": complete}).encode()
+
+
+@settings(max_examples=100)
+@given(st.lists(st.lists(wire_triples(), max_size=5), min_size=1, max_size=4))
+def test_query_frames_match_the_per_row_decoder(blocks: list[list[dict]]) -> None:
+    frames = [query_frame(b, i == len(blocks) - 1) for i, b in enumerate(blocks)]
+    decoded = arrow_decode.decode_query_frames(frames)
+    want = pa.Table.from_batches([messages.triples_from_wire(t) for b in blocks for t in [b]])
+    if decoded is None:  # quoted triples and the like take the per-frame path
+        assert any(t["s"]["t"] == "t" or t["o"]["t"] == "t" or t["p"]["t"] != "i" for b in blocks for t in b)
+        return
+    batch, complete = decoded
+    assert complete and pa.Table.from_batches([batch]).equals(want)
+
+
+def test_query_error_frames_take_the_precise_path() -> None:
+    err = json.dumps({"id": "q", "response": {"response": [], "error": {"type": "x", "message": "m"}},
+                      "complete": True}).encode()
+    assert arrow_decode.decode_query_frames([query_frame([], False), err]) is None
+    top = json.dumps({"id": "q", "error": {"type": "error", "message": "Invalid flow"}, "complete": True}).encode()
+    assert arrow_decode.decode_query_frames([top]) is None
+    assert arrow_decode.decode_query_frames([query_frame([], True)])[1] is True  # type: ignore[index]

@@ -7,21 +7,22 @@ caller asks for a DataFrame.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, AsyncIterator, Literal
 
 import aiohttp
 import pyarrow as pa
 from websockets.exceptions import ConnectionClosed
 
-from ..errors import GatewayConnectionError, ProtocolError
-from ..protocol import messages, schemas
-from ..protocol.arrow_decode import decode_frames
+from ..errors import GatewayConnectionError, GatewayTimeoutError, ProtocolError
+from ..protocol import messages, mux, schemas
+from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
 from .cores import bearer, raise_for_status
-from ..protocol.endpoints import bulk_url, http_base
+from ..protocol.endpoints import SOCKET_PATH, bulk_url, http_base, ws_base
 from ..protocol.terms import Term, guess_kind
 from ..transport.connect import http_session, open_websocket
-from ..transport.mux_client import AsyncMuxClient
+from ..transport.mux_client import open_authenticated
 from ..target import Target
 
 ReadSource = Literal["query", "core", "tail"]
@@ -88,6 +89,13 @@ async def aread_batches(
 
 async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: Any, o: Any,
                          g: str | None, limit: int | None, batch_size: int) -> AsyncIterator[pa.RecordBatch]:
+    """The streaming triples query on a socket of its own, decoded a block of frames at a time.
+
+    With no other request sharing the socket, frames need no routing by id, so they are not
+    parsed one by one: each step takes the frames already waiting and decodes them together
+    (:func:`~tg_connect.protocol.arrow_decode.decode_query_frames`). The timeout restarts at
+    every frame.
+    """
     request: dict[str, Any] = {
         "collection": collection,
         "limit": UNLIMITED if limit is None else int(limit),
@@ -100,18 +108,61 @@ async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: 
             request[name] = term
     if g is not None:
         request["g"] = g
-    client = AsyncMuxClient(target.url, target.token, timeout=target.timeout, verify=target.verify,
-                            workspace=target.workspace)
+    url = ws_base(target.url) + SOCKET_PATH
+    ws, _auth = await open_authenticated(url, target.token, verify=target.verify, timeout=target.timeout)
+    frames: asyncio.Queue[bytes | None] = asyncio.Queue(_TAIL_QUEUE)
+
+    async def reader() -> None:
+        try:
+            while True:
+                await frames.put(await ws.recv(decode=False))
+        except ConnectionClosed:
+            await frames.put(None)
+
+    task = asyncio.get_running_loop().create_task(reader())
     try:
-        async for response in client.stream("triples", request, flow=flow, workspace=target.workspace):
+        await ws.send(mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace))
+        while True:
             try:
-                batch = messages.triples_from_wire(response.get("response") or [])
-            except ValueError as exc:
-                raise ProtocolError(f"triples query: {exc}") from None
+                first = await asyncio.wait_for(frames.get(), target.timeout)
+            except TimeoutError:
+                raise GatewayTimeoutError(f"triples query: no frame from {url} within {target.timeout} s") from None
+            if first is None:
+                raise GatewayConnectionError(f"triples query lost: {url} closed the socket")
+            block, size = [first], len(first)
+            while size < _TAIL_BLOCK_BYTES and not frames.empty():
+                more = frames.get_nowait()
+                if more is None:
+                    frames.put_nowait(None)  # seen again (and reported) if the stream is not complete
+                    break
+                block.append(more)
+                size += len(more)
+            decoded = decode_query_frames(block)
+            if decoded is None:  # frame by frame: raises the gateway's error if there is one
+                done = False
+                for raw in block:
+                    frame = mux.parse_response_frame(json.loads(raw))
+                    mux.raise_for_frame("triples", frame, url)
+                    try:
+                        batch = messages.triples_from_wire((frame.response or {}).get("response") or [])
+                    except ValueError as exc:
+                        raise ProtocolError(f"triples query: {exc}") from None
+                    if batch.num_rows:
+                        yield batch
+                    if frame.final:
+                        done = True
+                        break
+                if done:
+                    return
+                continue
+            batch, complete = decoded
             if batch.num_rows:
                 yield batch
+            if complete:
+                return
     finally:
-        await client.aclose()
+        task.cancel()
+        await ws.close()
 
 
 async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None) -> AsyncIterator[pa.RecordBatch]:

@@ -30,6 +30,13 @@ _FRAME_SCHEMAS: dict[str, pa.Schema] = {
     "entity-contexts": pa.schema([("entities", pa.list_(_ENTITY))]),
     "document-embeddings": pa.schema([("chunks", pa.list_(_CHUNK))]),
 }
+_ERROR = pa.struct([("type", pa.string()), ("message", pa.string())])
+# ``/api/v1/socket`` response frames of a streaming triples query (protocol.md 6.3, 7.4).
+_QUERY_FRAME = pa.schema([
+    ("complete", pa.bool_()),
+    ("error", _ERROR),
+    ("response", pa.struct([("response", pa.list_(_TRIPLE)), ("error", _ERROR)])),
+])
 _CODES = pa.array(["i", "b", "l"])
 _KIND_NAMES = pa.array(["iri", "blank", "literal"])
 _IMPLICIT_DATATYPES = pa.array([XSD_STRING, RDF_LANG_STRING, ""])
@@ -60,8 +67,8 @@ def _terms(term: pa.StructArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array
     return value, kind, datatype, language
 
 
-def _read(kind: Kind, frames: Sequence[bytes]) -> pa.Table:
-    options = pj.ParseOptions(explicit_schema=_FRAME_SCHEMAS[kind], unexpected_field_behavior="ignore",
+def _read(kind: str, frames: Sequence[bytes], schema: pa.Schema | None = None) -> pa.Table:
+    options = pj.ParseOptions(explicit_schema=schema or _FRAME_SCHEMAS[kind], unexpected_field_behavior="ignore",
                               newlines_in_values=False)
     body = b"\n".join(frames)
     return pj.read_json(io.BytesIO(body), parse_options=options,
@@ -69,7 +76,10 @@ def _read(kind: Kind, frames: Sequence[bytes]) -> pa.Table:
 
 
 def _triples(frames: Sequence[bytes]) -> pa.RecordBatch:
-    items = pc.list_flatten(_read("triples", frames).column("triples")).combine_chunks()
+    return _triple_items(pc.list_flatten(_read("triples", frames).column("triples")).combine_chunks())
+
+
+def _triple_items(items: pa.StructArray) -> pa.RecordBatch:
     if len(items) == 0:
         return pa.RecordBatch.from_pylist([], schema=schemas.TRIPLES)
     cols: dict[str, pa.Array] = {}
@@ -107,6 +117,22 @@ def _entities(kind: Kind, frames: Sequence[bytes]) -> pa.RecordBatch:
     vectors = _vectors(items.field("vector"))
     return pa.RecordBatch.from_arrays([value, term_kind, vectors],
                                       schema=schemas.graph_embeddings_schema(vectors.type.list_size))
+
+
+def decode_query_frames(frames: Sequence[bytes]) -> tuple[pa.RecordBatch, bool] | None:
+    """Triples from a block of a streaming triples query's socket frames, and whether the
+    block ends the stream; ``None`` when the block needs the per-frame path (an error frame,
+    a quoted triple, anything unexpected), which also raises the gateway's error precisely."""
+    try:
+        table = _read("query", frames, _QUERY_FRAME)
+        response = table.column("response").combine_chunks()
+        if table.column("error").null_count < len(table) or response.field("error").null_count < len(table):
+            return None
+        items = pc.list_flatten(response.field("response"))
+        batch = _triple_items(items) if len(items) else pa.RecordBatch.from_pylist([], schema=schemas.TRIPLES)
+        return batch, bool(pc.any(pc.fill_null(table.column("complete"), False)).as_py())
+    except (_Fallback, pa.ArrowInvalid):
+        return None
 
 
 def decode_frames(kind: Kind, frames: Sequence[bytes | str]) -> pa.RecordBatch:

@@ -42,6 +42,26 @@ _CLOSED = object()
 _EXPIRED = object()
 
 
+async def open_authenticated(url: str, token: str | None, *, verify: bool, timeout: float
+                             ) -> tuple[ClientConnection, mux.AuthResult]:
+    """Open ``url`` (an ``/api/v1/socket`` URL) and pass its first-frame authentication."""
+    ws = await open_websocket(url, verify=verify, timeout=timeout)
+    try:
+        await ws.send(mux.auth_frame(token))
+        raw = await asyncio.wait_for(ws.recv(), timeout)
+        result = mux.parse_auth_reply(json.loads(raw))
+    except (ConnectionClosed, OSError) as exc:
+        await ws.close()
+        raise GatewayConnectionError(f"{url}: closed during authentication: {exc}") from None
+    except TimeoutError:
+        await ws.close()
+        raise GatewayTimeoutError(f"{url}: no reply to the auth frame within {timeout} s") from None
+    if result is None or not result.ok:
+        await ws.close()
+        raise AuthenticationError(url, (result.error if result else None) or "unexpected auth reply")
+    return ws, result
+
+
 def classify(frame: Any) -> mux.ResponseFrame:
     """:func:`mux.parse_response_frame` with a fast path for the usual ``dict`` frame."""
     if type(frame) is dict:
@@ -270,20 +290,7 @@ class AsyncMuxClient:
         async with self._connect_lock:
             if self._ws is not None and self._reader is not None and not self._reader.done():
                 return self._ws
-            ws = await open_websocket(self.url, verify=self.verify, timeout=self.timeout)
-            try:
-                await ws.send(mux.auth_frame(self._token))
-                raw = await asyncio.wait_for(ws.recv(), self.timeout)
-                result = mux.parse_auth_reply(json.loads(raw))
-            except (ConnectionClosed, OSError) as exc:
-                await ws.close()
-                raise GatewayConnectionError(f"{self.url}: closed during authentication: {exc}") from None
-            except TimeoutError:
-                await ws.close()
-                raise GatewayTimeoutError(f"{self.url}: no reply to the auth frame within {self.timeout} s") from None
-            if result is None or not result.ok:
-                await ws.close()
-                raise AuthenticationError(self.url, (result.error if result else None) or "unexpected auth reply")
+            ws, result = await open_authenticated(self.url, self._token, verify=self.verify, timeout=self.timeout)
             self.default_workspace = result.default_workspace
             self._closing = False
             self._ws = ws
