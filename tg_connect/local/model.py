@@ -195,9 +195,8 @@ class OpenAIModel:
             body["stream_options"] = {"include_usage": True}
         return body
 
-    async def complete(self, system: str, prompt: str, response_format: Any = None,
-                       schema: Any = None) -> Completion:
-        response = await self._post(await self._body(system, prompt, response_format, schema, False))
+    async def _completion(self, response: Any) -> Completion:
+        """A non-streamed chat-completions reply as a :class:`Completion`."""
         async with response:
             try:
                 reply = await response.json(content_type=None)
@@ -207,6 +206,11 @@ class OpenAIModel:
         usage = reply.get("usage") or {}
         return Completion(str(text), usage.get("prompt_tokens"), usage.get("completion_tokens"),
                           reply.get("model") or self.name)
+
+    async def complete(self, system: str, prompt: str, response_format: Any = None,
+                       schema: Any = None) -> Completion:
+        response = await self._post(await self._body(system, prompt, response_format, schema, False))
+        return await self._completion(response)
 
     async def stream(self, system: str, prompt: str, response_format: Any = None,
                      schema: Any = None) -> AsyncIterator[Chunk]:
@@ -280,15 +284,7 @@ class OpenAIModel:
             {"type": "image_url", "image_url": {"url": f"data:{mime_type};base64,{image}"}},
         ]})
         response = await self._post({"model": await self._model_name(), "messages": messages, "stream": False})
-        async with response:
-            try:
-                reply = await response.json(content_type=None)
-                text = reply["choices"][0]["message"]["content"] or ""
-            except (ValueError, KeyError, IndexError, TypeError, aiohttp.ClientError) as exc:
-                raise ModelError(f"unexpected LLM reply: {exc}") from exc
-        usage = reply.get("usage") or {}
-        return Completion(str(text), usage.get("prompt_tokens"), usage.get("completion_tokens"),
-                          reply.get("model") or self.name)
+        return await self._completion(response)
 
     async def aclose(self) -> None:
         if self._session is not None:
