@@ -76,11 +76,23 @@ def quoted(values: Any) -> Any:
     return concat('"', escape(values), '"')
 
 
+def _merged(parts: tuple[Any, ...]) -> list[Any]:
+    """``parts`` with neighbouring Python strings joined: the join kernel pays for every
+    part on every row, a constant as much as a column, so fewer parts is a faster join."""
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return out
+
+
 def concat(*parts: Any) -> Any:
     """Element-wise concatenation of arrays and Python strings; a null part makes the row null."""
-    return pc.binary_join_element_wise(*parts, "")
+    return pc.binary_join_element_wise(*_merged(parts), "")
 
 
 def concat_skip_nulls(*parts: Any) -> Any:
     """Element-wise concatenation where null parts count as empty strings."""
-    return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+    return pc.binary_join_element_wise(*_merged(parts), "", null_handling="replace", null_replacement="")

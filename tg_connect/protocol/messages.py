@@ -47,8 +47,8 @@ _CLOSE: dict[str, str] = {IRI: '"', BLANK: '"', LITERAL: '"', TRIPLE: ""}
 
 def _by_kind(kind: pa.Array, present: list[str], table: Mapping[str, str]) -> Any:
     """A per-row constant chosen by kind: a plain string when the column has one kind."""
-    if len(present) == 1:
-        return table[present[0]]
+    if len({table[k] for k in present}) == 1:
+        return table[present[0]]  # one constant for the whole column: cheaper than an array
     encoded = pc.dictionary_encode(kind)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
