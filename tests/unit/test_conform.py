@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tg_connect.errors import InputError
-from tg_connect.protocol import schemas
+from tg_connect.protocol import messages, schemas
 from tg_connect.protocol.conform import Conformer
+
+from .strategies import wire_triples
 
 
 def conform(kind: str, data: dict, **kw: object):  # type: ignore[no-untyped-def]
@@ -136,3 +142,40 @@ def test_rate_limiter_spaces_sends(monkeypatch: pytest.MonkeyPatch) -> None:
 
     asyncio.run(run())
     assert slept == [0.5, 0.5]  # the first send goes at once; then 500 rows per half second
+
+
+_SYNONYMS = {"iri": ["iri", "IRI", "uri", "i"], "blank": ["blank", "bnode", "b"],
+             "literal": ["literal", "l"], "triple": ["triple", "t"]}
+
+
+@settings(max_examples=120)
+@given(st.lists(wire_triples(), min_size=1, max_size=10), st.data(), st.sampled_from(["raise", "skip"]))
+def test_encoding_with_conform_hints_equals_encoding_without(triples: list[dict], data: st.DataObject,
+                                                             on_error: str) -> None:
+    """Conforming hands the encoder what it learned (kind codes, columns needing no escaping);
+    the frames must be byte-identical to encoding the same canonical batch from scratch,
+    whatever names the kinds were given by, and with rejected rows taken out."""
+    canonical = messages.triples_from_wire(triples)
+    table = canonical.to_pydict()
+    for col in ("s_type", "p_type", "o_type"):  # the user's own names for the kinds
+        table[col] = [data.draw(st.sampled_from(_SYNONYMS[k])) for k in table[col]]
+    if data.draw(st.booleans()):  # a row the conformer must set aside
+        table["s"][data.draw(st.integers(0, len(triples) - 1))] = None
+    conformed = Conformer("triples", on_error=on_error).conform(pa.RecordBatch.from_pydict(table))  # type: ignore[arg-type]
+    good = conformed.batch
+    assert good.num_rows == len(conformed.hints.kinds["o_type"])
+    meta = messages.Metadata("d", "c")
+    with_hints = list(messages.encode_messages("triples", good, meta, 3, conformed.hints))
+    without = list(messages.encode_messages("triples", good, meta, 3))
+    assert with_hints == without
+    for frame, _, _ in with_hints:
+        json.loads(frame)
+
+
+def test_kind_columns_of_one_value_and_synonyms_are_canonical() -> None:
+    out = conform("triples", {"s": ["http://a", "http://b"], "s_type": ["URI", "uri"], "p": ["http://p"] * 2,
+                              "p_type": ["iri", "iri"], "o": ["x", "http://o"], "o_type": ["l", "i"]})
+    assert out.batch.column("s_type").to_pylist() == ["iri", "iri"]
+    assert out.batch.column("o_type").to_pylist() == ["literal", "iri"]
+    assert out.hints.kinds["s_type"].dictionary.to_pylist() == ["iri"]
+    assert sorted(out.hints.kinds["o_type"].dictionary.to_pylist()) == ["iri", "literal"]

@@ -69,7 +69,7 @@ def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metada
     step = rows_per_message(good, batch_size, max_bytes)
     for piece in messages.split_for_messages(kind, good):
         whole = piece is good
-        for data, start, stop in messages.encode_messages(kind, piece, meta, step, conformed.plain):
+        for data, start, stop in messages.encode_messages(kind, piece, meta, step, conformed.hints if whole else messages.NO_HINTS):
             if whole and index is not None:
                 first, last = index[start].as_py(), index[stop - 1].as_py()
             elif whole:

@@ -179,7 +179,7 @@ class Library:
         for child_id in [k for k, v in self.documents.items() if v["meta"].get("parent-id") == doc_id]:
             child = self.documents.pop(child_id)
             self._drop_blob(child["object"])
-        del self.documents[doc_id]  # type: ignore[arg-type]
+        del self.documents[str(doc_id)]  # a str: it had a record
         self._drop_blob(record["object"])
         self._save()
 

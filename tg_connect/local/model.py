@@ -328,5 +328,5 @@ def cosine(matrix: np.ndarray[Any, Any], vector: np.ndarray[Any, Any]) -> np.nda
     norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(vector))
     dots = matrix @ vector
     with np.errstate(divide="ignore", invalid="ignore"):
-        scores = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
-    return scores  # type: ignore[no-any-return]
+        scores: np.ndarray[Any, Any] = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
+    return scores

@@ -23,6 +23,7 @@ from .schemas import Kind
 from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING
 from .terms import parse_quoted_triple
 from .jsontext import deletion_table, text_contains_any
+from .messages import EncodingHints
 
 OnError = Literal["raise", "skip"]
 
@@ -55,7 +56,7 @@ class Conformed:
     rejected_rows: pa.RecordBatch | None = None  # the original input rows, for resending
     row_index: pa.Array | None = None  # input row number of each valid row
     error: InputError | None = None  # on_error="raise": the first bad row; ``batch`` precedes it
-    plain: frozenset[str] = frozenset()  # term columns known to need no JSON escaping
+    hints: EncodingHints = EncodingHints()  # what conforming learned that saves the encoder work
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -107,9 +108,12 @@ class Conformer:
         bad: dict[int, tuple[str | None, str]] = {}
         cols = {name: batch.column(name) for name in batch.schema.names}
         plain: set[str] = set()
-        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset, plain)
+        kinds: dict[str, pa.DictionaryArray] = {}
+        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset,
+                                                                       _Learned(plain, kinds))
+        hints = EncodingHints(frozenset(plain), kinds)
         if not bad:
-            return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]), plain=frozenset(plain))
+            return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]), hints=hints)
         first = min(bad)
         if self.on_error == "raise":
             # The rows before the first bad one are good: hand them on with the error, so a
@@ -117,13 +121,13 @@ class Conformer:
             column, reason = bad[first]
             error = InputError(reason, source=self.source, column=column, row=offset + first)
             canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).slice(0, first)
-            return Conformed(canonical, error=error, plain=frozenset(plain))
+            return Conformed(canonical, error=error, hints=hints.head(first))
         keep = pa.array([i not in bad for i in range(len(batch))])
         canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).filter(keep)
         rows = sorted(bad)
         rejections = [Rejection(offset + i, bad[i][0], bad[i][1]) for i in rows]
         index = pc.add(pa.array(range(len(batch)), pa.int64()).filter(keep), offset)
-        return Conformed(canonical, rejections, original.take(pa.array(rows)), index, plain=frozenset(plain))
+        return Conformed(canonical, rejections, original.take(pa.array(rows)), index, hints=hints.rows(keep))
 
     # -- schema ---------------------------------------------------------------------------
     def _check_schema(self, schema: pa.Schema) -> None:
@@ -181,7 +185,7 @@ class Conformer:
         n: int,
         bad: dict[int, tuple[str | None, str]],
         literal_parts: bool,
-        plain: set[str],
+        learned: _Learned,
     ) -> dict[str, pa.Array]:
         value = _to_string(cols[position])
         type_col = f"{position}_type"
@@ -194,8 +198,8 @@ class Conformer:
             language = pc.if_else(pc.equal(language, ""), None, language)
 
         given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
-        if given is not None and given.null_count == 0:
-            kind = given  # every row says its kind: nothing to guess (the fast, common path)
+        if given is not None and given[0].null_count == 0:
+            codes, kind = given  # every row says its kind: nothing to guess (the fast, common path)
         else:
             guessed, stripped = _guess_kinds(value)
             has_literal_parts = None
@@ -206,25 +210,30 @@ class Conformer:
             if has_literal_parts is not None:  # a datatype or language makes an unmarked row a literal
                 guessed = pc.if_else(has_literal_parts, LITERAL, guessed)
                 stripped = pc.if_else(has_literal_parts, value, stripped)
-            kind = guessed if given is None else pc.coalesce(given, guessed)
-            value = stripped if given is None else pc.if_else(pc.is_valid(given), value, stripped)
+            kind = guessed if given is None else pc.coalesce(given[1], guessed)
+            value = stripped if given is None else pc.if_else(pc.is_valid(given[1]), value, stripped)
+            codes = pc.dictionary_encode(kind)
+        learned.kinds[type_col] = codes
+        is_kind = _KindMasks(codes)
 
         _flag(bad, pc.is_null(value), position, "null value")
         if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error
-            _flag(bad, pc.not_equal(kind, IRI), position, "predicate is not an IRI")
-        is_iri = pc.equal(kind, IRI)
-        if pc.all(pc.fill_null(is_iri, False)).as_py() and not text_contains_any(value, _BAD_IRI_TABLE):
+            _flag(bad, pc.invert(is_kind(IRI)), position, "predicate is not an IRI")
+        if is_kind.only(IRI) and not text_contains_any(value, _BAD_IRI_TABLE):
             # All IRIs, and no byte an IRI forbids: valid, and (since those bytes include every
             # one JSON escapes) nothing to escape: the encoder is told so and skips its scan.
-            plain.add(position)
+            learned.plain.add(position)
             iri_bad = pc.equal(value, "")
-        else:
+        elif is_kind.any(IRI):
+            is_iri = is_kind(IRI)
             iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
+        else:
+            iri_bad = None
         _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
-        _flag(bad, pc.and_(pc.equal(kind, BLANK), pc.equal(value, "")), position, "empty blank node id")
-        is_triple = pc.fill_null(pc.equal(kind, TRIPLE), False)
-        if pc.any(is_triple).as_py():
-            for i in pc.indices_nonzero(is_triple).to_pylist():
+        if is_kind.any(BLANK):
+            _flag(bad, pc.and_(is_kind(BLANK), pc.equal(value, "")), position, "empty blank node id")
+        if is_kind.any(TRIPLE):
+            for i in pc.indices_nonzero(is_kind(TRIPLE)).to_pylist():
                 text = value[i].as_py()
                 if text is None:
                     continue
@@ -234,7 +243,14 @@ class Conformer:
                     bad.setdefault(i, (position, f"invalid quoted triple: {exc}"))
         out = {position: value, type_col: kind}
         if literal_parts:
-            is_lit = pc.equal(kind, LITERAL)
+            null = pa.nulls(n, pa.string())
+            if not is_kind.any(LITERAL) or (datatype is None and language is None):
+                for part, name in ((datatype, dt_col), (language, ln_col)):
+                    if part is not None:
+                        _flag(bad, pc.is_valid(part), name, f"{name.split('_')[-1]} given for a non-literal")
+                out[dt_col] = out[ln_col] = null
+                return out
+            is_lit = is_kind(LITERAL)
             for part, name in ((datatype, dt_col), (language, ln_col)):
                 if part is not None:
                     _flag(bad, pc.and_(pc.invert(is_lit), pc.is_valid(part)), name,
@@ -242,7 +258,6 @@ class Conformer:
             if datatype is not None:
                 _flag(bad, pc.and_(is_lit, _bad_iri_text(datatype, is_lit)), dt_col,
                       "invalid datatype IRI")
-            null = pa.nulls(n, pa.string())
             language = language if language is not None else null
             datatype = datatype if datatype is not None else null
             implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])),
@@ -252,10 +267,14 @@ class Conformer:
             out[ln_col] = pc.if_else(is_lit, language, None)
         return out
 
-    def _explicit_kinds(self, col: pa.Array, name: str, bad: dict[int, tuple[str | None, str]]) -> pa.Array:
+    def _explicit_kinds(self, col: pa.Array, name: str,
+                        bad: dict[int, tuple[str | None, str]]) -> tuple[pa.DictionaryArray, pa.Array]:
+        """A given kind column as canonical kinds: dictionary-encoded, and as strings (null
+        where missing or unknown; unknown names are flagged)."""
         if not _is_stringish(col.type):
             raise InputError(f"column has type {col.type}; expected strings", source=self.source, column=name)
-        encoded = pc.dictionary_encode(_to_string(col))
+        col = _to_string(col)
+        encoded = _dictionary(col)
         mapped: list[str | None] = []
         for i, raw in enumerate(encoded.dictionary.to_pylist()):
             key = raw.strip().lower() if raw is not None else ""
@@ -265,39 +284,44 @@ class Conformer:
                 for r in rows:
                     bad.setdefault(r, (name, f"unknown term kind {raw!r}; expected iri, blank, literal or triple"))
             mapped.append(kind)
-        return pc.take(pa.array(mapped, pa.string()), encoded.indices)
+        if mapped == encoded.dictionary.to_pylist():
+            return encoded, col  # already canonical names: no need to rebuild the strings
+        kind = pc.take(pa.array(mapped, pa.string()), encoded.indices)
+        if None in mapped or len(set(mapped)) < len(mapped):  # unknown names, or synonyms
+            return _dictionary(kind), kind
+        return pa.DictionaryArray.from_arrays(encoded.indices, pa.array(mapped, pa.string())), kind
 
     # -- kinds ----------------------------------------------------------------------------
-    def _conform_triples(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
+    def _conform_triples(self, cols, n, bad, offset, learned):  # type: ignore[no-untyped-def]
         out: dict[str, pa.Array] = {}
-        out.update(self._terms(cols, "s", n, bad, False, plain))
-        out.update(self._terms(cols, "p", n, bad, False, plain))
-        out.update(self._terms(cols, "o", n, bad, True, plain))
+        out.update(self._terms(cols, "s", n, bad, False, learned))
+        out.update(self._terms(cols, "p", n, bad, False, learned))
+        out.update(self._terms(cols, "o", n, bad, True, learned))
         g = _to_string(cols["g"]) if "g" in cols else pa.nulls(n, pa.string())
         g = pc.if_else(pc.equal(g, ""), None, g)
         _flag(bad, _bad_iri_text(g, pc.is_valid(g)), "g", "invalid graph IRI")
         out["g"] = g
         return out, schemas.TRIPLES
 
-    def _conform_entity_contexts(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
-        out = self._terms(cols, "entity", n, bad, False, plain)
+    def _conform_entity_contexts(self, cols, n, bad, offset, learned):  # type: ignore[no-untyped-def]
+        out = self._terms(cols, "entity", n, bad, False, learned)
         context = _to_string(cols["context"])
         _flag(bad, pc.is_null(context), "context", "null value")
         out["context"] = context
         return out, schemas.ENTITY_CONTEXTS
 
-    def _conform_graph_embeddings(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
-        out = self._terms(cols, "entity", n, bad, False, plain)
+    def _conform_graph_embeddings(self, cols, n, bad, offset, learned):  # type: ignore[no-untyped-def]
+        out = self._terms(cols, "entity", n, bad, False, learned)
         out["vector"] = self._vectors(cols["vector"], n, bad, offset)
         return out, schemas.graph_embeddings_schema(self.dim or 0)
 
-    def _conform_document_embeddings(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
+    def _conform_document_embeddings(self, cols, n, bad, offset, learned):  # type: ignore[no-untyped-def]
         chunk_id = _to_string(cols["chunk_id"])
         _flag(bad, pc.is_null(chunk_id), "chunk_id", "null value")
         vector = self._vectors(cols["vector"], n, bad, offset)
         return {"chunk_id": chunk_id, "vector": vector}, schemas.document_embeddings_schema(self.dim or 0)
 
-    def _conform_rows(self, cols, n, bad, offset, plain):  # type: ignore[no-untyped-def]
+    def _conform_rows(self, cols, n, bad, offset, learned):  # type: ignore[no-untyped-def]
         name = schemas.ROWS_SCHEMA_NAME
         if not _is_stringish(cols[name].type):
             raise InputError(f"column has type {cols[name].type}; expected strings", source=self.source, column=name)
@@ -390,6 +414,45 @@ def _guess_kinds(value: pa.Array) -> tuple[pa.Array, pa.Array]:
     return kind, stripped
 
 
+@dataclass
+class _Learned:
+    """What conforming finds out about a batch's columns, handed on as :class:`EncodingHints`."""
+
+    plain: set[str]
+    kinds: dict[str, pa.DictionaryArray]
+
+
+def _dictionary(col: pa.Array) -> pa.DictionaryArray:
+    """``col`` dictionary-encoded; a column of one repeated value (a kind column, usually)
+    is found with one comparison, cheaper than hashing every row."""
+    if len(col) and col.null_count == 0 and pc.all(pc.equal(col, col[0])).as_py():
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(col), dtype=np.int32)), col.slice(0, 1))
+    encoded = pc.dictionary_encode(col)
+    return encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+
+
+class _KindMasks:
+    """Row masks by kind, from dictionary codes: integer comparisons instead of string ones,
+    and none at all when a column has one kind."""
+
+    def __init__(self, codes: pa.DictionaryArray) -> None:
+        self.codes = codes
+        self.names: list[str | None] = codes.dictionary.to_pylist()
+
+    def any(self, kind: str) -> bool:
+        return kind in self.names
+
+    def only(self, kind: str) -> bool:
+        return self.names == [kind] and self.codes.null_count == 0
+
+    def __call__(self, kind: str) -> pa.Array:
+        if not self.any(kind):
+            return pa.array(np.zeros(len(self.codes), dtype=bool))
+        if self.only(kind):
+            return pa.array(np.ones(len(self.codes), dtype=bool))
+        return pc.fill_null(pc.equal(self.codes.indices, self.names.index(kind)), False)
+
+
 def _bad_iri_text(values: pa.Array, rows: pa.Array) -> pa.Array:
     """Per row: does the value hold a character IRIs forbid? Only ``rows`` are looked at.
 
@@ -403,7 +466,9 @@ def _bad_iri_text(values: pa.Array, rows: pa.Array) -> pa.Array:
     return pc.fill_null(pc.match_substring_regex(values, _BAD_IRI), False)
 
 
-def _flag(bad: dict[int, tuple[str | None, str]], mask: pa.Array, column: str | None, reason: str) -> None:
+def _flag(bad: dict[int, tuple[str | None, str]], mask: pa.Array | None, column: str | None, reason: str) -> None:
+    if mask is None:
+        return
     mask = pc.fill_null(mask, False)
     if pc.any(mask).as_py():
         for i in pc.indices_nonzero(mask).to_pylist():

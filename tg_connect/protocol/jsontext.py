@@ -8,7 +8,7 @@ all other text, non-BMP characters included, passes through as UTF-8, which JSON
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -76,7 +76,7 @@ def quoted(values: Any) -> Any:
     return concat('"', escape(values), '"')
 
 
-def _merged(parts: tuple[Any, ...]) -> list[Any]:
+def merged(parts: Sequence[Any]) -> list[Any]:
     """``parts`` with neighbouring Python strings joined: the join kernel pays for every
     part on every row, a constant as much as a column, so fewer parts is a faster join."""
     out: list[Any] = []
@@ -90,9 +90,9 @@ def _merged(parts: tuple[Any, ...]) -> list[Any]:
 
 def concat(*parts: Any) -> Any:
     """Element-wise concatenation of arrays and Python strings; a null part makes the row null."""
-    return pc.binary_join_element_wise(*_merged(parts), "")
+    return pc.binary_join_element_wise(*merged(parts), "")
 
 
 def concat_skip_nulls(*parts: Any) -> Any:
     """Element-wise concatenation where null parts count as empty strings."""
-    return pc.binary_join_element_wise(*_merged(parts), "", null_handling="replace", null_replacement="")
+    return pc.binary_join_element_wise(*merged(parts), "", null_handling="replace", null_replacement="")

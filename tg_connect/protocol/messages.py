@@ -9,7 +9,7 @@ knowledge cores) and yields canonical batches.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -41,6 +41,29 @@ class Metadata:
 # -- encoding ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class EncodingHints:
+    """What conforming already learned about a batch, so encoding need not find it again.
+
+    ``plain``: term columns known to need no JSON escaping. ``kinds``: term-kind columns
+    (by name, such as ``"o_type"``) dictionary-encoded, aligned with the batch's rows.
+    """
+
+    plain: frozenset[str] = frozenset()
+    kinds: Mapping[str, pa.DictionaryArray] = field(default_factory=dict)
+
+    def rows(self, selection: pa.Array) -> "EncodingHints":
+        """The hints for ``batch.filter(selection)`` (a boolean mask) or a row slice of it."""
+        return EncodingHints(self.plain, {k: v.filter(selection) for k, v in self.kinds.items()})
+
+    def head(self, rows: int) -> "EncodingHints":
+        """The hints for ``batch.slice(0, rows)``."""
+        return EncodingHints(self.plain, {k: v.slice(0, rows) for k, v in self.kinds.items()})
+
+
+NO_HINTS = EncodingHints()
+
+
 _OPEN: dict[str, str] = {IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'}
 _CLOSE: dict[str, str] = {IRI: '"', BLANK: '"', LITERAL: '"', TRIPLE: ""}
 
@@ -61,7 +84,6 @@ def term_parts(
     kind: pa.Array,
     datatype: pa.Array | None = None,
     language: pa.Array | None = None,
-    plain: bool = False,
 ) -> list[Any]:
     """The pieces whose row-wise concatenation is each term's compact JSON.
 
@@ -70,8 +92,8 @@ def term_parts(
     present = [k for k in pc.unique(kind).to_pylist() if k is not None]
     if not present:
         present = [IRI]
-    if present == [TRIPLE] or plain:
-        text = value  # quoted-triple JSON is inserted as is; plain values need no escaping
+    if present == [TRIPLE]:
+        text = value  # quoted-triple JSON is inserted as is
     else:
         text = jsontext.escape(value)
         if TRIPLE in present:
@@ -97,6 +119,99 @@ def term_fragments(
     return jsontext.concat_skip_nulls(*term_parts(value, kind, datatype, language))
 
 
+@dataclass(frozen=True)
+class _KindCodes:
+    """The kinds present in a term column, and each row's index into them (``None``: one kind)."""
+
+    names: list[str]
+    codes: np.ndarray | None
+
+    @staticmethod
+    def of(kind: pa.Array, hint: pa.DictionaryArray | None) -> "_KindCodes":
+        encoded = hint if hint is not None else pc.dictionary_encode(kind)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        names = encoded.dictionary.to_pylist()
+        if encoded.null_count or not set(names) <= set(_OPEN):
+            raise ValueError(f"term kinds must be one of {sorted(_OPEN)}; found {names}")
+        if len(names) == 1:
+            return _KindCodes(names, None)
+        return _KindCodes(names, encoded.indices.to_numpy(zero_copy_only=False))
+
+
+def _glue(left: _KindCodes | None, const: str, right: _KindCodes | None, rows: int) -> Any:
+    """The text between two term values: the left term's close, ``const``, the right term's
+    open. Both depend on the terms' kinds, so the glue is a constant when each side has one
+    kind, else a column taken from the few combinations; either way one part of the join."""
+    lnames = left.names if left is not None else [""]
+    rnames = right.names if right is not None else [""]
+    table = [(_CLOSE[a] + "}" if left is not None else "") + const + (_OPEN[b] if right is not None else "")
+             for a in lnames for b in rnames]
+    if len(set(table)) == 1:
+        return table[0]
+    index = np.zeros(rows, dtype=np.int32)
+    if left is not None and left.codes is not None:
+        index += left.codes.astype(np.int32) * len(rnames)
+    if right is not None and right.codes is not None:
+        index += right.codes.astype(np.int32)
+    return pa.array(table, pa.string()).take(pa.array(index))
+
+
+def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints) -> pa.Array:
+    """Each triple's JSON in one join of seven parts.
+
+    The join kernel costs the same for every part on every row, constants included, so the
+    text between values is one part (:func:`_glue`), and what follows the object value
+    (datatype, language, graph: absent from most rows) is one nullable part built for the rows
+    that have any of it; the others get the common ending as the join's null replacement.
+    """
+    col = batch.column
+    n = batch.num_rows
+    codes = {pos: _KindCodes.of(col(pos + "_type"), hints.kinds.get(pos + "_type")) for pos in ("s", "p", "o")}
+    text: dict[str, pa.Array] = {}
+    for pos in ("s", "p", "o"):
+        value = col(pos)
+        if value.null_count:
+            raise ValueError(f"column {pos!r} has nulls; conform the batch first")
+        if pos in hints.plain or codes[pos].names == [TRIPLE]:
+            text[pos] = value  # quoted-triple JSON goes in as is; plain values need no escaping
+        else:
+            text[pos] = jsontext.escape(value)
+            if TRIPLE in codes[pos].names:
+                text[pos] = pc.if_else(pc.equal(col(pos + "_type"), TRIPLE), value, text[pos])
+    ending = _glue(codes["o"], "}" + trailer, None, n)
+    extras = [c for c in (col("o_datatype"), col("o_language"), col("g")) if c.null_count < n]
+    tail: Any = None
+    if extras:
+        has_extra = pc.is_valid(extras[0])
+        for c in extras[1:]:
+            has_extra = pc.or_(has_extra, pc.is_valid(c))
+        rows = pc.indices_nonzero(has_extra)
+        if len(rows):
+            o_close = _glue(codes["o"], "", None, n)
+            o_close = o_close[:-1] if isinstance(o_close, str) else pc.utf8_slice_codeunits(o_close.take(rows), 0, -1)
+            part = {name: jsontext.concat(f',"{key}":"', jsontext.escape(col(name).take(rows)), '"')
+                    for name, key in (("o_datatype", "dt"), ("o_language", "ln"), ("g", "g"))
+                    if col(name).null_count < n}
+            pieces = [o_close, part.get("o_datatype"), part.get("o_language"), "}", part.get("g"), "}" + trailer]
+            some = jsontext.concat_skip_nulls(*(p for p in pieces if p is not None))
+            # Back into row order: null (the common ending) where a row has none of them.
+            where = np.full(n, len(rows), dtype=np.int64)
+            where[rows.to_numpy()] = np.arange(len(rows))
+            tail = pa.concat_arrays([some, pa.nulls(1, pa.string())]).take(pa.array(where))
+            if not isinstance(ending, str):
+                tail = pc.coalesce(tail, ending)
+    if tail is None:
+        tail = ending
+    common = ending if isinstance(ending, str) else ""
+    return pc.binary_join_element_wise(*jsontext.merged([
+        _glue(None, '{"s":', codes["s"], n), text["s"],
+        _glue(codes["s"], ',"p":', codes["p"], n), text["p"],
+        _glue(codes["p"], ',"o":', codes["o"], n), text["o"],
+        tail,
+    ]), "", null_handling="replace", null_replacement=common)
+
+
 def _vector_fragments(vectors: pa.Array) -> pa.Array:
     """JSON array text of each vector: the shortest text that reads back as the same float32.
 
@@ -118,24 +233,13 @@ def _vector_fragments(vectors: pa.Array) -> pa.Array:
 
 
 def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "",
-                  plain: frozenset[str] = frozenset()) -> pa.Array:
-    """One JSON object per row of a canonical batch (each followed by ``trailer``).
-
-    ``plain`` names term columns known (from conforming) to need no escaping.
-    """
+                  hints: EncodingHints = NO_HINTS) -> pa.Array:
+    """One JSON object per row of a canonical batch (each followed by ``trailer``)."""
     if batch.num_rows == 0:
         return pa.array([], pa.string())
     col = batch.column
     if kind == "triples":
-        # One concatenation over all pieces: each extra pass over the text costs as much.
-        g = col("g")
-        g_part = [jsontext.concat(',"g":"', jsontext.escape(g), '"')] if g.null_count < len(g) else []
-        return jsontext.concat_skip_nulls(
-            '{"s":', *term_parts(col("s"), col("s_type"), plain="s" in plain),
-            ',"p":', *term_parts(col("p"), col("p_type"), plain="p" in plain),
-            ',"o":', *term_parts(col("o"), col("o_type"), col("o_datatype"), col("o_language")),
-            *g_part, "}", trailer,
-        )
+        return _triple_rows(batch, trailer, hints)
     if kind == "graph-embeddings":
         e = term_fragments(col("entity"), col("entity_type"))
         return jsontext.concat('{"entity":', e, ',"vector":', _vector_fragments(col("vector")), "}", trailer)
@@ -185,7 +289,7 @@ def _head(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> str:
 
 def encode_messages(
     kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int,
-    plain: frozenset[str] = frozenset(),
+    hints: EncodingHints = NO_HINTS,
 ) -> Iterator[tuple[bytes, int, int]]:
     """Bulk import frames for ``batch``: ``(frame, first_row, stop_row)``, in row order.
 
@@ -196,7 +300,7 @@ def encode_messages(
         return
     head = _head(kind, batch, metadata).encode()
     tail = b"]}"
-    rows = row_fragments(kind, batch, ",", plain)
+    rows = row_fragments(kind, batch, ",", hints)
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
     if rows.type != pa.string():

@@ -72,7 +72,8 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
         return nonempty[0] if nonempty else batches[0]
     concat = getattr(pa, "concat_batches", None)  # pyarrow >= 19
     if concat is not None:
-        return concat(nonempty)  # type: ignore[no-any-return]
+        joined: pa.RecordBatch = concat(nonempty)
+        return joined
     return pa.Table.from_batches(nonempty).combine_chunks().to_batches()[0]
 
 
