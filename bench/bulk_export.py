@@ -27,7 +27,7 @@ def source(port_queue: "mp.Queue[int]", rows: int, batch_size: int) -> None:
 
     table = sample_triples(min(rows, 200_000)).combine_chunks().to_batches()[0]
     meta = messages.Metadata("bench", "default", "bench")
-    frames = [f for f, _, _ in messages.encode_messages("triples", table, meta, batch_size)]
+    frames = [bytes(f) for f, _, _ in messages.encode_messages("triples", table, meta, batch_size)]
 
     async def handler(ws: "websockets.ServerConnection") -> None:
         total = 0

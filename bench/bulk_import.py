@@ -52,7 +52,7 @@ def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
         for batch in f.iter_batches(batch_size=65_536):
             good = conformer.conform(batch).batch
             step = rows_per_message(good, batch_size, 8 * 1024 * 1024)
-            out.extend(frame for frame, _, _ in messages.encode_messages(kind, good, meta, step))  # type: ignore[arg-type]
+            out.extend(bytes(frame) for frame, _, _ in messages.encode_messages(kind, good, meta, step))  # type: ignore[arg-type]
     return out
 
 

@@ -221,3 +221,18 @@ def test_the_same_rows_whatever_the_batch_size(tmp_path: Path) -> None:
     reference = row_set(read_path(tmp_path / "t.nq", batch_size=1000))
     for size in (1, 7, 64, 501):
         assert row_set(read_path(tmp_path / "t.nq", batch_size=size)) == reference
+
+
+def test_rebatch_with_min_rows_passes_workable_batches_without_copying() -> None:
+    table = triples_table(250).slice(0, 250)
+    sizes = [100, 60, 10, 5, 75]  # a row group's remainder (60) passes; 10 and 5 are gathered
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(table.slice(start, size).combine_chunks().to_batches()[0])
+        start += size
+    got = list(rebatch(iter(parts), 64, min_rows=32))
+    assert [b.num_rows for b in got] == [64, 36, 60, 64, 26]
+    assert pa.Table.from_batches(got).equals(table.combine_chunks())
+    # Passed on as views of the input (no copy): the 60-row batch is the very same buffers.
+    assert got[2].column(0).buffers()[1].address == parts[1].column(0).buffers()[1].address
+    assert all(b.num_rows <= 64 for b in rebatch(iter(parts), 64, min_rows=32))

@@ -32,7 +32,7 @@ def test_triples_match_the_per_row_decoder(blocks: list[list[dict]]) -> None:
 def test_fast_path_on_canonical_data() -> None:
     table = sample_triples(3000)
     meta = messages.Metadata("d", "c", "d")
-    frames = [f for f, _, _ in messages.encode_messages("triples", table.combine_chunks().to_batches()[0], meta, 700)]
+    frames = [bytes(f) for f, _, _ in messages.encode_messages("triples", table.combine_chunks().to_batches()[0], meta, 700)]
     got = arrow_decode.decode_frames("triples", frames)
     assert pa.Table.from_batches([got]).equals(table.combine_chunks())
 

@@ -165,8 +165,8 @@ def test_encoding_with_conform_hints_equals_encoding_without(triples: list[dict]
     good = conformed.batch
     assert good.num_rows == len(conformed.hints.kinds["o_type"])
     meta = messages.Metadata("d", "c")
-    with_hints = list(messages.encode_messages("triples", good, meta, 3, conformed.hints))
-    without = list(messages.encode_messages("triples", good, meta, 3))
+    with_hints = [(bytes(f), a, b) for f, a, b in messages.encode_messages("triples", good, meta, 3, conformed.hints)]
+    without = [(bytes(f), a, b) for f, a, b in messages.encode_messages("triples", good, meta, 3)]
     assert with_hints == without
     for frame, _, _ in with_hints:
         json.loads(frame)

@@ -55,7 +55,7 @@ class Checkpoint:
                 if line and not line.startswith("{"):
                     self.sent.add(line)
 
-    def batch_id(self, frame: bytes) -> str:
+    def batch_id(self, frame: bytes | memoryview) -> str:
         h = hashlib.blake2b(digest_size=16)
         h.update(json.dumps(self.job, sort_keys=True).encode())
         h.update(frame)

@@ -34,7 +34,7 @@ def chunk_rows(kind: str, batch_size: int) -> int:
 class Frame:
     """One import message: its bytes, and the input rows it carries (first..last)."""
 
-    data: bytes
+    data: messages.FrameData
     rows: int
     first_row: int
     last_row: int

@@ -62,6 +62,7 @@ class EncodingHints:
 
 
 NO_HINTS = EncodingHints()
+FrameData = bytes | memoryview  # an encoded message: its own bytes, or a view of a chunk's buffer
 
 
 _OPEN: dict[str, str] = {IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'}
@@ -157,13 +158,16 @@ def _glue(left: _KindCodes | None, const: str, right: _KindCodes | None, rows: i
     return pa.array(table, pa.string()).take(pa.array(index))
 
 
-def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints) -> pa.Array:
-    """Each triple's JSON in one join of seven parts.
+def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints,
+                 ends: Mapping[int, str] | None = None) -> pa.Array:
+    """Each triple's JSON, followed by ``trailer`` (or by ``ends[row]`` for the rows it
+    names), in one join of seven parts.
 
     The join kernel costs the same for every part on every row, constants included, so the
     text between values is one part (:func:`_glue`), and what follows the object value
-    (datatype, language, graph: absent from most rows) is one nullable part built for the rows
-    that have any of it; the others get the common ending as the join's null replacement.
+    (datatype, language, graph, a different trailer: absent from most rows) is one nullable
+    part built for the rows that have any of it; the others get the common ending as the
+    join's null replacement.
     """
     col = batch.column
     n = batch.num_rows
@@ -180,29 +184,11 @@ def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints) -> p
             if TRIPLE in codes[pos].names:
                 text[pos] = pc.if_else(pc.equal(col(pos + "_type"), TRIPLE), value, text[pos])
     ending = _glue(codes["o"], "}" + trailer, None, n)
-    extras = [c for c in (col("o_datatype"), col("o_language"), col("g")) if c.null_count < n]
-    tail: Any = None
-    if extras:
-        has_extra = pc.is_valid(extras[0])
-        for c in extras[1:]:
-            has_extra = pc.or_(has_extra, pc.is_valid(c))
-        rows = pc.indices_nonzero(has_extra)
-        if len(rows):
-            o_close = _glue(codes["o"], "", None, n)
-            o_close = o_close[:-1] if isinstance(o_close, str) else pc.utf8_slice_codeunits(o_close.take(rows), 0, -1)
-            part = {name: jsontext.concat(f',"{key}":"', jsontext.escape(col(name).take(rows)), '"')
-                    for name, key in (("o_datatype", "dt"), ("o_language", "ln"), ("g", "g"))
-                    if col(name).null_count < n}
-            pieces = [o_close, part.get("o_datatype"), part.get("o_language"), "}", part.get("g"), "}" + trailer]
-            some = jsontext.concat_skip_nulls(*(p for p in pieces if p is not None))
-            # Back into row order: null (the common ending) where a row has none of them.
-            where = np.full(n, len(rows), dtype=np.int64)
-            where[rows.to_numpy()] = np.arange(len(rows))
-            tail = pa.concat_arrays([some, pa.nulls(1, pa.string())]).take(pa.array(where))
-            if not isinstance(ending, str):
-                tail = pc.coalesce(tail, ending)
+    tail = _uncommon_endings(batch, codes["o"], trailer, ends or {})
     if tail is None:
         tail = ending
+    elif not isinstance(ending, str):
+        tail = pc.coalesce(tail, ending)
     common = ending if isinstance(ending, str) else ""
     return pc.binary_join_element_wise(*jsontext.merged([
         _glue(None, '{"s":', codes["s"], n), text["s"],
@@ -210,6 +196,54 @@ def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints) -> p
         _glue(codes["p"], ',"o":', codes["o"], n), text["o"],
         tail,
     ]), "", null_handling="replace", null_replacement=common)
+
+
+_EXTRAS = (("o_datatype", ',"dt":"', 1), ("o_language", ',"ln":"', 2), ("g", ',"g":"', 4))
+
+
+def _uncommon_endings(batch: pa.RecordBatch, o_codes: _KindCodes, trailer: str,
+                      ends: Mapping[int, str]) -> pa.Array | None:
+    """What follows the object's value on rows that have more than the common ending: a
+    datatype, a language, a graph, or a trailer of their own (``ends``); null on other rows.
+
+    Rows are grouped by which of those they have, so each group is one join with no null
+    parts, over that group's rows only; the groups are then put back in row order.
+    """
+    n = batch.num_rows
+    pattern = np.zeros(n, dtype=np.int8)
+    for name, _key, bit in _EXTRAS:
+        column = batch.column(name)
+        if column.null_count < n:
+            pattern |= pc.is_valid(column).to_numpy(zero_copy_only=False).astype(np.int8) * bit
+    texts = [trailer, *sorted(set(ends.values()))]
+    which_trailer = np.zeros(n, dtype=np.int8)
+    if ends:
+        end_rows = np.fromiter(ends, dtype=np.int64, count=len(ends))
+        which_trailer[end_rows] = [texts.index(ends[r]) for r in ends]
+        pattern[end_rows] |= 8
+    closes = [_CLOSE[k] for k in o_codes.names]
+    groups, order = [], []
+    for code in np.unique(pattern[pattern > 0]):
+        rows = np.flatnonzero(pattern == code)
+        take = pa.array(rows)
+        close: Any = closes[0] if len(set(closes)) == 1 else \
+            pa.array(closes, pa.string()).take(pa.array(o_codes.codes[rows]))  # type: ignore[index]
+        parts: list[Any] = [close]
+        for name, key, bit in _EXTRAS:
+            if name == "g":
+                parts.append("}")
+            if code & bit:
+                parts += [key, jsontext.escape(batch.column(name).take(take)), '"']
+        ending = which_trailer[rows]
+        parts += ["}", trailer if not ending.any() else pa.array(texts, pa.string()).take(pa.array(ending))]
+        groups.append(jsontext.concat(*parts))
+        order.append(rows)
+    if not groups:
+        return None
+    where = np.full(n, -1, dtype=np.int64)
+    where[np.concatenate(order)] = np.arange(sum(len(r) for r in order))
+    joined = pa.concat_arrays(groups) if len(groups) > 1 else groups[0]
+    return joined.take(pa.array(where, mask=where < 0))  # null where nothing is uncommon
 
 
 def _vector_fragments(vectors: pa.Array) -> pa.Array:
@@ -290,8 +324,10 @@ def _head(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> str:
 def encode_messages(
     kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int,
     hints: EncodingHints = NO_HINTS,
-) -> Iterator[tuple[bytes, int, int]]:
+) -> Iterator[tuple[FrameData, int, int]]:
     """Bulk import frames for ``batch``: ``(frame, first_row, stop_row)``, in row order.
+
+    A frame is UTF-8 JSON text, as ``bytes`` or a ``memoryview`` of a larger buffer.
 
     The rows are encoded once for the whole batch, each followed by a comma; each message is
     then a slice of that one buffer, so the cost per message is a memory copy.
@@ -299,6 +335,9 @@ def encode_messages(
     if batch.num_rows == 0:
         return
     head = _head(kind, batch, metadata).encode()
+    if kind == "triples":
+        yield from _contiguous_messages(batch, head, rows_per_message, hints)
+        return
     tail = b"]}"
     rows = row_fragments(kind, batch, ",", hints)
     if isinstance(rows, pa.ChunkedArray):
@@ -314,11 +353,34 @@ def encode_messages(
         yield b"".join((head, body, tail)), start, stop
 
 
+def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: int,
+                         hints: EncodingHints) -> Iterator[tuple[FrameData, int, int]]:
+    """Triples messages laid out end to end in one buffer: a message's last row is followed
+    by ``]}`` and the next message's head, so every message but the first is a view of that
+    buffer, with no copy and no new allocation per message (both cost more than the
+    encoding on a loaded machine). The views keep the buffer alive until they are sent."""
+    n = batch.num_rows
+    closing = "]}" + head.decode()
+    ends = {min(start + rows_per_message, n) - 1: closing for start in range(0, n, rows_per_message)}
+    ends[n - 1] = "]}"
+    rows = _triple_rows(batch, ",", hints, ends)
+    _validity, offsets_buf, data = rows.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=n + 1, offset=rows.offset * 4)
+    view = memoryview(data)
+    for start in range(0, n, rows_per_message):
+        stop = min(start + rows_per_message, n)
+        end = offsets[stop] - (len(head) if stop < n else 0)  # the next message's head is not ours
+        if start == 0:
+            yield b"".join((head, view[offsets[0]:end])), start, stop
+        else:
+            yield view[offsets[start] - len(head):end], start, stop
+
+
 def encode_message(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> bytes:
     """One bulk import frame (UTF-8 JSON) carrying every row of ``batch``."""
     if batch.num_rows == 0:
         return _head(kind, batch, metadata).encode() + b"]}"
-    return next(encode_messages(kind, batch, metadata, batch.num_rows))[0]
+    return bytes(next(encode_messages(kind, batch, metadata, batch.num_rows))[0])
 
 
 def split_for_messages(kind: Kind, batch: pa.RecordBatch) -> list[pa.RecordBatch]:

@@ -24,10 +24,13 @@ class Source:
     total_rows: int | None = None
 
 
-def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.RecordBatch]:
+def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int, min_rows: int | None = None) -> Iterator[pa.RecordBatch]:
     """Batches of exactly ``batch_size`` rows (the last may be shorter), in order.
 
-    Large batches are sliced (no copy); small ones are gathered and concatenated. A change of
+    Large batches are sliced (no copy); small ones are gathered and concatenated. With
+    ``min_rows``, sizes may vary between ``min_rows`` and ``batch_size``: a batch of at least
+    ``min_rows`` rows with nothing gathered before it passes as it is (sliced if too large),
+    so a source whose batches already have a workable size is never copied. A change of
     schema flushes what is gathered, so a later consumer sees the change and can name it. If
     the upstream iterator raises, the rows gathered so far are yielded first, then the error
     propagates: nothing read before a corrupt part of a file is held back.
@@ -51,6 +54,11 @@ def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.R
             pending, held = [], 0
         start = 0
         n = batch.num_rows
+        if min_rows is not None and not pending:
+            while n - start >= min_rows:  # workable as it is: slices, no copy
+                piece = batch.slice(start, batch_size) if start or n > batch_size else batch
+                start += piece.num_rows
+                yield piece
         while start < n:
             room = batch_size - held
             piece = batch.slice(start, room) if start or n - start > room else batch

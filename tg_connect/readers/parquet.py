@@ -53,7 +53,9 @@ def from_parquet(path: str | os.PathLike[str], batch_size: int) -> Source:
             raise InputError(f"Parquet file is corrupt part way, after {rows} good rows: {exc}",
                              source=name, row=rows) from None
 
-    return Source(name, lambda: rebatch(batches(), batch_size), total)
+    # Row groups rarely hold a multiple of batch_size rows: their remainders pass on as
+    # smaller batches rather than being copied together with the next group's rows.
+    return Source(name, lambda: rebatch(batches(), batch_size, min_rows=batch_size // 2), total)
 
 
 def from_parquet_files(paths: Sequence[str | os.PathLike[str]], batch_size: int, name: str | None = None) -> Source:
@@ -101,7 +103,7 @@ def from_parquet_files(paths: Sequence[str | os.PathLike[str]], batch_size: int,
 
     def batches() -> Iterator[pa.RecordBatch]:
         parts = [(f.path, functools.partial(part, f)) for f in fragments]
-        return rebatch(chain(parts), batch_size)
+        return rebatch(chain(parts), batch_size, min_rows=batch_size // 2)
 
     label = name or (names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more")
     return Source(label, batches, total)
