@@ -126,3 +126,23 @@ def test_pandas_accessor_and_pipe(local_gateway: tg_connect.LocalGateway, run_id
                  columns=mapping)
     assert r1.rows_sent == r2.rows_sent == 1
     assert tg_connect.read_trustgraph(url=local_gateway.url, collection=f"a{run_id}")["o"].tolist() == ["v"]
+
+
+def test_parquet_with_its_own_column_names_loads_through_dictionaries(
+        local_gateway: tg_connect.LocalGateway, run_id: str, tmp_path: Path) -> None:
+    """Columns of few values (predicate, kinds) are read from Parquet as dictionaries, also
+    under the file's own names; what arrives is what a plain-string read would send."""
+    table = sample_triples(2000).rename_columns(
+        ["subject", "s_kind", "predicate", "p_kind", "object", "o_kind", "o_datatype", "o_language", "g"])
+    path = tmp_path / "renamed.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    mapping = {"subject": "s", "s_kind": "s_type", "predicate": "p", "p_kind": "p_type",
+               "object": "o", "o_kind": "o_type"}
+    report = tg_connect.to_trustgraph(path, url=local_gateway.url, collection=f"d{run_id}", progress=False,
+                                      columns=mapping, batch_size=300)
+    assert report.ok and report.rows_sent == 2000
+    got = tg_connect.read_trustgraph(url=local_gateway.url, collection=f"d{run_id}", dtype_backend="pyarrow")
+    want = sample_triples(2000).to_pandas()
+    key = ["s", "p", "o", "o_type"]
+    assert sorted(map(tuple, got[key].astype(str).values.tolist())) == \
+        sorted(map(tuple, want[key].astype(str).values.tolist()))

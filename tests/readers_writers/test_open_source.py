@@ -236,3 +236,19 @@ def test_rebatch_with_min_rows_passes_workable_batches_without_copying() -> None
     # Passed on as views of the input (no copy): the 60-row batch is the very same buffers.
     assert got[2].column(0).buffers()[1].address == parts[1].column(0).buffers()[1].address
     assert all(b.num_rows <= 64 for b in rebatch(iter(parts), 64, min_rows=32))
+
+
+def test_parquet_columns_of_few_values_can_be_read_as_dictionaries(tmp_path: Path) -> None:
+    table = triples_table(300)
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=100)
+    pq.write_table(table, tmp_path / "b.parquet", row_group_size=100)
+    for data in (tmp_path / "a.parquet", [tmp_path / "a.parquet", tmp_path / "b.parquet"]):
+        source = open_source(data, 128, dictionary_columns=["p", "o_type", "not_a_column"])
+        batches = list(source.open())
+        got = pa.Table.from_batches(batches)
+        assert pa.types.is_dictionary(got.schema.field("p").type)
+        assert pa.types.is_dictionary(got.schema.field("o_type").type)
+        assert got.schema.field("s").type == pa.string()
+        decoded = got.combine_chunks().cast(table.schema)
+        expected = table if isinstance(data, Path) else pa.concat_tables([table, table])
+        assert decoded.equals(expected.combine_chunks())

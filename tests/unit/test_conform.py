@@ -179,3 +179,22 @@ def test_kind_columns_of_one_value_and_synonyms_are_canonical() -> None:
     assert out.batch.column("o_type").to_pylist() == ["literal", "iri"]
     assert out.hints.kinds["s_type"].dictionary.to_pylist() == ["iri"]
     assert sorted(out.hints.kinds["o_type"].dictionary.to_pylist()) == ["iri", "literal"]
+
+
+def test_dictionary_kind_columns_are_read_through_their_dictionary() -> None:
+    """Kind columns read from Parquet as dictionaries: canonical names come out, synonyms
+    and names the rows never use in the dictionary included, and the encoder's frames match
+    those of the same rows given as plain strings."""
+    kinds = pa.DictionaryArray.from_arrays(pa.array([0, 2, 0], pa.int32()), pa.array(["uri", "bogus", "literal"]))
+    data = {"s": ["http://a", "http://b", "http://c"], "p": ["http://p"] * 3, "o": ["http://o", "text", "http://x"]}
+    as_dict = conform("triples", {**data, "o_type": kinds})
+    as_text = conform("triples", {**data, "o_type": kinds.dictionary_decode()})
+    assert as_dict.batch.equals(as_text.batch)
+    assert as_dict.batch.column("o_type").to_pylist() == ["iri", "literal", "iri"]
+    meta = messages.Metadata("d", "c")
+    frames = [[bytes(f) for f, _, _ in messages.encode_messages("triples", c.batch, meta, 2, c.hints)]
+              for c in (as_dict, as_text)]
+    assert frames[0] == frames[1]
+    bad = conform("triples", {**data, "o_type": pa.DictionaryArray.from_arrays(
+        pa.array([0, 1, 0], pa.int32()), pa.array(["iri", "bogus"]))}, on_error="skip")
+    assert [(r.row, r.column) for r in bad.rejections] == [(1, "o_type")]

@@ -136,8 +136,10 @@ async def aload(
         raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
     sent_rows = SentRows() if verify else None
     limiter = RateLimiter(max_rows_per_second) if max_rows_per_second else None
+    file_names = {canonical: name for name, canonical in (columns or {}).items()}
+    few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(kind_name, ())]
     source = open_source(data, chunk_rows(kind_name, batch_size), kind=kind_name, format=format,
-                         **dict(read_options or {}))
+                         dictionary_columns=few, **dict(read_options or {}))
 
     ckpt: Checkpoint | None = None
     if checkpoint is not None:

@@ -273,8 +273,12 @@ class Conformer:
         where missing or unknown; unknown names are flagged)."""
         if not _is_stringish(col.type):
             raise InputError(f"column has type {col.type}; expected strings", source=self.source, column=name)
-        col = _to_string(col)
-        encoded = _dictionary(col)
+        if pa.types.is_dictionary(col.type):  # as Parquet stored it: the distinct values are at hand
+            encoded = pa.DictionaryArray.from_arrays(col.indices, _to_string(col.dictionary))
+            col = encoded.dictionary_decode()
+        else:
+            col = _to_string(col)
+            encoded = _dictionary(col)
         mapped: list[str | None] = []
         for i, raw in enumerate(encoded.dictionary.to_pylist()):
             key = raw.strip().lower() if raw is not None else ""

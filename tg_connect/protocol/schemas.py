@@ -21,6 +21,13 @@ KINDS: tuple[Kind, ...] = (
 )
 # Kinds whose gateway has an export socket (there is no /export/rows).
 EXPORTABLE_KINDS: tuple[Kind, ...] = KINDS[:4]
+# Columns that hold few distinct values in any real data (term kinds, predicates, datatypes,
+# languages, graphs): worth reading as dictionaries where a file stores them so.
+FEW_DISTINCT: dict[str, tuple[str, ...]] = {
+    "triples": ("s_type", "p", "p_type", "o_type", "o_datatype", "o_language", "g"),
+    "graph-embeddings": ("entity_type",),
+    "entity-contexts": ("entity_type",),
+}
 
 
 def normalise_kind(kind: str) -> Kind:

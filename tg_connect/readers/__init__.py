@@ -55,7 +55,7 @@ _PathLike = (str, os.PathLike)
 
 
 def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: str | None = None,
-                **reader_options: Any) -> Source:
+                dictionary_columns: Sequence[str] = (), **reader_options: Any) -> Source:
     """A :class:`Source` over ``data`` yielding batches of at most ``batch_size`` rows.
 
     ``data`` is a path (by suffix, or ``format=``), a directory, a glob pattern (``*``, ``?``,
@@ -65,7 +65,8 @@ def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: st
     files refuse any kind but ``triples``, and a ``vector`` column is parsed from text unless
     the kind is ``rows``. ``reader_options`` go to the file reader: ``delimiter``,
     ``quote_char``, ``column_names``, ``block_size`` (CSV), ``base_iri``, ``lenient`` (RDF),
-    ``compression`` (text formats; default: by suffix).
+    ``compression`` (text formats; default: by suffix). ``dictionary_columns`` are read from
+    Parquet files as dictionary arrays (see :func:`from_parquet`); other formats ignore it.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -74,9 +75,11 @@ def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: st
     if isinstance(data, Source):
         return data
     if isinstance(data, _PathLike):
-        return open_path(data, batch_size, kind=kind, format=fmt, **reader_options)
+        return open_path(data, batch_size, kind=kind, format=fmt, dictionary_columns=dictionary_columns,
+                         **reader_options)
     if isinstance(data, (list, tuple)) and data and all(isinstance(p, _PathLike) for p in data):
-        return from_paths(list(data), batch_size, kind=kind, format=fmt, **reader_options)
+        return from_paths(list(data), batch_size, kind=kind, format=fmt, dictionary_columns=dictionary_columns,
+                          **reader_options)
     if fmt is not None or reader_options:
         raise TypeError("format= and reader options apply to files, not to in-memory data")
     if type(data).__module__.startswith("pandas") and hasattr(data, "columns"):
@@ -90,7 +93,7 @@ def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: st
 
 
 def open_path(path: str | os.PathLike[str], batch_size: int, *, kind: str = "triples",
-              format: str | None = None, **reader_options: Any) -> Source:
+              format: str | None = None, dictionary_columns: Sequence[str] = (), **reader_options: Any) -> Source:
     """A source over a file, a directory or a glob pattern (see :func:`open_source`)."""
     text = os.fspath(path)
     fmt = normalise_format(format) if format is not None else None
@@ -98,17 +101,20 @@ def open_path(path: str | os.PathLike[str], batch_size: int, *, kind: str = "tri
         files = _directory_files(text)
         if not files:
             raise InputError("no data files in the directory", source=text)
-        return from_paths(files, batch_size, kind=kind, format=fmt, name=text, **reader_options)
+        return from_paths(files, batch_size, kind=kind, format=fmt, name=text,
+                          dictionary_columns=dictionary_columns, **reader_options)
     if not os.path.exists(text) and is_glob(text):
         files = sorted(f for f in _glob.glob(text, recursive=True) if os.path.isfile(f))
         if not files:
             raise InputError("no files match the pattern", source=text)
-        return from_paths(files, batch_size, kind=kind, format=fmt, name=text, **reader_options)
-    return _open_file(text, batch_size, kind, fmt, reader_options)
+        return from_paths(files, batch_size, kind=kind, format=fmt, name=text,
+                          dictionary_columns=dictionary_columns, **reader_options)
+    return _open_file(text, batch_size, kind, fmt, reader_options, dictionary_columns)
 
 
 def from_paths(paths: Sequence[str | os.PathLike[str]], batch_size: int, *, kind: str = "triples",
-               format: str | None = None, name: str | None = None, **reader_options: Any) -> Source:
+               format: str | None = None, name: str | None = None, dictionary_columns: Sequence[str] = (),
+               **reader_options: Any) -> Source:
     """One source streaming several files in order.
 
     All Parquet: one :mod:`pyarrow.dataset` over them. Otherwise each file is read by its own
@@ -124,15 +130,16 @@ def from_paths(paths: Sequence[str | os.PathLike[str]], batch_size: int, *, kind
     if all(f == "parquet" for f in formats):
         if reader_options:
             raise TypeError(f"Parquet files take no reader options: {sorted(reader_options)}")
-        return from_parquet_files(files, batch_size, name=name)
-    sources = [_open_file(f, batch_size, kind, fmt, reader_options) for f in files]
+        return from_parquet_files(files, batch_size, name=name, dictionary_columns=dictionary_columns)
+    sources = [_open_file(f, batch_size, kind, fmt, reader_options, dictionary_columns) for f in files]
     label = name or (files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more")
     totals = [s.total_rows for s in sources]
     total = sum(t for t in totals if t is not None) if all(t is not None for t in totals) else None
     return Source(label, lambda: rebatch(chain([(s.name, s.open) for s in sources]), batch_size), total)
 
 
-def _open_file(path: str, batch_size: int, kind: str, fmt: str | None, options: dict[str, Any]) -> Source:
+def _open_file(path: str, batch_size: int, kind: str, fmt: str | None, options: dict[str, Any],
+               dictionary_columns: Sequence[str] = ()) -> Source:
     if not os.path.exists(path):
         raise InputError("no such file", source=path)
     if os.path.isdir(path):
@@ -144,7 +151,7 @@ def _open_file(path: str, batch_size: int, kind: str, fmt: str | None, options: 
             raise TypeError(f"Parquet files take no reader options: {sorted(options)}")
         if os.path.getsize(path) == 0:
             raise InputError("empty file", source=path)
-        return from_parquet(path, batch_size)
+        return from_parquet(path, batch_size, dictionary_columns)
     opts = dict(options)
     opts.setdefault("compression", "detect" if compression else None)
     if fmt in ("csv", "tsv"):
