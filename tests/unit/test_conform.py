@@ -198,3 +198,17 @@ def test_dictionary_kind_columns_are_read_through_their_dictionary() -> None:
     bad = conform("triples", {**data, "o_type": pa.DictionaryArray.from_arrays(
         pa.array([0, 1, 0], pa.int32()), pa.array(["iri", "bogus"]))}, on_error="skip")
     assert [(r.row, r.column) for r in bad.rejections] == [(1, "o_type")]
+
+
+def test_dictionary_values_are_screened_through_their_dictionary() -> None:
+    """A dictionary column is screened on its distinct values; a bad one in the dictionary
+    that no row uses rejects nothing, a bad one a row uses rejects that row."""
+    p = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], pa.int32()), pa.array(["http://p", "http://bad p", "http://x y"]))
+    data = {"s": ["http://a"] * 3, "s_type": ["iri"] * 3, "p": p, "p_type": ["iri"] * 3, "o": ["v"] * 3,
+            "o_type": ["literal"] * 3}
+    out = conform("triples", data, on_error="skip")
+    assert [(r.row, r.column) for r in out.rejections] == [(2, "p")]
+    clean = conform("triples", {**data, "p": pa.DictionaryArray.from_arrays(pa.array([0, 0, 0], pa.int32()),
+                                                                          pa.array(["http://p", "http://x y"]))})
+    assert clean.rejections == [] and clean.batch.column("p").to_pylist() == ["http://p"] * 3
+    assert "p" not in clean.hints.plain  # the dictionary holds a value that needs a closer look

@@ -198,7 +198,8 @@ class Conformer:
             language = pc.if_else(pc.equal(language, ""), None, language)
 
         given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
-        if given is not None and given[0].null_count == 0:
+        as_given = given is not None and given[0].null_count == 0
+        if given is not None and as_given:
             codes, kind = given  # every row says its kind: nothing to guess (the fast, common path)
         else:
             guessed, stripped = _guess_kinds(value)
@@ -219,7 +220,9 @@ class Conformer:
         _flag(bad, pc.is_null(value), position, "null value")
         if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error
             _flag(bad, pc.invert(is_kind(IRI)), position, "predicate is not an IRI")
-        if is_kind.only(IRI) and not text_contains_any(value, _BAD_IRI_TABLE):
+        # The values of a dictionary column, as given, are among its distinct values: screen those.
+        screened = cols[position].dictionary if as_given and pa.types.is_dictionary(cols[position].type) else value
+        if is_kind.only(IRI) and not text_contains_any(screened, _BAD_IRI_TABLE):
             # All IRIs, and no byte an IRI forbids: valid, and (since those bytes include every
             # one JSON escapes) nothing to escape: the encoder is told so and skips its scan.
             learned.plain.add(position)
