@@ -137,7 +137,7 @@ async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: 
                     break
                 block.append(more)
                 size += len(more)
-            decoded = decode_query_frames(block)
+            decoded = await asyncio.get_running_loop().run_in_executor(None, decode_query_frames, block)
             if decoded is None:  # frame by frame: raises the gateway's error if there is one
                 done = False
                 for raw in block:
@@ -227,7 +227,9 @@ async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | N
                     break
                 block.append(more)
                 size += len(more)
-            batch = decode_frames(kind, block)
+            # Decoded on a worker thread (Arrow's parser releases the GIL): the socket keeps
+            # being read meanwhile, so receiving and decoding overlap.
+            batch = await asyncio.get_running_loop().run_in_executor(None, decode_frames, kind, block)
             if max_rows is not None:
                 batch = batch.slice(0, max_rows - sent)
             sent += batch.num_rows

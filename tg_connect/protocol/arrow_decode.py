@@ -42,6 +42,9 @@ _KIND_NAMES = pa.array(["iri", "blank", "literal"])
 _IMPLICIT_DATATYPES = pa.array([XSD_STRING, RDF_LANG_STRING, ""])
 
 
+_PARSE_THREADS = max(1, min(pa.cpu_count(), 8))
+
+
 class _Fallback(Exception):
     """The block holds something only the per-row decoder handles."""
 
@@ -71,8 +74,9 @@ def _read(kind: str, frames: Sequence[bytes], schema: pa.Schema | None = None) -
     options = pj.ParseOptions(explicit_schema=schema or _FRAME_SCHEMAS[kind], unexpected_field_behavior="ignore",
                               newlines_in_values=False)
     body = b"\n".join(frames)
-    return pj.read_json(io.BytesIO(body), parse_options=options,
-                        read_options=pj.ReadOptions(block_size=max(1 << 20, len(body) + 1)))
+    # Arrow parses blocks in parallel: one block per core, each holding at least a whole frame.
+    block = max(len(body) // _PARSE_THREADS + 1, max((len(f) for f in frames), default=0) + 1, 64 * 1024)
+    return pj.read_json(io.BytesIO(body), parse_options=options, read_options=pj.ReadOptions(block_size=block))
 
 
 def _triples(frames: Sequence[bytes]) -> pa.RecordBatch:
