@@ -41,7 +41,6 @@ def sink(port_queue: "mp.Queue[int]") -> None:
 
 def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
     """The frames tg_connect would send, made once up front for the raw client."""
-    from tg_connect.bulk.frames import rows_per_message
     from tg_connect.protocol import messages
     from tg_connect.protocol.conform import Conformer
 
@@ -51,8 +50,8 @@ def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
     with pq.ParquetFile(path) as f:
         for batch in f.iter_batches(batch_size=65_536):
             good = conformer.conform(batch).batch
-            step = rows_per_message(good, batch_size, 8 * 1024 * 1024)
-            out.extend(bytes(frame) for frame, _, _ in messages.encode_messages(kind, good, meta, step))  # type: ignore[arg-type]
+            out.extend(bytes(frame) for frame, _, _ in messages.encode_messages(  # type: ignore[arg-type]
+                kind, good, meta, batch_size, max_bytes=8 * 1024 * 1024))
     return out
 
 

@@ -146,3 +146,14 @@ def test_parquet_with_its_own_column_names_loads_through_dictionaries(
     key = ["s", "p", "o", "o_type"]
     assert sorted(map(tuple, got[key].astype(str).values.tolist())) == \
         sorted(map(tuple, want[key].astype(str).values.tolist()))
+
+
+def test_max_batch_bytes_caps_triples_messages(local_gateway: tg_connect.LocalGateway, run_id: str) -> None:
+    big = pd.DataFrame({"s": [f"http://a/{i}" for i in range(100)], "p": ["http://p/text"] * 100,
+                        "o": [f"{i} " + "long text " * 1000 for i in range(100)], "o_type": ["literal"] * 100})
+    report = tg_connect.to_trustgraph(big, url=local_gateway.url, collection=f"cap{run_id}", progress=False,
+                                      batch_size=1000, max_batch_bytes=50_000)
+    assert report.ok and report.rows_sent == 100
+    assert report.batches >= 100 * 10_000 // 50_000  # each message kept under 50 kB: about 4 rows
+    back = tg_connect.read_trustgraph(url=local_gateway.url, collection=f"cap{run_id}")
+    assert sorted(back["o"]) == sorted(big["o"])

@@ -107,3 +107,38 @@ def test_empty_batch_gives_an_empty_message() -> None:
 def test_export_frame_decoding_rejects_rows() -> None:
     with pytest.raises(ValueError):
         messages.decode_export_frame("rows", {})
+
+
+@settings(max_examples=80)
+@given(st.lists(wire_triples(), min_size=1, max_size=30), st.integers(1, 8), st.integers(150, 3000),
+       st.lists(st.integers(0, 2000), min_size=30, max_size=30))
+def test_messages_keep_under_the_byte_cap(triples: list[dict], rows: int, cap: int, pads: list[int]) -> None:
+    """Every message holds at most ``rows`` rows and ``cap`` bytes, unless one row alone is
+    larger; together they carry every row once, in order."""
+    for t, pad in zip(triples, pads):
+        if t["o"].get("t") == "l":
+            t["o"]["v"] += "\\n\u00e9\"" * (pad // 4)  # text that escaping makes longer
+    batch = messages.triples_from_wire(triples)
+    got, covered = [], []
+    for frame, start, stop in messages.encode_messages("triples", batch, META, rows, max_bytes=cap):
+        decoded = json.loads(bytes(frame))
+        assert len(decoded["triples"]) == stop - start <= rows
+        assert len(bytes(frame)) <= cap or stop - start == 1
+        got += decoded["triples"]
+        covered += list(range(start, stop))
+    assert covered == list(range(len(triples)))
+    assert got == [canonical_triple(t) for t in triples]
+
+
+def test_byte_cap_for_every_kind() -> None:
+    contexts = pa.RecordBatch.from_pydict({"entity": [f"http://e/{i}" for i in range(50)], "entity_type": ["iri"] * 50,
+                                           "context": ["x" * (i * 40) for i in range(50)]}, schema=schemas.ENTITY_CONTEXTS)
+    frames = list(messages.encode_messages("entity-contexts", contexts, META, 20, max_bytes=4000))
+    assert all(len(f) <= 4000 or stop - start == 1 for f, start, stop in frames)
+    assert [r for _, a, b in frames for r in range(a, b)] == list(range(50))
+    assert sum(len(json.loads(bytes(f))["entities"]) for f, _, _ in frames) == 50
+    vectors = pa.RecordBatch.from_pydict({"chunk_id": [f"c{i}" for i in range(40)],
+                                          "vector": [[float(i)] * 64 for i in range(40)]},
+                                         schema=schemas.document_embeddings_schema(64))
+    frames = list(messages.encode_messages("document-embeddings", vectors, META, 1000, max_bytes=2000))
+    assert len(frames) > 1 and all(len(f) <= 2000 for f, _, _ in frames)

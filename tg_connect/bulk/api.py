@@ -59,7 +59,8 @@ def to_trustgraph(
     a path, a directory, a glob or a list of them, in Parquet, CSV/TSV, JSON Lines or RDF
     (N-Triples, N-Quads, Turtle, TriG), told by suffix or ``format=`` (``read_options`` go
     to the reader, e.g. ``{"delimiter": ";"}``). It is streamed ``batch_size`` rows per
-    message and never held whole. ``kind`` takes the gateway's names (``triples``,
+    message (fewer where a message would pass ``max_batch_bytes``; a row larger than that
+    goes alone) and never held whole. ``kind`` takes the gateway's names (``triples``,
     ``graph-embeddings``, ``document-embeddings``, ``entity-contexts``, ``rows``; underscores
     accepted). ``url=None`` uses ``$TRUSTGRAPH_URL`` or else an in-process local gateway.
     Triples tables need ``s``, ``p``, ``o``: see ``docs/schemas.md`` for how term kinds are

@@ -1,7 +1,8 @@
 """From a source to encoded import frames: read, conform, encode, in input order.
 
 Chunks of ~65,536 rows are conformed and encoded as a whole (an Arrow kernel costs a fixed
-overhead per call), then cut into messages of ``batch_size`` rows, each a slice of one buffer.
+overhead per call), then cut into messages of ``batch_size`` rows (fewer where a message would
+exceed ``max_bytes``), each a slice of one buffer.
 Arrow kernels release the GIL, so up to ``encoders`` chunks are conformed and encoded at once
 on a small thread pool; results are still yielded strictly in input order, and at most
 ``encoders + 1`` chunks are held, so memory stays flat for any input size.
@@ -50,15 +51,6 @@ class Chunk:
     conformed: Conformed | None = None
 
 
-def rows_per_message(batch: pa.RecordBatch, batch_size: int, max_bytes: int) -> int:
-    """``batch_size``, capped so a message of vectors stays under ``max_bytes``."""
-    if "vector" in batch.schema.names and batch.num_rows:
-        dim: int = batch.schema.field("vector").type.list_size
-        per_row = 64 + dim * 14  # worst-case float text plus the entity or chunk id
-        return max(1, min(batch_size, max_bytes // per_row))
-    return batch_size
-
-
 def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metadata, batch: pa.RecordBatch,
                  offset: int, batch_size: int, max_bytes: int) -> Chunk:
     """Conform and encode one chunk (run on a worker thread)."""
@@ -66,10 +58,10 @@ def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metada
     chunk = Chunk(offset, batch.num_rows, conformed=conformed)
     good = conformed.batch
     index = conformed.row_index
-    step = rows_per_message(good, batch_size, max_bytes)
     for piece in messages.split_for_messages(kind, good):
         whole = piece is good
-        for data, start, stop in messages.encode_messages(kind, piece, meta, step, conformed.hints if whole else messages.NO_HINTS):
+        hints = conformed.hints if whole else messages.NO_HINTS
+        for data, start, stop in messages.encode_messages(kind, piece, meta, batch_size, hints, max_bytes):
             if whole and index is not None:
                 first, last = index[start].as_py(), index[stop - 1].as_py()
             elif whole:

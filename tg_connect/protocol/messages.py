@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import orjson
@@ -159,9 +159,11 @@ def _glue(left: _KindCodes | None, const: str, right: _KindCodes | None, rows: i
 
 
 def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints,
-                 ends: Mapping[int, str] | None = None) -> pa.Array:
-    """Each triple's JSON, followed by ``trailer`` (or by ``ends[row]`` for the rows it
-    names), in one join of seven parts.
+                 plan: Callable[[np.ndarray], Mapping[int, str]] | None = None) -> pa.Array:
+    """Each triple's JSON, followed by ``trailer``, in one join of seven parts.
+
+    ``plan``, given an upper bound of each row's size in bytes, names the rows to be
+    followed by another text instead (message ends: :func:`_contiguous_messages`).
 
     The join kernel costs the same for every part on every row, constants included, so the
     text between values is one part (:func:`_glue`), and what follows the object value
@@ -184,18 +186,62 @@ def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints,
             if TRIPLE in codes[pos].names:
                 text[pos] = pc.if_else(pc.equal(col(pos + "_type"), TRIPLE), value, text[pos])
     ending = _glue(codes["o"], "}" + trailer, None, n)
-    tail = _uncommon_endings(batch, codes["o"], trailer, ends or {})
+    parts = jsontext.merged([
+        _glue(None, '{"s":', codes["s"], n), text["s"],
+        _glue(codes["s"], ',"p":', codes["p"], n), text["p"],
+        _glue(codes["p"], ',"o":', codes["o"], n), text["o"],
+        ending,
+    ])
+    ends = plan(_size_bound(batch, parts)) if plan is not None else {}
+    tail = _uncommon_endings(batch, codes["o"], trailer, ends)
     if tail is None:
         tail = ending
     elif not isinstance(ending, str):
         tail = pc.coalesce(tail, ending)
     common = ending if isinstance(ending, str) else ""
-    return pc.binary_join_element_wise(*jsontext.merged([
-        _glue(None, '{"s":', codes["s"], n), text["s"],
-        _glue(codes["s"], ',"p":', codes["p"], n), text["p"],
-        _glue(codes["p"], ',"o":', codes["o"], n), text["o"],
-        tail,
-    ]), "", null_handling="replace", null_replacement=common)
+    return pc.binary_join_element_wise(*parts[:-1], tail, "", null_handling="replace", null_replacement=common)
+
+
+def _offsets(values: pa.Array) -> np.ndarray:
+    """Where each string of ``values`` starts in its text, from 0 (the last entry: the end):
+    read from the offsets buffer, no pass over the text."""
+    width = np.int64 if values.type == pa.large_string() else np.int32
+    _validity, offsets, _data = values.buffers()
+    out = np.frombuffer(offsets, dtype=width, count=len(values) + 1, offset=values.offset * np.dtype(width).itemsize)
+    return out.astype(np.int64) - int(out[0])
+
+
+def _size_bound(batch: pa.RecordBatch, parts: list[Any]) -> np.ndarray:
+    """Bytes up to each row (``n + 1`` running totals), or more: the parts' lengths, read
+    from their offsets, and what a datatype, language or graph may add (six bytes a byte,
+    the most JSON escaping makes of one)."""
+    rows = np.arange(batch.num_rows + 1, dtype=np.int64)
+    total = np.zeros(batch.num_rows + 1, dtype=np.int64)
+    for part in parts:
+        total += rows * len(part.encode()) if isinstance(part, str) else _offsets(part)
+    for name, key, _bit in _EXTRAS:
+        column = batch.column(name)
+        if column.null_count < len(column):
+            total += _offsets(column) * 6 + rows * (len(key) + 1)
+    return total
+
+
+def message_bounds(total: np.ndarray, rows_per_message: int, max_bytes: int | None) -> list[int]:
+    """Where messages start (and, last, where the rows end): at most ``rows_per_message``
+    rows each and, as rows allow, at most ``max_bytes`` bytes. ``total[i]`` is the bytes of
+    the rows before row ``i``. A row larger than ``max_bytes`` makes a message of its own."""
+    n = len(total) - 1
+    fixed = list(range(0, n, rows_per_message)) + [n]
+    if max_bytes is None or n == 0:
+        return fixed
+    if int(np.max(total[fixed[1:]] - total[fixed[:-1]])) <= max_bytes:
+        return fixed  # the usual case: the row count is the tighter limit
+    bounds, start = [], 0
+    while start < n:
+        bounds.append(start)
+        fits = int(np.searchsorted(total, total[start] + max_bytes, side="right")) - 1
+        start = max(start + 1, min(fits, start + rows_per_message, n))
+    return bounds + [n]
 
 
 _EXTRAS = (("o_datatype", ',"dt":"', 1), ("o_language", ',"ln":"', 2), ("g", ',"g":"', 4))
@@ -323,11 +369,13 @@ def _head(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> str:
 
 def encode_messages(
     kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int,
-    hints: EncodingHints = NO_HINTS,
+    hints: EncodingHints = NO_HINTS, max_bytes: int | None = None,
 ) -> Iterator[tuple[FrameData, int, int]]:
     """Bulk import frames for ``batch``: ``(frame, first_row, stop_row)``, in row order.
 
-    A frame is UTF-8 JSON text, as ``bytes`` or a ``memoryview`` of a larger buffer.
+    A frame is UTF-8 JSON text, as ``bytes`` or a ``memoryview`` of a larger buffer. It
+    carries at most ``rows_per_message`` rows and, unless one row alone is larger, at most
+    ``max_bytes`` bytes.
 
     The rows are encoded once for the whole batch, each followed by a comma; each message is
     then a slice of that one buffer, so the cost per message is a memory copy.
@@ -336,7 +384,7 @@ def encode_messages(
         return
     head = _head(kind, batch, metadata).encode()
     if kind == "triples":
-        yield from _contiguous_messages(batch, head, rows_per_message, hints)
+        yield from _contiguous_messages(batch, head, rows_per_message, max_bytes, hints)
         return
     tail = b"]}"
     rows = row_fragments(kind, batch, ",", hints)
@@ -347,13 +395,14 @@ def encode_messages(
     _validity, offsets_buf, data = rows.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4)
     view = memoryview(data) if data is not None else memoryview(b"")
-    for start in range(0, len(rows), rows_per_message):
-        stop = min(start + rows_per_message, len(rows))
+    budget = None if max_bytes is None else max_bytes - len(head) - len(tail)
+    bounds = message_bounds(offsets.astype(np.int64) - int(offsets[0]), rows_per_message, budget)
+    for start, stop in zip(bounds, bounds[1:]):
         body = view[offsets[start]: offsets[stop] - 1]  # drop the last row's comma
         yield b"".join((head, body, tail)), start, stop
 
 
-def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: int,
+def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: int, max_bytes: int | None,
                          hints: EncodingHints) -> Iterator[tuple[FrameData, int, int]]:
     """Triples messages laid out end to end in one buffer: a message's last row is followed
     by ``]}`` and the next message's head, so every message but the first is a view of that
@@ -361,14 +410,20 @@ def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: i
     encoding on a loaded machine). The views keep the buffer alive until they are sent."""
     n = batch.num_rows
     closing = "]}" + head.decode()
-    ends = {min(start + rows_per_message, n) - 1: closing for start in range(0, n, rows_per_message)}
-    ends[n - 1] = "]}"
-    rows = _triple_rows(batch, ",", hints, ends)
+    bounds: list[int] = []
+
+    def plan(sizes: np.ndarray) -> dict[int, str]:
+        budget = None if max_bytes is None else max_bytes - len(head) - 2
+        bounds.extend(message_bounds(sizes, rows_per_message, budget))
+        ends = {stop - 1: closing for stop in bounds[1:]}
+        ends[n - 1] = "]}"
+        return ends
+
+    rows = _triple_rows(batch, ",", hints, plan)
     _validity, offsets_buf, data = rows.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=n + 1, offset=rows.offset * 4)
     view = memoryview(data)
-    for start in range(0, n, rows_per_message):
-        stop = min(start + rows_per_message, n)
+    for start, stop in zip(bounds, bounds[1:]):
         end = offsets[stop] - (len(head) if stop < n else 0)  # the next message's head is not ours
         if start == 0:
             yield b"".join((head, view[offsets[0]:end])), start, stop
