@@ -22,12 +22,20 @@ class GatewayTimeoutError(TgConnectError, TimeoutError):
 
 
 class AuthenticationError(TgConnectError, PermissionError):
-    """The gateway refused the credential (HTTP 401, or an ``auth-failed`` frame)."""
+    """The gateway refused the credential (HTTP 401, or an ``auth-failed`` frame).
 
-    def __init__(self, endpoint: str, detail: str = "auth failure") -> None:
+    ``transient`` is true when the refusal came for one request on a socket whose token the
+    gateway had accepted: then its IAM service failed or timed out while authorising the
+    request (the 2.11 gateway fails closed), and the same request may well pass if retried.
+    """
+
+    def __init__(self, endpoint: str, detail: str = "auth failure", *, transient: bool = False) -> None:
         self.endpoint = endpoint
         self.detail = detail
-        super().__init__(f"authentication failed at {endpoint}: {detail} (check the token)")
+        self.transient = transient
+        advice = ("the socket's token had been accepted, so the gateway's IAM service failed or"
+                  " timed out while authorising this request; retry") if transient else "check the token"
+        super().__init__(f"authentication failed at {endpoint}: {detail} ({advice})")
 
 
 class AccessDeniedError(TgConnectError, PermissionError):

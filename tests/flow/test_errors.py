@@ -24,6 +24,7 @@ from tg_connect import (
     ServiceError,
     TgConnectError,
 )
+from tg_connect.bulk import read as bulk_read
 from tg_connect.transport import connect
 
 from ..conftest import Gateway
@@ -252,3 +253,33 @@ def test_async_errors_leave_the_loop_usable(scripted: ScriptedGateway) -> None:
             return await flow.embeddings("x")
 
     assert asyncio.run(main()) == [[1.0, 2.0]]
+
+
+REFUSED = {"error": {"type": "auth-required", "message": "auth failure"}, "complete": True}
+TRIPLE = {"s": {"t": "i", "i": "http://a"}, "p": {"t": "i", "i": "http://p"}, "o": {"t": "l", "v": "x"}}
+
+
+def test_a_triples_read_refused_by_a_failing_iam_is_asked_again(scripted: ScriptedGateway,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The socket's token was accepted, then one request was refused ('auth-required': the
+    2.11 gateway fails closed when its IAM times out): the read asks again and succeeds."""
+    monkeypatch.setattr(bulk_read, "_TRANSIENT_AUTH_RETRY_DELAYS", (0.05, 0.05))
+    asked: list[dict[str, Any]] = []
+
+    def triples(request: dict[str, Any]) -> list[Any]:
+        asked.append(request)
+        return [REFUSED] if len(asked) < 3 else frames({"response": [TRIPLE]})
+
+    scripted.scripts["triples"] = triples
+    got = tg_connect.read_trustgraph("triples", url=scripted.url, token=SECRET)
+    assert len(asked) == 3 and got["o"].tolist() == ["x"]
+
+
+def test_a_read_refused_every_time_says_why(scripted: ScriptedGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_read, "_TRANSIENT_AUTH_RETRY_DELAYS", (0.05, 0.05))
+    scripted.scripts["triples"] = [REFUSED]
+    with pytest.raises(AuthenticationError) as caught:
+        tg_connect.read_trustgraph("triples", url=scripted.url, token=SECRET)
+    assert caught.value.transient and "IAM" in str(caught.value) and "check the token" not in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert sum(1 for r in scripted.received if r.get("service") == "triples") == 3

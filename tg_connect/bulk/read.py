@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, AsyncIterator, Literal
 
 import aiohttp
 import pyarrow as pa
 from websockets.exceptions import ConnectionClosed
 
-from ..errors import GatewayConnectionError, GatewayTimeoutError, ProtocolError
+from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError
 from ..protocol import messages, mux, schemas
 from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
@@ -25,6 +26,7 @@ from ..transport.connect import http_session, open_websocket
 from ..transport.mux_client import open_authenticated
 from ..target import Target
 
+log = logging.getLogger(__name__)
 ReadSource = Literal["query", "core", "tail"]
 # "No limit" for the triples query: the gateway needs a positive integer, and the real
 # 2.11 store silently returns nothing for very large ones (2**62), so stay at int32 max.
@@ -87,8 +89,31 @@ async def aread_batches(
         yield batch
 
 
+# A 2.11 gateway whose IAM service times out while authorising a request refuses it even
+# though the socket's token was accepted; the same request usually passes moments later.
+_TRANSIENT_AUTH_RETRY_DELAYS = (1.0, 4.0)
+
+
 async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: Any, o: Any,
                          g: str | None, limit: int | None, batch_size: int) -> AsyncIterator[pa.RecordBatch]:
+    """The triples query, asked again (up to twice) when the gateway refuses it for a reason
+    that passes (:attr:`AuthenticationError.transient`) before any triple arrived."""
+    for delay in (*_TRANSIENT_AUTH_RETRY_DELAYS, None):
+        started = False
+        try:
+            async for batch in _query_once(target, flow, collection, s, p, o, g, limit, batch_size):
+                started = True
+                yield batch
+            return
+        except AuthenticationError as exc:
+            if not exc.transient or started or delay is None:
+                raise
+            log.warning("%s; asking again in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any, o: Any,
+                      g: str | None, limit: int | None, batch_size: int) -> AsyncIterator[pa.RecordBatch]:
     """The streaming triples query on a socket of its own, decoded a block of frames at a time.
 
     With no other request sharing the socket, frames need no routing by id, so they are not

@@ -94,8 +94,8 @@ def raise_for_frame(service: str, frame: ResponseFrame, endpoint: str) -> None:
     """Raise the matching error for a frame carrying an error at the top level or in response."""
     if frame.error is not None:
         kind, message = frame.error
-        if kind == "auth-required":
-            raise AuthenticationError(endpoint, message)
+        if kind == "auth-required":  # requests go only on sockets that had auth-ok (protocol.md 3, 6.3)
+            raise AuthenticationError(endpoint, message, transient=True)
         if kind == "access-denied":
             raise AccessDeniedError(endpoint, message)
         raise ServiceError(service, kind, message)
