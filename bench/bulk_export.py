@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from server_process import spawn  # a sibling module: the benches run as scripts
+
 
 def source(port_queue: "mp.Queue[int]", rows: int, batch_size: int) -> None:
     import websockets
@@ -82,11 +84,7 @@ def peak_rss_mb(base: str, rows: int) -> float:
 
 
 def start(rows: int, batch_size: int) -> tuple["mp.Process", int]:
-    ctx = mp.get_context("spawn")
-    q: "mp.Queue[int]" = ctx.Queue()
-    proc = ctx.Process(target=source, args=(q, rows, batch_size), daemon=True)
-    proc.start()
-    return proc, q.get(timeout=120)
+    return spawn(source, rows, batch_size)
 
 
 def main() -> None:

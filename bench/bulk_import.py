@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from server_process import spawn  # a sibling module: the benches run as scripts
+
 
 def sink(port_queue: "mp.Queue[int]") -> None:
     import websockets
@@ -119,11 +121,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=3, help="memory is also measured at rows x scale")
     args = ap.parse_args()
 
-    ctx = mp.get_context("spawn")
-    q: "mp.Queue[int]" = ctx.Queue()
-    server = ctx.Process(target=sink, args=(q,), daemon=True)
-    server.start()
-    port = q.get(timeout=30)
+    server, port = spawn(sink)
     base = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/api/v1/flow/default/import/{args.kind}"
     try:

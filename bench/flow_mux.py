@@ -25,6 +25,8 @@ import sys
 import time
 from typing import Any
 
+from server_process import spawn  # a sibling module: the benches run as scripts
+
 TOKEN = "tg_bench"
 
 
@@ -228,11 +230,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
 
-    ctx = mp.get_context("spawn")
-    q: "mp.Queue[int]" = ctx.Queue()
-    proc = ctx.Process(target=server, args=(q,), daemon=True)
-    proc.start()
-    port = q.get(timeout=30)
+    proc, port = spawn(server)
     base = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/api/v1/socket"
     r = args.repeat
