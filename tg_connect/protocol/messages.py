@@ -272,8 +272,9 @@ def _uncommon_endings(batch: pa.RecordBatch, o_codes: _KindCodes, trailer: str,
     for code in np.unique(pattern[pattern > 0]):
         rows = np.flatnonzero(pattern == code)
         take = pa.array(rows)
-        close: Any = closes[0] if len(set(closes)) == 1 else \
-            pa.array(closes, pa.string()).take(pa.array(o_codes.codes[rows]))  # type: ignore[index]
+        close: Any = closes[0]
+        if len(set(closes)) > 1 and o_codes.codes is not None:  # quoted triples among the objects
+            close = pa.array(closes, pa.string()).take(pa.array(o_codes.codes[rows]))
         parts: list[Any] = [close]
         for name, key, bit in _EXTRAS:
             if name == "g":
