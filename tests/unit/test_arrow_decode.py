@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,3 +73,24 @@ def test_query_error_frames_take_the_precise_path() -> None:
     top = json.dumps({"id": "q", "error": {"type": "error", "message": "Invalid flow"}, "complete": True}).encode()
     assert arrow_decode.decode_query_frames([top]) is None
     assert arrow_decode.decode_query_frames([query_frame([], True)])[1] is True  # type: ignore[index]
+
+
+@settings(max_examples=150)
+@given(st.lists(wire_triples(), min_size=0, max_size=15))
+def test_knowledge_core_triples_decode_as_the_per_row_decoder_does(triples: list[dict]) -> None:
+    """Core items arrive as Python objects (msgpack): the vectorised decoder gives exactly
+    what the per-row one gives, quoted triples and all."""
+    assert arrow_decode.decode_wire_triples(triples).equals(messages.triples_from_wire(triples))
+
+
+def test_knowledge_core_entities_and_malformed_items() -> None:
+    items = [{"e": {"t": "i", "i": "http://e/1"}, "v": [1, 0.5]}, {"e": {"t": "l", "v": "x"}, "v": [0.25, 2.0]}]
+    got = arrow_decode.decode_wire_entities(items, "e", "v")
+    assert got.equals(messages.graph_embeddings_from_wire(items, "e", "v"))
+    assert got.to_pylist()[1] == {"entity": "x", "entity_type": "literal", "vector": [0.25, 2.0]}
+    with pytest.raises(ValueError, match="triple 1"):
+        arrow_decode.decode_wire_triples([{"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "p"},
+                                           "o": {"t": "l", "v": "x"}}, {"s": {"t": "i", "i": 5}}])
+    with pytest.raises(ValueError, match="length"):
+        arrow_decode.decode_wire_entities([{"e": {"t": "i", "i": "a"}, "v": [1.0]},
+                                           {"e": {"t": "i", "i": "b"}, "v": [1.0, 2.0]}], "e", "v")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Sequence
+from typing import Any, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -121,6 +121,30 @@ def _entities(kind: Kind, frames: Sequence[bytes]) -> pa.RecordBatch:
     vectors = _vectors(items.field("vector"))
     return pa.RecordBatch.from_arrays([value, term_kind, vectors],
                                       schema=schemas.graph_embeddings_schema(vectors.type.list_size))
+
+
+def decode_wire_triples(items: Sequence[Any]) -> pa.RecordBatch:
+    """Canonical triples from wire-form triples already parsed into Python objects (a
+    knowledge core's msgpack): Arrow converts the objects in C++ and the terms are assembled
+    with kernels. What that cannot express goes through the per-row decoder, which also names
+    whatever is malformed."""
+    try:
+        return _triple_items(pa.array(items, type=_TRIPLE))
+    except (_Fallback, pa.ArrowInvalid, pa.ArrowTypeError):
+        return messages.triples_from_wire(items)
+
+
+def decode_wire_entities(items: Sequence[Any], entity_key: str, vector_key: str) -> pa.RecordBatch:
+    """Canonical graph embeddings from wire-form items already parsed into Python objects
+    (a knowledge core's ``{"e": term, "v": vector}``), as :func:`decode_wire_triples` does."""
+    try:
+        parsed = pa.array(items, type=pa.struct([(entity_key, _TERM), (vector_key, pa.list_(pa.float64()))]))
+        value, term_kind, _dt, _ln = _terms(parsed.field(entity_key))
+        vectors = _vectors(parsed.field(vector_key))
+        return pa.RecordBatch.from_arrays([value, term_kind, vectors],
+                                          schema=schemas.graph_embeddings_schema(vectors.type.list_size))
+    except (_Fallback, pa.ArrowInvalid, pa.ArrowTypeError):
+        return messages.graph_embeddings_from_wire(items, entity_key, vector_key)
 
 
 def decode_query_frames(frames: Sequence[bytes]) -> tuple[pa.RecordBatch, bool] | None:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import msgpack
 import pyarrow as pa
 
-from . import messages
+from . import arrow_decode
 
 TRIPLES_TAG = "t"
 GRAPH_EMBEDDINGS_TAG = "ge"
@@ -49,10 +49,10 @@ def decode_item(obj: Any) -> CoreItem:
     tag, body = obj
     meta = body.get("m") or {} if isinstance(body, dict) else {}
     if tag == TRIPLES_TAG:
-        batch = messages.triples_from_wire(body.get("t") or [])
+        batch = arrow_decode.decode_wire_triples(body.get("t") or [])
     elif tag == GRAPH_EMBEDDINGS_TAG:
         items = body.get("e") or []
-        batch = messages.graph_embeddings_from_wire(items, "e", "v") if items else None
+        batch = arrow_decode.decode_wire_entities(items, "e", "v") if items else None
     else:
         batch = None
     return CoreItem(tag, meta.get("i"), meta.get("c"), batch, body)
