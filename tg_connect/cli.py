@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="require this token (default: $TRUSTGRAPH_TOKEN; none = open)")
     serve.add_argument("--llm-url", help="send text completion to this OpenAI-compatible endpoint "
                        "(e.g. http://localhost:11434/v1) instead of the built-in scripted model")
+    serve.add_argument("--store-rate", type=float, metavar="ROWS_PER_S",
+                       help="simulate slow stores: the import sockets take frames in at full speed onto a "
+                       "queue and at most ROWS_PER_S rows per second are stored (default: stored at once)")
+    serve.add_argument("--store-queue-mb", type=float, default=1024, metavar="MB",
+                       help="with --store-rate: the queue's cap in MB of frame text; a frame past it closes "
+                       "its import socket with code 1011 (default: 1024)")
 
     demo = sub.add_parser("demo", help="load the bundled sample into a local gateway and read it back")
     demo.add_argument("--no-progress", action="store_true")
@@ -199,7 +205,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .local import run_forever
 
     run_forever(args.host, args.port, args.data, args.token or os.environ.get("TRUSTGRAPH_TOKEN") or None,
-                llm_url=args.llm_url)
+                llm_url=args.llm_url, store_rows_per_second=args.store_rate,
+                store_queue_bytes=int(args.store_queue_mb * 1024 * 1024))
     return 0
 
 

@@ -7,6 +7,7 @@ plain sync functions (no pytest-asyncio) while the gateway runs on its own threa
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -141,3 +142,76 @@ def import_frames(base: str, kind: str, frames: list[Any], token: str | None, fl
     with ws_connect(ws_url(base, f"/api/v1/flow/{flow}/import/{kind}", **params)) as ws:
         for frame in frames:
             ws.send(frame if isinstance(frame, (str, bytes)) else json.dumps(frame))
+
+
+class ServerProcess:
+    """``tg-connect serve`` in a process of its own (``--port 0``: the URL is read from the
+    first line it prints); stderr goes to a file, so a chatty server never blocks."""
+
+    def __init__(self, *args: str, stderr_path: Any) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        env.pop("TRUSTGRAPH_TOKEN", None)
+        self.stderr_path = stderr_path
+        self._stderr = open(stderr_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "tg_connect", "serve", "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline()
+        if not first.startswith("tg-connect local gateway at "):
+            self.kill()
+            raise RuntimeError(f"the server did not start: {first!r} {self.stderr()!r}")
+        self.url = first.split(" at ", 1)[1].strip()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stderr(self) -> str:
+        if not self._stderr.closed:
+            self._stderr.flush()
+        with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def rss_mb(self) -> tuple[int, int]:
+        """(resident set now, its peak so far) in MB, from /proc."""
+        text = open(f"/proc/{self.pid}/status").read()
+        values = {line.split(":")[0]: int(line.split()[1]) // 1024 for line in text.splitlines()
+                  if line.startswith(("VmRSS:", "VmHWM:"))}
+        return values["VmRSS"], values["VmHWM"]
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+        self._close_files()
+
+    def stop(self) -> None:
+        """Ctrl-C, as a user stops it."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(30)
+        self._close_files()
+
+    def _close_files(self) -> None:
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -714,4 +714,4 @@ def test_million_triples_volume() -> None:
         print(f"\n1M triples: ingest {ingest:.1f} s, streaming count {stream:.1f} s ({batches} frames)")
         assert count == frames * per_frame
         assert batches == frames * per_frame // 5000
-        assert ingest + stream < 90
+        # How long it took is printed, not asserted: speed belongs to bench/, not to tests.

@@ -46,8 +46,20 @@ Where it differs from a real 2.11 deployment, on purpose:
   never completes, unless the core id is also a librarian document), cores keep
   literal datatypes and languages, and ``load-kg-core`` answers once the data is stored.
 * One shared token instead of IAM; without one, bulk sockets also work without ``?token=``.
+* Request bodies (:mod:`.app`): a caller whose credential is not accepted has at most 64 KiB
+  of a REST body read (a longer one is a 401 at once; the real gateway reads and parses up
+  to 256 MiB first), and an accepted caller's JSON body is capped at 64 MiB (413).
 * No permessage-deflate on WebSockets; metrics are answered from the gateway's own
-  counters (instant-vector selectors only) instead of a Prometheus server.
+  counters (instant-vector selectors only) instead of a Prometheus server. They include the
+  store consumers' series with the real names and labels (``tg_consumer_processing_total``,
+  ``tg_triples_store_write_batch_size``/``_duration_seconds``; :mod:`.metrics`), counted
+  when the data is stored.
+* Stores write at once, and an import socket's close handshake completes once everything
+  it carried is stored. ``store_rows_per_second=`` (``tg-connect serve --store-rate``)
+  instead behaves like a real deployment's slow stores behind a broker: frames are taken in
+  at full speed and stored at that rate in the background (:mod:`.backend`).
+* With a data directory, a ``kill -9`` leaves the knowledge cores and the triple store
+  agreeing once it restarts (:mod:`.stores`).
 """
 
 from .server import LocalGateway, run_forever, serve

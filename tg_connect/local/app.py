@@ -4,6 +4,32 @@ The order of checks is part of the wire behaviour: a global REST call is parsed 
 operation looked up *before* authentication (so bad JSON is 400 even without a token), a
 flow service's kind is checked before authentication (404 ``unknown kind``), and a bulk
 socket's kind before its ``?token=``.
+
+Request bodies, and where the local gateway departs from that order to protect its memory.
+The real gateway reads a global REST body whole (up to its ``client_max_size``, 256 MiB)
+and parses it before it looks at the credential, so anyone can make it hold and parse
+256 MiB. Here the credential is looked at first, *without* answering yet:
+
+* a caller whose credential is not accepted (a token is configured and the request has
+  none, or the wrong one; or, open, a malformed bearer) has at most
+  :data:`PREAUTH_BODY` bytes read: a body within that gets the real order (400 for bad
+  JSON or an unknown operation, then 401), a longer one is answered 401 at once, unread
+  (by its ``Content-Length``, or as soon as a chunked body passes the limit);
+* an accepted caller's JSON body (global and flow-service REST) may be up to
+  :data:`MAX_JSON_BODY`; a longer one is answered 413 at once, unread. The real gateway
+  takes 256 MiB; a smaller cap keeps a parse in a few hundred MB. Past its 256 MiB the
+  real gateway answers a flow service with aiohttp's 413 (text) and its global REST with
+  400 ``invalid json`` (its ``except Exception`` catches the 413): here both are a 413 with
+  a JSON ``error``.
+* flow-service REST, ``import-core`` and the GET routes check the credential before reading
+  anything, as the real gateway does. ``import-core`` is read in 128 KiB pieces and stored
+  item by item, so, as in the real gateway (which reads it as a stream, outside
+  ``client_max_size``), its total size is not capped; one msgpack item may be up to
+  :data:`MAX_CORE_ITEM` (msgpack's default, which the real gateway also uses).
+
+A client sending ``Expect: 100-continue`` gets these refusals instead of ``100 Continue``,
+so it does not even send the body. WebSocket frames are capped at 50 MiB, as in the real
+gateway (:mod:`.bulk`).
 """
 
 from __future__ import annotations
@@ -14,11 +40,11 @@ import logging
 from typing import Any
 
 import msgpack
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from ..protocol.cores import GRAPH_EMBEDDINGS_TAG, TRIPLES_TAG
 from . import bulk, metrics, wire
-from .auth import DEFAULT_WORKSPACE, Auth, workspace_not_found
+from .auth import DEFAULT_WORKSPACE, Auth, auth_failure, workspace_not_found
 from .backend import EXPORT_INTERFACES, FLOW_SERVICES, IMPORT_INTERFACES, Backend
 from .bulk import SOCKETS
 from .mux import socket_handler
@@ -27,6 +53,9 @@ from .services import GLOBAL_OPERATIONS, decode_knowledge_put, flow_stream, glob
 logger = logging.getLogger("tg_connect.local")
 
 MAX_BODY = 256 * 1024 * 1024  # the real gateway's client_max_size
+MAX_JSON_BODY = 64 * 1024 * 1024  # an accepted caller's JSON REST body
+PREAUTH_BODY = 64 * 1024  # the most read from a caller whose credential is not accepted
+MAX_CORE_ITEM = 100 * 1024 * 1024  # one import-core msgpack item (msgpack's default buffer)
 CORE_READ_CHUNK = 128 * 1024
 
 BACKEND: web.AppKey[Backend] = web.AppKey("backend", Backend)
@@ -38,12 +67,12 @@ def make_app(backend: Backend, auth: Auth) -> web.Application:
     app[AUTH] = auth
     app[SOCKETS] = bulk.OpenSockets()
     app.router.add_get("/api/metrics/{path:.*}", metrics_route)
-    app.router.add_post("/api/v1/{kind}", global_route)
+    app.router.add_post("/api/v1/{kind}", global_route, expect_handler=_expect_global)
     app.router.add_get("/api/v1/socket", mux_route)
-    app.router.add_post("/api/v1/flow/{flow}/service/{kind}", flow_service_route)
+    app.router.add_post("/api/v1/flow/{flow}/service/{kind}", flow_service_route, expect_handler=_expect_flow)
     app.router.add_get("/api/v1/flow/{flow}/import/{kind}", import_route)
     app.router.add_get("/api/v1/flow/{flow}/export/{kind}", export_route)
-    app.router.add_post("/api/v1/import-core", import_core_route)
+    app.router.add_post("/api/v1/import-core", import_core_route, expect_handler=_expect_core)
     app.router.add_get("/api/v1/export-core", export_core_route)
     app.router.add_get("/api/v1/document-stream", document_stream_route)
     app.on_shutdown.append(_close_sockets)
@@ -58,6 +87,89 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.json_response(body, status=status)
 
 
+# -- request bodies (see the module docstring) ----------------------------------------------
+
+
+def _too_large(limit: int) -> web.Response:
+    return _json({"error": f"request body too large: the limit is {limit} bytes"}, 413)
+
+
+def _body_limit(request: web.Request) -> tuple[bool, int]:
+    """(whether the credential is accepted, how many body bytes may be read)."""
+    accepted = request.app[AUTH].accepts_headers(request.headers)
+    return accepted, MAX_JSON_BODY if accepted else PREAUTH_BODY
+
+
+def _early_refusal(request: web.Request, accepted: bool, limit: int) -> web.Response | None:
+    """The answer to a request whose declared length is over ``limit``, before reading it
+    (raises the 401 for a caller whose credential is not accepted)."""
+    length = request.content_length
+    if length is None or length <= limit:
+        return None
+    if not accepted:
+        raise auth_failure()
+    return _too_large(limit)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The request body, or ``None`` as soon as it is known to be longer than ``limit``
+    (from ``Content-Length``, or while reading a chunked body): never more is held."""
+    length = request.content_length
+    if length is not None and length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.readany()
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_json(request: web.Request, body: bytes) -> Any:
+    """``request.json()`` on a body already read (the charset of the request, else UTF-8)."""
+    return json.loads(body.decode(request.charset or "utf-8"))
+
+
+async def _continue(request: web.Request) -> None:
+    """aiohttp's default expect handler: ``100 Continue`` for ``Expect: 100-continue``."""
+    if request.version == HttpVersion11:
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text=f"Unknown Expect: {request.headers.get('Expect', '')}")
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+
+
+async def _expect_global(request: web.Request) -> web.StreamResponse | None:
+    accepted, limit = _body_limit(request)
+    refusal = _early_refusal(request, accepted, limit)
+    if refusal is not None:
+        return refusal
+    await _continue(request)
+    return None
+
+
+async def _expect_flow(request: web.Request) -> web.StreamResponse | None:
+    if request.match_info.get("kind") not in FLOW_SERVICES:
+        return _json({"error": "unknown kind"}, 404)
+    request.app[AUTH].check_headers(request.headers)
+    refusal = _early_refusal(request, True, MAX_JSON_BODY)
+    if refusal is not None:
+        return refusal
+    await _continue(request)
+    return None
+
+
+async def _expect_core(request: web.Request) -> web.StreamResponse | None:
+    request.app[AUTH].check_headers(request.headers)
+    await _continue(request)
+    return None
+
+
 # -- REST ---------------------------------------------------------------------------------
 
 
@@ -65,10 +177,17 @@ async def global_route(request: web.Request) -> web.Response:
     """``POST /api/v1/{kind}``: config, flow, librarian, knowledge, collection-management."""
     backend, auth = request.app[BACKEND], request.app[AUTH]
     kind = request.match_info["kind"]
+    accepted, limit = _body_limit(request)
+    raw = await read_body(request, limit)
+    if raw is None:  # over the limit: refused unread (401 if not authenticated, else 413)
+        if not accepted:
+            raise auth_failure()
+        return _too_large(limit)
     try:
-        body = await request.json()
+        body = _parse_json(request, raw)
     except Exception:
         return _json({"error": "invalid json"}, 400)
+    del raw
     if not isinstance(body, dict):
         return _json({"error": "body must be an object"}, 400)
     operation = body.get("operation", "")
@@ -94,8 +213,12 @@ async def flow_service_route(request: web.Request) -> web.Response:
     if kind not in FLOW_SERVICES:
         return _json({"error": "unknown kind"}, 404)
     auth.check_headers(request.headers)
+    raw = await read_body(request, MAX_JSON_BODY)
+    if raw is None:
+        return _too_large(MAX_JSON_BODY)
     try:
-        data = await request.json()
+        data = _parse_json(request, raw)
+        del raw
         workspace = (data.get("workspace") if isinstance(data, dict) else None) or DEFAULT_WORKSPACE
         stream = flow_stream(backend, kind, workspace, request.match_info["flow"], data)
         return _json(await last_frame(stream))
@@ -197,7 +320,7 @@ async def import_core_route(request: web.Request) -> web.StreamResponse:
     workspace = request.query.get("workspace", DEFAULT_WORKSPACE)
     if backend.known_workspace(workspace):
         meta = {"id": core_id, "collection": "default"}
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=MAX_CORE_ITEM)
         try:
             while True:
                 chunk = await request.content.read(CORE_READ_CHUNK)

@@ -51,14 +51,18 @@ class Auth:
             return not token or token.startswith("tg_")
         return bool(token) and hmac.compare_digest(token.encode(), self._token)
 
-    def check_headers(self, headers: Mapping[str, str]) -> None:
-        """REST: raise the 401 unless the credential is accepted.
+    def accepts_headers(self, headers: Mapping[str, str]) -> bool:
+        """REST: whether the ``Authorization`` header's credential is accepted.
 
         As in the real gateway, a header that is not ``Bearer <x>`` counts as no credential.
         """
         value = headers.get("Authorization", "")
         token = value[len("Bearer "):].strip() if value.startswith("Bearer ") else ""
-        if not self.accepts(token):
+        return self.accepts(token)
+
+    def check_headers(self, headers: Mapping[str, str]) -> None:
+        """REST: raise the 401 unless the credential is accepted."""
+        if not self.accepts_headers(headers):
             raise auth_failure()
 
     def check_query(self, query: Mapping[str, str]) -> None:

@@ -7,6 +7,25 @@ the flows' ``*-store`` topics (triples-write, ge-write, kg-store, ...). Here one
 :class:`~.stores.ConfigStore` exactly as flow-svc writes them, and :meth:`Backend.publish`
 is "a message on a flow's store topic": it is stored, appended to the knowledge core (as
 kg-store does) and copied to every open export socket on that topic.
+
+Two ways to consume a store topic:
+
+* by default, inside the publish: a message is validated, converted, appended to its core
+  and queued for the single store thread, in order, before the next frame is read; a
+  triples query (and the close handshake of an import socket) first waits for the queued
+  inserts (:meth:`Backend.settle`);
+* with ``store_rows_per_second`` (a *paced* store, to test clients against stores slower
+  than the socket), like the real deployment, where RabbitMQ takes every message at once and
+  the store writers trail behind: the publish only validates the message and puts it on an
+  in-memory queue (the broker), and a background writer stores the queue at most that many
+  rows (triples, entities, chunks, values) per second. The queue has no back-pressure but a
+  size cap (``store_queue_bytes``): a message that would pass it is refused with
+  :class:`StoreQueueFull` and logged as an error. Messages still queued at shutdown are lost
+  (and, with a data directory, were never written anywhere, so store and core still agree).
+  Everything that publishes goes through that queue: ``load-kg-core`` then answers once its
+  messages are queued, and retrieval services' explainability triples wait their turn.
+
+Either way the store consumers' metrics (:mod:`.metrics`) count a message once it is stored.
 """
 
 from __future__ import annotations
@@ -15,18 +34,22 @@ import asyncio
 import collections
 import json
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import pyarrow as pa
+import pyoxigraph as ox
 
 from . import wire
-from .bulk import TapHub
-from .metrics import Metrics
+from .bulk import StoreQueueFull, TapHub
+from .metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
 from .model import LanguageModel, make_model
-from .stores import ConfigStore, WorkspaceData, json_text, text_or_none, vector_array
+from .rdf import TermCodec, TripleStore
+from .stores import CoreStore, ConfigStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
 from .templates import seed_prompts, seed_tools
 
 logger = logging.getLogger("tg_connect.local")
@@ -35,6 +58,7 @@ DEFAULT_WORKSPACE = "default"
 DEFAULT_FLOW = "default"
 DEFAULT_BLUEPRINT = "local"
 _MAX_PENDING = 2  # store inserts queued behind the one running
+DEFAULT_STORE_QUEUE_BYTES = 1024 * 1024 * 1024  # the paced store's queue cap (frame text)
 
 # Flow-scoped request/response services of the 2.11 gateway (gateway/registry.py _FLOW_SERVICES).
 FLOW_SERVICES = (
@@ -89,6 +113,81 @@ def _substitute(template: str, workspace: str, blueprint: str, flow_id: str, par
     return out
 
 
+class Pacer:
+    """At most ``rate`` rows per second, message by message.
+
+    :meth:`delay` says how long to wait before writing a message of ``rows`` rows: each
+    message takes ``rows / rate`` seconds of the budget, so over any interval at most
+    ``rate`` rows per second are written, plus the one message being started. Time spent
+    idle is not saved up for a later burst.
+    """
+
+    def __init__(self, rate: float) -> None:
+        if not rate > 0:
+            raise ValueError(f"store rows per second must be positive, not {rate!r}")
+        self.rate = float(rate)
+        self._next: float | None = None
+
+    def delay(self, rows: int, now: float) -> float:
+        start = now if self._next is None or self._next < now else self._next
+        self._next = start + rows / self.rate
+        return start - now
+
+
+@dataclass
+class Queued:
+    """A message on the paced store's queue: its frame text, kept until it is stored."""
+
+    workspace: str
+    topic: str
+    kind: str
+    text: str | bytes
+    rows: int
+
+
+class StoreQueue:
+    """The paced store's broker queue: FIFO, never pushing back, capped at ``max_bytes``."""
+
+    def __init__(self, rate: float, max_bytes: int) -> None:
+        self.pacer = Pacer(rate)
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.rows = 0
+        self._items: collections.deque[Queued] = collections.deque()
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: Queued) -> None:
+        size = len(item.text)
+        if self._items and self.bytes + size > self.max_bytes:
+            raise StoreQueueFull(
+                f"the paced store's queue is full ({len(self._items):,} messages, {self.bytes:,} bytes,"
+                f" cap {self.max_bytes:,} bytes): the store writes {self.pacer.rate:g} rows/s and the"
+                " import runs ahead of it; pace the import"
+            )
+        self._items.append(item)
+        self.bytes += size
+        self.rows += item.rows
+        self._ready.set()
+
+    async def get(self) -> Queued:
+        """The oldest message (it still counts in :attr:`bytes` until :meth:`done`)."""
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def put_back(self, item: Queued) -> None:
+        """Return a message taken by :meth:`get` but not stored, to the head of the queue."""
+        self._items.appendleft(item)
+
+    def done(self, item: Queued) -> None:
+        self.bytes -= len(item.text)
+        self.rows -= item.rows
+
+
 class FlowStartError(RuntimeError):
     """flow-svc refused to start a flow (the 2.11 gateway drops this error)."""
 
@@ -97,13 +196,22 @@ class Backend:
     """All back-end state of one local gateway (see the module docstring)."""
 
     def __init__(self, data: Path | None, workspaces: Iterable[str] = (DEFAULT_WORKSPACE,),
-                 llm_url: str | None = None, llm_model: str | None = None) -> None:
+                 llm_url: str | None = None, llm_model: str | None = None, *,
+                 store_rows_per_second: float | None = None,
+                 store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES) -> None:
         self.data = data
         if data is not None:
             data.mkdir(parents=True, exist_ok=True)
         self.config = ConfigStore(None if data is None else data / "config.json")
         self.taps = TapHub()
         self.metrics = Metrics()
+        # Messages taken in per store topic (published, or queued for the paced store).
+        self.accepted: dict[str, int] = {}
+        self.queue: StoreQueue | None = None
+        if store_rows_per_second is not None:
+            self.queue = StoreQueue(store_rows_per_second, store_queue_bytes)
+        self._writer: asyncio.Task[None] | None = None
+        self._validator = TermCodec()  # the paced store checks triples before queueing them
         self.llm_url = llm_url
         self.model: LanguageModel = make_model(llm_url, llm_model)
         self.cache: dict[Any, Any] = {}  # derived state keyed by config version (compiled prompts)
@@ -113,6 +221,16 @@ class Backend:
         self._pending: collections.deque[Future[None]] = collections.deque()
         for ws in [DEFAULT_WORKSPACE, *workspaces]:
             self.ensure_workspace(ws)
+        for ws in list(self.config.workspaces):
+            for flow_id in self.config.keys(ws, "flow"):
+                self._add_consumers(ws, flow_id)
+        if data is not None:
+            self._recover()
+
+    @property
+    def paced(self) -> bool:
+        """Whether a background writer stores the store topics at a set rate."""
+        return self.queue is not None
 
     # -- workspaces and flows -------------------------------------------------------------
 
@@ -190,6 +308,16 @@ class Backend:
         record = {"description": description, "blueprint-name": blueprint, "interfaces": interfaces,
                   "parameters": params}
         self.config.put_many(workspace, [("flow", flow_id, json.dumps(record))])
+        self._add_consumers(workspace, flow_id)
+
+    def _add_consumers(self, workspace: str, flow_id: str) -> None:
+        """The store processors subscribe to a running flow's store topics (their metrics
+        series appear at 0, as the real consumers' do)."""
+        for name in STORE_CONSUMERS:
+            spec = self.interface(workspace, flow_id, name)
+            topic = spec.get("flow") if isinstance(spec, dict) else None
+            if isinstance(topic, str):
+                self.metrics.add_consumers(name, topic)
 
     def stop_flow(self, workspace: str, flow_id: Any) -> None:
         if flow_id is None:
@@ -227,10 +355,54 @@ class Backend:
         ``data`` is a parsed import frame (``raw`` its JSON text, if at hand). Anything
         malformed raises before anything is stored, as the real import dispatcher raises
         before anything is sent. Triples may still be in the store queue on return; call
-        :meth:`settle` before answering anything that must see them.
+        :meth:`settle` before answering anything that must see them. With a paced store the
+        message is only validated and queued (raising :class:`StoreQueueFull` at the cap).
         """
+        if self.queue is not None:
+            rows, message = self._check(kind, data)
+            self.queue.put(Queued(workspace, topic, kind, raw if raw is not None else json.dumps(data), rows))
+            self._start_writer()
+            self.accepted[topic] = self.accepted.get(topic, 0) + 1
+            if kind != "rows" and self.taps.active(workspace, topic):  # the broker's fan-out: at once
+                if message is None:
+                    message = wire.triples_message(data)
+                await self.taps.publish(workspace, topic, json.dumps(message))
+            return
+        await self._consume(workspace, topic, kind, data, raw, tap=True)
+        self.accepted[topic] = self.accepted.get(topic, 0) + 1
+
+    def _check(self, kind: str, data: Any) -> tuple[int, dict[str, Any] | None]:
+        """Validate a message as :meth:`_consume` would, storing nothing: its row count and,
+        when already built, its translated message (``None`` for triples and rows)."""
         if kind == "triples":
-            await self._publish_triples(workspace, topic, data, raw)
+            meta = data["metadata"]
+            _required = (meta["id"], meta["collection"])  # the real decoder's KeyErrors
+            items = data["triples"]
+            if items:
+                self._validator.quads(items, record=False)
+            elif not isinstance(items, list):
+                wire.triples(items)
+            return (len(items) if items else 0), None
+        if kind == "graph-embeddings":
+            message = wire.graph_embeddings_message(data)
+            return len(message["entities"]), message
+        if kind == "document-embeddings":
+            message = wire.document_embeddings_message(data)
+            return len(message["chunks"]), message
+        if kind == "entity-contexts":
+            message = wire.entity_contexts_message(data)
+            wire.entity_types(data)
+            return len(message["entities"]), message
+        if kind == "rows":
+            return len(wire.rows_message(data)["values"]), None
+        raise ValueError(f"unknown kind {kind!r}")
+
+    async def _consume(
+        self, workspace: str, topic: str, kind: str, data: Any, raw: str | bytes | None, tap: bool
+    ) -> None:
+        """The store processors handle one message (and, unless paced, the tap sees it)."""
+        if kind == "triples":
+            await self._consume_triples(workspace, topic, data, raw, tap)
             return
         if kind == "graph-embeddings":
             message = wire.graph_embeddings_message(data)
@@ -295,12 +467,17 @@ class Backend:
                     schema=log.schema,
                 ))
         self.ensure_collection(workspace, collection)
-        if kind != "rows" and self.taps.active(workspace, topic):
+        interface = IMPORT_INTERFACES[kind]
+        for processor in STORE_CONSUMERS.get(interface, ()):  # ge-write + kg-store, de-write
+            self.metrics.consumed(processor, topic)
+        if tap and kind != "rows" and self.taps.active(workspace, topic):
             await self.taps.publish(workspace, topic, json.dumps(message))
 
-    async def _publish_triples(self, workspace: str, topic: str, data: Any, raw: str | bytes | None) -> None:
-        """The hot path: convert straight from the parsed frame, insert on the store thread
-        (see :meth:`_commit`), keep the frame's own JSON text in the core, and build the
+    async def _consume_triples(
+        self, workspace: str, topic: str, data: Any, raw: str | bytes | None, tap: bool
+    ) -> None:
+        """The hot path: convert straight from the parsed frame, keep the frame's own JSON text
+        in the core, insert on the store thread (see :meth:`_commit`), and build the
         translated message only if an export socket is listening."""
         meta = data["metadata"]
         doc_id = meta["id"]
@@ -311,19 +488,26 @@ class Backend:
             store = ws.triple_store(collection, create=True)
             assert store is not None
             quads = store.prepare(items)  # validates every triple; raises before storing anything
-            await self._commit(store.commit, quads)
+            # The core first, then the store: after a crash the core holds every frame the store
+            # may hold, and the restart stores again what the core has past its stored mark.
             key = self._core_key(meta, doc_id)
-            if raw is not None:
-                ws.cores.append_frame(key, "t", raw)
-            else:
-                ws.cores.append(key, "t", items)
-        elif not isinstance(items, list):
-            wire.triples(items)  # let the translator raise on e.g. a number
+            mark = ws.cores.append_frame(key, "t", raw if raw is not None else json.dumps(data))
+            self.metrics.consumed(CORE_WRITER, topic)
+            await self._commit(store, quads, ws.cores, key, mark, topic)
+        else:
+            if not isinstance(items, list):
+                wire.triples(items)  # let the translator raise on e.g. a number
+            # An empty message is still one message for both processors, and a write of 0.
+            self.metrics.consumed(CORE_WRITER, topic)
+            self.metrics.triples_written(0, 0.0)
+            self.metrics.consumed(TRIPLES_WRITER, topic)
         self.ensure_collection(workspace, collection)
-        if self.taps.active(workspace, topic):
+        if tap and self.taps.active(workspace, topic):
             await self.taps.publish(workspace, topic, json.dumps(wire.triples_message(data)))
 
-    async def _commit(self, insert: Callable[[Any], None], quads: Any) -> None:
+    async def _commit(
+        self, store: TripleStore, quads: list[ox.Quad], cores: CoreStore, key: str, mark: Mark, topic: str
+    ) -> None:
         """Queue an insert on the single store thread, in arrival order.
 
         pyoxigraph releases the GIL while inserting, so the event loop converts the next
@@ -333,25 +517,114 @@ class Backend:
         while len(self._pending) >= _MAX_PENDING:
             await asyncio.wrap_future(self._pending[0])
             self._reap()
-        self._pending.append(self._executor.submit(insert, quads))
+        self._pending.append(self._executor.submit(self._write, store, quads, cores, key, mark, topic))
         self._reap()
+
+    def _write(
+        self, store: TripleStore, quads: list[ox.Quad], cores: CoreStore, key: str, mark: Mark, topic: str
+    ) -> None:
+        """On the store thread: commit, then mark the core item stored and count the write
+        (TriplesStoreService.on_message's metrics, then the consumer's)."""
+        started = time.monotonic()
+        try:
+            store.commit(quads)
+        except Exception:
+            cores.spoil(key)
+            self.metrics.triples_write_failed()
+            self.metrics.consumed(TRIPLES_WRITER, topic, ok=False)
+            raise
+        elapsed = time.monotonic() - started
+        cores.mark_stored(key, mark)
+        self.metrics.triples_written(len(quads), elapsed)
+        self.metrics.consumed(TRIPLES_WRITER, topic)
 
     def _reap(self) -> None:
         while self._pending and self._pending[0].done():
             self._pending.popleft().result()  # re-raise an insert failure here
 
     async def settle(self) -> None:
-        """Wait until every queued store insert is done (read-your-writes)."""
+        """Wait until every queued store insert is done (read-your-writes).
+
+        With a paced store this is only the insert in progress, never the queue behind it.
+        """
         while self._pending:
             await asyncio.wrap_future(self._pending[-1])
             self._reap()
+
+    # -- the paced store ------------------------------------------------------------------
+
+    def _start_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queue())
+
+    async def _write_queue(self) -> None:
+        """The paced store's writer: the queue's messages, in order, at most the set rate."""
+        queue = self.queue
+        assert queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await queue.get()
+            try:
+                wait = queue.pacer.delay(item.rows, loop.time())
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                queue.put_back(item)  # not started: still queued (and counted) at shutdown
+                raise
+            try:
+                await self._consume(item.workspace, item.topic, item.kind, json.loads(item.text), item.text,
+                                    tap=False)
+            except Exception as exc:  # validated when queued, so a failing store
+                logger.error("paced store: a %s message was not stored: %s", item.kind, exc)
+            finally:
+                queue.done(item)
+            if not len(queue):  # caught up: the inserts done, the Arrow logs written
+                await self.settle()
+                self.flush()
 
     @staticmethod
     def _core_key(meta: dict[str, Any], doc_id: Any = None) -> str:
         key = meta.get("root") or (meta.get("id") if doc_id is None else doc_id)
         return key if isinstance(key, str) else json_text(key)
 
+    # -- crash recovery -------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Store again the triples frames each core holds past its stored mark (see
+        :mod:`.stores`): after a ``kill -9`` the store then has what the core has."""
+        for workspace in list(self.config.workspaces):
+            ws = self.workspace(workspace)
+            for core_id in ws.cores.ids("t"):
+                frames = triples = 0
+                for frame in ws.cores.unstored(core_id):
+                    try:
+                        collection = str(frame["metadata"]["collection"])
+                        items = frame["triples"]
+                        store = ws.triple_store(collection, create=True)
+                        assert store is not None
+                        triples += store.add(items) if items else 0
+                        self.ensure_collection(workspace, collection)
+                        frames += 1
+                    except Exception as exc:  # checked when it arrived; never stop a restart
+                        logger.error("recovery: a frame of core %r was not stored: %s", core_id, exc)
+                if frames:
+                    logger.warning("recovery: stored %d frame(s), %d triple(s) of knowledge core %r that"
+                                   " a crash left out of the triple store", frames, triples, core_id)
+
     # -- lifecycle ------------------------------------------------------------------------
+
+    async def stop_writer(self) -> None:
+        """Stop the paced store's writer; what is still queued is dropped (and logged)."""
+        task, self._writer = self._writer, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        if self.queue is not None and len(self.queue):
+            logger.warning("paced store: %d queued message(s) (%d rows) were not stored before shutdown",
+                           len(self.queue), self.queue.rows)
 
     def flush(self) -> None:
         for ws in self._workspaces.values():

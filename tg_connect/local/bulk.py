@@ -1,10 +1,19 @@
 """Bulk import/export sockets (``/api/v1/flow/{flow}/import|export/{kind}``) and the live tap.
 
 Import: each text frame is one message; it is parsed with the stdlib ``json`` module and
-published (stored, kept in the knowledge core, tapped) *inside the receive loop*, so by the
-time the client's close handshake completes every frame it sent is stored. No frame is ever
-sent back; a malformed message closes the socket with code 1000 and no reason, as the real
-gateway does.
+published (stored, kept in the knowledge core, tapped) *inside the receive loop*, before the
+next frame is read. No frame is ever sent back; a malformed message closes the socket with
+code 1000 and no reason, as the real gateway does.
+
+What a client can confirm, as with the real gateway (whose listener also awaits each
+frame's publish before reading the next): aiohttp answers a client's PING inside
+``receive()``, in order with the data frames, so a PONG means every frame sent before the
+PING was taken in; and the close handshake completes only after every frame before the
+CLOSE was. Taken in means stored (the inserts queued for the store thread are waited for
+when a query or the close needs them), except with a paced store (see :mod:`.backend`),
+where, as with the real gateway's broker, it means queued: the close handshake then does
+not wait for the queue, and the store metrics tell what is stored. A paced store whose
+queue is full closes the socket with 1011 (internal error) and says why in the reason.
 
 Export is a live tap, like the real gateway's fresh broker subscription per socket: an
 export socket sees the messages published on its workspace+topic while it is open, and
@@ -26,6 +35,10 @@ from aiohttp import WSMsgType, web
 
 if TYPE_CHECKING:
     from .backend import Backend
+
+
+class StoreQueueFull(RuntimeError):
+    """A paced store's queue is at its size cap: the message was not taken in."""
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -133,6 +146,10 @@ async def import_socket(
             if msg.type == WSMsgType.TEXT or msg.type == WSMsgType.BINARY:
                 try:
                     await publish(workspace, topic, kind, loads(msg.data), msg.data)
+                except StoreQueueFull as exc:
+                    logger.error("import %s: %s; closing the socket", kind, exc)
+                    await ws.close(code=1011, message=b"store queue full: the paced store is behind")
+                    break
                 except Exception as exc:  # malformed: close quietly, as the real gateway does
                     logger.info("import %s: malformed message closes the socket: %s", kind, type(exc).__name__)
                     await backend.settle()
@@ -141,10 +158,12 @@ async def import_socket(
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
-        # The close handshake completes only now (autoclose is off): everything received
-        # is in the stores when the client sees its close acknowledged.
-        await backend.settle()
-        backend.workspace(workspace).flush()
+        # The close handshake completes only now (autoclose is off): unless the store is
+        # paced, everything received is in the stores when the client sees its close
+        # acknowledged. A paced store's queue is not waited for, as with the real broker.
+        if not backend.paced:
+            await backend.settle()
+            backend.workspace(workspace).flush()
         if not ws.closed:
             await ws.close()
     return ws

@@ -1,44 +1,166 @@
 """The gateway's own counters, answered in the shape of the Prometheus HTTP API.
 
-The real gateway proxies ``/api/metrics/{path}`` to a Prometheus server that scrapes it. The
-local gateway has no Prometheus, so it answers the few calls clients make
+The real gateway proxies ``/api/metrics/{path}`` to a Prometheus server that scrapes it (job
+``api-gateway``) and the back-end processors (job ``backend-group`` in the reference
+deployment). The local gateway has no Prometheus, so it answers the few calls clients make
 (``query?query=<selector>``, ``labels``, ``label/<name>/values``) from its own counters.
 Only instant-vector selectors are supported (``name``, ``name{l="v",l!="v",l=~"re",l!~"re"}``,
-``{__name__="name"}``): a PromQL engine is out of scope, and anything else is the same
-400 ``bad_data`` answer Prometheus gives for a query it cannot run.
+``{__name__="name"}``): a PromQL engine is out of scope (a client sums series itself), and
+anything else is the same 400 ``bad_data`` answer Prometheus gives for a query it cannot run.
 
-No metrics library is installed, and a dict of counters is all this needs.
+Series, with the real 2.11.1 names and label sets:
+
+* ``up`` and ``tg_gateway_request_total{service,status}`` (job ``api-gateway``);
+* the store consumers' ``tg_consumer_processing_total{processor,consumer,status}`` (job
+  ``backend-group``), one series per processor consuming a flow's store topic: on
+  ``triples-store`` ``triples-write`` and ``kg-store``, on ``graph-embeddings-store``
+  ``ge-write`` and ``kg-store``, on ``document-embeddings-store`` ``de-write``
+  (``entity-contexts-load`` and ``rows-store`` have no consumer in the reference
+  deployment). ``consumer`` is the topic, ``flow:tg:<workspace>:<interface>:<flow>``. As
+  ``ConsumerMetrics`` does, both ``status`` series exist at 0 from the moment the consumer
+  does (the flow starts), and each counts one per *message* handled;
+* ``TriplesStoreService``'s histograms ``tg_triples_store_write_batch_size`` (triples per
+  write) and ``tg_triples_store_write_duration_seconds`` (``_bucket``/``_sum``/``_count``,
+  label ``processor``) and the counter ``tg_triples_store_write_error_total``: a series
+  appears at its first observation, as with prometheus_client's labelled metrics.
+
+The reference deployment scrapes the gateway and the back end on two ports (two
+``instance`` values); here both are this gateway's address.
+
+Every back-end series is counted when the data is *stored* (the store commit returned, the
+core item was written), not when the import frame arrived: a client tells delivered from
+stored by comparing what it sent with these. The ``_created`` series prometheus_client also
+exports are left out. Counters are updated from the store thread too, hence the lock.
+
+No metrics library is installed, and a few dicts of counters are all this needs.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import threading
 import time
 from typing import Any, Mapping
 
 REQUEST_TOTAL = "tg_gateway_request_total"
 JOB = "api-gateway"
+BACKEND_JOB = "backend-group"  # the reference deployment's scrape job for the processors
+CONSUMER_TOTAL = "tg_consumer_processing_total"
+WRITE_BATCH = "tg_triples_store_write_batch_size"
+WRITE_DURATION = "tg_triples_store_write_duration_seconds"
+WRITE_ERRORS = "tg_triples_store_write_error_total"
+
+# Processors consuming each store interface, by their ids in the reference deployment.
+STORE_CONSUMERS: dict[str, tuple[str, ...]] = {
+    "triples-store": ("triples-write", "kg-store"),
+    "graph-embeddings-store": ("ge-write", "kg-store"),
+    "document-embeddings-store": ("de-write",),
+}
+TRIPLES_WRITER = "triples-write"
+CORE_WRITER = "kg-store"
+
+# trustgraph-base's buckets: BUCKETS_STANDARD (durations) and the batch-size histogram's own.
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+BATCH_BUCKETS = (1.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0)
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as prometheus_client writes it (``floatToGoString``): 1.0, 0.05, +Inf."""
+    return "+Inf" if math.isinf(bound) else repr(float(bound))
+
+
+class Histogram:
+    """One labelled child of a Prometheus histogram: cumulative buckets, sum and count."""
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = (*bounds, math.inf)
+        self.buckets = [0] * len(self.bounds)
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        for i, bound in enumerate(self.bounds):
+            if value <= bound:
+                self.buckets[i] += 1
+        self.sum += value
+        self.count += 1
 
 
 class Metrics:
-    """``tg_gateway_request_total{service,status}`` plus ``up``, labelled like the real scrape."""
+    """The gateway's and the store consumers' counters, labelled like the real scrape."""
 
     def __init__(self) -> None:
         self.instance = ""
+        self._lock = threading.Lock()
         self._requests: dict[tuple[str, str], int] = {}
+        self._consumers: dict[tuple[str, str, str], int] = {}  # (processor, consumer, status)
+        self._histograms: dict[tuple[str, str], Histogram] = {}  # (name, processor)
+        self._write_errors: dict[str, int] = {}
 
     def count_request(self, service: str, ok: bool) -> None:
         key = (service, "ok" if ok else "error")
-        self._requests[key] = self._requests.get(key, 0) + 1
+        with self._lock:
+            self._requests[key] = self._requests.get(key, 0) + 1
+
+    def add_consumers(self, interface: str, topic: str) -> None:
+        """A flow's store topic got its consumers: their series start at 0 (ConsumerMetrics)."""
+        with self._lock:
+            for processor in STORE_CONSUMERS.get(interface, ()):
+                for status in ("ok", "error"):
+                    self._consumers.setdefault((processor, topic, status), 0)
+
+    def consumed(self, processor: str, topic: str, ok: bool = True) -> None:
+        """``processor`` finished handling one message from ``topic``."""
+        key = (processor, topic, "ok" if ok else "error")
+        with self._lock:
+            self._consumers[key] = self._consumers.get(key, 0) + 1
+            other = (processor, topic, "error" if ok else "ok")
+            self._consumers.setdefault(other, 0)
+
+    def triples_written(self, count: int, seconds: float, processor: str = TRIPLES_WRITER) -> None:
+        """One store write of ``count`` triples took ``seconds`` (TriplesStoreService.on_message)."""
+        with self._lock:
+            self._histogram(WRITE_DURATION, processor, DURATION_BUCKETS).observe(seconds)
+            self._histogram(WRITE_BATCH, processor, BATCH_BUCKETS).observe(float(count))
+
+    def triples_write_failed(self, processor: str = TRIPLES_WRITER) -> None:
+        with self._lock:
+            self._write_errors[processor] = self._write_errors.get(processor, 0) + 1
+
+    def _histogram(self, name: str, processor: str, bounds: tuple[float, ...]) -> Histogram:
+        found = self._histograms.get((name, processor))
+        if found is None:
+            found = self._histograms[(name, processor)] = Histogram(bounds)
+        return found
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sum of the series named ``name`` whose labels include ``labels`` (0 if none)."""
+        return sum(v for ls, v in self.samples()
+                   if ls["__name__"] == name and all(ls.get(k) == w for k, w in labels.items()))
 
     def samples(self) -> list[tuple[dict[str, str], float]]:
         """Every series as (labels including ``__name__``, value)."""
         base = {"instance": self.instance, "job": JOB}
+        back = {"instance": self.instance, "job": BACKEND_JOB}
         out: list[tuple[dict[str, str], float]] = [({"__name__": "up", **base}, 1.0)]
-        for (service, status), value in sorted(self._requests.items()):
-            labels = {"__name__": REQUEST_TOTAL, **base, "service": service, "status": status}
-            out.append((labels, float(value)))
+        with self._lock:
+            for (service, status), value in sorted(self._requests.items()):
+                labels = {"__name__": REQUEST_TOTAL, **base, "service": service, "status": status}
+                out.append((labels, float(value)))
+            for (processor, consumer, status), value in sorted(self._consumers.items()):
+                labels = {"__name__": CONSUMER_TOTAL, **back, "consumer": consumer, "processor": processor,
+                          "status": status}
+                out.append((labels, float(value)))
+            for (name, processor), hist in sorted(self._histograms.items()):
+                for bound, hits in zip(hist.bounds, hist.buckets):
+                    out.append(({"__name__": f"{name}_bucket", **back, "le": _le(bound), "processor": processor},
+                                float(hits)))
+                out.append(({"__name__": f"{name}_count", **back, "processor": processor}, float(hist.count)))
+                out.append(({"__name__": f"{name}_sum", **back, "processor": processor}, hist.sum))
+            for processor, value in sorted(self._write_errors.items()):
+                out.append(({"__name__": WRITE_ERRORS, **back, "processor": processor}, float(value)))
         return out
 
 

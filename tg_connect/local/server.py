@@ -4,12 +4,18 @@ and :func:`run_forever` (for ``tg-connect serve``).
 The local gateway is a development and test target, not a production store: a single
 process speaking the TrustGraph 2.11 gateway protocol over real HTTP and WebSocket
 sockets, backed by embedded stores.
+
+Serving on an address other than loopback without a token lets anyone who reaches it read,
+change and delete everything: that is logged as a warning (``tg-connect serve`` sends its
+log to stderr).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +27,7 @@ from aiohttp import web
 
 from .app import make_app
 from .auth import Auth
-from .backend import Backend
+from .backend import DEFAULT_STORE_QUEUE_BYTES, Backend
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -44,9 +50,11 @@ def _url(host: str, port: int) -> str:
 
 async def _open(
     host: str, port: int, data: str | Path | None, token: str | None, workspaces: Iterable[str],
-    llm_url: str | None = None, llm_model: str | None = None,
+    llm_url: str | None = None, llm_model: str | None = None, store_rows_per_second: float | None = None,
+    store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES,
 ) -> _Running:
-    backend = Backend(None if data is None else Path(data), workspaces, llm_url=llm_url, llm_model=llm_model)
+    backend = Backend(None if data is None else Path(data), workspaces, llm_url=llm_url, llm_model=llm_model,
+                      store_rows_per_second=store_rows_per_second, store_queue_bytes=store_queue_bytes)
     runner = web.AppRunner(make_app(backend, Auth(token)), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
     try:
         await runner.setup()
@@ -63,12 +71,35 @@ async def _open(
             bound = int(address[1])
             break
     backend.metrics.instance = f"{host}:{bound}"
+    exposed = exposed_addresses(runner.addresses)
+    if exposed and token is None:
+        logger.warning(
+            "the local gateway listens on %s, which is not loopback, WITHOUT A TOKEN: anyone who can reach"
+            " it can read, change and delete everything in it. Set a token (tg-connect serve --token, or"
+            " $TRUSTGRAPH_TOKEN) or serve on 127.0.0.1", ", ".join(exposed))
     return _Running(runner, backend, _url(host, bound))
+
+
+def exposed_addresses(addresses: Iterable[object]) -> list[str]:
+    """The bound socket addresses that are not loopback (``0.0.0.0`` and ``::`` included)."""
+    out = []
+    for address in addresses:
+        if not (isinstance(address, tuple) and len(address) >= 2):
+            continue  # a Unix socket path
+        try:
+            loopback = ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            shown = f"[{address[0]}]" if ":" in str(address[0]) else str(address[0])
+            out.append(f"{shown}:{address[1]}")
+    return out
 
 
 async def _close(running: _Running) -> None:
     try:
         await running.runner.cleanup()
+        await running.backend.stop_writer()
     finally:
         try:
             await running.backend.model.aclose()
@@ -88,6 +119,11 @@ class LocalGateway:
     Text completion uses the built-in scripted model unless ``llm_url`` names an
     OpenAI-compatible endpoint (``llm_model`` picks the model, else the server's first).
 
+    ``store_rows_per_second`` simulates a real deployment's slow stores: the import sockets
+    take frames in at full speed onto an in-memory queue (capped at ``store_queue_bytes`` of
+    frame text) and a background writer stores at most that many rows per second; the close
+    handshake does not wait for the queue, and the store metrics count what is stored.
+
     Use as a context manager, or call :meth:`start` and :meth:`stop`::
 
         with LocalGateway() as gw:
@@ -104,10 +140,14 @@ class LocalGateway:
         workspaces: Iterable[str] = (),
         llm_url: str | None = None,
         llm_model: str | None = None,
+        store_rows_per_second: float | None = None,
+        store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES,
     ) -> None:
         self.data = None if data is None else Path(data)
         self.llm_url = llm_url
         self.llm_model = llm_model
+        self.store_rows_per_second = store_rows_per_second
+        self.store_queue_bytes = store_queue_bytes
         self.host = host
         self.port = port
         self._token = token
@@ -160,7 +200,7 @@ class LocalGateway:
             try:
                 self._running = loop.run_until_complete(
                     _open(self.host, self.port, self.data, self._token, self._workspaces, self.llm_url,
-                          self.llm_model)
+                          self.llm_model, self.store_rows_per_second, self.store_queue_bytes)
                 )
             except BaseException as exc:
                 self._error = exc
@@ -208,13 +248,16 @@ async def serve(
     ready: Callable[[str], None] | None = None,
     llm_url: str | None = None,
     llm_model: str | None = None,
+    store_rows_per_second: float | None = None,
+    store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES,
 ) -> None:
     """Serve the local gateway on the current event loop until cancelled.
 
     ``ready`` is called with the base URL once the port is bound. A development and test
-    target, not a production store.
+    target, not a production store. The other arguments are :class:`LocalGateway`'s.
     """
-    running = await _open(host, port, data, token, workspaces, llm_url, llm_model)
+    running = await _open(host, port, data, token, workspaces, llm_url, llm_model, store_rows_per_second,
+                          store_queue_bytes)
     try:
         if ready is not None:
             ready(running.url)
@@ -230,19 +273,33 @@ def run_forever(
     token: str | None = None,
     llm_url: str | None = None,
     llm_model: str | None = None,
+    store_rows_per_second: float | None = None,
+    store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES,
 ) -> None:
-    """Serve until Ctrl-C, printing the URL (never the token); for ``tg-connect serve``."""
+    """Serve until Ctrl-C, printing the URL (never the token); for ``tg-connect serve``.
+
+    The first line on stdout is ``tg-connect local gateway at <url>`` (``port=0`` picks a
+    free port: read it there). Warnings and errors (a gateway open to the network, a full
+    paced store queue, a crash recovery) are logged to stderr unless logging is configured.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def announce(url: str) -> None:
         store = f"data in {data}" if data is not None else "in memory (nothing is kept after exit)"
         auth = "token required" if token else "open (no token configured)"
         model = f"text completion via {_without_credentials(llm_url)}" if llm_url else "built-in scripted model"
-        print(f"tg-connect local gateway at {url}")
+        print(f"tg-connect local gateway at {url}", flush=True)
         print(f"  development and test target, not a production store; {store}; auth: {auth}; {model}")
+        if store_rows_per_second is not None:
+            print(f"  paced store: at most {store_rows_per_second:g} rows/s written, queue cap"
+                  f" {store_queue_bytes / 1024 / 1024:g} MiB; the import sockets never wait for it")
         print("  press Ctrl-C to stop", flush=True)
 
     try:
-        asyncio.run(serve(host, port, data, token, ready=announce, llm_url=llm_url, llm_model=llm_model))
+        asyncio.run(serve(host, port, data, token, ready=announce, llm_url=llm_url, llm_model=llm_model,
+                          store_rows_per_second=store_rows_per_second, store_queue_bytes=store_queue_bytes))
     except KeyboardInterrupt:
         print("stopped", flush=True)
 

@@ -10,21 +10,33 @@ it and is found again on restart::
     <data>/entity-contexts/<ws>/<collection>/part-*.parquet
     <data>/rows/<ws>/<collection>/<schema>/part-*.parquet
     <data>/cores/<ws>/<core id>/{t,ge,de,lib}.items     knowledge cores, append-only
+    <data>/cores/<ws>/<core id>/t.stored                how much of t.items is in the triple store
     <data>/library/<ws>/library.json, blobs/, uploads/  the librarian's documents
 
 Path segments are percent-encoded names, so any workspace, collection or core id is safe.
-This is a development and test target: one process, no locking between processes, and
-a crash may lose embeddings buffered since the last flush (config and cores are written
-through; triples are committed in order on a store thread, see :class:`~.backend.Backend`).
+This is a development and test target: one process, no locking between processes.
+
+Crashes (``kill -9``): config, library and the languages side files are replaced atomically;
+a knowledge core section is append-only, and a torn item at its end (a write cut short) is
+cut off when the store opens. The triple store and the knowledge core agree after a crash
+because an imported triples message is appended to its core (as its own JSON frame, which
+names the collection) *before* it is committed to the triple store, and ``t.stored`` records,
+after each commit, the end of the last core item known to be in the store. On restart
+:meth:`CoreStore.unstored` gives back the frames after that mark and the back end inserts them
+again (inserting a triple twice changes nothing). Embeddings, entity contexts and rows
+buffered in an :class:`ArrowLog` since its last flush are lost by a crash, while the
+graph-embeddings items of a core are not: those two can disagree after a ``kill -9``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import struct
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote, unquote
@@ -34,6 +46,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .rdf import TripleStore
+
+logger = logging.getLogger("tg_connect.local")
 
 
 def segment(name: Any) -> str:
@@ -219,6 +233,11 @@ _JSON_MARK = "__tg_connect_json__"
 _MSGPACK = b"m"  # item codecs: a msgpack value, or an import frame's JSON text
 _FRAME = b"f"
 _HEADER = struct.Struct(">cII")  # codec, stored (LZ4) length, original length
+_STORED = struct.Struct(">Q")  # t.stored: the byte offset in t.items the triple store covers
+
+# Where an appended item ends, to mark it stored once its triples are committed: (the core's
+# generation, which a delete bumps, and the end offset), or None for an in-memory core.
+Mark = tuple[int, int] | None
 
 
 def pack(value: Any) -> bytes:
@@ -239,28 +258,62 @@ def _decode(codec: bytes, payload: bytes, key: str | None) -> Any:
     return value
 
 
+def _walk(f: Any, start: int, size: int) -> Iterator[tuple[int, bytes, int, int]]:
+    """``(offset, codec, stored length, original length)`` of each whole item of a section
+    file from ``start``; stops before a torn item (a header or body cut short)."""
+    pos = start
+    f.seek(pos)
+    while pos + _HEADER.size <= size:
+        codec, stored, original = _HEADER.unpack(f.read(_HEADER.size))
+        if pos + _HEADER.size + stored > size:
+            return
+        yield pos, codec, stored, original
+        pos += _HEADER.size + stored
+        f.seek(pos)
+
+
 class CoreStore:
     """Knowledge cores of one workspace, like the real kg-store + knowledge service.
 
     A core is four append-only sections of items, each item one imported message's rows in
     compact wire form: ``t`` (a list of triples), ``ge`` (a list of ``[entity, vector]``),
     ``de`` (a list of ``[chunk_id, vector]``) and ``lib`` (library ``["lm", ..]``/``["lb", ..]``
-    items from import-core). A triples import frame is kept as its own JSON text (no
-    re-encoding on the hot path); other items as msgpack. In memory each item is kept
-    LZ4-compressed, in memory and on disk (a section file is a sequence of
-    length-prefixed compressed items).
+    items from import-core). A triples message that went to the triple store is kept as its
+    import frame's JSON text (no re-encoding on the hot path, and it names its collection,
+    so it can be stored again after a crash); other items as msgpack. Each item is kept
+    LZ4-compressed, in memory and on disk (a section file is a sequence of length-prefixed
+    compressed items). Opening the store cuts a torn item off the end of every section file.
     """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._memory: dict[str, dict[str, list[tuple[bytes, int, bytes]]]] = {}
         self._sections: dict[str, set[str]] = {}
+        # Store-thread marks and loop-thread deletes of the same core must not interleave.
+        self._lock = threading.Lock()
+        self._generation: dict[str, int] = {}
+        self._spoiled: set[str] = set()  # a commit failed: leave the mark for the restart to replay
         if path is not None and path.exists():
             for child in sorted(path.iterdir()):
                 if child.is_dir():
                     present = {s for s in SECTIONS if (child / f"{s}.items").exists()}
+                    for section in present:
+                        self._repair(child / f"{section}.items")
                     if present:
                         self._sections[unsegment(child.name)] = present
+
+    @staticmethod
+    def _repair(file: Path) -> None:
+        """Cut a torn item (a write a crash interrupted) off the end of a section file."""
+        size = file.stat().st_size
+        end = 0
+        with open(file, "rb") as f:
+            for pos, _codec, stored, _original in _walk(f, 0, size):
+                end = pos + _HEADER.size + stored
+        if end < size:
+            logger.warning("knowledge core file %s: cut off a torn item at its end (%d bytes)", file, size - end)
+            with open(file, "r+b") as f:
+                f.truncate(end)
 
     def ids(self, section: str | None = None) -> list[str]:
         return [i for i, present in self._sections.items() if section is None or section in present]
@@ -268,24 +321,86 @@ class CoreStore:
     def __contains__(self, core_id: str) -> bool:
         return core_id in self._sections
 
-    def append(self, core_id: str, section: str, value: Any) -> None:
+    def append(self, core_id: str, section: str, value: Any) -> Mark:
         """Append one item (a JSON value)."""
-        self._append(core_id, section, _MSGPACK, pack(value))
+        return self._append(core_id, section, _MSGPACK, pack(value))
 
-    def append_frame(self, core_id: str, section: str, frame: str | bytes) -> None:
-        """Append the rows of an import frame, given as its JSON text (``frame["triples"]``)."""
-        self._append(core_id, section, _FRAME, frame.encode() if isinstance(frame, str) else frame)
+    def append_frame(self, core_id: str, section: str, frame: str | bytes) -> Mark:
+        """Append the rows of an import frame, given as its JSON text (``frame["triples"]``).
 
-    def _append(self, core_id: str, section: str, codec: bytes, payload: bytes) -> None:
+        Only frames whose triples go to the triple store are appended this way: they are
+        what :meth:`unstored` gives back after a crash.
+        """
+        return self._append(core_id, section, _FRAME, frame.encode() if isinstance(frame, str) else frame)
+
+    def _append(self, core_id: str, section: str, codec: bytes, payload: bytes) -> Mark:
         self._sections.setdefault(core_id, set()).add(section)
         blob = pa.compress(payload, codec="lz4", asbytes=True)
         if self.path is None:
             self._memory.setdefault(core_id, {}).setdefault(section, []).append((codec, len(payload), blob))
-            return
+            return None
         folder = self.path / segment(core_id)
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / f"{section}.items", "ab") as f:
             f.write(_HEADER.pack(codec, len(blob), len(payload)) + blob)
+            end = f.tell()
+        return (self._generation.get(core_id, 0), end)
+
+    def mark_stored(self, core_id: str, mark: Mark) -> None:
+        """Record that the ``t`` items up to ``mark`` are in the triple store (any thread).
+
+        One 8-byte write at offset 0, which a killed process cannot tear.
+        """
+        if mark is None or self.path is None:
+            return
+        generation, end = mark
+        with self._lock:
+            if core_id in self._spoiled or self._generation.get(core_id, 0) != generation:
+                return  # deleted since (or a commit failed): the restart replays from the old mark
+            try:
+                fd = os.open(self.path / segment(core_id) / "t.stored", os.O_WRONLY | os.O_CREAT, 0o644)
+            except FileNotFoundError:
+                return
+            try:
+                os.pwrite(fd, _STORED.pack(end), 0)
+            finally:
+                os.close(fd)
+
+    def spoil(self, core_id: str) -> None:
+        """A commit of this core's triples failed: stop advancing its stored mark."""
+        with self._lock:
+            self._spoiled.add(core_id)
+
+    def unstored(self, core_id: str) -> Iterator[dict[str, Any]]:
+        """The import frames of ``core_id`` appended but maybe not committed to the triple
+        store (after a crash), in order; once exhausted, they count as stored."""
+        if self.path is None:
+            return
+        folder = self.path / segment(core_id)
+        file = folder / "t.items"
+        if not file.exists():
+            return
+        marker = folder / "t.stored"
+        start = 0
+        if marker.exists():
+            raw = marker.read_bytes()
+            if len(raw) == _STORED.size:
+                start = _STORED.unpack(raw)[0]
+        size = file.stat().st_size
+        if start >= size:
+            return
+        end = start
+        with open(file, "rb") as f:
+            for pos, codec, stored, original in list(_walk(f, start, size)):
+                end = pos + _HEADER.size + stored
+                if codec != _FRAME:
+                    continue  # put-kg-core items: never sent to the triple store
+                f.seek(pos + _HEADER.size)
+                payload = pa.decompress(f.read(stored), decompressed_size=original, codec="lz4", asbytes=True)
+                frame = json.loads(payload)
+                if isinstance(frame, dict):
+                    yield frame
+        self.mark_stored(core_id, (self._generation.get(core_id, 0), end))
 
     def items(self, core_id: str, section: str) -> Iterator[Any]:
         """The section's items in append order, decoded one at a time.
@@ -317,18 +432,23 @@ class CoreStore:
         if present is None:
             return
         memory = self._memory.get(core_id, {})
-        for section in sections:
-            present.discard(section)
-            memory.pop(section, None)
-            if self.path is not None:
-                file = self.path / segment(core_id) / f"{section}.items"
-                if file.exists():
-                    file.unlink()
-        if not present:
-            self._sections.pop(core_id, None)
-            self._memory.pop(core_id, None)
-            if self.path is not None:
-                shutil.rmtree(self.path / segment(core_id), ignore_errors=True)
+        with self._lock:
+            if "t" in sections:  # marks of commits still in flight belong to the old file
+                self._generation[core_id] = self._generation.get(core_id, 0) + 1
+                self._spoiled.discard(core_id)
+            for section in sections:
+                present.discard(section)
+                memory.pop(section, None)
+                if self.path is not None:
+                    for name in (f"{section}.items", f"{section}.stored"):
+                        file = self.path / segment(core_id) / name
+                        if file.exists():
+                            file.unlink()
+            if not present:
+                self._sections.pop(core_id, None)
+                self._memory.pop(core_id, None)
+                if self.path is not None:
+                    shutil.rmtree(self.path / segment(core_id), ignore_errors=True)
 
 
 # -- per-workspace data -------------------------------------------------------------------
