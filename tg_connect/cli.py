@@ -169,17 +169,25 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _dump(args: argparse.Namespace) -> int:
-    reader = read_batches(
-        args.kind, args.url, args.flow, args.collection, args.token, source=args.source,
-        workspace=args.workspace, core_id=args.core_id, max_rows=args.max_rows,
-        idle_timeout=args.idle_timeout, timeout=args.timeout,
-    )
+    """Read and write in one stream. A read that fails (a dropped tail, a core cut short or
+    missing, a stall) exits 1 and leaves nothing at ``dest``: the writers write under a
+    temporary name and rename only on success."""
     options: dict[str, object] = {}
     if args.max_rows_per_file:
         options["max_rows_per_file"] = args.max_rows_per_file
     if args.drop_graphs:
         options["drop_graphs"] = True
-    result = write(reader, args.dest, format=args.format, kind=args.kind, **options)
+    try:
+        reader = read_batches(
+            args.kind, args.url, args.flow, args.collection, args.token, source=args.source,
+            workspace=args.workspace, core_id=args.core_id, max_rows=args.max_rows,
+            idle_timeout=args.idle_timeout, timeout=args.timeout,
+        )
+        result = write(reader, args.dest, format=args.format, kind=args.kind, **options)
+    except TgConnectError as exc:
+        read = f" after reading {exc.rows_read:,} rows" if exc.rows_read else ""
+        print(f"tg-connect: dump failed{read}; {args.dest} was not written", file=sys.stderr)
+        raise
     where = args.dest if len(result.files) <= 1 else f"{len(result.files)} files under {args.dest}"
     print(f"wrote {result.rows:,} {args.kind} rows to {where}")
     return 0
@@ -187,8 +195,12 @@ def _dump(args: argparse.Namespace) -> int:
 
 def _core(args: argparse.Namespace) -> int:
     if args.command == "export-core":
-        moved = export_core(args.core_id, args.dest, args.url, args.token, workspace=args.workspace,
-                            timeout=args.timeout)
+        try:
+            moved = export_core(args.core_id, args.dest, args.url, args.token, workspace=args.workspace,
+                                timeout=args.timeout)
+        except TgConnectError:
+            print(f"tg-connect: export failed; {args.dest} was not written", file=sys.stderr)
+            raise
         print(f"exported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
               f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes to {args.dest}")
     else:

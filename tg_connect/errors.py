@@ -8,9 +8,25 @@ token: every constructor here receives already-redacted text.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 class TgConnectError(Exception):
-    """Base class of every error raised by tg_connect."""
+    """Base class of every error raised by tg_connect.
+
+    A read that fails part way says how far it got, so nothing read is lost and nothing short
+    passes for complete: ``rows_read`` is the number of rows it had delivered before the error
+    (``None`` on errors that do not come from a read), and ``partial`` holds those rows as a
+    ``pyarrow.Table`` when the call was collecting them for the caller (``read_trustgraph``,
+    ``Api.bulk().read``). A ``read_batches`` consumer already has every batch it was given,
+    so there ``partial`` stays ``None``.
+    """
+
+    rows_read: int | None = None
+    partial: pa.Table | None = None
 
 
 class GatewayConnectionError(TgConnectError, ConnectionError):
@@ -29,12 +45,14 @@ class AuthenticationError(TgConnectError, PermissionError):
     request (the 2.11 gateway fails closed), and the same request may well pass if retried.
     """
 
-    def __init__(self, endpoint: str, detail: str = "auth failure", *, transient: bool = False) -> None:
+    def __init__(self, endpoint: str, detail: str = "auth failure", *, transient: bool = False,
+                 advice: str | None = None) -> None:
         self.endpoint = endpoint
         self.detail = detail
         self.transient = transient
-        advice = ("the socket's token had been accepted, so the gateway's IAM service failed or"
-                  " timed out while authorising this request; retry") if transient else "check the token"
+        if advice is None:
+            advice = ("the socket's token had been accepted, so the gateway's IAM service failed or"
+                      " timed out while authorising this request; retry") if transient else "check the token"
         super().__init__(f"authentication failed at {endpoint}: {detail} ({advice})")
 
 
@@ -60,6 +78,13 @@ class ServiceError(TgConnectError):
         self.type = type
         self.message = message
         super().__init__(f"{service}: {type}: {message}" if message else f"{service}: {type}")
+
+
+class NotFoundError(TgConnectError, LookupError):
+    """The flow, interface, collection or knowledge core named does not exist on the gateway.
+
+    Checked before anything is sent: the gateway itself would accept the data and drop it.
+    """
 
 
 class ProtocolError(TgConnectError):

@@ -193,19 +193,23 @@ def test_rolling_parquet_with_a_pattern_and_an_empty_input(tmp_path: Path) -> No
     assert pq.read_schema(empty.files[0]).equals(schemas.TRIPLES)
 
 
-def test_rolling_export_failure_keeps_completed_parts_only(tmp_path: Path) -> None:
+def test_a_failed_rolling_export_leaves_no_part(tmp_path: Path) -> None:
+    """All parts or none: completed parts of a failed export would read as a shorter, complete one."""
     table = triples_table(100)
 
     def batches() -> Any:
         yield from table.to_batches(max_chunksize=30)
         raise RuntimeError("the gateway went away")
 
-    reader = pa.RecordBatchReader.from_batches(table.schema, batches())
-    with pytest.raises(RuntimeError):
-        write(reader, tmp_path / "out", max_rows_per_file=50)
-    files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["part-00000.parquet", "part-00001.parquet"]  # complete parts; no temporary left
-    assert sum(pq.ParquetFile(tmp_path / "out" / f).metadata.num_rows for f in files) == 100
+    with pytest.raises(RuntimeError, match="went away"):
+        write(pa.RecordBatchReader.from_batches(table.schema, batches()), tmp_path / "out", max_rows_per_file=50)
+    assert list(tmp_path.iterdir()) == []  # no part, no temporary, and the directory it made is gone
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "notes.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="went away"):
+        write(pa.RecordBatchReader.from_batches(table.schema, batches()), tmp_path / "kept" / "t-{i}.parquet",
+              max_rows_per_file=50)
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == ["notes.txt"]
 
 
 def test_failed_single_file_write_leaves_nothing(tmp_path: Path) -> None:

@@ -122,6 +122,15 @@ def read_batches(
     (``"*"``: all graphs, ``None``: the default graph). ``source="core"`` reads the knowledge
     core ``core_id`` (a snapshot of triples and graph embeddings). ``source="tail"`` taps the
     live export socket until ``max_rows`` rows or ``idle_timeout`` seconds without data.
+
+    Reading it never ends short in silence. A tail whose socket closes (cleanly or not) before
+    ``max_rows`` / ``idle_timeout`` raises :class:`~tg_connect.errors.GatewayConnectionError`
+    (at once, naming the flow, when the gateway refuses the flow); a core that does not exist
+    raises :class:`~tg_connect.errors.NotFoundError`, and one whose body ends inside an item a
+    ``GatewayConnectionError``. A gateway that stalls (stops sending on
+    a query or core stream, or stops answering pings on a tail) raises
+    :class:`~tg_connect.errors.GatewayTimeoutError` within about ``timeout`` seconds. The error's
+    ``rows_read`` says how many rows had been yielded.
     """
     from .client import BulkClient
 
@@ -145,8 +154,13 @@ def read_trustgraph(
     """Read ``kind`` into a pandas DataFrame; options as for :func:`read_batches`.
 
     ``dtype_backend="pyarrow"`` keeps Arrow types (``pd.ArrowDtype``) with no conversion.
+    A read never returns short in silence: if it fails part way (a tail whose socket drops,
+    a core cut inside an item, a stall), the error raised carries the rows read so far as
+    ``partial`` (a ``pyarrow.Table``) and ``rows_read`` (see :class:`~tg_connect.errors.TgConnectError`).
     """
-    table = read_batches(kind, url, flow, collection, token, **options).read_all()
+    from .client import collect
+
+    table = collect(lambda: read_batches(kind, url, flow, collection, token, **options), kind)
     frame: pd.DataFrame
     if dtype_backend == "pyarrow":
         frame = table.to_pandas(types_mapper=pd.ArrowDtype)
@@ -160,7 +174,16 @@ def read_trustgraph(
 def export_core(core_id: str, path: str | os.PathLike[str], url: str | None = None,
                 token: str | None = None, *, workspace: str | None = None, timeout: float = 60.0,
                 tls_verify: bool = True) -> CoreTransfer:
-    """Stream the knowledge core ``core_id`` (triples and graph embeddings) to a msgpack file."""
+    """Stream the knowledge core ``core_id`` (triples and graph embeddings) to a msgpack file.
+
+    The file appears only when the whole core has arrived: it is written under a temporary
+    name next to ``path`` and renamed on success. A core that does not exist (the gateway
+    sends an empty body) raises :class:`~tg_connect.errors.NotFoundError`; a body that ends
+    inside an item, or a dropped connection,
+    :class:`~tg_connect.errors.GatewayConnectionError`; a stall,
+    :class:`~tg_connect.errors.GatewayTimeoutError` within about ``timeout``. On any error no
+    file is left and an existing file at ``path`` is untouched.
+    """
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return bridge.run(aexport_core(target, core_id, path))
 

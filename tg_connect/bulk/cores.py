@@ -2,6 +2,12 @@
 ``import_core`` streams one back (or builds one from Arrow tables of triples and graph
 embeddings). A core is the gateway's snapshot of triples and graph embeddings together; read
 its rows with ``read_trustgraph(kind, source="core", core_id=...)``.
+
+An export is never short in silence: the file is written under a temporary name and renamed
+into place only when the stream ended on an item boundary with at least one item (the gateway
+answers an unknown core id with an empty 200 body); otherwise it raises, removes the temporary
+file and leaves whatever was at the destination untouched. A stalled gateway raises
+:class:`~tg_connect.errors.GatewayTimeoutError` within about ``timeout``, uploads included.
 """
 
 from __future__ import annotations
@@ -9,18 +15,20 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncGenerator, Iterable
 
 import aiohttp
 import pyarrow as pa
 
-from ..errors import GatewayConnectionError, InputError
+from ..errors import (GatewayConnectionError, GatewayTimeoutError, InputError, NotFoundError, ProtocolError,
+                      TgConnectError)
 from ..protocol import cores, messages, schemas
 from ..protocol.conform import Conformer
 from ..protocol.endpoints import http_base, redact
 from ..protocol.replies import raise_for_http
 from ..target import Target
-from ..transport.connect import http_session
+from ..transport.connect import deadline, http_session
+from ..writers.base import atomic_path
 
 _CHUNK = 1 << 16
 
@@ -52,30 +60,64 @@ async def raise_for_status(resp: aiohttp.ClientResponse, url: str) -> None:
         raise_for_http(resp.status, parsed, url)
 
 
+def core_error(core_id: str, endpoint: str, decoder: cores.CoreDecoder, read: str) -> TgConnectError | None:
+    """The error for an export-core body that ended, if it ended wrong; ``None`` if it is whole.
+
+    * no item at all: the 2.11 gateway answers an unknown core id (and an export that failed
+      on its side) with an empty 200 body, so an empty core is reported as not found
+      (:class:`NotFoundError`), never as an empty result;
+    * bytes left after the last complete item: the body ended inside an item, so the core was
+      cut short (``GatewayConnectionError``, with ``read`` saying what had been read).
+    """
+    if decoder.items == 0 and decoder.bytes == 0:
+        return NotFoundError(f"knowledge core {core_id!r} not found: {endpoint} sent no items (the gateway"
+                             " sends an empty body for a core that does not exist, or that it failed to read)")
+    if not decoder.at_boundary:
+        return GatewayConnectionError(
+            f"knowledge core {core_id!r} from {endpoint} is cut short: the body ended inside an item after"
+            f" {decoder.items} complete items ({read}, {decoder.bytes} bytes)")
+    return None
+
+
 async def aexport_core(target: Target, core_id: str, path: str | os.PathLike[str]) -> CoreTransfer:
-    """Stream core ``core_id`` into the msgpack file ``path``; counts what it holds."""
+    """Stream core ``core_id`` into the msgpack file ``path``; counts what it holds.
+
+    Written to a temporary file next to ``path`` and renamed into place once the whole core
+    has arrived; on any failure (see :func:`core_error`) the temporary file is removed and an
+    existing file at ``path`` is left as it was.
+    """
     url = f"{http_base(target.url)}/api/v1/export-core"
-    decoder = cores.CoreDecoder()
-    items = triples = embeddings = size = 0
+    endpoint = redact(url)
+    decoder = cores.CoreDecoder(arrow=False)  # only counted: the bytes go to the file as they came
+    triples = embeddings = 0
     try:
-        async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
-            async with session.get(url, params={"id": core_id, "workspace": target.workspace},
-                                   headers=bearer(target)) as resp:
-                await raise_for_status(resp, url)
-                with open(os.fspath(path), "wb") as out:
-                    async for data in resp.content.iter_chunked(_CHUNK):
-                        out.write(data)
-                        size += len(data)
-                        for item in decoder.feed(data):
-                            items += 1
-                            rows = item.batch.num_rows if item.batch is not None else 0
-                            if item.tag == cores.TRIPLES_TAG:
-                                triples += rows
-                            elif item.tag == cores.GRAPH_EMBEDDINGS_TAG:
-                                embeddings += rows
+        with atomic_path(path) as tmp:
+            async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
+                async with session.get(url, params={"id": core_id, "workspace": target.workspace},
+                                       headers=bearer(target)) as resp:
+                    await raise_for_status(resp, url)
+                    with open(tmp, "wb") as out:
+                        async for data in resp.content.iter_chunked(_CHUNK):
+                            out.write(data)
+                            for item in decoder.feed(data):
+                                if item.tag == cores.TRIPLES_TAG:
+                                    triples += item.rows
+                                elif item.tag == cores.GRAPH_EMBEDDINGS_TAG:
+                                    embeddings += item.rows
+            error = core_error(core_id, endpoint, decoder, f"{triples} triples, {embeddings} graph embeddings")
+            if error is not None:
+                raise error
+    except TgConnectError:
+        raise
+    except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
+        raise GatewayTimeoutError(f"cannot export core {core_id!r}: nothing from {endpoint} within"
+                                  f" {target.timeout} s (after {decoder.items} items)") from None
     except aiohttp.ClientError as exc:
-        raise GatewayConnectionError(f"cannot export core from {redact(url)}: {exc}") from None
-    return CoreTransfer(core_id, items, triples, embeddings, size)
+        raise GatewayConnectionError(f"cannot export core {core_id!r} from {endpoint}: {exc}"
+                                     f" (after {decoder.items} items)") from None
+    except ValueError as exc:  # not msgpack, or not [tag, body] items
+        raise ProtocolError(f"knowledge core {core_id!r} from {endpoint}: {exc}") from None
+    return CoreTransfer(core_id, decoder.items, triples, embeddings, decoder.bytes)
 
 
 def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: Any = None,
@@ -101,38 +143,57 @@ def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: 
 async def aimport_core(target: Target, core_id: str, source: Any = None, *, triples: Any = None,
                        graph_embeddings: Any = None) -> CoreTransfer:
     """Upload a core: from a msgpack file ``source``, or built from ``triples`` and
-    ``graph_embeddings`` tables. The body is streamed; the file is never read whole."""
+    ``graph_embeddings`` tables. The body is streamed; the file is never read whole.
+
+    A gateway that stops reading the body (or never answers) raises
+    :class:`GatewayTimeoutError` once ``timeout`` passes without a chunk going out: aiohttp
+    bounds reads (``sock_read``), not writes, so a deadline restarted at every chunk does.
+    """
     url = f"{http_base(target.url)}/api/v1/import-core"
     counted = {"items": 0, "t": 0, "ge": 0, "bytes": 0}
+    progress: list[deadline] = []
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncGenerator[bytes, None]:
         if source is not None:
-            decoder = cores.CoreDecoder()
+            decoder = cores.CoreDecoder(arrow=False)  # checked and counted, sent as read
             with open(os.fspath(source), "rb") as f:
                 while data := f.read(_CHUNK):
                     try:
                         for decoded in decoder.feed(data):
                             counted["items"] += 1
-                            rows = decoded.batch.num_rows if decoded.batch is not None else 0
-                            counted[decoded.tag] = counted.get(decoded.tag, 0) + rows
+                            counted[decoded.tag] = counted.get(decoded.tag, 0) + decoded.rows
                     except ValueError as exc:
                         raise InputError(f"not a knowledge-core file: {exc}", source=os.fspath(source)) from None
                     counted["bytes"] += len(data)
+                    progress[0].touch()  # the previous chunk was written
                     yield data
         else:
             for tag, rows, item in core_items_from_tables(core_id, triples, graph_embeddings):
                 counted["items"] += 1
                 counted[tag] += rows
                 counted["bytes"] += len(item)
+                progress[0].touch()
                 yield item
+        progress[0].touch()  # the whole body is out: now the reply has timeout to come
 
     if source is None and triples is None and graph_embeddings is None:
         raise ValueError("import_core needs a core file or triples= / graph_embeddings= tables")
+    chunks = body()
     try:
-        async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
-            async with session.post(url, params={"id": core_id, "workspace": target.workspace},
-                                    data=body(), headers=bearer(target)) as resp:
-                await raise_for_status(resp, url)
+        async with deadline(target.timeout) as watchdog:
+            progress.append(watchdog)
+            async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
+                async with session.post(url, params={"id": core_id, "workspace": target.workspace},
+                                        data=chunks, headers=bearer(target)) as resp:
+                    await raise_for_status(resp, url)
+    except TgConnectError:
+        raise
+    except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
+        raise GatewayTimeoutError(f"cannot import core {core_id!r} to {redact(url)}: the gateway took more than"
+                                  f" {target.timeout} s to take a chunk or to answer ({counted['items']} items"
+                                  " sent)") from None
     except aiohttp.ClientError as exc:
-        raise GatewayConnectionError(f"cannot import core to {redact(url)}: {exc}") from None
+        raise GatewayConnectionError(f"cannot import core {core_id!r} to {redact(url)}: {exc}") from None
+    finally:
+        await chunks.aclose()  # an upload cut short closes its source file now, not at garbage collection
     return CoreTransfer(core_id, counted["items"], counted["t"], counted["ge"], counted["bytes"])

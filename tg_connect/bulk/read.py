@@ -2,6 +2,13 @@
 
 Every path yields canonical record batches as they arrive; nothing is collected unless the
 caller asks for a DataFrame.
+
+No path ends early in silence: a read ends normally only when its source says it is complete
+(the query's final frame, a core body ending on an item boundary) or when the caller's end
+condition is met (a tail's ``max_rows`` or ``idle_timeout``). A socket that drops, a body cut
+inside an item, or a core that does not exist raises, and the error says how many rows had
+been read (:attr:`~tg_connect.errors.TgConnectError.rows_read`). A gateway that stalls raises
+:class:`~tg_connect.errors.GatewayTimeoutError` within about ``timeout``.
 """
 
 from __future__ import annotations
@@ -9,21 +16,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any, AsyncIterator, Literal
 
 import aiohttp
 import pyarrow as pa
 from websockets.exceptions import ConnectionClosed
 
-from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError
+from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError, TgConnectError
 from ..protocol import messages, mux, schemas
 from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
-from .cores import bearer, raise_for_status
-from ..protocol.endpoints import SOCKET_PATH, bulk_url, http_base, ws_base
+from .cores import bearer, core_error, raise_for_status
+from ..protocol.endpoints import SOCKET_PATH, bulk_url, http_base, redact, ws_base
 from ..protocol.terms import Term, guess_kind
-from ..transport.connect import http_session, open_websocket
-from ..transport.mux_client import open_authenticated
+from ..transport.connect import abort_websocket, closed_error, http_session, is_alive, keepalive, open_websocket
+from ..transport.mux_client import open_authenticated, quick_close
 from ..target import Target
 
 log = logging.getLogger(__name__)
@@ -85,8 +93,15 @@ async def aread_batches(
         gen = _tail(target, kind_name, flow, max_rows, idle_timeout)
     else:
         raise ValueError(f"source must be 'query', 'core' or 'tail', not {source!r}")
-    async for batch in gen:
-        yield batch
+    rows = 0
+    try:
+        async for batch in gen:
+            rows += batch.num_rows
+            yield batch
+    except TgConnectError as exc:
+        if exc.rows_read is None:
+            exc.rows_read = rows  # what the caller already has (see TgConnectError)
+        raise
 
 
 # A 2.11 gateway whose IAM service times out while authorising a request refuses it even
@@ -119,7 +134,10 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
     With no other request sharing the socket, frames need no routing by id, so they are not
     parsed one by one: each step takes the frames already waiting and decodes them together
     (:func:`~tg_connect.protocol.arrow_decode.decode_query_frames`). The timeout restarts at
-    every frame.
+    every frame, so a gateway that stops sending raises within ``timeout`` (the handshake and
+    the auth reply share one ``timeout`` too). No keepalive pings: the per-frame timeout
+    notices a stall, and counts only while the caller waits, so a slow consumer (whose full
+    queue stops the socket being read, pongs included) is never mistaken for a stall.
     """
     request: dict[str, Any] = {
         "collection": collection,
@@ -134,31 +152,42 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
     if g is not None:
         request["g"] = g
     url = ws_base(target.url) + SOCKET_PATH
-    ws, _auth = await open_authenticated(url, target.token, verify=target.verify, timeout=target.timeout)
-    frames: asyncio.Queue[bytes | None] = asyncio.Queue(_TAIL_QUEUE)
+    ws, _auth = await open_authenticated(url, target.token, verify=target.verify, timeout=target.timeout,
+                                         ping_interval=None, close_timeout=quick_close(target.timeout))
+    frames: asyncio.Queue[bytes | ConnectionClosed] = asyncio.Queue(_TAIL_QUEUE)
 
     async def reader() -> None:
         try:
             while True:
                 await frames.put(await ws.recv(decode=False))
-        except ConnectionClosed:
-            await frames.put(None)
+        except ConnectionClosed as exc:
+            await frames.put(exc)
 
     task = asyncio.get_running_loop().create_task(reader())
+    complete = False
     try:
-        await ws.send(mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace))
+        try:
+            await asyncio.wait_for(
+                ws.send(mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace)),
+                target.timeout)
+        except TimeoutError:
+            raise GatewayTimeoutError(f"triples query: {url} did not take the request within {target.timeout} s"
+                                      ) from None
+        except ConnectionClosed as exc:
+            raise closed_error(exc, f"triples query to {url} not sent", target.timeout) from None
         while True:
             try:
-                first = await asyncio.wait_for(frames.get(), target.timeout)
+                first = frames.get_nowait() if not frames.empty() else \
+                    await asyncio.wait_for(frames.get(), target.timeout)
             except TimeoutError:
                 raise GatewayTimeoutError(f"triples query: no frame from {url} within {target.timeout} s") from None
-            if first is None:
-                raise GatewayConnectionError(f"triples query lost: {url} closed the socket")
+            if isinstance(first, ConnectionClosed):
+                raise closed_error(first, f"triples query from {url} lost", target.timeout)
             block, size = [first], len(first)
             while size < _TAIL_BLOCK_BYTES and not frames.empty():
                 more = frames.get_nowait()
-                if more is None:
-                    frames.put_nowait(None)  # seen again (and reported) if the stream is not complete
+                if isinstance(more, ConnectionClosed):
+                    frames.put_nowait(more)  # seen again (and reported) if the stream is not complete
                     break
                 block.append(more)
                 size += len(more)
@@ -178,6 +207,7 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
                         done = True
                         break
                 if done:
+                    complete = True
                     return
                 continue
             batch, complete = decoded
@@ -187,11 +217,21 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
                 return
     finally:
         task.cancel()
-        await ws.close()
+        if complete:
+            await ws.close()  # bounded by close_timeout
+        else:
+            await abort_websocket(ws)  # failed, stalled or abandoned: no handshake to wait for
 
 
 async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None) -> AsyncIterator[pa.RecordBatch]:
+    """The ``kind`` rows of knowledge core ``core_id``, item by item from the export-core stream.
+
+    The body must end on an item boundary and hold at least one item (the gateway sends an
+    empty body for a core that does not exist): otherwise this raises (:func:`.cores.core_error`).
+    The ``timeout`` bounds the wait for the headers and for every chunk of the body.
+    """
     url = f"{http_base(target.url)}/api/v1/export-core"
+    endpoint = redact(url)
     tag = "t" if kind == "triples" else "ge"
     decoder = CoreDecoder()
     sent = 0
@@ -201,7 +241,11 @@ async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows:
                                    headers=bearer(target)) as resp:
                 await raise_for_status(resp, url)
                 async for chunk in resp.content.iter_chunked(1 << 16):
-                    for item in decoder.feed(chunk):
+                    try:
+                        items = list(decoder.feed(chunk))
+                    except ValueError as exc:
+                        raise ProtocolError(f"knowledge core {core_id!r} from {endpoint}: {exc}") from None
+                    for item in items:
                         if item.tag != tag or item.batch is None or item.batch.num_rows == 0:
                             continue
                         batch = item.batch
@@ -211,8 +255,17 @@ async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows:
                         yield batch
                         if max_rows is not None and sent >= max_rows:
                             return
+        except TgConnectError:
+            raise
+        except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
+            raise GatewayTimeoutError(f"knowledge core {core_id!r}: nothing from {endpoint} within"
+                                      f" {target.timeout} s (after {decoder.items} items)") from None
         except aiohttp.ClientError as exc:
-            raise GatewayConnectionError(f"cannot read knowledge core from {url}: {exc}") from None
+            raise GatewayConnectionError(f"cannot read knowledge core {core_id!r} from {endpoint}: {exc}"
+                                         f" (after {decoder.items} items)") from None
+    error = core_error(core_id, endpoint, decoder, f"{sent} {kind} rows")
+    if error is not None:
+        raise error
 
 
 async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | None,
@@ -222,46 +275,89 @@ async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | N
     A reader task queues raw frames (a bounded queue: a slow consumer stops the socket being
     read); each step takes the frames already waiting, up to a few MB, and decodes them with
     one vectorised pass.
+
+    The tap has no end of its own, so the tail ends normally only by ``max_rows`` or after
+    ``idle_timeout`` seconds without data (and a pong proving the gateway is still there).
+    Anything else raises with the rows read so far: the socket closing, even cleanly (a 2.11
+    gateway closes an export socket on an unknown flow at once with code 1000, no frame:
+    docs/real-gateway.md), raises :class:`GatewayConnectionError`; a gateway that stops
+    answering pings raises :class:`GatewayTimeoutError` within about ``timeout``. The pings are
+    sent only while the tail waits for data (every ``timeout / 2`` without a frame), so a slow
+    consumer never looks like a stalled gateway.
     """
     url = bulk_url(target.url, "export", flow, kind, target.token, target.workspace)
-    ws = await open_websocket(url, verify=target.verify, timeout=target.timeout)
-    frames: asyncio.Queue[bytes | None] = asyncio.Queue(_TAIL_QUEUE)
+    what = f"{kind} export on flow {flow!r} ({redact(url)})"
+    ws = await open_websocket(url, verify=target.verify, timeout=target.timeout,
+                              ping_interval=None, close_timeout=quick_close(target.timeout))
+    frames: asyncio.Queue[bytes | ConnectionClosed] = asyncio.Queue(_TAIL_QUEUE)
 
     async def reader() -> None:
         try:
             while True:
                 await frames.put(await ws.recv(decode=False))
-        except ConnectionClosed:
-            await frames.put(None)
+        except ConnectionClosed as exc:
+            await frames.put(exc)
 
-    task = asyncio.get_running_loop().create_task(reader())
-    sent = 0
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(reader())
+    probe = keepalive(target.timeout)
+    idle_at = loop.time() + idle_timeout if idle_timeout else math.inf
+    sent = received = 0
+    healthy = False
     try:
         while max_rows is None or sent < max_rows:
-            try:
-                first = await (asyncio.wait_for(frames.get(), idle_timeout) if idle_timeout else frames.get())
-            except TimeoutError:
-                return  # idle: the tap has nothing more for now
-            if first is None:
-                return
-            block, size, closed = [first], len(first), False
+            if frames.empty():
+                try:
+                    first = await asyncio.wait_for(frames.get(), max(min(probe, idle_at - loop.time()), 0.0))
+                except TimeoutError:
+                    # No data for a while: idle is fine, a stalled gateway is not.
+                    if not await is_alive(ws, probe):
+                        raise GatewayTimeoutError(
+                            f"{what}: the gateway stopped answering pings (timeout {target.timeout} s)"
+                            f" after {sent} rows") from None
+                    if loop.time() >= idle_at and frames.empty():
+                        healthy = True
+                        return  # idle: the tap has nothing more for now
+                    continue
+            else:
+                first = frames.get_nowait()
+            if isinstance(first, ConnectionClosed):
+                raise _tail_closed(first, what, target.timeout, sent, received)
+            block, size, closed = [first], len(first), None
             while size < _TAIL_BLOCK_BYTES and not frames.empty():
                 more = frames.get_nowait()
-                if more is None:
-                    closed = True
+                if isinstance(more, ConnectionClosed):
+                    closed = more
                     break
                 block.append(more)
                 size += len(more)
+            received += len(block)
             # Decoded on a worker thread (Arrow's parser releases the GIL): the socket keeps
             # being read meanwhile, so receiving and decoding overlap.
-            batch = await asyncio.get_running_loop().run_in_executor(None, decode_frames, kind, block)
+            batch = await loop.run_in_executor(None, decode_frames, kind, block)
             if max_rows is not None:
                 batch = batch.slice(0, max_rows - sent)
             sent += batch.num_rows
             if batch.num_rows:
                 yield batch
-            if closed:
-                return
+            if closed is not None and (max_rows is None or sent < max_rows):
+                raise _tail_closed(closed, what, target.timeout, sent, received)
+            if idle_timeout:
+                idle_at = loop.time() + idle_timeout
+        healthy = True
     finally:
         task.cancel()
-        await ws.close()
+        if healthy:
+            await ws.close()  # bounded by close_timeout
+        else:
+            await abort_websocket(ws)  # failed, stalled or abandoned: no handshake to wait for
+
+
+def _tail_closed(exc: ConnectionClosed, what: str, timeout: float, rows: int, frames: int) -> TgConnectError:
+    """The error for a tail whose socket closed before its end condition."""
+    if frames == 0 and exc.rcvd is not None and exc.rcvd.code == 1000:
+        return GatewayConnectionError(
+            f"{what}: the gateway closed the export socket with code 1000 before sending anything; a"
+            " 2.11 gateway does this when the flow does not exist or has no export of this kind")
+    error = closed_error(exc, what, timeout)
+    return type(error)(f"{error} after {rows} rows")

@@ -12,6 +12,12 @@
   :class:`~tg_connect.errors.GatewayConnectionError` naming the request and the cause; the next
   request reconnects. ``aclose()`` closes deterministically: requests in flight fail naming
   the close, and it returns once the reader has finished.
+* **Stalls.** A request that waits ``timeout`` for a frame fails with a
+  :class:`~tg_connect.errors.GatewayTimeoutError`, and the socket is then pinged: a pong means
+  the gateway is alive and only that request is slow; none within ``timeout / 2`` means the
+  socket is stalled, so it is dropped (its other requests fail with a timeout too) and the
+  next request reconnects instead of waiting on it again. Keepalive pings
+  (:func:`~tg_connect.transport.connect.keepalive`) notice a stall between requests.
 
 The per-frame path is kept short, since it bounds streaming throughput: no task, lock or
 timer per frame (one watchdog task per client checks deadlines), and the usual frame shape is
@@ -36,26 +42,49 @@ from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeout
 from ..protocol import mux
 from ..protocol.endpoints import SOCKET_PATH, ws_base
 from ..protocol.replies import error_of
-from .connect import open_websocket
+from .connect import abort_websocket, close_reason, is_alive, is_keepalive_timeout, keepalive, open_websocket
 
 _CLOSED = object()
 _EXPIRED = object()
 
 
-async def open_authenticated(url: str, token: str | None, *, verify: bool, timeout: float
+def quick_close(timeout: float) -> float:
+    """How long closing a read or request socket waits for the gateway's close frame.
+
+    Everything wanted has arrived (or failed) by then, so a gateway slow to close is not
+    waited for long; this also bounds how late a keepalive failure is reported.
+    """
+    return min(timeout / 4, 10.0)
+
+
+async def open_authenticated(url: str, token: str | None, *, verify: bool, timeout: float, **ws_options: Any
                              ) -> tuple[ClientConnection, mux.AuthResult]:
-    """Open ``url`` (an ``/api/v1/socket`` URL) and pass its first-frame authentication."""
-    ws = await open_websocket(url, verify=verify, timeout=timeout)
-    try:
+    """Open ``url`` (an ``/api/v1/socket`` URL) and pass its first-frame authentication.
+
+    The handshake and the auth reply together must come within ``timeout`` (one deadline, so
+    a gateway stalling in either costs ``timeout``, not twice it). ``ws_options`` go to
+    :func:`~tg_connect.transport.connect.open_websocket` (keepalive, ``close_timeout``).
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    ws = await open_websocket(url, verify=verify, timeout=timeout, **ws_options)
+
+    async def authenticate() -> Any:
         await ws.send(mux.auth_frame(token))
-        raw = await asyncio.wait_for(ws.recv(), timeout)
+        return await ws.recv()
+
+    try:
+        raw = await asyncio.wait_for(authenticate(), max(started + timeout - loop.time(), 0.0))
         result = mux.parse_auth_reply(json.loads(raw))
-    except (ConnectionClosed, OSError) as exc:
-        await ws.close()
-        raise GatewayConnectionError(f"{url}: closed during authentication: {exc}") from None
-    except TimeoutError:
-        await ws.close()
+    except TimeoutError:  # before OSError, which TimeoutError is a subclass of
+        await abort_websocket(ws)  # a stalled socket would hold a graceful close for close_timeout
         raise GatewayTimeoutError(f"{url}: no reply to the auth frame within {timeout} s") from None
+    except (ConnectionClosed, OSError) as exc:
+        await abort_websocket(ws)
+        raise GatewayConnectionError(f"{url}: closed during authentication: {exc}") from None
+    except BaseException:
+        await abort_websocket(ws)
+        raise
     if result is None or not result.ok:
         await ws.close()
         raise AuthenticationError(url, (result.error if result else None) or "unexpected auth reply")
@@ -219,7 +248,8 @@ class _Request:
             while True:
                 item = await self.client._next(channel, self.service, self.rid)
                 if type(item) is tuple and item[0] is _CLOSED:
-                    raise GatewayConnectionError(f"{self.service} request {self.rid} lost: {item[1]}")
+                    error = GatewayTimeoutError if item[2] else GatewayConnectionError
+                    raise error(f"{self.service} request {self.rid} lost: {item[1]}")
                 response = item.get("response") if type(item) is dict else None
                 if type(response) is dict:  # the usual frame, read directly (see classify)
                     err = response.get("error")
@@ -278,27 +308,34 @@ class AsyncMuxClient:
         self._closing = False
         self._waiting: set[_Channel] = set()
         self._watchdog: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
+        self._dropped: str | None = None  # why the probe dropped the socket
         self.default_workspace: str | None = None
 
     def __repr__(self) -> str:  # never shows the token
         return f"AsyncMuxClient({self.url!r})"
 
     async def _connection(self) -> ClientConnection:
-        ws, reader = self._ws, self._reader
-        if ws is not None and reader is not None and not reader.done():
+        ws, reader, probe = self._ws, self._reader, self._probe
+        if probe is not None and not probe.done():
+            await asyncio.wait([probe])  # is the socket stalled? (bounded; never cancels the probe)
+        elif ws is not None and reader is not None and not reader.done():
             return ws
         async with self._connect_lock:
             if self._ws is not None and self._reader is not None and not self._reader.done():
                 return self._ws
-            ws, result = await open_authenticated(self.url, self._token, verify=self.verify, timeout=self.timeout)
+            ws, result = await open_authenticated(self.url, self._token, verify=self.verify, timeout=self.timeout,
+                                                  close_timeout=quick_close(self.timeout))
             self.default_workspace = result.default_workspace
             self._closing = False
+            self._dropped = None
             self._ws = ws
             self._reader = asyncio.get_running_loop().create_task(self._read(ws))
             return ws
 
     async def _read(self, ws: ClientConnection) -> None:
         reason = "the gateway closed the socket"
+        stalled = False
         channels = self._channels
         loads = json.loads
         try:
@@ -318,16 +355,20 @@ class AsyncMuxClient:
                     if self._closing:
                         return
         except ConnectionClosed as exc:
-            reason = f"the socket closed ({exc})"
+            stalled = is_keepalive_timeout(exc)
+            reason = f"{close_reason(exc)} ({exc})" if not stalled else \
+                f"{close_reason(exc)} within {keepalive(self.timeout)} s"
         except (ProtocolError, ValueError) as exc:
             reason = f"the gateway sent a malformed frame ({exc})"
             await ws.close()
         finally:
             if self._closing:
-                reason = "the client closed the connection"
+                reason, stalled = "the client closed the connection", False
+            elif self._dropped is not None:
+                reason, stalled = self._dropped, True
             self._queue.clear()  # queued requests of this socket fail with the others, unsent
             for channel in list(channels.values()):
-                channel.push((_CLOSED, reason))
+                channel.push((_CLOSED, reason, stalled))
 
     def _slot_freed(self) -> None:
         self._free += 1
@@ -368,9 +409,9 @@ class AsyncMuxClient:
                     raise ConnectionClosed(None, None)
                 await ws.send(request.text)
             except ConnectionClosed as exc:
-                channel.push((_CLOSED, f"the socket closed before it was sent ({exc})"))
+                channel.push((_CLOSED, f"the socket closed before it was sent ({exc})", False))
             except Exception as exc:  # deliver to the request, keep sending the others
-                channel.push((_CLOSED, f"it could not be sent ({exc!r})"))
+                channel.push((_CLOSED, f"it could not be sent ({exc!r})", False))
 
     async def _next(self, channel: _Channel, service: str, rid: str) -> Any:
         """The request's next frame; a sent request left waiting ``timeout`` s gets a timeout error.
@@ -388,6 +429,7 @@ class AsyncMuxClient:
                 self._watchdog = loop.create_task(self._watch())
             try:
                 if await waiter is _EXPIRED and not channel.frames:
+                    self._suspect()
                     raise GatewayTimeoutError(f"{service} request {rid}: no frame from {self.url} within {self.timeout} s")
             finally:
                 channel.waiter = None
@@ -396,6 +438,33 @@ class AsyncMuxClient:
         if channel.space is not None and len(channel.frames) <= channel.limit // 2:
             channel.release()
         return item
+
+    def _suspect(self) -> None:
+        """A request waited ``timeout`` for a frame: start a probe of the socket (one at a time).
+
+        Not while a slow consumer holds the reader (a full channel): then no pong could be
+        read either, and the wait is the client's own doing, not a stalled gateway.
+        """
+        ws = self._ws
+        if ws is None or self._closing or (self._probe is not None and not self._probe.done()):
+            return
+        if any(channel.space is not None for channel in self._channels.values()):
+            return
+        self._probe = asyncio.get_running_loop().create_task(self._check(ws))
+
+    async def _check(self, ws: ClientConnection) -> None:
+        """Ping ``ws``; with no pong within ``timeout / 2`` drop it and wait for its reader to end,
+        so the next request (which waits for this check) opens a new socket."""
+        wait = keepalive(self.timeout)
+        if await is_alive(ws, wait) or ws is not self._ws or self._closing:
+            return
+        self._dropped = f"the socket stalled (no frame within {self.timeout} s, no pong within {wait} s); dropped"
+        await abort_websocket(ws)
+        reader = self._reader
+        if reader is not None:
+            for channel in list(self._channels.values()):
+                channel.release()  # a reader waiting for a consumer must see the drop
+            await asyncio.wait([reader])
 
     async def _watch(self) -> None:
         tick = min(max(self.timeout / 4, 0.01), 1.0)
@@ -440,10 +509,11 @@ class AsyncMuxClient:
             await self._ws.close()
         if self._reader is not None:
             await self._reader  # it ends once the socket is closed, reporting to open requests
-        for task in (self._watchdog, self._sender):
+        for task in (self._watchdog, self._sender, self._probe):
             if task is not None:
                 task.cancel()
         self._ws = None
         self._reader = None
         self._watchdog = None
         self._sender = None
+        self._probe = None

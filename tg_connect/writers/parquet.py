@@ -1,8 +1,10 @@
 """Parquet output, batch by batch: one file, or rolling files of at most N rows each.
 
-Each file is written under a temporary name and renamed when complete (see :mod:`.base`): a
-failed export leaves the completed parts of a rolling export (each a valid file) and no
-partial one. ``options`` go to :class:`pyarrow.parquet.ParquetWriter` (``compression=``...).
+Each file is written under a temporary name and renamed when complete (see :mod:`.base`). The
+parts of a rolling export are renamed together once the whole stream has been written, so a
+failed export leaves no part at all (a directory holding the first parts would read as a
+complete, shorter export). ``options`` go to :class:`pyarrow.parquet.ParquetWriter`
+(``compression=``...).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .base import Destination, WriteResult, as_reader, atomic_path, dest_name, is_file_object, temporary_path
+from .base import AtomicFiles, Destination, WriteResult, as_reader, atomic_path, dest_name, is_file_object
 
 PART_PATTERN = "part-{i:05d}.parquet"
 
@@ -103,7 +105,9 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
     ``part-00000.parquet``, ...) or a pattern with ``{i}`` (e.g.
     ``"out/triples-{i:03d}.parquet"``). Part files already there are a ``FileExistsError``
     (a reader of the directory would mix them with the new ones). An empty input writes one
-    empty part, so the schema is kept.
+    empty part, so the schema is kept. Parts are written under temporary names (each closed
+    when full, so memory stays one row group) and renamed into place together at the end: if
+    the input fails midway, no part is left behind.
     """
     if max_rows_per_file < 1:
         raise ValueError("max_rows_per_file must be at least 1")
@@ -131,48 +135,49 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
                 start += take
 
     part: _Part | None = None
-    try:
-        for index, piece in parts():
-            if part is None or index != part.index:
-                if part is not None:
-                    part.commit()
-                part = _Part(index, path_of(index), schema, options)
-                result.files.append(part.path)
-            part.groups.add(piece)
-            result.rows += piece.num_rows
-        if part is None:  # nothing was read: one empty part keeps the schema
-            part = _Part(0, path_of(0), schema, options)
-            result.files.append(part.path)
-        part.commit()
-    except BaseException:
-        if part is not None and not part.done:
-            part.abort()
-            result.files.pop()
-        raise
+    with AtomicFiles() as files:
+        try:
+            for index, piece in parts():
+                if part is None or index != part.index:
+                    if part is not None:
+                        part.finish()
+                    path = path_of(index)
+                    part = _Part(index, files.add(path), schema, options)
+                    result.files.append(path)
+                part.groups.add(piece)
+                result.rows += piece.num_rows
+            if part is None:  # nothing was read: one empty part keeps the schema
+                path = path_of(0)
+                part = _Part(0, files.add(path), schema, options)
+                result.files.append(path)
+            part.finish()
+        except BaseException:
+            if part is not None:
+                part.abort()
+            raise
     return result
 
 
 class _Part:
-    """One file of a rolling export, written under a temporary name until committed."""
+    """One file of a rolling export, written to its temporary path (renamed by ``AtomicFiles``)."""
 
-    def __init__(self, index: int, path: str, schema: pa.Schema, options: dict[str, Any]) -> None:
+    def __init__(self, index: int, tmp: str, schema: pa.Schema, options: dict[str, Any]) -> None:
         self.index = index
-        self.path = path
-        self.tmp = temporary_path(path)
+        self.tmp = tmp
         self.done = False
-        self.writer = pq.ParquetWriter(self.tmp, schema, **options)
+        self.writer = pq.ParquetWriter(tmp, schema, **options)
         self.groups = RowGroups(self.writer, schema)
 
-    def commit(self) -> None:
+    def finish(self) -> None:
+        """Write the last row group and the footer: the temporary file is a complete part."""
+        self.done = True
         self.groups.flush()
         self.writer.close()
-        os.replace(self.tmp, self.path)
-        self.done = True
 
     def abort(self) -> None:
-        self.done = True
-        try:
-            self.writer.close()
-        finally:
-            with contextlib.suppress(OSError):
-                os.remove(self.tmp)
+        """Close the writer of a failed export; its file is removed by ``AtomicFiles``. A
+        failure to close is not raised over the error that caused the abort."""
+        if not self.done:
+            self.done = True
+            with contextlib.suppress(Exception):
+                self.writer.close()
