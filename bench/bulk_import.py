@@ -1,7 +1,8 @@
 """Triples import throughput and memory, against a raw websockets client in the same run.
 
-A sink server in its own process accepts the import socket and only counts frames, so the
-client is what is measured. The baseline sends the same pre-encoded frames with a bare
+A sink server in its own process (aiohttp, the real gateway's server library) answers the
+checks a load makes first and takes the import socket's frames in without storing them, so
+the client is what is measured. The baseline sends the same pre-encoded frames with a bare
 websockets client (no reading, validation or encoding); tg_connect reads a Parquet file,
 conforms, encodes and sends. Peak memory is the child process's max RSS for two input sizes.
 
@@ -27,16 +28,43 @@ from server_process import spawn  # a sibling module: the benches run as scripts
 
 
 def sink(port_queue: "mp.Queue[int]") -> None:
-    import websockets
+    """A gateway stand-in that only counts: it answers the checks a load makes first (flows,
+    the flow's interfaces, collections) and takes import frames in, decoding each to text as
+    the real gateway (aiohttp, like this sink) does, and answering PINGs in order with them."""
+    from aiohttp import WSMsgType, web
 
-    async def handler(ws: "websockets.ServerConnection") -> None:
-        async for _ in ws:
-            pass
+    interfaces = {f"{kind}-store": {"flow": f"flow:tg:default:{kind}-store:default"}
+                  for kind in ("triples", "graph-embeddings", "document-embeddings", "rows")}
+    interfaces["entity-contexts-load"] = {"flow": "flow:tg:default:entity-contexts-load:default"}
+
+    async def flow(request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("operation") == "list-flows":
+            return web.json_response({"flow-ids": ["default"]})
+        return web.json_response({"flow": json.dumps({"interfaces": interfaces})})
+
+    async def collections(request: web.Request) -> web.Response:
+        return web.json_response({"collections": [{"collection": "default"}]})
+
+    async def imports(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0, compress=False)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+        return ws
 
     async def main() -> None:
-        async with websockets.serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as server:
-            port_queue.put(server.sockets[0].getsockname()[1])
-            await asyncio.Future()
+        app = web.Application()
+        app.router.add_post("/api/v1/flow", flow)
+        app.router.add_post("/api/v1/collection-management", collections)
+        app.router.add_get("/api/v1/flow/{flow}/import/{kind}", imports)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port_queue.put(runner.addresses[0][1])
+        await asyncio.Future()
 
     asyncio.run(main())
 

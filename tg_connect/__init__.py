@@ -1,7 +1,8 @@
 """tg_connect: move knowledge in and out of TrustGraph as Arrow, pandas and Parquet.
 
 Bulk entry points: :func:`to_trustgraph`, :func:`read_trustgraph`, :func:`read_batches`.
-With no URL they use ``$TRUSTGRAPH_URL`` or an in-process :class:`LocalGateway`.
+With no URL they use ``$TRUSTGRAPH_URL``, else ``http://localhost:8088``; the embedded
+:class:`LocalGateway` is chosen explicitly, by passing its ``url``.
 """
 
 from __future__ import annotations

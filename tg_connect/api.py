@@ -2,7 +2,7 @@
 
 ::
 
-    api = Api("http://localhost:8088", token="tg_...")      # or Api() for $TRUSTGRAPH_URL / local
+    api = Api("http://localhost:8088", token="tg_...")      # or Api(): $TRUSTGRAPH_URL, else that URL
     api.flow().id("default").graph_rag("What is X?")          # REST, sync
     await api.async_flow().id("default").graph_rag("...")     # REST, async
     for chunk in api.socket().flow("default").agent("...", streaming=True): ...
@@ -51,7 +51,8 @@ class Api:
     """A TrustGraph gateway.
 
     ``url``: ``http(s)://`` or ``ws(s)://`` base URL; ``None`` means ``$TRUSTGRAPH_URL``, or
-    else tg_connect's in-process local gateway. ``token``: an API key or JWT, else
+    else ``http://localhost:8088`` (TrustGraph's default; for the embedded gateway, pass a
+    :class:`~tg_connect.LocalGateway`'s ``url``). ``token``: an API key or JWT, else
     ``$TRUSTGRAPH_TOKEN``; it is sent as a bearer header or the socket's first frame and is
     never printed. ``timeout``: seconds to wait for each reply frame (a streamed answer's
     timeout restarts at every chunk). ``workspace``: sent with every request (``"default"``).
@@ -79,12 +80,12 @@ class Api:
         self._transports: dict[str, RestTransport | MuxTransport] = {}
 
     def __repr__(self) -> str:
-        where = self._url if self._url is not None else "local gateway"
+        where = self._url if self._url is not None else "$TRUSTGRAPH_URL or http://localhost:8088"
         return f"Api({where!r}, workspace={self.workspace!r})"
 
     @property
     def target(self) -> Target:
-        """The resolved gateway (starting the local gateway if ``url`` was None)."""
+        """The resolved gateway (``url``, else ``$TRUSTGRAPH_URL``, else ``http://localhost:8088``)."""
         with self._lock:
             if self._resolved is None:
                 self._resolved = resolve_target(self._url, self._token, workspace=self._workspace,

@@ -1,7 +1,8 @@
 """``tg-connect``: bulk loads and dumps for ETL jobs, the local gateway, and a demo.
 
-Exit status: 0 on success; 1 on an error; 2 when rows were rejected or left unsent and
-``--on-error skip`` was not asked for.
+Exit status: 0 on success; 1 on an error; 2 when a load finished without error but its report
+is not ok: rows not delivered, not read back (``--verify``) or not stored in time (``--wait
+stored``), or rows rejected without ``--on-error skip``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,25 @@ from .writers import write
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--url", help="gateway URL (default: $TRUSTGRAPH_URL, else an in-process local gateway)")
+    p.add_argument("--url", help="gateway URL (default: $TRUSTGRAPH_URL, else http://localhost:8088)")
     p.add_argument("--token", help="API token (default: $TRUSTGRAPH_TOKEN; prefer the variable, "
                    "command lines are visible to other users)")
     p.add_argument("--flow", default="default")
     p.add_argument("--collection", default="default")
     p.add_argument("--workspace", default=None)
     p.add_argument("--timeout", type=float, default=60.0)
+
+
+def _rate(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected rows per second or 'auto', not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the rate must be positive")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,11 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--batch-size", type=int, default=1000, help="rows per import message")
     load.add_argument("--max-batch-bytes", type=int, default=8 * 1024 * 1024)
     load.add_argument("--concurrency", type=int, default=1, help="import sockets to spread the load over")
-    load.add_argument("--rate", type=float, default=None, metavar="ROWS_PER_S",
-                      help="send at most this many rows per second (the gateway has no back-pressure)")
+    load.add_argument("--rate", type=_rate, default=None, metavar="ROWS_PER_S|auto",
+                      help="pace the load: at most this many rows per second, or 'auto' to follow the"
+                      " stores' own progress in the gateway's metrics (the gateway has no back-pressure);"
+                      " default: unpaced")
+    load.add_argument("--retries", type=int, default=5,
+                      help="reconnects in a row, without progress, before a dropped load fails (default: 5;"
+                      " 0 fails at the first drop)")
+    load.add_argument("--wait", choices=["delivered", "stored"], default="delivered",
+                      help="stored: after sending, wait until the stores have processed everything, as the"
+                      " gateway's metrics show (default: delivered)")
+    load.add_argument("--wait-timeout", type=float, default=600.0, metavar="SECONDS",
+                      help="with --wait stored: how long to wait (default: 600)")
     load.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     load.add_argument("--checkpoint", help="file recording what was sent; rerun with it to resume")
-    load.add_argument("--verify", action="store_true", help="read back and count what was stored")
+    load.add_argument("--verify", action="store_true",
+                      help="read back what the load wrote; rows not read back make the exit status 2")
+    load.add_argument("--verify-timeout", type=float, default=60.0, metavar="SECONDS",
+                      help="with --verify: how long to keep reading back while rows are missing (default: 60)")
     load.add_argument("--document-id", help="metadata id of every message (names the knowledge core)")
     load.add_argument("--compression", choices=["auto", "deflate", "none"], default="auto",
                       help="permessage-deflate (auto: on except on loopback)")
@@ -150,20 +176,22 @@ def _progress(args: argparse.Namespace) -> bool | LogLines:
 
 
 def _load(args: argparse.Namespace) -> int:
-    if args.url is None:
-        print("tg-connect: no --url: loading into a temporary in-process local gateway", file=sys.stderr)
     report = to_trustgraph(
         args.source[0] if len(args.source) == 1 else args.source, kind=args.kind, url=args.url,
         flow=args.flow, collection=args.collection, token=args.token, progress=_progress(args),
         workspace=args.workspace, batch_size=args.batch_size, max_batch_bytes=args.max_batch_bytes,
         on_error=args.on_error, document_id=args.document_id, timeout=args.timeout,
-        concurrency=args.concurrency, max_rows_per_second=args.rate, checkpoint=args.checkpoint,
-        verify=args.verify, compression=None if args.compression == "none" else args.compression,
+        concurrency=args.concurrency, max_rows_per_second=args.rate, retries=args.retries, wait=args.wait,
+        wait_timeout=args.wait_timeout, checkpoint=args.checkpoint,
+        verify=args.verify, verify_timeout=args.verify_timeout,
+        compression=None if args.compression == "none" else args.compression,
         format=args.format,
         read_options={"delimiter": args.delimiter} if args.delimiter else None,
     )
     print(report.to_json() if args.json else report)
-    if not report.ok and args.on_error != "skip":
+    problems = report.problems(rejections=args.on_error != "skip")
+    if problems:
+        print(f"tg-connect: load not complete: {'; '.join(problems)}", file=sys.stderr)
         return 2
     return 0
 

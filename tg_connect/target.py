@@ -1,31 +1,20 @@
-"""Which gateway a bulk job talks to: an explicit URL, ``TRUSTGRAPH_URL``, or the local gateway."""
+"""Which gateway a job talks to: an explicit URL, else ``$TRUSTGRAPH_URL``, else TrustGraph's
+own default, ``http://localhost:8088``.
+
+There is no silent fallback: a job without a URL never loads into a throwaway gateway and
+"succeeds" while writing nothing. When nothing answers at the URL, the first call says so and
+names both ways to set it. The embedded gateway is always one explicit step away
+(:class:`~tg_connect.LocalGateway`, ``tg-connect serve``, ``tg-connect demo``).
+"""
 
 from __future__ import annotations
 
-import atexit
 import os
-import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from .protocol.endpoints import validate_base_url
 
-_default_gateway: Any = None
-_default_lock = threading.Lock()
-
-
-def default_local_gateway() -> Any:
-    """The process-wide in-memory local gateway, started on first use and stopped at exit."""
-    global _default_gateway
-    with _default_lock:
-        if _default_gateway is None:
-            from .local import LocalGateway
-
-            gw = LocalGateway()
-            gw.start()
-            atexit.register(gw.stop)
-            _default_gateway = gw
-        return _default_gateway
+DEFAULT_URL = "http://localhost:8088"  # the TrustGraph gateway's own default, as its tools use
 
 
 @dataclass(frozen=True)
@@ -47,11 +36,10 @@ def resolve_target(
     timeout: float = 60.0,
     verify: bool = True,
 ) -> Target:
-    """``url`` or ``$TRUSTGRAPH_URL`` or the local gateway; ``token`` or ``$TRUSTGRAPH_TOKEN``."""
+    """``url``, else ``$TRUSTGRAPH_URL``, else :data:`DEFAULT_URL`; ``token``, else
+    ``$TRUSTGRAPH_TOKEN``."""
     if token is None:
         token = os.environ.get("TRUSTGRAPH_TOKEN") or None
     if url is None:
-        url = os.environ.get("TRUSTGRAPH_URL") or None
-    if url is None:
-        url = default_local_gateway().url
+        url = os.environ.get("TRUSTGRAPH_URL") or DEFAULT_URL
     return Target(validate_base_url(url), token, workspace or "default", timeout, verify)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 
@@ -13,9 +14,9 @@ import pytest
 
 import tg_connect
 from tg_connect.bulk.read import aread_batches
-from tg_connect.target import resolve_target
 from tg_connect.protocol import schemas
 from tg_connect.sample import sample_triples
+from tg_connect.target import resolve_target
 
 from ..conftest import Gateway
 
@@ -180,7 +181,9 @@ def test_progress_callable_and_report_html(local_gateway: tg_connect.LocalGatewa
     seen: list[tg_connect.Progress] = []
     report = tg_connect.to_trustgraph(sample_triples(2500), url=local_gateway.url, progress=seen.append,
                                       batch_size=1000)
-    assert [p.rows for p in seen] == [1000, 2000, 2500, 2500] and seen[-1].done and not seen[0].done
+    # Progress counts delivered rows: it moves when a PONG or the close confirms messages.
+    rows = [p.rows for p in seen]
+    assert rows == sorted(rows) and rows[-1] == 2500 and seen[-1].done and not any(p.done for p in seen[:-1])
     assert "<table>" in report._repr_html_() and "2,500" in str(report)
 
 
@@ -200,13 +203,21 @@ def test_one_million_triples_round_trip(local_gateway: tg_connect.LocalGateway, 
     assert a.equals(b)
 
 
-def test_url_from_environment_or_default_local_gateway(local_gateway: tg_connect.LocalGateway,
+def test_url_from_environment_else_trustgraphs_default(local_gateway: tg_connect.LocalGateway,
                                                        monkeypatch: pytest.MonkeyPatch, run_id: str) -> None:
     monkeypatch.setenv("TRUSTGRAPH_URL", local_gateway.url)
     tg_connect.to_trustgraph(sample_triples(16), collection=f"env{run_id}", progress=False)
     assert len(tg_connect.read_trustgraph(url=local_gateway.url, collection=f"env{run_id}")) == 16
     monkeypatch.delenv("TRUSTGRAPH_URL")
-    monkeypatch.delenv("TRUSTGRAPH_TOKEN", raising=False)
-    report = tg_connect.to_trustgraph(sample_triples(8), collection=f"default{run_id}", progress=False)
-    assert report.target != local_gateway.url  # an in-process gateway of its own
-    assert len(tg_connect.read_trustgraph(collection=f"default{run_id}")) == 8
+    # No silent fallback to a throwaway gateway: TrustGraph's own default URL.
+    assert resolve_target().url == "http://localhost:8088"
+
+
+def test_nothing_answering_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("TRUSTGRAPH_URL", f"http://127.0.0.1:{port}")
+    with pytest.raises(tg_connect.GatewayConnectionError, match="nothing answers at http://127.0.0.1") as raised:
+        tg_connect.to_trustgraph(sample_triples(8), progress=False)
+    assert "TRUSTGRAPH_URL" in str(raised.value) and "url=" in str(raised.value)

@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import tg_connect
 from tg_connect.sample import sample_path, sample_triples
 
+from ..conftest import Gateway
+
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tg_connect", *args], capture_output=True, text=True,
@@ -25,7 +27,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_load_then_dump(local_gateway: tg_connect.LocalGateway, tmp_path: Path, run_id: str) -> None:
     loaded = cli("load", "triples", str(sample_path()), "--url", local_gateway.url, "--collection", f"c{run_id}")
     assert loaded.returncode == 0, loaded.stderr
-    assert "rows read 5,000, sent 5,000, rejected 0" in loaded.stdout
+    assert "rows read 5,000, delivered 5,000 (sent 5,000), rejected 0" in loaded.stdout
     out = tmp_path / "dump.parquet"
     dumped = cli("dump", "triples", str(out), "--url", local_gateway.url, "--collection", f"c{run_id}")
     assert dumped.returncode == 0, dumped.stderr
@@ -122,3 +124,23 @@ def test_dump_writes_any_format(local_gateway: tg_connect.LocalGateway, tmp_path
                 "--max-rows-per-file", "100", "--format", "parquet")
     assert parts.returncode == 0, parts.stderr
     assert "3 files" in parts.stdout
+
+
+def test_load_exit_status_follows_what_was_verified(gateway: Gateway, tmp_path: Path, run_id: str) -> None:
+    """--verify: rows delivered but not read back exit 2, never 0 (the real gateway's store drops
+    languages and datatypes; the local gateway keeps them)."""
+    path = tmp_path / "typed.parquet"
+    pq.write_table(pa.table({
+        "s": [f"http://example.org/{run_id}/{i}" for i in range(3)], "p": [f"http://run-{run_id}.example/p"] * 3,
+        "o": ["plain", "tagged", "typed"], "o_language": [None, "en", None],
+        "o_datatype": [None, None, "http://www.w3.org/2001/XMLSchema#token"]}), path)
+    env = {"TRUSTGRAPH_TOKEN": gateway.token} if gateway.token else None
+    done = cli("load", "triples", str(path), "--url", gateway.url, "--collection", f"cv{run_id}", "--verify",
+               "--verify-timeout", "10" if gateway.real else "1", "--json", env=env)
+    report = json.loads(done.stdout)
+    assert report["rows_delivered"] == 3
+    if gateway.real:
+        assert done.returncode == 2 and report["rows_unconfirmed"] == 2 and not report["ok"]
+        assert "load not complete: 2 delivered rows not read back (verify)" in done.stderr
+    else:
+        assert done.returncode == 0 and report["ok"], done.stderr

@@ -120,30 +120,6 @@ def test_null_vector_items_are_rejected() -> None:
     assert out.batch.column("entity").to_pylist() == ["http://e/2"]
 
 
-def test_rate_limiter_spaces_sends(monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
-    from tg_connect.bulk import load
-
-    clock = [100.0]
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(round(seconds, 6))
-        clock[0] += seconds
-
-    monkeypatch.setattr(load.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(load.asyncio, "sleep", fake_sleep)
-
-    async def run() -> None:
-        limiter = load.RateLimiter(1000)
-        for _ in range(3):
-            await limiter.wait(500)
-
-    asyncio.run(run())
-    assert slept == [0.5, 0.5]  # the first send goes at once; then 500 rows per half second
-
-
 _SYNONYMS = {"iri": ["iri", "IRI", "uri", "i"], "blank": ["blank", "bnode", "b"],
              "literal": ["literal", "l"], "triple": ["triple", "t"]}
 

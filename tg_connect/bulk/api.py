@@ -17,7 +17,8 @@ from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..transport import bridge
 from .cores import CoreTransfer, aexport_core, aimport_core
-from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, aload
+from .load import (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait,
+                   aload)
 from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource
 from .report import LoadReport
@@ -45,7 +46,10 @@ def to_trustgraph(
     tls_verify: bool = True,
     compression: str | None = "auto",
     concurrency: int = 1,
-    max_rows_per_second: float | None = None,
+    max_rows_per_second: Rate = None,
+    retries: int = DEFAULT_RETRIES,
+    wait: Wait = "delivered",
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     checkpoint: str | os.PathLike[str] | None = None,
     verify: bool = False,
     verify_timeout: float = 60.0,
@@ -62,24 +66,37 @@ def to_trustgraph(
     message (fewer where a message would pass ``max_batch_bytes``; a row larger than that
     goes alone) and never held whole. ``kind`` takes the gateway's names (``triples``,
     ``graph-embeddings``, ``document-embeddings``, ``entity-contexts``, ``rows``; underscores
-    accepted). ``url=None`` uses ``$TRUSTGRAPH_URL`` or else an in-process local gateway.
+    accepted). ``url=None`` uses ``$TRUSTGRAPH_URL``, else ``http://localhost:8088``.
     Triples tables need ``s``, ``p``, ``o``: see ``docs/schemas.md`` for how term kinds are
     guessed and overridden. ``on_error="skip"`` rejects invalid rows into the report and
     loads the rest; ``"raise"`` stops at the first, naming its row and column (the error's
-    ``report`` attribute says what had been sent). ``document_id`` becomes every message's
-    ``metadata.id`` (and ``root``), which also names the knowledge core a gateway keeps of
-    the load. The gateway never acknowledges imports: "sent" means written to the socket.
+    ``report`` attribute says what had been delivered). ``document_id`` becomes every
+    message's ``metadata.id`` (and ``root``), which also names the knowledge core a gateway
+    keeps of the load.
+
+    Before sending, the flow, its interface for ``kind`` and the collection are checked (a
+    missing collection is created unless ``create_collection=False``): the gateway would
+    accept and drop data for a target that does not exist. A message counts as *delivered*
+    only when the gateway proved it took it in (a PONG to a later PING, or the clean close
+    of the socket); ``report.ok`` needs every row delivered. A dropped connection is
+    reconnected up to ``retries`` times in a row, and the unconfirmed messages are sent
+    again (at-least-once, see docs/reliability.md); a gateway that stops reading raises
+    :class:`~tg_connect.errors.GatewayTimeoutError` after about ``timeout`` seconds.
 
     ``concurrency`` spreads the messages over that many sockets. ``max_rows_per_second``
-    paces the load: the gateway has no back-pressure, and a small deployment's stores can be
-    overrun (the reference 2.11.1 back end stores about 500 triples/s). ``checkpoint`` names a
-    file recording each message sent; rerunning with it sends only what was not sent.
-    ``verify=True`` reads back what was stored (triples, graph embeddings), polling up to
-    ``verify_timeout`` seconds, and reports ``rows_confirmed`` and the unconfirmed rows.
+    paces the load across all of them: a number of rows a second, or ``"auto"``, which
+    follows the stores' own progress as the gateway's metrics show it and keeps their
+    backlog bounded (the gateway has no back-pressure, and a small deployment's stores can
+    be overrun). ``wait="stored"`` waits after sending, up to ``wait_timeout`` seconds,
+    until the stores have processed everything (as their metrics show; the counters are
+    shared with any other writer) and reports ``rows_stored``. ``checkpoint`` names a file
+    recording each message delivered; rerunning with it sends only what was not.
+    ``verify=True`` reads back what this load wrote (triples, graph embeddings), polling up
+    to ``verify_timeout`` seconds; rows not read back make ``report.ok`` false.
     ``compression`` is permessage-deflate: ``"auto"`` (the default) turns it on except on
     loopback, where it only costs CPU; ``"deflate"`` or ``None`` force it on or off. JSON
-    frames of triples compress about 5-10x, which pays on a slow link. ``tls_verify=False`` skips TLS certificate
-    checks (with a warning).
+    frames of triples compress about 5-10x, which pays on a slow link. ``tls_verify=False``
+    skips TLS certificate checks (with a warning).
     """
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return bridge.run(
@@ -88,7 +105,8 @@ def to_trustgraph(
             max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns,
             document_id=document_id, progress=progress, dim=dim,
             create_collection=create_collection, compression=compression, concurrency=concurrency,
-            max_rows_per_second=max_rows_per_second, checkpoint=checkpoint, verify=verify,
+            max_rows_per_second=max_rows_per_second, retries=retries, wait=wait, wait_timeout=wait_timeout,
+            checkpoint=checkpoint, verify=verify,
             verify_timeout=verify_timeout, format=format, read_options=read_options,
         )
     )

@@ -1,4 +1,4 @@
-"""Resumable loads: a checkpoint file records every batch sent, so a rerun sends the rest.
+"""Resumable loads: a checkpoint file records every batch delivered, so a rerun sends the rest.
 
 A batch's id is a hash of the job spec (kind, gateway, workspace, flow, collection, document
 id) and the message bytes, so the same input always gives the same ids and a changed input
@@ -6,8 +6,11 @@ gives new ones. The file is JSON Lines: a header naming the job, then one id per
 appended and flushed after each send. The document id is kept in the header, so a rerun
 reuses it and produces byte-identical messages.
 
-The gateway never acknowledges an import, so "sent" means handed to the operating system's
-socket; after a crash, the kernel still delivers what it was given.
+Only delivered batches are recorded: a batch counts as delivered when a PONG to a later PING,
+or the clean close of its socket, proved the gateway took it in (:mod:`.stream`). A batch that
+was written but not confirmed when a load died is sent again by the rerun (at-least-once).
+Lines are flushed to the operating system as they are written, so a killed process loses
+none; a torn last line (a machine crash mid-write) is ignored on reading.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, TextIO
 from ..errors import InputError
 
 _VERSION = 1
+_ID_LENGTH = 32  # hex digits of a 16-byte blake2b digest
 
 
 class Checkpoint:
@@ -52,7 +56,7 @@ class Checkpoint:
             self.document_id = header["job"].get("document_id")
             for line in f:
                 line = line.strip()
-                if line and not line.startswith("{"):
+                if len(line) == _ID_LENGTH and not line.startswith("{"):
                     self.sent.add(line)
 
     def batch_id(self, frame: bytes | memoryview) -> str:
@@ -71,10 +75,13 @@ class Checkpoint:
             self._file.write(json.dumps({"version": _VERSION, "job": self.job}, sort_keys=True) + "\n")
             self._file.flush()
 
-    def record(self, batch_id: str) -> None:
-        self.sent.add(batch_id)
+    def record(self, batch_ids: list[str]) -> None:
+        """Record delivered batches (one flush for the group)."""
+        if not batch_ids:
+            return
+        self.sent.update(batch_ids)
         if self._file is not None:
-            self._file.write(batch_id + "\n")
+            self._file.write("".join(f"{b}\n" for b in batch_ids))
             self._file.flush()
 
     def close(self) -> None:

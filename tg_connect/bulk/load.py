@@ -1,100 +1,256 @@
-"""Loading: a bounded pipeline from a source to ``concurrency`` import WebSockets.
+"""Loading: a pipeline of small stages from a source to the gateway's import sockets.
 
-A producer thread reads, conforms and encodes (:mod:`.frames`) and hands frames through a
-small queue to sender tasks on the event loop, one WebSocket each; the next chunk is encoded
-while frames are on the wire. Memory is a few chunks whatever the input size. The gateway
-never pushes back, so ``max_rows_per_second`` lets a load go no faster than the stores behind
-the gateway can take it.
+::
+
+    check ─► read + conform + encode ─► [bounded queue] ─► pace ─► send + confirm ─► account
+    (preflight)   (a worker thread,                           (pacing)  (stream, one per      (ledger)
+                   frames.chunks)                                        socket)
+
+* **check** (:mod:`.preflight`): the gateway answers, the flow and its interface exist, the
+  collection exists or is made. Nothing is sent to a target that would drop it.
+* **encode** (:mod:`.frames`): chunks of rows are conformed (bad rows rejected or raised with
+  row and column) and encoded into messages on worker threads; each chunk becomes one
+  :class:`ChunkWork` on a queue of ``2 * concurrency`` chunks, so memory stays flat.
+* **pace** (:mod:`.pacing`): a fixed rate, or the stores' own progress (``"auto"``).
+* **send + confirm** (:mod:`.stream`): one :class:`~.stream.ImportStream` per socket; a
+  message is delivered when a PONG to a later PING, or the clean close, proves the gateway
+  took it in; a dropped connection is reconnected and its unconfirmed window written again.
+* **account** (:mod:`.ledger`): the report, the checkpoint (delivered messages only) and the
+  progress display advance on delivery, never on a write.
+
+After the last message: optionally wait until the stores caught up (``wait="stored"``) and
+read back what was stored (``verify=True``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
 
 import numpy as np
 import pyarrow as pa
-from websockets.exceptions import ConnectionClosed
 
-from ..errors import GatewayConnectionError, InputError, TgConnectError
+from ..errors import AuthenticationError, InputError, TgConnectError
 from ..protocol import messages, schemas
-from ..protocol.conform import Conformer, OnError
+from ..protocol.conform import Conformed, Conformer, OnError
 from ..protocol.endpoints import bulk_url, is_loopback, redact
 from ..readers import open_source
+from ..readers.base import Source
 from ..target import Target
-from ..transport.connect import open_websocket
-from ..transport.rest import AsyncRestClient
+from ..transport.connect import MAX_FRAME
 from .checkpoint import Checkpoint
-from .frames import Frame, chunk_rows, chunks, item_count
+from .frames import chunk_rows, chunks, item_count
+from .ledger import Ledger
+from .pacing import Pacer, StoreWatch, make_pacer, wait_stored, watch_stores
+from .preflight import check_load_target, token_advice
 from .progress import ProgressArg, ProgressSink
 from .report import LoadReport
+from .stream import DeliveryPolicy, ImportStream, Outgoing
 from .verify import VERIFIABLE, SentRows, averify
 
-# Rows per import message, and a byte cap for vector kinds (a 384-float row is ~4 KB of JSON).
+# Rows per import message, and a byte cap per message (a 384-float row is ~4 KB of JSON).
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024
-_END = object()
-
-
-async def ensure_collection(target: Target, collection: str) -> None:
-    """Create ``collection`` if the gateway does not list it.
-
-    The real gateway's stores reject writes to an unknown collection, and its import
-    sockets cannot say so (messages are redelivered forever), so this is checked first.
-    """
-    rest = AsyncRestClient(target.url, target.token, timeout=target.timeout, verify=target.verify)
-    try:
-        listed = await rest.global_service(
-            "collection-management", {"operation": "list-collections", "workspace": target.workspace}
-        )
-        names = {c.get("collection") for c in listed.get("collections") or [] if isinstance(c, Mapping)}
-        if collection not in names:
-            await rest.global_service(
-                "collection-management",
-                {"operation": "update-collection", "workspace": target.workspace,
-                 "collection": collection, "name": collection},
-            )
-    finally:
-        await rest.aclose()
-
-
-class RateLimiter:
-    """Spaces sends so that rows go out at no more than ``rows_per_second`` on average."""
-
-    def __init__(self, rows_per_second: float) -> None:
-        if rows_per_second <= 0:
-            raise ValueError("max_rows_per_second must be positive")
-        self.rate = float(rows_per_second)
-        self._next = time.monotonic()
-        self._lock = asyncio.Lock()
-
-    async def wait(self, rows: int) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + rows / self.rate
-        if start > now:
-            await asyncio.sleep(start - now)
+DEFAULT_RETRIES = 5
+DEFAULT_WAIT_TIMEOUT = 600.0
+Wait = Literal["delivered", "stored"]
+Rate = float | Literal["auto"] | None
 
 
 @dataclass
-class _Queued:
-    seq: int
-    frame: Frame
-    batch_id: str | None
+class ChunkWork:
+    """What the encode stage hands the send stage for one input chunk."""
+
+    messages: list[Outgoing] = field(default_factory=list)
+    skipped_rows: int = 0  # rows whose messages an earlier run delivered (checkpoint)
+    conformed: Conformed | None = None  # for its rejections
+    error: BaseException | None = None  # the input failed here: send what precedes it, then stop
 
 
-def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
+_END = ChunkWork()  # one per sender: no more work
+
+
+@dataclass
+class LoadSpec:
+    """A load's settings after validation (see :func:`aload` for each)."""
+
+    kind: schemas.Kind
+    flow: str
+    collection: str
+    batch_size: int
+    max_batch_bytes: int
+    concurrency: int
+    compression: str | None
+    rate: Rate
+    wait: Wait
+    wait_timeout: float
+    verify: bool
+    verify_timeout: float
+    create_collection: bool
+    policy: DeliveryPolicy
+
+
+def _spec(target: Target, kind: str, flow: str, collection: str, batch_size: int, max_batch_bytes: int,
+          concurrency: int, compression: str | None, max_rows_per_second: Rate, wait: str,
+          wait_timeout: float, verify: bool, verify_timeout: float, create_collection: bool,
+          retries: int) -> LoadSpec:
+    kind_name = schemas.normalise_kind(kind)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if not 0 < max_batch_bytes <= MAX_FRAME:
+        raise ValueError(f"max_batch_bytes must be between 1 and {MAX_FRAME:,} (the gateway's frame limit)")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    if compression == "auto":
+        compression = None if is_loopback(target.url) else "deflate"
+    if compression not in (None, "deflate"):
+        raise ValueError("compression must be None, 'deflate' or 'auto'")
+    if isinstance(max_rows_per_second, str) and max_rows_per_second != "auto":
+        raise ValueError(f"max_rows_per_second must be a number, 'auto' or None, not {max_rows_per_second!r}")
+    if isinstance(max_rows_per_second, (int, float)) and not max_rows_per_second > 0:
+        raise ValueError("max_rows_per_second must be positive")
+    if wait not in ("delivered", "stored"):
+        raise ValueError(f"wait must be 'delivered' or 'stored', not {wait!r}")
+    if retries < 0:
+        raise ValueError("retries must be 0 or more")
+    if verify and kind_name not in VERIFIABLE:
+        raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
+    return LoadSpec(kind_name, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
+                    max_rows_per_second, wait, wait_timeout, verify, verify_timeout,  # type: ignore[arg-type]
+                    create_collection, DeliveryPolicy(retries=retries))
+
+
+class _Encoder:
+    """The encode stage: reads, conforms and encodes on a worker thread, and queues one
+    :class:`ChunkWork` per chunk for the senders."""
+
+    def __init__(self, source: Source, conformer: Conformer, spec: LoadSpec, meta: messages.Metadata,
+                 ledger: Ledger, checkpoint: Checkpoint | None, sent_rows: SentRows | None, encoders: int,
+                 queue: asyncio.Queue[ChunkWork], loop: asyncio.AbstractEventLoop) -> None:
+        self.source = source
+        self.conformer = conformer
+        self.spec = spec
+        self.meta = meta
+        self.ledger = ledger
+        self.checkpoint = checkpoint
+        self.sent_rows = sent_rows
+        self.encoders = encoders
+        self.queue = queue
+        self.loop = loop
+        self.stopping = False
+
+    def _put(self, work: ChunkWork) -> None:
+        asyncio.run_coroutine_threadsafe(self.queue.put(work), self.loop).result()
+
+    def run(self) -> None:
+        seq = 0
+        spec = self.spec
+        try:
+            for chunk in chunks(self.source.open(), self.conformer, spec.kind, self.meta, spec.batch_size,
+                                spec.max_batch_bytes, self.encoders):
+                if self.stopping:
+                    return
+                conformed = chunk.conformed
+                self.ledger.report.rows_read += item_count(chunk)
+                if self.sent_rows is not None and conformed is not None and conformed.batch.num_rows:
+                    index = (conformed.row_index.to_numpy() if conformed.row_index is not None
+                             else np.arange(chunk.offset, chunk.offset + conformed.batch.num_rows))
+                    self.sent_rows.add(conformed.batch, index)
+                work = ChunkWork(conformed=conformed if conformed is not None and conformed.rejections else None)
+                for frame in chunk.frames:
+                    batch_id = self.checkpoint.batch_id(frame.data) if self.checkpoint is not None else None
+                    if batch_id is not None and self.checkpoint is not None and batch_id in self.checkpoint.sent:
+                        work.skipped_rows += frame.rows
+                    else:
+                        work.messages.append(Outgoing(seq, frame, batch_id))
+                        seq += 1
+                self.ledger.register(work.messages)
+                if conformed is not None and conformed.error is not None:
+                    work.error = conformed.error
+                self.ledger.advance(chunk.offset + item_count(chunk))
+                self._put(work)
+                if work.error is not None:
+                    return
+        except BaseException as exc:  # handed to a sender, which owns the error path
+            self._put(ChunkWork(error=exc))
+        finally:
+            for _ in range(spec.concurrency):
+                self._put(_END)
+
+
+class _Senders:
+    """The pace, send and confirm stages: ``concurrency`` streams sharing one queue."""
+
+    def __init__(self, url: str, target: Target, spec: LoadSpec, ledger: Ledger, pacer: Pacer,
+                 queue: asyncio.Queue[ChunkWork]) -> None:
+        self.spec = spec
+        self.ledger = ledger
+        self.pacer = pacer
+        self.queue = queue
+        self.stop = asyncio.Event()
+        self.input_error: BaseException | None = None
+        self.streams = [
+            ImportStream(url, verify=target.verify, timeout=target.timeout, compression=spec.compression,
+                         policy=spec.policy, on_delivered=ledger.delivered, on_resend=ledger.resent)
+            for _ in range(spec.concurrency)
+        ]
+
+    async def _run(self, stream: ImportStream) -> None:
+        try:
+            # After another stream failed (stop), this one takes no more work: it closes,
+            # which confirms what it wrote.
+            while not self.stop.is_set() and (work := await self.queue.get()) is not _END:
+                if work.conformed is not None:
+                    self.ledger.rejected(work.conformed)
+                if work.skipped_rows:
+                    self.ledger.skipped(work.skipped_rows)
+                for item in work.messages:
+                    if self.stop.is_set():
+                        break
+                    await self.pacer.acquire(item.frame.rows)
+                    await stream.send(item)
+                    self.ledger.written(item)
+                if work.error is not None:
+                    if not isinstance(work.error, InputError):
+                        raise work.error
+                    self.input_error = work.error  # what precedes the bad row still goes
+            await stream.finish()
+        except BaseException:
+            self.stop.set()
+            await stream.abort()
+            raise
+
+    async def run(self) -> None:
+        """Send everything; on the first failure the other streams stop taking work, close
+        (confirming what they wrote) and the failure is raised."""
+        tasks = [asyncio.ensure_future(self._run(s)) for s in self.streams]
+        try:
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        except BaseException:  # cancelled: abort everything
+            for task in tasks:
+                task.cancel()
+            for stream in self.streams:
+                await stream.abort()
+            raise
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        if self.input_error is not None:
+            raise self.input_error
+
+    def drain(self) -> None:
+        """Take what is left in the queue so a producer blocked on it can finish."""
+        while True:
+            try:
+                work = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if work.conformed is not None:
+                self.ledger.rejected(work.conformed)
 
 
 async def aload(
@@ -114,7 +270,10 @@ async def aload(
     create_collection: bool = True,
     compression: str | None = "auto",
     concurrency: int = 1,
-    max_rows_per_second: float | None = None,
+    max_rows_per_second: Rate = None,
+    retries: int = DEFAULT_RETRIES,
+    wait: Wait = "delivered",
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
     checkpoint: Any = None,
     verify: bool = False,
     verify_timeout: float = 60.0,
@@ -123,28 +282,17 @@ async def aload(
     encoders: int = 2,
 ) -> LoadReport:
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
-    kind_name = schemas.normalise_kind(kind)
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
-    if compression == "auto":
-        compression = None if is_loopback(target.url) else "deflate"
-    if compression not in (None, "deflate"):
-        raise ValueError("compression must be None, 'deflate' or 'auto'")
-    if verify and kind_name not in VERIFIABLE:
-        raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
-    sent_rows = SentRows() if verify else None
-    limiter = RateLimiter(max_rows_per_second) if max_rows_per_second else None
+    spec = _spec(target, kind, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
+                 max_rows_per_second, wait, wait_timeout, verify, verify_timeout, create_collection, retries)
     file_names = {canonical: name for name, canonical in (columns or {}).items()}
-    few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(kind_name, ())]
-    source = open_source(data, chunk_rows(kind_name, batch_size), kind=kind_name, format=format,
+    few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(spec.kind, ())]
+    source = open_source(data, chunk_rows(spec.kind, batch_size), kind=spec.kind, format=format,
                          dictionary_columns=few, **dict(read_options or {}))
 
     ckpt: Checkpoint | None = None
     if checkpoint is not None:
         ckpt = Checkpoint(checkpoint, {
-            "kind": kind_name, "target": redact(target.url), "workspace": target.workspace,
+            "kind": spec.kind, "target": redact(target.url), "workspace": target.workspace,
             "flow": flow, "collection": collection, "batch_size": batch_size,
         })
         if document_id is not None and ckpt.document_id not in (None, document_id):
@@ -152,158 +300,87 @@ async def aload(
                              source=str(ckpt.path))
         document_id = document_id or ckpt.document_id
     doc = document_id or f"tg-connect-{uuid.uuid4()}"
-    url = bulk_url(target.url, "import", flow, kind_name, target.token, target.workspace)
-    report = LoadReport(kind_name, redact(target.url), flow, collection, doc)
-    conformer = Conformer(kind_name, on_error=on_error, columns=columns, source=source.name, dim=dim)
-    meta = messages.Metadata(doc, collection, doc)
-    rejected_parts: list[pa.RecordBatch] = []
+    report = LoadReport(spec.kind, redact(target.url), flow, collection, doc)
+
+    checked = await check_load_target(target, spec.kind, flow, collection, create_collection=create_collection)
+    watch: StoreWatch | None = None
+    if spec.rate == "auto" or spec.wait == "stored":
+        watch = await watch_stores(target, checked.topic)
+    pacer = await make_pacer(spec.rate, watch, target.url)
+    if pacer.note:
+        report.notes.append(pacer.note)
+    if ckpt is not None:
+        ckpt.open(doc)
+
+    sink = ProgressSink(progress, source.total_rows, f"load {spec.kind}")
+    ledger = Ledger(report, sink, ckpt, pacer)
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue(2 * concurrency)  # chunks of ~65,536 rows
-    stopping = False
-    queued_upto = 0  # every input row before this was queued, skipped or rejected
-    pending: dict[int, tuple[int, int]] = {}  # frames queued or in flight, by sequence number
+    queue: asyncio.Queue[ChunkWork] = asyncio.Queue(2 * spec.concurrency)  # chunks of ~65,536 rows
+    sent_rows = SentRows() if verify else None
+    conformer = Conformer(spec.kind, on_error=on_error, columns=columns, source=source.name, dim=dim)
+    encoder = _Encoder(source, conformer, spec, messages.Metadata(doc, collection, doc), ledger, ckpt,
+                       sent_rows, encoders, queue, loop)
+    senders = _Senders(bulk_url(target.url, "import", flow, spec.kind, target.token, target.workspace),
+                       target, spec, ledger, pacer, queue)
     started = time.monotonic()
-    sink = ProgressSink(progress, source.total_rows, f"load {kind_name}")
-
-    def put(item: Any) -> None:
-        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
-
-    def produce() -> None:
-        nonlocal queued_upto
-        seq = 0
-        try:
-            for chunk in chunks(source.open(), conformer, kind_name, meta, batch_size, max_batch_bytes, encoders):
-                conformed = chunk.conformed
-                report.rows_read += item_count(chunk)
-                if sent_rows is not None and conformed is not None and conformed.batch.num_rows:
-                    index = (conformed.row_index.to_numpy() if conformed.row_index is not None
-                             else np.arange(chunk.offset, chunk.offset + conformed.batch.num_rows))
-                    sent_rows.add(conformed.batch, index)
-                if stopping:
-                    return
-                # One hand-over per chunk, not per frame: crossing threads costs more than a send.
-                items: list[Any] = []
-                if conformed is not None and conformed.rejections:
-                    items.append(("rejected", conformed))
-                for frame in chunk.frames:
-                    batch_id = ckpt.batch_id(frame.data) if ckpt is not None else None
-                    if batch_id is not None and ckpt is not None and batch_id in ckpt.sent:
-                        items.append(("skipped", frame))
-                    else:
-                        pending[seq] = (frame.first_row, frame.last_row)
-                        items.append(_Queued(seq, frame, batch_id))
-                        seq += 1
-                if conformed is not None and conformed.error is not None:
-                    items.append(("error", conformed.error))
-                put(items)
-                queued_upto = chunk.offset + item_count(chunk)
-                if conformed is not None and conformed.error is not None:
-                    return
-            for _ in range(concurrency):
-                put(_END)
-        except BaseException as exc:  # handed to the senders, which own the error path
-            put(("error", exc))
-
-    async def send_all(ws: Any) -> None:
-        while True:
-            got = await queue.get()
-            if got is _END:
-                return
-            for item in got if isinstance(got, list) else [got]:
-                await send_one(ws, item)
-
-    async def send_one(ws: Any, item: Any) -> None:
-        if isinstance(item, tuple):
-            tag, value = item
-            if tag == "error":
-                raise value
-            if tag == "rejected":
-                report.rejections.extend(value.rejections)
-                report.rows_rejected += len(value.rejections)
-                rejected_parts.append(value.rejected_rows)
-            elif tag == "skipped":
-                report.rows_skipped += value.rows
-                sink.update(value.rows, 0, 0)
-            return
-        queued: _Queued = item
-        frame = queued.frame
-        if limiter is not None:
-            await limiter.wait(frame.rows)
-        try:
-            await ws.send(frame.data, text=True)
-        except ConnectionClosed as exc:
-            raise GatewayConnectionError(
-                f"{redact(url)}: the gateway closed the import socket ({exc}); it does this when"
-                " it cannot decode a message"
-            ) from None
-        pending.pop(queued.seq, None)
-        if ckpt is not None and queued.batch_id is not None:
-            ckpt.record(queued.batch_id)
-        report.rows_sent += frame.rows
-        report.batches += 1
-        report.bytes_sent += len(frame.data)
-        sink.update(frame.rows, len(frame.data))
-
-    async def sender() -> None:
-        ws = await open_websocket(url, verify=target.verify, timeout=target.timeout, compression=compression)
-        try:
-            await send_all(ws)
-            await ws.close()
-            await ws.wait_closed()
-        finally:
-            await ws.close()
-
     failure: BaseException | None = None
-    try:
-        if create_collection:
-            await ensure_collection(target, collection)
-        if ckpt is not None:
-            ckpt.open(doc)
-    except BaseException:
-        sink.close()
-        raise
-    producer = loop.run_in_executor(None, produce)
-    tasks = [asyncio.ensure_future(sender()) for _ in range(concurrency)]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-    except BaseException as exc:
-        failure = exc
-        stopping = True
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        while not producer.done():  # unblock the producer so its thread ends
-            try:
-                got = queue.get_nowait()
-                for item in got if isinstance(got, list) else [got]:
-                    if isinstance(item, tuple) and item[0] == "rejected":
-                        report.rejections.extend(item[1].rejections)
-                        report.rows_rejected += len(item[1].rejections)
-                        rejected_parts.append(item[1].rejected_rows)
-            except asyncio.QueueEmpty:
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tg-connect-read") as pool:
+        producer = loop.run_in_executor(pool, encoder.run)
+        try:
+            await senders.run()
+        except BaseException as exc:
+            failure = exc
+        finally:
+            encoder.stopping = True
+            while not producer.done():  # unblock the producer so its thread ends
+                senders.drain()
                 await asyncio.sleep(0.01)
-    finally:
-        report.seconds = time.monotonic() - started
-        sink.close()
-        if ckpt is not None:
-            ckpt.close()
-    await producer
-    if rejected_parts:
-        report.rejected_rows = pa.Table.from_batches(rejected_parts)
+            senders.drain()
+            await pacer.aclose()
+            report.seconds = time.monotonic() - started
+            if ckpt is not None:
+                ckpt.close()
+        await producer
+    if ledger.rejected_parts:
+        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
     if failure is not None:
-        end = source.total_rows - 1 if source.total_rows is not None else None
-        unsent: list[tuple[int, int | None]] = list(_merge(list(pending.values())))
-        if end is None or queued_upto <= end:
-            unsent.append((queued_upto, end))
-        report.unsent_ranges = unsent
+        if isinstance(failure, AuthenticationError):  # the import socket's handshake: say which
+            failure = token_advice(target, failure)
+        sink.close()
+        if watch is not None and watch.progress is not None:
+            await watch.progress.aclose()
+        report.unsent_ranges = ledger.undelivered(source.total_rows)
         report.error = f"{type(failure).__name__}: {failure}"
         if isinstance(failure, TgConnectError):
             failure.report = report  # type: ignore[attr-defined]
         raise failure
-    if sent_rows is not None:
-        report.rows_confirmed, report.unconfirmed = await averify(
-            target, kind_name, flow, collection, doc, sent_rows, verify_timeout)
+    try:
+        if spec.wait == "stored":
+            await _wait_stored(report, ledger, watch, spec.wait_timeout)
+        if sent_rows is not None:
+            report.rows_confirmed, report.unconfirmed, missing = await averify(
+                target, spec.kind, flow, collection, doc, sent_rows, spec.verify_timeout)
+            report.rows_unconfirmed = missing
+    finally:
+        sink.close()
+        if watch is not None and watch.progress is not None:
+            await watch.progress.aclose()
+        report.seconds = time.monotonic() - started
     return report
+
+
+async def _wait_stored(report: LoadReport, ledger: Ledger, watch: StoreWatch | None, timeout: float) -> None:
+    """``wait="stored"``: wait until the stores processed every delivered message, as far as
+    the gateway's metrics show; the report says how far they got."""
+    if watch is None or watch.progress is None:
+        reason = watch.reason if watch is not None else "no metrics"
+        report.notes.append(f"wait='stored': cannot see the stores ({reason}); rows stored unknown")
+        report.stored_complete = False
+        return
+    messages_done = report.batches
+    processed = await wait_stored(watch.progress, messages_done, timeout)
+    report.rows_stored = ledger.rows_stored(min(processed, messages_done))
+    report.stored_complete = processed >= messages_done
+    if not report.stored_complete:
+        report.notes.append(f"wait='stored': the stores had processed {processed:,} of {messages_done:,}"
+                            f" messages after {timeout:g} s")

@@ -1,8 +1,13 @@
-"""The honest account of a load: what was read, sent, rejected (and why), and what was not sent.
+"""The honest account of a load: what was read, sent, delivered, stored and verified, what
+was rejected (and why), and where to resume.
 
-The gateway's import sockets never acknowledge anything, so "sent" means written to the
-socket before it closed cleanly; :attr:`LoadReport.resume_from_row` is the first input row
-whose message was not sent when a load failed.
+Four words, kept apart (docs/reliability.md): **sent** means written to a socket, which
+proves nothing; **delivered** means the gateway took the message in, proved by a PONG to a
+later PING or by the clean close of the socket; **stored** means the stores behind the
+gateway processed it, as far as the gateway's metrics show (``wait="stored"``); **verified**
+means read back (``verify=True``). The report never claims more than it saw:
+:attr:`LoadReport.ok` needs every row delivered (and verified, or stored, when asked), and
+:attr:`LoadReport.resume_from_row` is the first input row not delivered.
 """
 
 from __future__ import annotations
@@ -27,31 +32,61 @@ class LoadReport:
     collection: str
     document_id: str
     rows_read: int = 0
-    rows_sent: int = 0
+    rows_sent: int = 0  # written to a socket (each row once, however often it was resent)
+    rows_delivered: int = 0  # confirmed taken in by the gateway (a PONG or the clean close)
     rows_rejected: int = 0
-    rows_skipped: int = 0  # already sent by an earlier run with the same checkpoint
-    batches: int = 0  # import messages (one WebSocket frame each)
+    rows_skipped: int = 0  # delivered by an earlier run with the same checkpoint
+    rows_resent: int = 0  # written again after a reconnect (at-least-once)
+    reconnects: int = 0
+    batches: int = 0  # import messages delivered (one WebSocket frame each)
     bytes_sent: int = 0
     seconds: float = 0.0
     rejections: list[Rejection] = field(default_factory=list)
     rejected_rows: pa.Table | None = None  # the original input rows, to fix and resend
-    unsent_ranges: list[tuple[int, int | None]] = field(default_factory=list)  # [first, last]; None: to the end
+    unsent_ranges: list[tuple[int, int | None]] = field(default_factory=list)  # not delivered: [first, last]; None: to the end
     error: str | None = None
-    rows_confirmed: int | None = None  # with verify=True: rows the gateway was seen to store
-    unconfirmed: list[int] = field(default_factory=list)  # input rows not seen (the first 1,000)
+    rows_stored: int | None = None  # with wait="stored": rows the stores processed, as their metrics show
+    stored_complete: bool | None = None  # with wait="stored": whether they caught up before the timeout
+    rows_confirmed: int | None = None  # with verify=True: rows read back from the gateway
+    rows_unconfirmed: int = 0  # with verify=True: rows delivered but not read back
+    unconfirmed: list[int] = field(default_factory=list)  # input rows not read back (the first 1,000)
+    notes: list[str] = field(default_factory=list)  # how the load was paced, and what the counts rest on
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows_sent / self.seconds if self.seconds > 0 else 0.0
+        return self.rows_delivered / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def ok(self) -> bool:
-        """True when every row read was sent."""
-        return self.error is None and self.rows_rejected == 0 and not self.unsent_ranges
+        """True when every row read was delivered (none rejected, nothing left unsent), and, when
+        asked for, every row was read back (``verify=True``) and the stores caught up
+        (``wait="stored"``): :meth:`problems` is empty."""
+        return not self.problems()
+
+    def problems(self, *, rejections: bool = True) -> list[str]:
+        """Why the load is not ok, one short phrase each (empty when it is).
+
+        ``rejections=False`` leaves rejected rows out, for a caller that asked for them to be
+        skipped (``on_error="skip"``): everything else must still hold.
+        """
+        out: list[str] = []
+        if self.error is not None:
+            out.append(f"failed: {self.error}")
+        if rejections and self.rows_rejected:
+            out.append(f"{self.rows_rejected:,} rows rejected")
+        undelivered = self.rows_read - self.rows_rejected - self.rows_delivered - self.rows_skipped
+        if self.unsent_ranges or undelivered > 0:
+            where = f" (resume from row {self.resume_from_row})" if self.unsent_ranges else ""
+            out.append(f"rows not delivered{where}")
+        if self.rows_unconfirmed:
+            out.append(f"{self.rows_unconfirmed:,} delivered rows not read back (verify)")
+        if self.stored_complete is False:
+            out.append("the stores had not caught up (wait='stored')")
+        return out
 
     @property
     def resume_from_row(self) -> int | None:
-        """The first input row not sent, or ``None`` when nothing is left to send."""
+        """The first input row not delivered, or ``None`` when nothing is left to send."""
         return self.unsent_ranges[0][0] if self.unsent_ranges else None
 
     def summary(self) -> dict[str, Any]:
@@ -60,6 +95,7 @@ class LoadReport:
         out.pop("rejected_rows")
         out["rows_per_second"] = round(self.rows_per_second, 1)
         out["resume_from_row"] = self.resume_from_row
+        out["ok"] = self.ok
         return out
 
     def to_json(self) -> str:
@@ -69,21 +105,29 @@ class LoadReport:
         lines = [
             f"LoadReport {self.kind} -> {self.target} flow={self.flow} collection={self.collection}"
             f" document={self.document_id}",
-            f"  rows read {self.rows_read:,}, sent {self.rows_sent:,}, rejected {self.rows_rejected:,}"
-            + (f", already sent {self.rows_skipped:,}" if self.rows_skipped else ""),
+            f"  rows read {self.rows_read:,}, delivered {self.rows_delivered:,} (sent {self.rows_sent:,}),"
+            f" rejected {self.rows_rejected:,}"
+            + (f", already delivered {self.rows_skipped:,}" if self.rows_skipped else ""),
             f"  messages {self.batches:,}, bytes {self.bytes_sent:,}, {self.seconds:.2f} s,"
             f" {self.rows_per_second:,.0f} rows/s",
         ]
+        if self.reconnects:
+            lines.append(f"  reconnects {self.reconnects:,}, rows sent again {self.rows_resent:,} (at-least-once)")
         for r in self.rejections[:10]:
             lines.append(f"  rejected row {r.row} ({r.column}): {r.reason}")
         if len(self.rejections) > 10:
             lines.append(f"  ... and {len(self.rejections) - 10:,} more rejections")
         if self.unsent_ranges:
             spans = ", ".join(f"{a}-{'end' if b is None else b}" for a, b in self.unsent_ranges[:5])
-            lines.append(f"  NOT SENT: input rows {spans} (resume from row {self.resume_from_row})")
+            lines.append(f"  NOT DELIVERED: input rows {spans} (resume from row {self.resume_from_row})")
+        if self.rows_stored is not None:
+            caught_up = "caught up" if self.stored_complete else "NOT caught up"
+            lines.append(f"  stored: {self.rows_stored:,} rows as the stores' metrics show ({caught_up};"
+                         " the counters are shared with any other writer)")
         if self.rows_confirmed is not None:
-            lines.append(f"  verified: {self.rows_confirmed:,} rows confirmed stored,"
-                         f" {self.rows_sent + self.rows_skipped - self.rows_confirmed:,} not seen")
+            lines.append(f"  verified: {self.rows_confirmed:,} rows read back, {self.rows_unconfirmed:,} not seen")
+        for note in self.notes:
+            lines.append(f"  {note}")
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)
@@ -94,9 +138,12 @@ class LoadReport:
             for k, v in [
                 ("kind", self.kind), ("target", self.target), ("flow", self.flow),
                 ("collection", self.collection), ("document", self.document_id),
-                ("rows read", f"{self.rows_read:,}"), ("rows sent", f"{self.rows_sent:,}"),
-                ("rows rejected", f"{self.rows_rejected:,}"), ("rows already sent", f"{self.rows_skipped:,}"),
-                ("rows confirmed", "not verified" if self.rows_confirmed is None else f"{self.rows_confirmed:,}"),
+                ("rows read", f"{self.rows_read:,}"), ("rows delivered", f"{self.rows_delivered:,}"),
+                ("rows sent", f"{self.rows_sent:,}"), ("rows sent again", f"{self.rows_resent:,}"),
+                ("reconnects", f"{self.reconnects:,}"),
+                ("rows rejected", f"{self.rows_rejected:,}"), ("rows already delivered", f"{self.rows_skipped:,}"),
+                ("rows stored", "not waited for" if self.rows_stored is None else f"{self.rows_stored:,}"),
+                ("rows verified", "not verified" if self.rows_confirmed is None else f"{self.rows_confirmed:,}"),
                 ("messages", f"{self.batches:,}"),
                 ("bytes", f"{self.bytes_sent:,}"), ("seconds", f"{self.seconds:.2f}"),
                 ("rows/s", f"{self.rows_per_second:,.0f}"),

@@ -60,6 +60,22 @@ def bulk_path(direction: str, flow: str, kind: Kind) -> str:
     return f"/api/v1/flow/{quote(flow, safe='')}/{direction}/{kind}"
 
 
+# The flow interface behind each bulk socket kind: ``<kind>-store``, except entity contexts,
+# which the gateway's dispatcher maps to ``entity-contexts-load``.
+STORE_INTERFACES: dict[str, str] = {
+    "triples": "triples-store",
+    "graph-embeddings": "graph-embeddings-store",
+    "document-embeddings": "document-embeddings-store",
+    "entity-contexts": "entity-contexts-load",
+    "rows": "rows-store",
+}
+
+
+def store_interface(kind: Kind) -> str:
+    """The name of the flow interface that a bulk socket of ``kind`` publishes to."""
+    return STORE_INTERFACES[kind]
+
+
 def bulk_url(base: str, direction: str, flow: str, kind: Kind, token: str | None, workspace: str) -> str:
     query = {"workspace": workspace}
     if token:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import ssl
 import warnings
 from types import TracebackType
@@ -116,8 +117,16 @@ async def open_websocket(
         raise GatewayConnectionError(f"{endpoint}: handshake refused with HTTP {status}") from None
     except TimeoutError:
         raise GatewayTimeoutError(f"{endpoint}: no handshake within {timeout} s") from None
+    except (ConnectionRefusedError, socket.gaierror) as exc:
+        raise no_answer(endpoint, exc) from None
     except (OSError, InvalidHandshake) as exc:
         raise GatewayConnectionError(f"cannot connect to {endpoint}: {exc}") from None
+
+
+def no_answer(endpoint: str, detail: object) -> GatewayConnectionError:
+    """The error for a gateway that does not answer at all, saying what to check."""
+    return GatewayConnectionError(f"nothing answers at {endpoint} ({detail}): is the gateway running?"
+                                  " pass url= or set TRUSTGRAPH_URL")
 
 
 def is_keepalive_timeout(exc: ConnectionClosed) -> bool:

@@ -15,7 +15,7 @@ import aiohttp
 from ..errors import GatewayConnectionError, GatewayTimeoutError, ProtocolError
 from ..protocol import replies
 from ..protocol.endpoints import flow_service_path, global_service_path, http_base
-from .connect import http_session
+from .connect import http_session, no_answer
 
 
 class AsyncRestClient:
@@ -54,6 +54,8 @@ class AsyncRestClient:
                 replies.raise_for_http(resp.status, data, endpoint)
         except (asyncio.TimeoutError, TimeoutError):
             raise GatewayTimeoutError(f"{endpoint}: no reply within {self.timeout} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise no_answer(endpoint, exc) from None
         except aiohttp.ClientError as exc:
             raise GatewayConnectionError(f"cannot reach {endpoint}: {exc}") from None
         if not isinstance(data, Mapping):
@@ -73,6 +75,8 @@ class AsyncRestClient:
                 status = resp.status
         except (asyncio.TimeoutError, TimeoutError):
             raise GatewayTimeoutError(f"{endpoint}: no reply within {self.timeout} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise no_answer(endpoint, exc) from None
         except aiohttp.ClientError as exc:
             raise GatewayConnectionError(f"cannot reach {endpoint}: {exc}") from None
         try:
