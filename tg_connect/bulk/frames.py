@@ -53,8 +53,14 @@ class Chunk:
 
 def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metadata, batch: pa.RecordBatch,
                  offset: int, batch_size: int, max_bytes: int) -> Chunk:
-    """Conform and encode one chunk (run on a worker thread)."""
-    conformed = conformer.conform(batch, offset)
+    """Conform and encode one chunk (run on a worker thread).
+
+    A row whose message alone would pass the gateway's frame limit is a bad row (rejected, or
+    raised with its row and column): the gateway would close the socket on it. No message is
+    cut larger than that limit either, whatever ``max_bytes`` says.
+    """
+    conformed = conformer.conform(batch, offset, frame_limit=messages.FrameLimit.of(kind, meta))
+    max_bytes = min(max_bytes, messages.GATEWAY_MAX_FRAME - 1)  # the gateway refuses a frame of the limit
     chunk = Chunk(offset, batch.num_rows, conformed=conformed)
     good = conformed.batch
     index = conformed.row_index

@@ -1,15 +1,32 @@
 """Turn a user's record batches into the canonical schema of a data kind, column-wise.
 
 A :class:`Conformer` is made per job. The first batch fixes the job's input schema; a later
-batch that differs is an :class:`~tg_connect.errors.InputError` naming the column. Invalid
-rows (a null subject, a bad IRI, a NaN or wrong-length vector...) either raise, naming row
-and column (``on_error="raise"``), or are set aside as :class:`Rejection`\\ s with the
-original rows kept for fixing and resending (``on_error="skip"``). Everything is done with
-Arrow kernels; Python only loops over distinct values and over rejected rows.
+batch that differs is an :class:`~tg_connect.errors.InputError` naming the column, and so are
+duplicate column names and a ``columns=`` mapping onto a name the table already has. Invalid
+rows either raise, naming row and column (``on_error="raise"``), or are set aside as
+:class:`Rejection`\\ s with the original rows kept for fixing and resending
+(``on_error="skip"``). Invalid rows are:
+
+* those of docs/schemas.md: a null required value, a bad IRI, a predicate that is not an IRI,
+  an unknown kind, a NaN, infinite, null or wrong-length vector;
+* a subject whose kind is guessed as a literal but which is written as an IRI
+  (``http://example.org/a b`` in ``s`` is an IRI with a space, an invalid one, not a literal);
+  plain text in ``s`` stays a literal, as docs/schemas.md says;
+* a vector value beyond float32's range (it would become an infinity, which JSON cannot
+  carry);
+* text that is not valid UTF-8 (a lone surrogate, bytes in another encoding);
+* a row that a reader could not read (see :data:`~tg_connect.protocol.schemas.INPUT_ERROR`);
+* with a :class:`~tg_connect.protocol.messages.FrameLimit`, a row too large for one gateway
+  message.
+
+Everything is done with Arrow kernels; Python only loops over distinct values and over
+rejected rows.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
@@ -23,7 +40,7 @@ from .schemas import Kind
 from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING
 from .terms import parse_quoted_triple
 from .jsontext import deletion_table, text_contains_any
-from .messages import EncodingHints
+from .messages import EncodingHints, FrameLimit, single_row_sizes
 
 OnError = Literal["raise", "skip"]
 
@@ -36,6 +53,9 @@ _KIND_SYNONYMS = {
 # Characters an IRI may not contain (RFC 3987 excludes them; stores reject them).
 _BAD_IRI = r"[\x00-\x20<>\"{}|\\^`]"
 _BAD_IRI_TABLE = deletion_table(bytes(range(33)) + b'<>"{}|\\^`')
+# A scheme and a colon: text that is meant as an absolute IRI, valid or not.
+_IRI_LIKE = r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]"  # scheme: and no space (not "Note: text")
+_MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,7 +69,16 @@ class Rejection:
 
 @dataclass
 class Conformed:
-    """A conformed batch: the valid rows in canonical form, and what was rejected."""
+    """A conformed batch: the valid rows in canonical form, and what was rejected.
+
+    ``rejected_rows`` are the rejected input rows as they came, with the job's input columns
+    (so a user can fix and resend them). A record a reader could not read at all (a malformed
+    JSON line) is a row of nulls there; when the input is line-oriented text (the first
+    batch's schema metadata has :data:`~tg_connect.protocol.schemas.LINE_TEXT_METADATA`),
+    every rejected row also has a :data:`~tg_connect.protocol.schemas.RAW_LINE` column: the
+    raw text of such a line, null for rows that were read. The matching :class:`Rejection`
+    names the file, the line and, when the parser says, the column within it.
+    """
 
     batch: pa.RecordBatch
     rejections: list[Rejection] = field(default_factory=list)
@@ -97,39 +126,150 @@ class Conformer:
         self.source = source
         self.dim = dim
         self.input_schema: pa.Schema | None = None
+        self._seen_names: list[str] | None = None  # the input's names (before columns=), checked
+        self._input_names: list[str] | None = None  # the first batch's names, in its order
+        self._raw_lines = False  # rejected rows carry schemas.RAW_LINE (decided by the first batch)
 
     # -- public ---------------------------------------------------------------------------
-    def conform(self, batch: pa.RecordBatch, offset: int = 0) -> Conformed:
-        """Conform one input batch whose first row is input row ``offset``."""
+    def conform(self, batch: pa.RecordBatch, offset: int = 0, *, frame_limit: FrameLimit | None = None) -> Conformed:
+        """Conform one input batch whose first row is input row ``offset``.
+
+        With ``frame_limit`` (the bulk import gives one), a row whose message alone would be
+        larger than the gateway takes is a bad row: it could never be delivered, and sending
+        it would make the gateway close the socket.
+        """
+        if self.input_schema is None:
+            self._raw_lines = schemas.LINE_TEXT_METADATA in (batch.schema.metadata or {})
+        batch, unread = _split_input_errors(batch, self.source)
         original = batch
-        if self.columns:
-            batch = batch.rename_columns([self.columns.get(n, n) for n in batch.schema.names])
+        batch = self._named(batch)
         self._check_schema(batch.schema)
+        if self._input_names is None:
+            self._input_names = original.schema.names
+        elif original.schema.names != self._input_names:  # columns in another order: rejected
+            original = original.select(self._input_names)  # rows of every batch line up
         bad: dict[int, tuple[str | None, str]] = {}
-        cols = {name: batch.column(name) for name in batch.schema.names}
+        if unread is not None:  # first: a record that could not be read is bad for that reason
+            self._flag_unread(unread, bad)
+        # Text that is not UTF-8 is flagged and blanked first: string kernels refuse it.
+        cols = {name: _screen_utf8(name, batch.column(name), bad) for name in batch.schema.names}
         plain: set[str] = set()
         kinds: dict[str, pa.DictionaryArray] = {}
         out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset,
                                                                        _Learned(plain, kinds))
+        canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1])
+        if frame_limit is not None:
+            self._flag_too_large(canonical, bad, frame_limit)
         hints = EncodingHints(frozenset(plain), kinds)
         if not bad:
-            return Conformed(pa.RecordBatch.from_pydict(out[0], schema=out[1]), hints=hints)
+            return Conformed(canonical, hints=hints)
         first = min(bad)
         if self.on_error == "raise":
             # The rows before the first bad one are good: hand them on with the error, so a
             # caller can send them and report the bad row as the place to resume.
             column, reason = bad[first]
-            error = InputError(reason, source=self.source, column=column, row=offset + first)
-            canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).slice(0, first)
-            return Conformed(canonical, error=error, hints=hints.head(first))
-        keep = pa.array([i not in bad for i in range(len(batch))])
-        canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1]).filter(keep)
+            source = _unread_source(unread, first) or self.source
+            error = InputError(reason, source=source, column=column, row=offset + first)
+            return Conformed(canonical.slice(0, first), error=error, hints=hints.head(first))
+        keep = np.ones(len(batch), dtype=bool)
         rows = sorted(bad)
-        rejections = [Rejection(offset + i, bad[i][0], bad[i][1]) for i in rows]
-        index = pc.add(pa.array(range(len(batch)), pa.int64()).filter(keep), offset)
-        return Conformed(canonical, rejections, original.take(pa.array(rows)), index, hints=hints.rows(keep))
+        keep[rows] = False
+        keep_mask = pa.array(keep)
+        rejections = [Rejection(offset + i, bad[i][0], self._located(bad[i][1], _unread_source(unread, i)))
+                      for i in rows]
+        taken = pa.array(rows, pa.int64())
+        rejected = original.take(taken)
+        if self._raw_lines:
+            text = (pc.struct_field(unread, "text").take(taken) if unread is not None
+                    else pa.nulls(len(rows), pa.string()))
+            rejected = rejected.append_column(schemas.RAW_LINE, text)
+        index = pc.add(pa.array(np.flatnonzero(keep), pa.int64()), offset)
+        return Conformed(canonical.filter(keep_mask), rejections, rejected, index, hints=hints.rows(keep_mask))
+
+    def _located(self, reason: str, source: str | None) -> str:
+        """A rejection's reason, naming the file when it is not the job's whole input (one
+        file of several): a :class:`Rejection` has no field for it."""
+        return reason if source is None or source == self.source else f"{source}: {reason}"
+
+    def _flag_unread(self, unread: pa.Array, bad: dict[int, tuple[str | None, str]]) -> None:
+        """Flag the rows a reader could not read (see :data:`schemas.INPUT_ERROR`)."""
+        for i in pc.indices_nonzero(pc.is_valid(unread)).to_pylist():
+            error = unread[i].as_py()
+            column = error.get("column")
+            bad[i] = (self.columns.get(column, column) if column else None,
+                      error.get("reason") or "the reader could not read this record")
+
+    def _flag_too_large(self, batch: pa.RecordBatch, bad: dict[int, tuple[str | None, str]],
+                        limit: FrameLimit) -> None:
+        """Flag rows whose message alone would be larger than ``limit.max_bytes``.
+
+        A cheap upper bound of each row's size (text bytes six times over, JSON escaping's
+        worst case) is read from the columns' offsets; only rows the bound cannot clear, which
+        means several MB of text, are encoded to get their exact size.
+        """
+        n = batch.num_rows
+        budget = limit.max_bytes - 1 - limit.overhead  # a message must be smaller than max_bytes
+        texts: dict[str, pa.Array] = {}
+        total = 0  # bytes of text in the batch
+        fixed = 0  # bytes a row has whatever its values: keys, punctuation, term wrappers, numbers
+        for name, column in zip(batch.schema.names, batch.columns):
+            fixed += 32 + 6 * len(name)
+            if pa.types.is_fixed_size_list(column.type):
+                fixed += 16 * column.type.list_size  # a float32 is at most 15 characters and a comma
+            elif not (name.endswith("_type") and self.kind != "rows"):  # a kind is a one-letter code
+                texts[name] = column
+                start, end = _text_span(column)
+                total += end - start
+        if n == 0 or 6 * total + fixed <= budget:
+            return  # no row can be that large: the usual case, decided from a few numbers
+        lengths = {name: np.diff(_text_offsets(column)) for name, column in texts.items()}
+        if 6 * sum(int(v.max()) for v in lengths.values()) + fixed <= budget:
+            return
+        bound = np.full(n, fixed, dtype=np.int64)
+        for values in lengths.values():
+            bound += 6 * values
+        most = f"{limit.max_bytes / _MIB:g} MiB"
+        for row in np.flatnonzero(bound > budget).tolist():
+            if row in bad:
+                continue
+            # One row at a time: each is megabytes, and a few together could pass 2 GB of text.
+            size = int(single_row_sizes(self.kind, batch.slice(row, 1))[0]) + limit.overhead
+            if size >= limit.max_bytes:
+                column = max(lengths, key=lambda c: int(lengths[c][row]))
+                over = f"> {most}" if size > limit.max_bytes else f"= {most}; the gateway takes less than that"
+                bad[row] = (column, f"too large for one gateway message ({size:,} bytes {over})")
 
     # -- schema ---------------------------------------------------------------------------
+    def _named(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """``batch`` with the ``columns=`` mapping applied, after checking that the names
+        are unique before and after it (checked once per distinct list of names)."""
+        names = batch.schema.names
+        if names != self._seen_names:
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    raise InputError("duplicate column name: the input has two columns of this name",
+                                     source=self.source, column=name)
+                seen.add(name)
+            targets: dict[str, str] = {}
+            for name in names:
+                target = self.columns.get(name, name)
+                if target in targets:
+                    other = targets[target]
+                    if target in (other, name):  # mapped onto a column the input has
+                        mapped = name if other == target else other
+                        why = (f"columns={{...}} maps {mapped!r} onto {target!r}, a column the input already has:"
+                               f" both would be {target!r} (drop one, or map {target!r} elsewhere too)")
+                    else:
+                        why = (f"columns={{...}} maps both {other!r} and {name!r} onto {target!r}: a column"
+                               " can come from one input column only")
+                    raise InputError(why, source=self.source, column=target)
+                targets[target] = name
+            self._seen_names = list(names)
+        if self.columns:
+            batch = batch.rename_columns([self.columns.get(n, n) for n in names])
+        return batch
+
     def _check_schema(self, schema: pa.Schema) -> None:
         if self.input_schema is None:
             self._validate_columns(schema)
@@ -199,6 +339,7 @@ class Conformer:
 
         given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
         as_given = given is not None and given[0].null_count == 0
+        guessed_literal: pa.Array | None = None  # rows whose kind was guessed as a literal
         if given is not None and as_given:
             codes, kind = given  # every row says its kind: nothing to guess (the fast, common path)
         else:
@@ -216,9 +357,18 @@ class Conformer:
             codes = pc.dictionary_encode(kind)
         learned.kinds[type_col] = codes
         is_kind = _KindMasks(codes)
+        if position in ("s", "p") and not as_given and is_kind.any(LITERAL):
+            guessed_literal = is_kind(LITERAL)
+            if given is not None:
+                guessed_literal = pc.and_(guessed_literal, pc.is_null(given[1]))
 
         _flag(bad, pc.is_null(value), position, "null value")
-        if position == "p":  # RDF predicates are IRIs; a guessed literal here is a data error
+        if guessed_literal is not None:
+            # A subject is an IRI or a blank node, a predicate an IRI: text that the guess makes a
+            # literal there is a data error. Text with a scheme (``http://x/a b``) is meant as an
+            # IRI, and is an invalid one; say so rather than "not an IRI".
+            _flag_guessed_literals(bad, guessed_literal, value, position)
+        if position == "p":  # RDF predicates are IRIs (explicitly typed ones too)
             _flag(bad, pc.invert(is_kind(IRI)), position, "predicate is not an IRI")
         # The values of a dictionary column, as given, are among its distinct values: screen those.
         screened = cols[position].dictionary if as_given and pa.types.is_dictionary(cols[position].type) else value
@@ -364,30 +514,166 @@ class Conformer:
         dim = self.dim
         _flag(bad, pc.is_null(col), "vector", "null vector")
         _flag(bad, pc.not_equal(lengths, dim), "vector", f"vector length differs from the job's dimension {dim}")
-        values = pc.cast(pc.list_flatten(col), pa.float64())
-        parents = pc.list_parent_indices(col)
-        # A null item (pandas turns NaN into null) counts as bad too: fill_null(..., True).
-        nonfinite = pc.fill_null(pc.or_(pc.is_nan(values), pc.is_inf(values)), True)
-        if pc.any(nonfinite).as_py():
-            for r in pc.unique(parents.filter(nonfinite)).to_pylist():
-                bad.setdefault(r, ("vector", "vector contains NaN, infinity or null"))
-        # Rebuild as FixedSizeList<float32, dim>; rows that failed get zeros (they are dropped).
-        ok = pa.array([i not in bad for i in range(n)]) if bad else None
-        fixed_values = pc.cast(values, pa.float32())
-        if ok is None:
+        flat = pc.list_flatten(col)  # the items of the non-null vectors
+        if flat.type == pa.float32():
+            fixed_values = flat
+        else:  # a value beyond float32's range becomes an infinity here, caught below
+            fixed_values = pc.cast(pc.cast(flat, pa.float64(), safe=False), pa.float32(), safe=False)
+        # JSON has no NaN or infinity (orjson would write null, stored as NaN); a null item
+        # (pandas turns NaN into null) cannot be sent either.
+        if fixed_values.null_count or not pc.all(pc.is_finite(fixed_values)).as_py():
+            self._flag_unsendable(flat, fixed_values, lengths, n, bad)
+        if not bad:
             return pa.FixedSizeListArray.from_arrays(fixed_values, dim)
-        rows = []
-        good_mask = pc.take(ok, parents)
-        good_values = fixed_values.filter(good_mask)
-        pos = 0
-        zeros = [0.0] * dim
-        for i in range(n):
-            if ok[i].as_py():
-                rows.append(good_values.slice(pos, dim).to_pylist())
-                pos += dim
+        # Rebuild as FixedSizeList<float32, dim> from the good rows' items; the other rows point
+        # at one row of zeros (they are dropped later).
+        ok = np.ones(n, dtype=bool)
+        ok[list(bad)] = False
+        item_rows = np.repeat(np.arange(n), pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False))
+        good_values = fixed_values.filter(pa.array(ok[item_rows]))
+        zeros = pa.array(np.zeros(dim, dtype=np.float32))
+        vectors = pa.FixedSizeListArray.from_arrays(pa.concat_arrays([good_values, zeros]), dim)
+        good_rows = np.flatnonzero(ok)
+        where = np.full(n, len(good_rows), dtype=np.int64)
+        where[good_rows] = np.arange(len(good_rows))
+        return vectors.take(pa.array(where))
+
+    @staticmethod
+    def _flag_unsendable(flat: pa.Array, fixed_values: pa.Array, lengths: pa.Array, n: int,
+                         bad: dict[int, tuple[str | None, str]]) -> None:
+        """Flag vectors with a null, NaN or infinite item, or one beyond float32's range
+        (Python looks at those items only, to say which it is)."""
+        unsendable = pc.invert(pc.fill_null(pc.is_finite(fixed_values), False))
+        item_rows = np.repeat(np.arange(n), pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False))
+        positions = np.flatnonzero(unsendable.to_numpy(zero_copy_only=False))
+        starts = np.concatenate([[0], np.cumsum(pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False))])
+        for position in positions.tolist():
+            row = int(item_rows[position])
+            if row in bad:
+                continue
+            value = flat[position].as_py()
+            item = position - int(starts[row])
+            if value is None:
+                what = "is null (NaN in pandas)"
+            elif math.isnan(value):
+                what = "is NaN, which JSON cannot carry"
+            elif math.isinf(value) and flat.type == pa.float32():  # read as float32 from text: 1e39 is inf
+                what = "is infinite (or was beyond float32's range, about ±3.4e38), which JSON cannot carry"
+            elif math.isinf(value):
+                what = "is infinite, which JSON cannot carry"
             else:
-                rows.append(zeros)
-        return pa.array(rows, schemas.vector_type(dim))
+                what = (f"is {value:g}, beyond float32's range (about ±3.4e38): it would become an"
+                        " infinity, which JSON cannot carry")
+            bad[row] = ("vector", f"vector item {item} {what}")
+
+
+def _split_input_errors(batch: pa.RecordBatch, source: str | None) -> tuple[pa.RecordBatch, pa.Array | None]:
+    """``batch`` without the reserved columns, and its :data:`schemas.INPUT_ERROR` column
+    (``None`` when it has none). A :data:`schemas.RAW_LINE` column (rejected rows being
+    resent) is dropped."""
+    names = batch.schema.names
+    if not any(n in schemas.RESERVED_COLUMNS for n in names):
+        return batch, None
+    unread = batch.column(schemas.INPUT_ERROR) if schemas.INPUT_ERROR in names else None
+    if unread is not None and unread.type != schemas.INPUT_ERROR_TYPE:
+        raise InputError(f"column has type {unread.type}: the name is reserved for rows a reader could not read",
+                         source=source, column=schemas.INPUT_ERROR)
+    return batch.drop_columns([n for n in names if n in schemas.RESERVED_COLUMNS]), unread
+
+
+def _unread_source(unread: pa.Array | None, row: int) -> str | None:
+    """The file a reader named for an unread ``row``, if any."""
+    if unread is None or not unread[row].is_valid:
+        return None
+    value = unread[row].as_py().get("source")
+    return str(value) if value else None
+
+
+def _text_span(column: pa.Array) -> tuple[int, int]:
+    """Where a string column's text starts and ends in its data buffer: two offsets read."""
+    width = np.int64 if column.type == pa.large_string() else np.int32
+    _validity, offsets, _data = column.buffers()
+    if offsets is None or len(column) == 0:
+        return 0, 0
+    size = np.dtype(width).itemsize
+    first = np.frombuffer(offsets, dtype=width, count=1, offset=column.offset * size)[0]
+    last = np.frombuffer(offsets, dtype=width, count=1, offset=(column.offset + len(column)) * size)[0]
+    return int(first), int(last)
+
+
+def _text_offsets(column: pa.Array) -> np.ndarray:
+    """The offsets of a string column (``n + 1`` entries): lengths without a pass over the text."""
+    width = np.int64 if column.type == pa.large_string() else np.int32
+    _validity, offsets, _data = column.buffers()
+    if offsets is None:
+        return np.zeros(len(column) + 1, dtype=np.int64)
+    return np.frombuffer(offsets, dtype=width, count=len(column) + 1,
+                         offset=column.offset * np.dtype(width).itemsize).astype(np.int64)
+
+
+def _screen_utf8(name: str, column: pa.Array, bad: dict[int, tuple[str | None, str]]) -> pa.Array:
+    """``column`` with every value that is not valid UTF-8 (bytes in another encoding, a lone
+    surrogate, ``\\ud800``, that reached an Arrow column unchecked: Parquet files may hold
+    them) set to null, and its row flagged. A gateway could not decode such a frame.
+
+    ASCII text, most columns, is valid by construction: one numeric pass over the bytes says
+    so. Only a column with other bytes is validated, and only one that fails is searched.
+    A dictionary column is screened through its distinct values.
+    """
+    values = column.dictionary if pa.types.is_dictionary(column.type) else column
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) or len(values) == 0:
+        return column
+    _validity, _offsets_buf, data = values.buffers()
+    if data is None:
+        return column
+    start, end = _text_span(values)
+    text = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    if not len(text) or int(text.max()) < 0x80:
+        return column
+    try:
+        values.validate(full=True)
+        return column
+    except pa.ArrowInvalid:
+        invalid = dict(_invalid_utf8_rows(values, 0))
+    if pa.types.is_dictionary(column.type):
+        codes = column.indices.to_numpy(zero_copy_only=False)
+        hit = np.isin(codes, np.fromiter(invalid, dtype=np.int64))
+        if column.null_count:
+            hit &= column.is_valid().to_numpy(zero_copy_only=False)
+        for row in np.flatnonzero(hit).tolist():
+            bad.setdefault(row, (name, invalid[int(codes[row])]))
+        blank = np.zeros(len(values), dtype=bool)
+        blank[list(invalid)] = True
+        dictionary = pc.if_else(pa.array(blank), pa.scalar(None, values.type), values)
+        return pa.DictionaryArray.from_arrays(column.indices, dictionary)
+    mask = np.zeros(len(column), dtype=bool)
+    mask[list(invalid)] = True
+    for row, reason in invalid.items():
+        bad.setdefault(row, (name, reason))
+    return pc.if_else(pa.array(mask), pa.scalar(None, column.type), column)
+
+
+def _invalid_utf8_rows(column: pa.Array, start: int) -> list[tuple[int, str]]:
+    """Rows of ``column`` (a slice starting at input row ``start``) that are not valid UTF-8,
+    found by halving: validation runs over the text in C, Python only recurses."""
+    if len(column) > 1:
+        try:
+            column.validate(full=True)
+            return []
+        except pa.ArrowInvalid:
+            half = len(column) // 2
+            return (_invalid_utf8_rows(column.slice(0, half), start)
+                    + _invalid_utf8_rows(column.slice(half), start + half))
+    value = column.cast(pa.binary())[0].as_py() if len(column) else None
+    if value is None:
+        return []
+    try:
+        value.decode("utf-8")
+        return []
+    except UnicodeDecodeError as exc:
+        shown = value[exc.start:exc.start + 3]
+        kind = "a lone surrogate" if shown[:1] == b"\xed" and len(shown) > 1 and shown[1] >= 0xA0 else "invalid UTF-8"
+        return [(start, f"{kind} in the text (bytes {shown!r} at byte {exc.start}): not valid Unicode")]
 
 
 def _columns_of(kind: Kind) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -471,6 +757,27 @@ def _bad_iri_text(values: pa.Array, rows: pa.Array) -> pa.Array:
     if not text_contains_any(subset, _BAD_IRI_TABLE):
         return pa.array(np.zeros(len(values), dtype=bool))
     return pc.fill_null(pc.match_substring_regex(values, _BAD_IRI), False)
+
+
+def _flag_guessed_literals(bad: dict[int, tuple[str | None, str]], mask: pa.Array, value: pa.Array,
+                           position: str) -> None:
+    """Flag the rows of ``mask`` (a subject or predicate guessed to be a literal), with a
+    reason that says what the text looks like; Python looks at those rows only."""
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return
+    role = "a subject must be an IRI or a blank node" if position == "s" else "a predicate must be an IRI"
+    for i in pc.indices_nonzero(mask).to_pylist():
+        text = value[i].as_py()
+        if text is None or i in bad:
+            continue
+        if re.match(_IRI_LIKE, text):
+            reason = f"invalid IRI (contains spaces or <>\"{{}}|\\^`): {role}, and IRIs cannot hold those"
+        elif position == "s":
+            continue  # plain text in s is a literal subject, as guessed (the wire allows any term)
+        else:
+            reason = f"{role}; this text is neither an absolute IRI, an IRI in <...>, nor a blank node _:id"
+        bad[i] = (position, reason)
 
 
 def _flag(bad: dict[int, tuple[str | None, str]], mask: pa.Array | None, column: str | None, reason: str) -> None:

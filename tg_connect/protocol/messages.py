@@ -358,14 +358,66 @@ _HAS_ROOT = {"triples", "document-embeddings"}
 
 
 def _head(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> str:
-    meta = metadata.json(kind in _HAS_ROOT)
     if kind == "rows":
         names = batch.column(schemas.ROWS_SCHEMA_NAME).unique()
         if len(names) != 1:
             raise ValueError("a rows message carries one schema_name; split the batch first")
-        return ('{"metadata":' + meta + ',"schema_name":'
-                + json.dumps(names[0].as_py(), ensure_ascii=False) + ',"values":[')
+        return _head_text(kind, metadata, json.dumps(names[0].as_py(), ensure_ascii=False))
+    return _head_text(kind, metadata)
+
+
+def _head_text(kind: Kind, metadata: Metadata, schema_name: str = "") -> str:
+    """A message's text before its first item; ``schema_name`` is the JSON text of a rows
+    message's schema name (empty for :class:`FrameLimit`, which counts it per row)."""
+    meta = metadata.json(kind in _HAS_ROOT)
+    if kind == "rows":
+        return '{"metadata":' + meta + ',"schema_name":' + schema_name + ',"values":['
     return '{"metadata":' + meta + ',"' + _ITEMS_KEY[kind] + '":['
+
+
+# The real gateway (aiohttp, ``max_msg_size=52428800``) closes an import socket with code 1009
+# on a frame of this many bytes or more (aiohttp 3.14 refuses ``>=``); the local gateway does
+# the same. ``tg_connect.transport.connect.MAX_FRAME`` is the same number.
+GATEWAY_MAX_FRAME = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FrameLimit:
+    """The gateway's frame limit, and the bytes of one message besides its rows.
+
+    A message must be smaller than ``max_bytes``. A row whose message alone (``overhead``
+    plus :func:`single_row_sizes`) would not be cannot be sent at all: the conformer rejects
+    it (see :meth:`tg_connect.protocol.conform.Conformer.conform`).
+    """
+
+    max_bytes: int = GATEWAY_MAX_FRAME
+    overhead: int = 0
+
+    @classmethod
+    def of(cls, kind: Kind, metadata: Metadata, max_bytes: int = GATEWAY_MAX_FRAME) -> "FrameLimit":
+        """The limit for ``kind``'s messages carrying ``metadata``."""
+        return cls(max_bytes, len(_head_text(kind, metadata).encode()) + len(b"]}"))
+
+
+def single_row_sizes(kind: Kind, batch: pa.RecordBatch) -> np.ndarray:
+    """The exact bytes each row of a canonical batch adds to a message of its own: its JSON
+    item and, for rows, the JSON text of its schema name (which goes in the message head).
+
+    It encodes the rows, so it is for the few rows a cheap bound could not clear.
+    """
+    if batch.num_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    sizes = np.diff(_offsets(_as_string(row_fragments(kind, batch))))
+    if kind == "rows":
+        names = batch.column(schemas.ROWS_SCHEMA_NAME).to_pylist()
+        sizes += np.array([len(json.dumps(n, ensure_ascii=False).encode()) for n in names], dtype=np.int64)
+    return sizes
+
+
+def _as_string(values: Any) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values if values.type == pa.string() else values.cast(pa.string())
 
 
 def encode_messages(

@@ -87,6 +87,29 @@ def document_embeddings_schema(dim: int) -> pa.Schema:
 # Rows: ``schema_name`` plus one string column per field of that row schema.
 ROWS_SCHEMA_NAME = "schema_name"
 
+# -- records a reader could not read -------------------------------------------------------
+# A reader that meets a record it cannot read (a malformed JSON line, a text value that is not
+# valid Unicode) keeps the record's place in the stream instead of failing the whole input:
+# the record is a row of nulls (or of what could be read), and the batch carries one more
+# column, INPUT_ERROR, saying where and why (null on every good row). The conformer then
+# treats such a row like any bad row: ``on_error="raise"`` stops there, ``"skip"`` rejects it
+# into the report; either way the column is never part of the job's schema. Batches without
+# such rows do not have the column.
+INPUT_ERROR = "_tg_input_error"
+INPUT_ERROR_TYPE = pa.struct([
+    pa.field("source", pa.string()),  # the file, when it is not the job's whole input
+    pa.field("column", pa.string()),  # the column at fault, when known
+    pa.field("reason", pa.string()),  # what is wrong and where (a line number, for text files)
+    pa.field("text", pa.string()),  # the record's raw text (a line), when there is one
+])
+# A line-oriented reader stamps this key in its batches' schema metadata: the job's rejected
+# rows then carry one more column, RAW_LINE, with the raw text of each line that could not be
+# read (null for rows that were read). Decided by the first batch, so it holds for the whole
+# job and every part of ``LoadReport.rejected_rows`` has the same columns.
+LINE_TEXT_METADATA = b"tg_connect.line_text"
+RAW_LINE = "_tg_raw_line"
+RESERVED_COLUMNS: tuple[str, ...] = (INPUT_ERROR, RAW_LINE)
+
 # Required columns are described in docs/schemas.md; fields stay nullable so that batches
 # built by Arrow kernels compare equal to these schemas.
 

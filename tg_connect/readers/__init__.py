@@ -4,7 +4,14 @@ One module per format; :func:`open_source` picks by the input's type, ``format=`
 suffix. Every reader streams (memory is a few batches whatever the input size) and every
 error about the input is an :class:`~tg_connect.errors.InputError` naming the file
 (``source``) and, when known, the column, row or line; an error part way through a file is
-raised after every good batch before it was yielded.
+raised after every good row before it was yielded.
+
+A record that cannot be read but leaves the rest of the input readable (a malformed JSON
+line or CSV row, a Python string with a lone surrogate) does not stop the reader: it keeps
+its place as a row of nulls marked in the
+:data:`~tg_connect.protocol.schemas.INPUT_ERROR` column, and the load rejects it or stops
+there, as ``on_error`` says. Only what makes the rest unreadable stops a reader: bytes that
+are not UTF-8 in a text file, an RDF syntax error, a corrupt Parquet page.
 
 ==========================  =============================================================
 input                       reader

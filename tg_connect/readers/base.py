@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
+from ..protocol import schemas
 
 
 @dataclass
@@ -106,11 +108,14 @@ def chain(parts: Sequence[tuple[str, Callable[[], Iterator[pa.RecordBatch]]]]) -
     """The batches of several inputs in order, each checked against the first's columns.
 
     A later input whose columns are in another order is reordered; one that lacks a column,
-    has an extra one or another type is an :class:`InputError` naming that input.
+    has an extra one or another type is an :class:`InputError` naming that input. The
+    :data:`~tg_connect.protocol.schemas.INPUT_ERROR` column of a batch with unreadable
+    records is not one of the input's columns: it is kept as it is.
     """
     first: pa.Schema | None = None
     for name, open_part in parts:
         for batch in open_part():
+            batch, errors = split_input_errors(batch)
             if first is None:
                 first = batch.schema
             elif batch.schema is not first and not batch.schema.equals(first):
@@ -118,4 +123,82 @@ def chain(parts: Sequence[tuple[str, Callable[[], Iterator[pa.RecordBatch]]]]) -
                 batch = batch.select(first.names)
                 if not batch.schema.equals(first):  # nullability or metadata only
                     batch = pa.RecordBatch.from_arrays(batch.columns, schema=first)
+            if errors is not None:
+                batch = batch.append_column(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE), errors)
             yield batch
+
+
+def split_input_errors(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array | None]:
+    """``batch`` without its :data:`~tg_connect.protocol.schemas.INPUT_ERROR` column, and
+    that column (``None`` when the batch has none)."""
+    if schemas.INPUT_ERROR not in batch.schema.names:
+        return batch, None
+    return batch.drop_columns([schemas.INPUT_ERROR]), batch.column(schemas.INPUT_ERROR)
+
+
+def with_input_errors(batch: pa.RecordBatch, errors: Mapping[int, tuple[str | None, str]],
+                      source: str | None = None) -> pa.RecordBatch:
+    """``batch`` with an :data:`~tg_connect.protocol.schemas.INPUT_ERROR` column marking the
+    rows of ``errors`` (row in the batch -> ``(column, reason)``) as records the reader could
+    not read; ``batch`` itself when there are none."""
+    if not errors:
+        return batch
+    return batch.append_column(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE),
+                               input_error_array(batch.num_rows, errors, source))
+
+
+def input_error_array(rows: int, errors: Mapping[int, tuple[str | None, str]],
+                      source: str | None = None) -> pa.Array:
+    """An :data:`~tg_connect.protocol.schemas.INPUT_ERROR` column of ``rows`` rows, null but
+    for the rows of ``errors`` (row -> ``(column, reason)``)."""
+    values: list[dict[str, Any] | None] = [None] * rows
+    for row, (column, reason) in errors.items():
+        values[row] = {"source": source, "column": column, "reason": reason, "text": None}
+    return pa.array(values, schemas.INPUT_ERROR_TYPE)
+
+
+def interleave_unread(batch: pa.RecordBatch, unread: Sequence[tuple[int, Mapping[str, Any]]]) -> pa.RecordBatch:
+    """``batch`` with a row of nulls put in for each record a reader could not read:
+    ``(position, error)`` puts it after the first ``position`` rows of ``batch`` (in the order
+    given, for equal positions), ``error`` being its
+    :data:`~tg_connect.protocol.schemas.INPUT_ERROR` value. One ``take``, no row loop."""
+    if not unread:
+        return batch
+    n, k = batch.num_rows, len(unread)
+    positions = np.array([position for position, _ in unread], dtype=np.int64)
+    slots = positions + np.arange(k)  # where each unread row lands in the result
+    order = np.empty(n + k, dtype=np.int64)
+    is_unread = np.zeros(n + k, dtype=bool)
+    is_unread[slots] = True
+    order[~is_unread] = np.arange(n)
+    order[slots] = n + np.arange(k)
+    field = pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE)
+    good = batch.append_column(field, pa.nulls(n, schemas.INPUT_ERROR_TYPE))
+    errors = pa.array([dict(error) for _, error in unread], schemas.INPUT_ERROR_TYPE)
+    placeholders = pa.RecordBatch.from_arrays([pa.nulls(k, f.type) for f in batch.schema] + [errors],
+                                              schema=good.schema)
+    return _concat([good, placeholders]).take(pa.array(order))
+
+
+def unencodable(value: Any) -> str | None:
+    """Why ``value`` (a cell from Python data) cannot become UTF-8 text, or ``None``: a
+    string holding a lone surrogate (``"\\ud800"``, which Python strings may hold and UTF-8
+    cannot), also inside a list or dict."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (f"a lone surrogate (\\u{ord(value[exc.start]):04x}) at character {exc.start}: not valid"
+                    " Unicode, so it cannot be sent as UTF-8")
+        return None
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found = unencodable(item)
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = unencodable(key) or unencodable(item)
+            if found is not None:
+                return found
+    return None

@@ -9,11 +9,21 @@
   ``"[0.1, -2, 3e-5]"``; it is parsed into ``list<float32>``. ``NaN``/``Infinity`` and
   ``null`` items are read (the load then rejects the row); an empty field is a null vector
   (rejected too).
-* Syntax errors raise :class:`~tg_connect.errors.InputError` naming the file, and the line,
-  row or column when known, after every batch before the fault was yielded: a malformed row
-  (wrong number of fields, an unterminated quote), invalid UTF-8, a vector that is not an array
-  of numbers. Values that parse but are wrong (nulls, NaN, mixed vector lengths) are the load's
-  business: it rejects those rows into its report.
+* **A malformed row (the wrong number of fields, an unterminated quote that swallows the
+  lines after it) rejects that row only.** It keeps its place as a row of nulls marked with
+  :data:`~tg_connect.protocol.schemas.INPUT_ERROR` (file, line, reason, raw text) and every
+  other row is read; the load then rejects it (``on_error="skip"``: in ``report.rejections``,
+  and in ``report.rejected_rows`` with its text in the
+  :data:`~tg_connect.protocol.schemas.RAW_LINE` column) or stops there (``"raise"``: an
+  ``InputError`` naming file and line, every row before it sent). Lines are 1-based physical
+  lines, as an editor shows them (a quoted value with line breaks spans several); blank lines,
+  which the parser skips without a trace, are not counted. The fast multi-threaded parse knows
+  no line numbers: at the first malformed row the file is read again on one thread from the
+  start, skipping what was already yielded.
+* Invalid UTF-8 and a vector that is not an array of numbers raise an
+  :class:`~tg_connect.errors.InputError` naming the file, column and row, after every row
+  before it was yielded. Values that parse but are wrong (nulls, NaN, mixed vector lengths)
+  are the load's business: it rejects those rows into its report.
 * An unterminated quote in the last field of the file's last row runs to the end of the file
   (pyarrow, like Python's csv module, accepts it); anywhere else it makes a malformed row.
 * A row longer than the block size (a 10 MB literal) is handled by re-reading with larger
@@ -25,20 +35,26 @@ Compressed files (``.gz``, ``.bz2``, ``.zst``) are decompressed as they are read
 from __future__ import annotations
 
 import csv as _csv
+import dataclasses
 import io
 import os
+from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..errors import InputError
-from .base import Source, rebatch
+from ..protocol import schemas
+from .base import Source, interleave_unread, rebatch
 
 DEFAULT_BLOCK_SIZE = 1 << 20
 MAX_BLOCK_SIZE = 1 << 30
 VECTOR_COLUMN = "vector"
+_SHOWN_TEXT = 120  # characters of a malformed row quoted in its rejection
+_METADATA = {schemas.LINE_TEXT_METADATA: b"csv"}
 _NUMBER = r"^(?:[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)|null)$"
 
 
@@ -63,14 +79,19 @@ def from_csv(
 
     def batches() -> Iterator[pa.RecordBatch]:
         rows = 0
-        for raw in _restarting(options, names, block_size):
+        for raw, malformed in _restarting(options, names, block_size):
             batch = _to_text(raw, name, rows, parse_vectors)
+            whole = batch.num_rows == raw.num_rows
+            placed = [m for m in malformed if whole or m.position <= batch.num_rows]
+            if placed:
+                batch = interleave_unread(batch, [(m.position, m.error(name)) for m in placed])
             rows += batch.num_rows
-            yield batch
-            if batch.num_rows < raw.num_rows:  # _to_text stopped at a bad value
-                _to_text(raw.slice(batch.num_rows), name, rows, parse_vectors)
+            yield batch.replace_schema_metadata(_METADATA)
+            if not whole:  # _to_text stopped at a bad value: raise naming it
+                _to_text(raw.slice(batch.num_rows - len(placed)), name, rows, parse_vectors)
         if rows == 0:
-            yield pa.RecordBatch.from_pylist([], schema=_text_schema(names, parse_vectors))
+            yield pa.RecordBatch.from_pylist([], schema=_text_schema(names, parse_vectors)).replace_schema_metadata(
+                _METADATA)
 
     return Source(name, lambda: rebatch(batches(), batch_size), None)
 
@@ -88,12 +109,14 @@ class _Options:
         self.bad_rows: list[Any] = []
 
     def open(self, block_size: int, column_types: dict[str, pa.DataType] | None,
-             use_threads: bool = True) -> pcsv.CSVStreamingReader:
+             use_threads: bool = True, skip_malformed: bool = False) -> pcsv.CSVStreamingReader:
+        """A streaming reader; a malformed row stops it, or with ``skip_malformed`` is noted
+        in ``bad_rows`` and skipped."""
         stream = pa.input_stream(self.name, compression=self.compression)
         read = pcsv.ReadOptions(block_size=block_size, use_threads=use_threads,
                                 column_names=self.column_names)
         parse = pcsv.ParseOptions(delimiter=self.delimiter, quote_char=self.quote_char, newlines_in_values=True,
-                                  invalid_row_handler=self._bad_row)
+                                  invalid_row_handler=self._skip_row if skip_malformed else self._bad_row)
         convert = pcsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
                                       null_values=[""], quoted_strings_can_be_null=False)
         try:
@@ -105,6 +128,10 @@ class _Options:
     def _bad_row(self, row: Any) -> str:
         self.bad_rows.append(row)
         return "error"
+
+    def _skip_row(self, row: Any) -> str:
+        self.bad_rows.append(row)
+        return "skip"
 
     def header(self) -> list[str]:
         """The column names: ``column_names=``, or the first record, read with Python's csv
@@ -155,42 +182,139 @@ class _Options:
             size *= 4
 
     def error(self, exc: BaseException, rows: int) -> InputError:
-        """An :class:`InputError` for a pyarrow CSV error met after ``rows`` good rows."""
-        text = str(exc)
+        """An :class:`InputError` for a pyarrow CSV error met after ``rows`` rows."""
         if _straddles(exc):
             return InputError(f"a CSV row is longer than {MAX_BLOCK_SIZE:,} bytes", source=self.name, row=rows)
-        if self.bad_rows or "CSV parse error" in text:
-            line = self._line_of_bad_row()
-            where = f" at line {line}" if line is not None else ""
-            return InputError(f"malformed CSV row{where} ({rows} rows before it were read): {text}",
-                              source=self.name)
-        return InputError(f"cannot read the CSV file after {rows} rows: {text}", source=self.name)
-
-    def _line_of_bad_row(self) -> int | None:
-        # The fast, multi-threaded parse does not know line numbers: parse again on one thread.
-        self.bad_rows = []
-        try:
-            reader = self.open(MAX_BLOCK_SIZE // 16, None, use_threads=False)
-            for _ in reader:
-                pass
-        except (pa.ArrowInvalid, OSError):
-            pass
-        numbers = [r.number for r in self.bad_rows if getattr(r, "number", None) is not None]
-        return int(numbers[0]) if numbers else None
+        return InputError(f"cannot read the CSV file after {rows} rows: {exc}", source=self.name, row=rows)
 
 
 def _straddles(exc: BaseException) -> bool:
     return "straddl" in str(exc)
 
 
-def _restarting(options: _Options, names: list[str], block_size: int) -> Iterator[pa.RecordBatch]:
-    """The file's raw batches (binary columns); on a row longer than the block, start again
-    with larger blocks and skip the rows already yielded."""
+def _malformed(exc: BaseException, options: _Options) -> bool:
+    return bool(options.bad_rows) or "CSV parse error" in str(exc)
+
+
+@dataclass
+class _Malformed:
+    """A malformed row, to be put in a batch ``position`` rows into it."""
+
+    position: int
+    index: int  # among the file's malformed rows, in file order
+    line: int
+    text: str
+    expected: int
+    actual: int
+
+    def error(self, source: str) -> dict[str, Any]:
+        """Its :data:`schemas.INPUT_ERROR` value."""
+        shown = self.text if len(self.text) <= _SHOWN_TEXT else self.text[:_SHOWN_TEXT] + "..."
+        reason = (f"malformed CSV row at line {self.line}: Expected {self.expected} columns, got {self.actual};"
+                  f" the row: {shown!r}")
+        return {"source": source, "column": None, "reason": reason, "text": self.text}
+
+
+class _Recovery:
+    """Where a re-read after a malformed row stands: rows (good and malformed) already yielded
+    are skipped when it starts again (with larger blocks, for a long row)."""
+
+    def __init__(self, names: list[str], has_header: bool, good_done: int) -> None:
+        self.good_done = good_done  # good rows yielded, by the fast parse and then by this
+        self.bad_done = 0  # malformed rows yielded
+        self.header_records = 1 if has_header else 0
+        # The physical lines of the header record (a quoted name may span lines).
+        self.header_lines = (1 + sum(n.count("\n") for n in names)) if has_header else 0
+
+    def read(self, options: _Options, types: dict[str, pa.DataType],
+             block_size: int) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
+        """The file from the start on one thread, skipping malformed rows; yields the good rows
+        not yielded before, each batch with the malformed rows that go among them."""
+        options.bad_rows = []
+        reader = options.open(block_size, types, use_threads=False, skip_malformed=True)
+        good = 0  # good rows read in this pass
+        lines = self.header_lines  # physical lines before the next record
+        noted = 0  # malformed rows met so far in this pass
+        pending: list[tuple[int, int, Any]] = []  # (good rows before it, its index among the malformed, row)
+        try:
+            for batch in reader:
+                # The parser may have noted rows of blocks ahead (it reads ahead): each is placed
+                # by its record number, counted over the good and malformed records before it.
+                noted = self._note(options, pending, noted)
+                spans = 1 + _line_breaks(batch)  # physical lines of each good row
+                ends = np.cumsum(spans)
+                here = [m for m in pending if m[0] < good + batch.num_rows]
+                pending = [m for m in pending if m[0] >= good + batch.num_rows]
+                out: list[_Malformed] = []
+                for before, index, row in here:
+                    at = before - good  # good rows of this batch before it
+                    line = lines + (int(ends[at - 1]) if at else 0) + 1
+                    out.append(_Malformed(at, index, line, str(row.text), int(row.expected_columns),
+                                          int(row.actual_columns)))
+                    lines += str(row.text).count("\n") + 1
+                lines += int(ends[-1]) if batch.num_rows else 0
+                yield from self._fresh(batch, good, out)
+                good += batch.num_rows
+            self._note(options, pending, noted)  # a last block of malformed rows only yields no batch
+            out = []
+            for before, index, row in pending:  # after the last good row
+                out.append(_Malformed(before - good, index, lines + 1, str(row.text), int(row.expected_columns),
+                                      int(row.actual_columns)))
+                lines += str(row.text).count("\n") + 1
+            if out:
+                empty = pa.RecordBatch.from_arrays([pa.array([], t) for t in types.values()], names=list(types))
+                yield from self._fresh(empty, good, out)
+        finally:
+            reader.close()
+
+    def _note(self, options: _Options, pending: list[tuple[int, int, Any]], noted: int) -> int:
+        """Move the malformed rows the parser noted to ``pending``, each with the number of
+        good rows before it (from its record number); returns how many were noted in all."""
+        taken, options.bad_rows = options.bad_rows, []  # the handler appends to the new list
+        for row in taken:
+            pending.append((int(row.number) - 1 - self.header_records - noted, noted, row))
+            noted += 1
+        return noted
+
+    def _fresh(self, batch: pa.RecordBatch, good: int,
+               malformed: list[_Malformed]) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
+        """The part of ``batch`` (whose first row is good row ``good`` of the file) and of its
+        malformed rows not yielded before: records come in file order on every pass."""
+        skip = max(0, min(self.good_done - good, batch.num_rows))
+        fresh = [dataclasses.replace(m, position=max(0, m.position - skip))
+                 for m in malformed if m.index >= self.bad_done]
+        if skip == batch.num_rows and not fresh:
+            return
+        self.good_done = max(self.good_done, good + batch.num_rows)
+        if fresh:
+            self.bad_done = fresh[-1].index + 1
+        yield batch.slice(skip), fresh
+
+
+def _line_breaks(batch: pa.RecordBatch) -> np.ndarray:
+    """Line breaks inside each row's values (a quoted value may hold some)."""
+    total = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        counts = pc.count_substring(column, "\n")
+        total += pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return total
+
+
+def _restarting(options: _Options, names: list[str],
+                block_size: int) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
+    """The file's raw batches (binary columns), each with the malformed rows that go among its
+    rows (see :class:`_Recovery`); on a row longer than the block, start again with larger
+    blocks and skip what was already yielded."""
     done = 0
     types: dict[str, pa.DataType] = {n: pa.binary() for n in names}
+    recovery: _Recovery | None = None
     while True:
         skip = done
         try:
+            if recovery is not None:
+                yield from recovery.read(options, types, block_size)
+                return
+            options.bad_rows = []
             reader = options.open(block_size, types)
             if reader.schema.names != names:  # Python's csv and pyarrow read the header differently
                 reader.close()
@@ -205,7 +329,7 @@ def _restarting(options: _Options, names: list[str], block_size: int) -> Iterato
                         batch = batch.slice(skip)
                         skip = 0
                     done += batch.num_rows
-                    yield batch
+                    yield batch, []
             finally:
                 reader.close()
             return
@@ -213,7 +337,10 @@ def _restarting(options: _Options, names: list[str], block_size: int) -> Iterato
             if _straddles(exc) and block_size < MAX_BLOCK_SIZE:
                 block_size *= 4
                 continue
-            raise options.error(exc, done) from None
+            if recovery is None and _malformed(exc, options):
+                recovery = _Recovery(names, options.column_names is None, done)
+                continue
+            raise options.error(exc, recovery.good_done + recovery.bad_done if recovery else done) from None
         except OSError as exc:
             raise InputError(f"cannot read the file after {done} rows: {exc}", source=options.name) from None
 

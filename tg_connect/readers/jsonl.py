@@ -1,4 +1,5 @@
-"""JSON Lines files as sources, streamed with :func:`pyarrow.json.open_json` (one object a line).
+"""JSON Lines files as sources: one object a line, parsed by :func:`pyarrow.json.read_json`
+a block of whole lines at a time.
 
 * Columns are given explicit types, so nothing is type-inferred from a sample: the kind's
   columns (``docs/schemas.md``) and the keys of the file's first lines are strings, except
@@ -6,15 +7,28 @@
   ``rows`` field whose first values are numbers or booleans keeps that JSON type. A key first
   seen later in the file is type-inferred (the load then names it as a column the first batch
   lacked).
-* A missing key is null. A value of the wrong JSON type for its column (a number where text
-  is expected) is an :class:`~tg_connect.errors.InputError` naming the column and row.
-* Invalid UTF-8 (which pyarrow would silently replace with U+FFFD) is checked as the file is
-  read: every line before it is yielded, then an ``InputError`` names the line.
-* A line longer than the block size (a 10 MB literal) is handled by re-reading with larger
-  blocks and skipping the rows already yielded.
+* A missing key is null.
+* **A line that cannot be read rejects that line only.** Malformed JSON, a line that is not
+  an object, a value of the wrong JSON type for its column (a number where text is
+  expected), a lone surrogate (``"\\ud800"``, which no UTF-8 text can hold), a number too big
+  for a double: the line keeps its place as a row of nulls marked with
+  :data:`~tg_connect.protocol.schemas.INPUT_ERROR` (file, line, column when known, reason, and
+  the raw text), and every other line of the file is read. The load then rejects that row
+  (``on_error="skip"``: in ``report.rejections``, and in ``report.rejected_rows`` as a row of
+  nulls whose :data:`~tg_connect.protocol.schemas.RAW_LINE` column holds the line's text) or
+  stops there (``"raise"``: an ``InputError`` naming the file and line, every line before it
+  sent). Line numbers are 1-based, as an editor shows them; blank lines are skipped but
+  counted. Batches carry :data:`~tg_connect.protocol.schemas.LINE_TEXT_METADATA` in their
+  schema metadata to say so.
+* Invalid UTF-8 is an encoding problem of the file, not of one line (it would recur on every
+  line with non-ASCII text): every line before it is yielded, then an ``InputError`` names
+  the line.
+* A line longer than the block size (a 10 MB literal) makes its block longer: a block always
+  ends at a line end.
 
-Syntax errors are reported after every complete block (~1 MB) before them was yielded; the
-rows of the failing block before the bad line are not (pyarrow parses a block at once).
+Only a block that fails to parse is looked at line by line: its halves are parsed again
+until the bad lines are found, so a bad line costs a few re-parses of its block, and the
+good lines around it are parsed by pyarrow as usual.
 """
 
 from __future__ import annotations
@@ -22,10 +36,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from typing import Any, Iterator
 
+import numpy as np
 import pyarrow as pa
-
 import pyarrow.json as pj
 
 from ..errors import InputError
@@ -35,8 +50,14 @@ from .base import Source, rebatch
 DEFAULT_BLOCK_SIZE = 1 << 20
 MAX_BLOCK_SIZE = 1 << 30
 _SAMPLE_BYTES = 1 << 20
-_ROW = re.compile(r"in row (\d+)")
+_SHOWN_TEXT = 120  # characters of a bad line quoted in its rejection
 _COLUMN = re.compile(r"Column\(/([^)/\[]*)")
+_CHANGED = re.compile(r"changed from (\w+) to (\w+)")
+_METADATA = {schemas.LINE_TEXT_METADATA: b"jsonl"}
+_PARSE_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+# pyarrow 26's JSON reader crashes the process on text whose first value is a bare ``null``
+# (a later one is read as a row of nulls). Text starting so is never handed to it.
+_NULL_FIRST = re.compile(rb"\s*null")
 
 
 def _kind_columns(kind: str) -> list[str]:
@@ -64,57 +85,266 @@ def from_jsonl(
     name = os.fspath(path)
     if not os.path.isfile(name):
         raise InputError("no such file", source=name)
+    if block_size < 1:
+        raise ValueError("block_size must be at least 1")
     rows_kind = schemas.normalise_kind(kind) == "rows"
     schema = _explicit_schema(name, compression, _kind_columns(kind), rows_kind)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        done = 0
-        size = block_size
-        while True:
-            stream = _Utf8Lines(pa.input_stream(name, compression=compression))
-            skip = done
-            try:
-                reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=size),
-                                      parse_options=pj.ParseOptions(explicit_schema=schema))
-                for batch in reader:
-                    if skip:
-                        if batch.num_rows <= skip:
-                            skip -= batch.num_rows
-                            continue
-                        batch, skip = batch.slice(skip), 0
-                    done += batch.num_rows
-                    yield batch
-            except pa.ArrowInvalid as exc:
-                if "straddl" in str(exc) and size < MAX_BLOCK_SIZE:
-                    size *= 4
-                    continue
-                if stream.error is not None:
-                    break  # the invalid UTF-8, reported below, ended the stream mid-object
-                raise _error(exc, name, done) from None
-            except OSError as exc:
-                raise InputError(f"cannot read the file after {done} rows: {exc}", source=name) from None
-            finally:
-                stream.close()
-            break
-        if stream.error is not None:
-            raise InputError(f"invalid UTF-8 at line {stream.error}", source=name, row=done)
-        if done == 0:
-            yield pa.RecordBatch.from_pylist([], schema=schema)
+        rows = 0
+        try:
+            stream = pa.input_stream(name, compression=compression)
+        except OSError as exc:
+            raise InputError(f"cannot read the file: {exc}", source=name) from None
+        lines = _Lines(stream, block_size, name)
+        try:
+            for first_line, block in lines:
+                for batch in _Block(block, first_line, schema, name).batches():
+                    rows += batch.num_rows
+                    yield batch.replace_schema_metadata(_METADATA)
+        except OSError as exc:
+            raise InputError(f"cannot read the file after {rows} rows: {exc}", source=name, row=rows) from None
+        finally:
+            stream.close()
+        if lines.bad_utf8_line is not None:
+            raise InputError(f"invalid UTF-8 at line {lines.bad_utf8_line}", source=name, row=rows)
+        if rows == 0:
+            yield pa.RecordBatch.from_pylist([], schema=schema).replace_schema_metadata(_METADATA)
 
     return Source(name, lambda: rebatch(batches(), batch_size), None)
 
 
-def _error(exc: BaseException, name: str, done: int) -> InputError:
-    text = str(exc)
-    if "straddl" in text:
-        return InputError(f"a JSON line is longer than {MAX_BLOCK_SIZE:,} bytes", source=name, row=done)
-    row_match = _ROW.search(text)
-    column_match = _COLUMN.search(text)
-    if "empty" in text.lower() and done == 0:
-        return InputError("empty JSON Lines file", source=name)
-    return InputError(f"invalid JSON Lines: {text}", source=name,
-                      column=column_match.group(1) if column_match else None,
-                      row=done + int(row_match.group(1)) if row_match else None)
+class _Lines:
+    """The lines of a binary stream in blocks: ``(number of the block's first line, bytes)``.
+
+    A block holds whole lines only (the last may lack its newline at the end of the file), of
+    about ``block_size`` bytes or one longer line. The text is checked to be UTF-8 as it is
+    read (pyarrow's JSON parser would silently replace bad bytes with U+FFFD): iteration stops
+    before the line holding bad bytes, and ``bad_utf8_line`` names it.
+    """
+
+    def __init__(self, raw: Any, block_size: int, name: str) -> None:
+        self.raw = raw
+        self.block_size = block_size
+        self.name = name
+        self.bad_utf8_line: int | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        line = 1
+        carry = b""
+        while True:
+            data = self.raw.read(self.block_size)
+            if data:
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:  # no line ends in this read: a long line, read on to its end
+                    pieces = [carry, data]
+                    while cut == 0:
+                        if sum(len(p) for p in pieces) > MAX_BLOCK_SIZE:
+                            raise InputError(f"line {line} or a later one is longer than {MAX_BLOCK_SIZE:,} bytes",
+                                             source=self.name)
+                        data = self.raw.read(self.block_size)
+                        if not data:
+                            break
+                        cut = data.rfind(b"\n") + 1
+                        pieces.append(data)
+                    if cut == 0:  # the end of the file
+                        buffer, carry = b"".join(pieces), b""
+                    else:
+                        pieces[-1] = data[:cut]
+                        buffer, carry = b"".join(pieces), data[cut:]
+                else:
+                    buffer, carry = carry + data[:cut], data[cut:]
+            else:
+                buffer, carry = carry, b""
+            if not buffer:
+                return
+            if line == 1 and buffer.startswith(b"\xef\xbb\xbf"):
+                buffer = buffer[3:]  # a UTF-8 byte order mark is not part of the first line
+            try:
+                buffer.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                start = buffer.rfind(b"\n", 0, exc.start) + 1
+                self.bad_utf8_line = line + buffer.count(b"\n", 0, start)
+                if start:
+                    yield line, buffer[:start]
+                return
+            yield line, buffer
+            line += buffer.count(b"\n")
+
+
+@dataclass
+class _Bad:
+    """A line that pyarrow could not parse: where it is and what pyarrow said."""
+
+    index: int  # the line's index in its block
+    message: str
+
+
+class _Block:
+    """One block of whole lines, parsed into batches with every unreadable line kept as a
+    marked row of nulls in its place (see the module docstring)."""
+
+    def __init__(self, data: bytes, first_line: int, schema: pa.Schema, name: str) -> None:
+        self.data = data
+        self.first_line = first_line
+        self.schema = schema
+        self.name = name
+
+    def batches(self) -> list[pa.RecordBatch]:
+        if not _NULL_FIRST.match(self.data):
+            try:
+                batches: list[pa.RecordBatch] = self._parse(self.data).to_batches()
+                return batches  # the usual case: the whole block parses
+            except _PARSE_ERRORS:
+                pass
+        starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == 10) + 1])
+        if starts[-1] != len(self.data):
+            starts = np.append(starts, len(self.data))  # the file's last line, without a newline
+        parts: list[pa.Table | _Bad] = []
+        self._search(starts, 0, len(starts) - 1, parts)
+        return self._assemble(parts, starts)
+
+    def _parse(self, data: bytes) -> pa.Table:
+        # One pyarrow block for the whole text: a block ends at a line end, so no line straddles.
+        return pj.read_json(pa.BufferReader(data),
+                            read_options=pj.ReadOptions(block_size=len(data) + 1, use_threads=False),
+                            parse_options=pj.ParseOptions(explicit_schema=self.schema))
+
+    def _search(self, starts: np.ndarray, lo: int, hi: int, parts: list[pa.Table | _Bad]) -> None:
+        """Parse lines ``lo..hi`` (exclusive), halving any part that fails down to its bad
+        lines; the parsed tables and the bad lines go to ``parts`` in line order."""
+        text = self.data[int(starts[lo]):int(starts[hi])]
+        if not text.strip():
+            return  # blank lines: no rows
+        if _NULL_FIRST.match(text):  # pyarrow must not see it (see _NULL_FIRST): halve without parsing
+            if hi - lo == 1:
+                parts.append(_Bad(lo, "a JSON null, not an object"))
+                return
+        else:
+            try:
+                parts.append(self._parse(text))
+                return
+            except _PARSE_ERRORS as exc:
+                if hi - lo == 1:
+                    parts.append(_Bad(lo, str(exc)))
+                    return
+        middle = (lo + hi) // 2
+        self._search(starts, lo, middle, parts)
+        self._search(starts, middle, hi, parts)
+
+    def _assemble(self, parts: list[pa.Table | _Bad], starts: np.ndarray) -> list[pa.RecordBatch]:
+        """One table of the parts in line order, a bad line being a row of nulls with its
+        :data:`schemas.INPUT_ERROR`; good rows have a null there."""
+        tables = [p for p in parts if isinstance(p, pa.Table)]
+        schema = self.schema
+        if tables:  # keys type-inferred in this block (not in the explicit schema) are kept
+            try:
+                schema = pa.unify_schemas([t.schema for t in tables], promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise InputError(f"a key first seen after line {self.first_line} has values of different JSON"
+                                 f" types: {exc}", source=self.name) from None
+        pieces: list[pa.Table] = []
+        for part in parts:
+            if isinstance(part, pa.Table):
+                error = pa.nulls(part.num_rows, schemas.INPUT_ERROR_TYPE)
+                pieces.append(part.append_column(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE), error))
+                continue
+            raw = self.data[int(starts[part.index]):int(starts[part.index + 1])]
+            line = self.first_line + part.index
+            column, reason = _diagnose(raw, line, part.message, last=int(starts[part.index + 1]) == len(self.data)
+                                       and not raw.endswith(b"\n"))
+            error = pa.array([{"source": self.name, "column": column, "reason": reason,
+                               "text": raw.rstrip(b"\r\n").decode("utf-8")}], schemas.INPUT_ERROR_TYPE)
+            columns = [pa.nulls(1, f.type) for f in schema] + [error]
+            pieces.append(pa.Table.from_arrays(columns, schema=schema.append(
+                pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE))))
+        table = pa.concat_tables(pieces, promote_options="permissive")
+        batches: list[pa.RecordBatch] = table.combine_chunks().to_batches()
+        return batches
+
+
+def _diagnose(raw: bytes, line: int, message: str, last: bool) -> tuple[str | None, str]:
+    """``(column, reason)`` for a line pyarrow could not parse: Python's JSON parser says
+    where a syntax error is; pyarrow's message names a column of the wrong type."""
+    text = raw.decode("utf-8").rstrip("\r\n")
+    truncated = " (the file's last line, without a line end: is the file cut short?)" if last else ""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        what = re.sub(r"( starting)? at$", "", exc.msg)  # the position is given as line and column
+        return None, f"malformed JSON at line {line}, column {exc.colno}: {what}{truncated}; the line: {_shown(text)}"
+    except RecursionError:
+        return None, f"JSON nested too deeply at line {line}"
+    if not isinstance(obj, dict):
+        return None, f"line {line} is not a JSON object but {_json_type(obj)}: {_shown(text)}"
+    for key, value in obj.items():
+        surrogate = _lone_surrogate(value)
+        if surrogate is not None:
+            return key, (f"a lone surrogate ({surrogate}) in a JSON string at line {line}: not valid Unicode,"
+                         " so it cannot be sent as UTF-8")
+        if _has_infinity(value):
+            return key, f"a number too large for a double (beyond about ±1.8e308) at line {line}"
+    found = _COLUMN.search(message)
+    column = found.group(1) if found and found.group(1) else None
+    detail = re.sub(r"\s*in row \d+$", "", message.replace("JSON parse error: ", ""))
+    changed = _CHANGED.search(message)
+    if column is not None and changed is not None:
+        detail = f"the value is {_article(changed.group(2))} where the column holds {changed.group(1)} values"
+    elif column is not None and "specified twice" in message:
+        detail = f"the key {column!r} appears twice in the object"
+    return column, f"cannot read line {line}: {detail}"
+
+
+def _has_infinity(value: Any) -> bool:
+    """Whether a decoded JSON value holds a number Python read as infinite (``1e400``)."""
+    if isinstance(value, float):
+        return value in (float("inf"), float("-inf"))
+    if isinstance(value, list):
+        return any(_has_infinity(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_infinity(v) for v in value.values())
+    return False
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a decoded JSON value, as ``\\\\udxxx``, if any."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return None
+        except UnicodeEncodeError as exc:
+            return f"\\u{ord(value[exc.start]):04x}"
+    if isinstance(value, list):
+        for item in value:
+            found = _lone_surrogate(item)
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _lone_surrogate(key) or _lone_surrogate(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _article(json_kind: str) -> str:
+    return f"an {json_kind}" if json_kind[:1] in "aeiou" else f"a {json_kind}"
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN_TEXT else text[:_SHOWN_TEXT] + "...")
 
 
 def _explicit_schema(name: str, compression: str | None, known: list[str], rows_kind: bool) -> pa.Schema:
@@ -130,15 +360,15 @@ def _explicit_schema(name: str, compression: str | None, known: list[str], rows_
     lines = sample.split(b"\n")
     if len(sample) == _SAMPLE_BYTES:
         lines = lines[:-1] or lines  # the last line may be cut short
-    for number, line in enumerate(lines, 1):
+    for line in lines:
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
-            break  # reported with its row by pyarrow (or as invalid UTF-8) when streamed
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            continue  # a bad line is reported with its line number when it is read
         if not isinstance(obj, dict):
-            raise InputError(f"line {number} is not a JSON object", source=name, row=number - 1)
+            continue  # likewise
         for key, value in obj.items():
             if key in types:
                 continue
@@ -153,72 +383,11 @@ def _explicit_schema(name: str, compression: str | None, known: list[str], rows_
             elif value is None or isinstance(value, str):
                 types[key] = pa.string()
             # anything else (a nested value) is left to inference, and the load names it
-    if any(key in types for key in known):
+    if not types or any(key in types for key in known):
         # The file is of this kind: give every column of the kind a type (as leading columns),
-        # so a key that is absent at first does not change the schema part way.
+        # so a key that is absent at first does not change the schema part way. So too when no
+        # line of the sample could be read: each is then rejected with its reason.
         ordered = {key: pa.list_(pa.float32()) if key == "vector" else pa.string() for key in known}
         ordered.update({k: v for k, v in types.items() if k not in ordered})
         types = ordered
     return pa.schema(list(types.items()))
-
-
-class _Utf8Lines:
-    """A binary stream that passes on whole lines of valid UTF-8 only.
-
-    pyarrow's JSON parser replaces invalid UTF-8 with U+FFFD; this stream stops before the line
-    that holds any, and remembers the line number in ``error``, so the reader can yield every
-    line before it and then say where the bad bytes are.
-    """
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.carry = b""
-        self.out = b""
-        self.pos = 0
-        self.line = 1
-        self.eof = False
-        self.error: int | None = None
-        self.closed = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.raw.close()
-
-    def read(self, n: int = -1) -> bytes:
-        while self.pos >= len(self.out) and not self.eof:
-            self._fill()
-        if n is None or n < 0:
-            n = len(self.out) - self.pos
-        chunk = self.out[self.pos:self.pos + n]
-        self.pos += len(chunk)
-        return chunk
-
-    def _fill(self) -> None:
-        data = self.raw.read(1 << 20)
-        if data:
-            buffer = self.carry + data
-            cut = buffer.rfind(b"\n") + 1
-            self.carry = buffer[cut:]
-            buffer = buffer[:cut]
-        else:
-            buffer, self.carry, self.eof = self.carry, b"", True
-        if not buffer:
-            self.out, self.pos = b"", 0
-            return
-        try:
-            buffer.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            start = buffer.rfind(b"\n", 0, exc.start) + 1
-            self.error = self.line + buffer.count(b"\n", 0, start)
-            buffer = buffer[:start]
-            self.eof = True
-            self.carry = b""
-        self.line += buffer.count(b"\n")
-        self.out, self.pos = buffer, 0

@@ -16,14 +16,18 @@ Parsing is pyoxigraph's streaming parser (:func:`pyoxigraph.parse`); quads are g
 * the default graph is ``g`` null; a named graph is its IRI. A blank-node graph name (allowed
   in TriG) has no place in the schema and is an error.
 
-A syntax error (and invalid UTF-8) raises :class:`~tg_connect.errors.InputError` naming the
-file and the line, after every triple before it was yielded. Compressed files (``.gz``,
-``.bz2``, ``.zst``) are decompressed as they are read.
+A syntax error (and invalid UTF-8, or an escape such as ``\\ud800`` that is no character)
+raises :class:`~tg_connect.errors.InputError` naming the file, and the line and column as
+pyoxigraph reports them, after every triple before it was yielded. It stops the read even
+with ``on_error="skip"``: after an error the parser may resume out of step (an unclosed
+string swallows the next lines), so what it reads next cannot be trusted. Compressed files
+(``.gz``, ``.bz2``, ``.zst``) are decompressed as they are read.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Iterator
 
 import pyarrow as pa
@@ -33,6 +37,10 @@ from ..errors import InputError
 from ..protocol import schemas
 from ..protocol.terms import BLANK, IRI, LITERAL, TRIPLE, normalise_literal, quoted_triple_text
 from .base import Source
+
+# pyoxigraph's own statement of the position ("Parser error at line 12 column 41: ..."),
+# given again as line and column by the error's attributes.
+_PARSER_PREFIX = re.compile(r"^Parser error (?:at|between) [^:]*:\s*")
 
 RDF_FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
@@ -71,12 +79,23 @@ def from_rdf(
         raise ValueError("batch_size must be at least 1")
 
     def batches() -> Iterator[pa.RecordBatch]:
-        stream = pa.input_stream(name, compression=compression) if compression else None
         try:
-            if stream is not None:
-                parser = ox.parse(stream, rdf_format, base_iri=base_iri, lenient=lenient)
-            else:
-                parser = ox.parse(format=rdf_format, path=name, base_iri=base_iri, lenient=lenient)
+            bom = _starts_with_bom(name, compression)
+            stream = pa.input_stream(name, compression=compression) if compression or bom else None
+        except OSError as exc:
+            raise InputError(f"cannot read the file: {exc}", source=name) from None
+        try:
+            if stream is not None and bom:
+                stream.read(len(_BOM))  # a byte order mark (Windows editors write one) is no text
+            try:
+                if stream is not None:
+                    parser = ox.parse(stream, rdf_format, base_iri=base_iri, lenient=lenient)
+                else:
+                    parser = ox.parse(format=rdf_format, path=name, base_iri=base_iri, lenient=lenient)
+            except SyntaxError as exc:
+                raise _syntax_error(exc, name, 0) from None
+            except (OSError, ValueError) as exc:
+                raise InputError(f"cannot parse the file: {exc}", source=name) from None
             yield from _quads_to_batches(parser, batch_size, name, graphs=format in ("nq", "trig"))
         finally:
             if stream is not None:
@@ -167,7 +186,7 @@ def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = Tru
                     break
         except SyntaxError as exc:
             error = _syntax_error(exc, name, rows + len(s))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             error = InputError(f"cannot read the file after {rows + len(s)} triples: {exc}", source=name,
                                row=rows + len(s))
         n = len(s)
@@ -186,11 +205,25 @@ def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = Tru
             return
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _starts_with_bom(name: str, compression: str | None) -> bool:
+    with pa.input_stream(name, compression=compression) as f:
+        return bool(f.read(len(_BOM)) == _BOM)
+
+
 def _syntax_error(exc: SyntaxError, name: str, row: int) -> InputError:
+    """An :class:`InputError` naming the file, and the line and column as pyoxigraph reports
+    them (1-based, as an editor shows them); ``row`` is the number of triples before it."""
     message = str(exc.msg if exc.msg else exc)
-    line = exc.lineno
-    where = f" at line {line}" if line and f"line {line}" not in message else ""
-    return InputError(f"RDF syntax error{where}: {message}", source=name, row=row)
+    detail = _PARSER_PREFIX.sub("", message) or message
+    if exc.lineno:
+        where = f" at line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+    else:
+        where = ""
+        detail = message
+    return InputError(f"RDF syntax error{where}: {detail}", source=name, row=row)
 
 
 def _quoted(triple: Any) -> str:

@@ -9,6 +9,10 @@ other dataclasses, and dicts, gathered ``batch_size`` at a time.
 * The columns and their types are fixed by the first batch (a column that is all null there
   is text); a later record with a field the first batch did not have, or a value of another
   type, is an :class:`~tg_connect.errors.InputError` naming the column and the record.
+* A string that cannot be UTF-8 (a lone surrogate, ``"\\ud800"``) does not stop the read:
+  the value is read as null and the record is marked as unreadable
+  (:data:`~tg_connect.protocol.schemas.INPUT_ERROR`), so the load rejects it, naming record
+  and column, and sends the rest.
 
 A generator can be read once; a list or other re-iterable can be opened again.
 """
@@ -24,7 +28,7 @@ import pyarrow as pa
 from ..errors import InputError
 from ..protocol import schemas
 from ..protocol.terms import LITERAL, Term, Triple, normalise_literal
-from .base import Source
+from .base import Source, unencodable, with_input_errors
 
 _NAME = "records"
 
@@ -86,7 +90,9 @@ def _triples(records: Iterator[Any], batch_size: int, name: str) -> Iterator[pa.
             odt(datatype)
             oln(language)
             g(t.g or None)
-        yield pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in cols], schema=schemas.TRIPLES)
+        errors: dict[int, tuple[str | None, str]] = {}
+        arrays = [_array(c, pa.string(), column, errors) for c, column in zip(cols, schemas.TRIPLES.names)]
+        yield with_input_errors(pa.RecordBatch.from_arrays(arrays, schema=schemas.TRIPLES), errors)
         row += len(chunk)
         if len(chunk) < batch_size:
             return
@@ -132,16 +138,17 @@ def _generic(records: Iterator[Any], batch_size: int, name: str,
                         raise InputError("field not in the first batch of records", source=name,
                                          column=key, row=row + i)
         arrays = []
+        errors: dict[int, tuple[str | None, str]] = {}
         for column in columns:
             values_of = [values.get(column) for values in flat]
             try:
                 if schema is None:
-                    array = pa.array(values_of)
+                    array = _array(values_of, None, column, errors)
                     if pa.types.is_null(array.type):
                         array = array.cast(pa.string())
                 else:
-                    array = pa.array(values_of, schema.field(column).type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                    array = _array(values_of, schema.field(column).type, column, errors)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError) as exc:
                 at = row
                 expected = ""
                 if schema is not None:
@@ -153,17 +160,33 @@ def _generic(records: Iterator[Any], batch_size: int, name: str,
         batch = pa.RecordBatch.from_arrays(arrays, names=columns)
         if schema is None:
             schema = batch.schema
-        yield batch
+        yield with_input_errors(batch, errors)
         row += len(chunk)
         if len(chunk) < batch_size:
             return
+
+
+def _array(values: list[Any], type_: pa.DataType | None, column: str,
+           errors: dict[int, tuple[str | None, str]]) -> pa.Array:
+    """``values`` as an Arrow array; a value that cannot be UTF-8 (a lone surrogate) becomes
+    null and its row goes to ``errors`` (Python looks at the values only when Arrow fails)."""
+    try:
+        return pa.array(values) if type_ is None else pa.array(values, type_)
+    except UnicodeEncodeError:
+        cleaned = list(values)
+        for i, value in enumerate(values):
+            reason = unencodable(value)
+            if reason is not None:
+                cleaned[i] = None
+                errors.setdefault(i, (column, reason))
+        return pa.array(cleaned) if type_ is None else pa.array(cleaned, type_)
 
 
 def _first_unconvertible(values: list[Any], type_: pa.DataType) -> int:
     for i, value in enumerate(values):
         try:
             pa.array([value], type_)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
             return i
     return 0
 

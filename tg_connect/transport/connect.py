@@ -23,9 +23,10 @@ from websockets.frames import CloseCode
 
 from ..errors import AccessDeniedError, AuthenticationError, GatewayConnectionError, GatewayTimeoutError
 from ..protocol.endpoints import is_secure, redact
+from ..protocol.messages import GATEWAY_MAX_FRAME
 
 # The gateway accepts frames up to 50 MiB; accept replies as large.
-MAX_FRAME = 50 * 1024 * 1024
+MAX_FRAME = GATEWAY_MAX_FRAME
 _warned = False
 
 # Where a token can appear in what websockets logs at DEBUG: the bulk sockets' ?token= in the
