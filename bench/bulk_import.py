@@ -117,8 +117,9 @@ def tg_connect_send(base: str, path: Path, batch_size: int, kind: str) -> float:
     import tg_connect
 
     start = time.perf_counter()
+    # Unpaced: the sink has no stores (and no metrics) to pace against; this measures the client.
     report = tg_connect.to_trustgraph(path, kind, url=base, progress=False, batch_size=batch_size,
-                                      create_collection=False)
+                                      create_collection=False, max_rows_per_second=None)
     elapsed = time.perf_counter() - start
     assert report.ok, report
     return elapsed
@@ -132,7 +133,7 @@ def peak_rss_mb(base: str, path: Path, batch_size: int, kind: str) -> float:
     code = (
         "import tg_connect;"
         f"tg_connect.to_trustgraph({str(path)!r}, {kind!r}, url={base!r}, progress=False, batch_size={batch_size},"
-        " create_collection=False);"
+        " create_collection=False, max_rows_per_second=None);"
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

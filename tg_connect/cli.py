@@ -31,13 +31,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=60.0)
 
 
-def _rate(text: str) -> float | str:
+def _rate(text: str) -> float | str | None:
     if text == "auto":
         return text
+    if text == "none":
+        return None
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected rows per second or 'auto', not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected rows per second, 'auto' or 'none', not {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError("the rate must be positive")
     return value
@@ -54,10 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--batch-size", type=int, default=1000, help="rows per import message")
     load.add_argument("--max-batch-bytes", type=int, default=8 * 1024 * 1024)
     load.add_argument("--concurrency", type=int, default=1, help="import sockets to spread the load over")
-    load.add_argument("--rate", type=_rate, default=None, metavar="ROWS_PER_S|auto",
-                      help="pace the load: at most this many rows per second, or 'auto' to follow the"
-                      " stores' own progress in the gateway's metrics (the gateway has no back-pressure);"
-                      " default: unpaced")
+    load.add_argument("--rate", type=_rate, default="auto", metavar="ROWS_PER_S|auto|none",
+                      help="pace the load (the gateway has no back-pressure): 'auto' follows the stores' own"
+                      " progress in the gateway's metrics, a number is at most that many rows per second,"
+                      " 'none' is as fast as the socket takes them (default: auto)")
     load.add_argument("--retries", type=int, default=5,
                       help="reconnects in a row, without progress, before a dropped load fails (default: 5;"
                       " 0 fails at the first drop)")

@@ -78,13 +78,17 @@ def stored(url: str, collection: str) -> int:
 
 
 def check_rerun(url: str, table: pa.Table, collection: str, ckpt: Path, delivered_before: int,
-                gateway: str | None = None) -> None:
-    """A rerun with the checkpoint sends only what was not delivered, and then all is stored.
-    (``url`` must be the one the checkpoint was written for: it names the job.)"""
+                gateway: str | None = None, concurrency: int = 1) -> None:
+    """A rerun with the checkpoint skips only what was delivered, and then all is stored.
+
+    (``url`` must be the one the checkpoint was written for: it names the job.) The pace stage
+    may cut the first messages of a load into parts, and a message is recorded once all its
+    parts are delivered: with a message partly delivered on each socket, the rerun sends those
+    rows again (at-least-once), at most a message a socket."""
     again = tg_connect.to_trustgraph(table, url=url, collection=collection, progress=False, batch_size=BATCH,
                                      checkpoint=ckpt)
     assert again.ok, str(again)
-    assert again.rows_skipped == delivered_before
+    assert delivered_before - concurrency * BATCH < again.rows_skipped <= delivered_before
     assert again.rows_skipped + again.rows_delivered == ROWS
     assert stored(gateway or url, collection) == ROWS
 
@@ -112,8 +116,8 @@ def test_a_cut_then_a_rerun(served: str, table: pa.Table, frame_bytes: int, tmp_
         assert report.rows_delivered <= have, str(report)
         undelivered = sum((ROWS - 1 if b is None else b) - a + 1 for a, b in report.unsent_ranges)
         assert report.rows_delivered + undelivered == ROWS, str(report)
-        assert len(ckpt.read_text().splitlines()) - 1 == report.batches  # delivered messages, no more
-        check_rerun(proxy.url, table, collection, ckpt, report.rows_delivered, served)  # the proxy lets it by
+        assert len(ckpt.read_text().splitlines()) - 1 <= report.batches  # delivered messages, no more
+        check_rerun(proxy.url, table, collection, ckpt, report.rows_delivered, served, concurrency)
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

@@ -32,7 +32,8 @@ def test_graph_embeddings_round_trip_through_the_knowledge_core(gateway: Gateway
     df = embeddings_frame(run_id, 300)
     doc = f"ge-{run_id}"
     report = tg_connect.to_trustgraph(df, "graph_embeddings", url=gateway.url, token=gateway.token,
-                                      collection=f"c{run_id}", document_id=doc, progress=False, batch_size=100)
+                                      collection=f"c{run_id}", document_id=doc, progress=False, batch_size=100,
+                                      max_rows_per_second=None)  # unpaced: messages as encoded
     assert report.ok and report.rows_sent == 300 and report.batches == 3
     got = gateway.eventually(
         lambda: tg_connect.read_trustgraph("graph-embeddings", url=gateway.url, token=gateway.token,

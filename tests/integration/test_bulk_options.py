@@ -26,7 +26,8 @@ from .test_bulk_triples import as_set, read_back, run_dataset
 def test_concurrent_sockets_deliver_everything(gateway: Gateway, run_id: str) -> None:
     table = run_dataset(run_id, 4000, gateway.real)
     report = tg_connect.to_trustgraph(table, url=gateway.url, token=gateway.token, collection=f"c{run_id}",
-                                      progress=False, batch_size=200, concurrency=3)
+                                      progress=False, batch_size=200, concurrency=3,
+                                      max_rows_per_second=None)  # unpaced: messages as encoded
     assert report.ok and report.rows_sent == len(table) and report.batches == -(-len(table) // 200)
     predicates = pc.unique(table.column("p")).to_pylist()
     got = gateway.eventually(lambda: read_back(gateway, f"c{run_id}", predicates), lambda d: len(d) >= len(table))
@@ -83,7 +84,8 @@ def test_checkpoint_resume_after_a_kill(local_gateway: tg_connect.LocalGateway, 
     assert 0 < recorded < 100
 
     report = tg_connect.to_trustgraph(path, url=local_gateway.url, collection=f"k{run_id}", progress=False,
-                                      batch_size=400, checkpoint=ckpt)
+                                      batch_size=400, checkpoint=ckpt,
+                                      max_rows_per_second=None)  # unpaced: messages as encoded, as counted below
     assert report.ok and report.rows_skipped == recorded * 400
     assert report.rows_skipped + report.rows_delivered == 40_000 and report.batches == 100 - recorded
     header = json.loads(ckpt.read_text().splitlines()[0])

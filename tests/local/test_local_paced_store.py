@@ -58,7 +58,8 @@ def test_a_paced_load_is_delivered_at_once_and_stored_at_the_rate() -> None:
     with LocalGateway(token=TOKEN, store_rows_per_second=3_000) as gw:
         http = Http(gw.url, TOKEN)
         report = tg_connect.to_trustgraph(df, url=gw.url, token=TOKEN, collection="paced", batch_size=500,
-                                          document_id="paced-doc", progress=False)
+                                          document_id="paced-doc", progress=False,
+                                          max_rows_per_second=None)  # unpaced: the store's own queue fills
         assert report.rows_delivered == rows and report.batches == rows // 500
         assert gw.backend.accepted[TOPIC] == report.batches  # the broker has every message
         # The stores catch up at their own pace; the metrics count what they stored.

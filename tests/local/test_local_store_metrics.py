@@ -137,7 +137,8 @@ def test_to_trustgraph_load_is_counted_as_stored(gw: LocalGateway) -> None:
     df = pd.DataFrame({"s": [f"{EX}s/{i}" for i in range(rows)], "p": [pred] * rows,
                        "o": [f"value {i}" for i in range(rows)]})
     report = tg_connect.to_trustgraph(df, url=gw.url, token=TOKEN, collection="metrics", batch_size=1000,
-                                      document_id="metrics-doc", progress=False)
+                                      document_id="metrics-doc", progress=False,
+                                      max_rows_per_second=None)  # unpaced: messages as encoded
     assert report.rows_sent == rows and report.batches == rows // 1000
     # The import socket's close handshake completed: everything is stored and counted.
     assert total(http, "tg_triples_store_write_batch_size_sum") == rows

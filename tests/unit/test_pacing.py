@@ -45,41 +45,102 @@ class FakeProgress(StoreProgress):
 
     def __init__(self) -> None:
         self.topic = "flow:tg:default:triples-store:default"
-        self.baseline = {"triples-write": 0.0, "kg-store": 0.0}
-        self.counts = dict(self.baseline)
+        self.baseline = StoreSample(0.0, {"triples-write": 0.0, "kg-store": 0.0}, {"triples-write": 0.0})
+        self.counts = dict(self.baseline.processed)
+        self.busy = dict(self.baseline.busy)
         self.clock = 0.0
 
     async def sample(self) -> StoreSample:
-        return StoreSample(self.clock, dict(self.counts))
+        return StoreSample(self.clock, dict(self.counts), dict(self.busy))
 
     async def aclose(self) -> None:
         return None
 
 
-def test_the_window_follows_the_slowest_store(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_messages_and_backlog_follow_the_busiest_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small first messages until the stores' speed is known; then messages of about one
+    second of the busiest store's work, and a backlog of about ``horizon`` seconds of it."""
     progress = FakeProgress()
     monkeypatch.setattr(pacing, "time", SimpleNamespace(monotonic=lambda: progress.clock))
-    paced = StorePaced(progress, horizon=20.0, min_backlog=8, poll=1.0)
+    paced = StorePaced(progress, batch_size=1000, horizon=15.0, poll=1.0)
 
     async def run() -> None:
-        paced._history.append((0.0, 0))
-        for _ in range(8):  # the minimum window goes at once
-            await asyncio.wait_for(paced.acquire(1000), 1)
-        assert paced.backlog == 8
-        with pytest.raises(asyncio.TimeoutError):  # the ninth waits: nothing processed yet
-            await asyncio.wait_for(paced.acquire(1000), 0.05)
-        # 10 s later the triples writer processed 8 and the core store 4 messages: the
-        # slowest one counts, at 0.4 messages/s: 8 messages of backlog allowed (20 s of it)
+        paced._history.append((0.0, {}, {}))
+        assert paced.max_rows() == pacing.FIRST_MESSAGE_ROWS and paced.allowed == 400
+        for _ in range(4):  # four first messages go at once (and the gateway takes them in)
+            await asyncio.wait_for(paced.acquire(100), 1)
+        paced.delivered([100] * 4)
+        with pytest.raises(asyncio.TimeoutError):  # the fifth waits: nothing processed yet
+            await asyncio.wait_for(paced.acquire(100), 0.05)
+        # 10 s later: the triples writer has done 3 messages (300 rows) in 0.6 s of work (2 ms a
+        # row); the core store 2 messages, in no time: the writer is what the load is paced by.
         progress.clock = 10.0
-        progress.counts = {"triples-write": 8.0, "kg-store": 4.0}
-        await paced._update()
-        assert paced.processed == 4 and paced.rate == pytest.approx(0.4)
-        assert paced.allowed == pytest.approx(8.0)
-        # the stores speed up: 104 messages in the next 10 s -> 5.4/s over the 20 s window
+        progress.counts = {"triples-write": 3.0, "kg-store": 2.0}
+        progress.busy = {"triples-write": 0.6}
+        paced.update(await progress.sample())
+        assert paced.bottleneck == "triples-write" and paced.rows_done == 300 and paced.others_behind == 2
+        assert paced.tau == pytest.approx(0.002) and paced.max_rows() == 500 and paced.allowed == 7500
+        # The store slows as it grows (2 s for the last 100 rows): 6.5 ms a row over the window
         progress.clock = 20.0
-        progress.counts = {"triples-write": 120.0, "kg-store": 108.0}
-        await paced._update()
-        assert paced.rate == pytest.approx(108 / 20) and paced.allowed == pytest.approx(108.0)
+        progress.counts = {"triples-write": 4.0, "kg-store": 4.0}
+        progress.busy = {"triples-write": 0.6 + 2.0}
+        paced.update(await progress.sample())
+        assert paced.tau == pytest.approx(2.6 / 400)  # over the whole window so far
+        assert paced.max_rows() == int(1.0 / (2.6 / 400)) and paced.allowed == int(15.0 / (2.6 / 400))
+
+    asyncio.run(run())
+
+
+def test_a_processor_far_behind_in_messages_holds_the_load_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    progress = FakeProgress()
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(monotonic=lambda: progress.clock))
+    paced = StorePaced(progress, batch_size=10)
+
+    async def run() -> None:
+        paced._history.append((0.0, {}, {}))
+        for _ in range(300):
+            paced.rows_written += 10
+        paced.delivered([10] * 300)
+        progress.clock = 10.0  # the writer is nearly done, the core store 250 messages behind
+        progress.counts = {"triples-write": 299.0, "kg-store": 50.0}
+        progress.busy = {"triples-write": 0.3}
+        paced.update(await progress.sample())
+        assert paced.backlog == 10 and paced.others_behind == 250
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(paced.acquire(10), 0.05)
+        progress.counts = {"triples-write": 299.0, "kg-store": 200.0}
+        paced.update(await progress.sample())
+        await asyncio.wait_for(paced.acquire(10), 1)
+
+    asyncio.run(run())
+
+
+def test_a_message_larger_than_the_room_goes_when_the_backlog_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    progress = FakeProgress()
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(monotonic=lambda: progress.clock))
+    paced = StorePaced(progress, batch_size=1000)
+
+    async def run() -> None:
+        await asyncio.wait_for(paced.acquire(5000), 1)  # nothing waits: it goes
+        assert paced.backlog == 5000
+
+    asyncio.run(run())
+
+
+def test_a_stopped_load_wakes_a_sender_waiting_for_the_stores(monkeypatch: pytest.MonkeyPatch) -> None:
+    progress = FakeProgress()
+    monkeypatch.setattr(pacing, "time", SimpleNamespace(monotonic=lambda: progress.clock))
+    paced = StorePaced(progress, batch_size=100)
+
+    async def run() -> None:
+        for _ in range(4):
+            await paced.acquire(100)
+        waiting = asyncio.ensure_future(paced.acquire(100))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        paced.stop()  # another socket failed: this sender must not wait for the stores forever
+        with pytest.raises(pacing.PacingStopped):
+            await asyncio.wait_for(waiting, 1)
 
     asyncio.run(run())
 
@@ -91,10 +152,10 @@ def test_stores_that_stop_fail_the_load(monkeypatch: pytest.MonkeyPatch) -> None
 
     async def run() -> None:
         paced.start()
-        paced.written = 10
+        await paced.acquire(100)
         progress.clock = 61.0
-        with pytest.raises(pacing.GatewayTimeoutError, match="processed nothing for 61 s while 10 messages wait"):
-            await paced._update()
+        with pytest.raises(pacing.GatewayTimeoutError, match="processed nothing for 61 s while 100 rows wait"):
+            paced.update(await progress.sample())
         await paced.aclose()
 
     asyncio.run(run())
@@ -119,8 +180,9 @@ def test_auto_without_metrics_falls_back_and_says_so() -> None:
 
 def test_counts_since_start_take_the_slowest_and_survive_a_restart() -> None:
     progress = FakeProgress()
-    progress.baseline = {"triples-write": 100.0, "kg-store": 50.0}
+    progress.baseline = StoreSample(0.0, {"triples-write": 100.0, "kg-store": 50.0}, {"triples-write": 5.0})
     assert progress.since_start(StoreSample(0, {"triples-write": 130.0, "kg-store": 60.0})) == 10
     # a back end that restarted counts from zero again
     assert progress.since_start(StoreSample(0, {"triples-write": 7.0, "kg-store": 70.0})) == 7
+    assert progress.busy_since_start(StoreSample(0, {}, {"triples-write": 7.5})) == {"triples-write": 2.5}
     assert progress.since_start(StoreSample(0, {})) is None

@@ -46,7 +46,7 @@ def to_trustgraph(
     tls_verify: bool = True,
     compression: str | None = "auto",
     concurrency: int = 1,
-    max_rows_per_second: Rate = None,
+    max_rows_per_second: Rate = "auto",
     retries: int = DEFAULT_RETRIES,
     wait: Wait = "delivered",
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
@@ -84,10 +84,12 @@ def to_trustgraph(
     :class:`~tg_connect.errors.GatewayTimeoutError` after about ``timeout`` seconds.
 
     ``concurrency`` spreads the messages over that many sockets. ``max_rows_per_second``
-    paces the load across all of them: a number of rows a second, or ``"auto"``, which
-    follows the stores' own progress as the gateway's metrics show it and keeps their
-    backlog bounded (the gateway has no back-pressure, and a small deployment's stores can
-    be overrun). ``wait="stored"`` waits after sending, up to ``wait_timeout`` seconds,
+    paces the load across all of them (the gateway has no back-pressure, and a small
+    deployment's stores can be overrun and stall): ``"auto"`` (the default) follows the
+    stores' own progress as the gateway's metrics show it, keeping each message to about a
+    second of the slowest store's work and their backlog to about 15 s of it (without
+    metrics it sends 500 rows/s and says so); a number is a fixed rate; ``None`` is the
+    socket's own speed. ``wait="stored"`` waits after sending, up to ``wait_timeout`` seconds,
     until the stores have processed everything (as their metrics show; the counters are
     shared with any other writer) and reports ``rows_stored``. ``checkpoint`` names a file
     recording each message delivered; rerunning with it sends only what was not.

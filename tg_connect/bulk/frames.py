@@ -32,13 +32,36 @@ def chunk_rows(kind: str, batch_size: int) -> int:
 
 
 @dataclass(frozen=True)
+class FrameRows:
+    """What a frame was encoded from, so the send stage can cut it into smaller messages: the
+    canonical batch, the frame's rows in it (``start`` to ``stop``), and how to find a row's
+    input row number (``index``, else ``offset`` plus its position). ``spread``: a rows batch
+    split by schema name, whose rows are spread over the chunk (parts keep the whole span)."""
+
+    batch: pa.RecordBatch
+    start: int
+    stop: int
+    offset: int
+    index: pa.Array | None = None
+    spread: bool = False
+
+    def input_rows(self, start: int, stop: int) -> tuple[int, int]:
+        """First and last input row of the batch's rows ``start`` to ``stop`` (not spread)."""
+        if self.index is not None:
+            return int(self.index[start].as_py()), int(self.index[stop - 1].as_py())
+        return self.offset + start, self.offset + stop - 1
+
+
+@dataclass(frozen=True)
 class Frame:
-    """One import message: its bytes, and the input rows it carries (first..last)."""
+    """One import message: its bytes, and the input rows it carries (first..last); with
+    ``source``, what it was encoded from (see :func:`split_frame`)."""
 
     data: messages.FrameData
     rows: int
     first_row: int
     last_row: int
+    source: FrameRows | None = None
 
 
 @dataclass
@@ -52,12 +75,13 @@ class Chunk:
 
 
 def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metadata, batch: pa.RecordBatch,
-                 offset: int, batch_size: int, max_bytes: int) -> Chunk:
+                 offset: int, batch_size: int, max_bytes: int, splittable: bool = False) -> Chunk:
     """Conform and encode one chunk (run on a worker thread).
 
     A row whose message alone would pass the gateway's frame limit is a bad row (rejected, or
     raised with its row and column): the gateway would close the socket on it. No message is
-    cut larger than that limit either, whatever ``max_bytes`` says.
+    cut larger than that limit either, whatever ``max_bytes`` says. ``splittable``: each frame
+    keeps what it was encoded from, so the send stage can cut it smaller (:func:`split_frame`).
     """
     conformed = conformer.conform(batch, offset, frame_limit=messages.FrameLimit.of(kind, meta))
     max_bytes = min(max_bytes, messages.GATEWAY_MAX_FRAME - 1)  # the gateway refuses a frame of the limit
@@ -74,12 +98,34 @@ def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metada
                 first, last = offset + start, offset + stop - 1
             else:  # rows split by schema name: a message's rows are spread over the chunk
                 first, last = offset, offset + batch.num_rows - 1
-            chunk.frames.append(Frame(data, stop - start, first, last))
+            source = FrameRows(piece, start, stop, offset, index if whole else None, not whole) if splittable else None
+            chunk.frames.append(Frame(data, stop - start, first, last, source))
     return chunk
 
 
+def split_frame(frame: Frame, kind: schemas.Kind, meta: messages.Metadata, max_rows: int,
+                max_bytes: int) -> list[Frame]:
+    """``frame`` as messages of at most ``max_rows`` rows (the same rows, in order), encoded
+    again from its source; a frame without one, or small enough, comes back whole."""
+    source = frame.source
+    if source is None or frame.rows <= max_rows:
+        return [frame]
+    rows = source.batch.slice(source.start, source.stop - source.start)
+    out = []
+    for data, start, stop in messages.encode_messages(kind, rows, meta, max_rows, messages.NO_HINTS, max_bytes):
+        a, b = source.start + start, source.start + stop
+        if source.spread:
+            first, last = frame.first_row, frame.last_row
+        else:
+            first, last = source.input_rows(a, b)
+        out.append(Frame(data, stop - start, first, last, FrameRows(source.batch, a, b, source.offset,
+                                                                      source.index, source.spread)))
+    return out
+
+
 def chunks(batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schemas.Kind,
-           meta: messages.Metadata, batch_size: int, max_bytes: int, encoders: int = 2) -> Iterator[Chunk]:
+           meta: messages.Metadata, batch_size: int, max_bytes: int, encoders: int = 2,
+           splittable: bool = False) -> Iterator[Chunk]:
     """Encoded chunks of ``batches`` in input order (see the module docstring).
 
     The first chunk is conformed alone: it fixes the job's schema (and vector dimension),
@@ -93,7 +139,7 @@ def chunks(batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schema
             if batch.num_rows == 0:
                 continue
             if offset == 0 or encoders <= 1:
-                done = encode_chunk(conformer, kind, meta, batch, offset, batch_size, max_bytes)
+                done = encode_chunk(conformer, kind, meta, batch, offset, batch_size, max_bytes, splittable)
                 while pending:
                     yield pending.popleft().result()
                 yield done
@@ -101,7 +147,7 @@ def chunks(batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schema
                 if pool is None:
                     pool = concurrent.futures.ThreadPoolExecutor(encoders, thread_name_prefix="tg-connect-encode")
                 pending.append(pool.submit(encode_chunk, conformer, kind, meta, batch, offset,
-                                           batch_size, max_bytes))
+                                           batch_size, max_bytes, splittable))
                 while len(pending) > encoders:
                     yield pending.popleft().result()
             offset += batch.num_rows

@@ -45,7 +45,7 @@ class Ledger:
         self.rejected_parts: list[pa.RecordBatch] = []
         self.delivered_rows: list[int] = []  # rows of each delivered message, in delivery order
         self._lock = threading.Lock()
-        self._pending: dict[int, tuple[int, int]] = {}  # undelivered messages: seq -> input rows
+        self._pending: dict[tuple[int, int], tuple[int, int]] = {}  # undelivered messages: key -> input rows
         self._read_upto = 0  # every input row before this was registered, skipped or rejected
 
     # -- the encode stage (a worker thread) -----------------------------------------------
@@ -54,7 +54,7 @@ class Ledger:
         """Messages made, about to be queued."""
         with self._lock:
             for item in items:
-                self._pending[item.seq] = (item.frame.first_row, item.frame.last_row)
+                self._pending[item.key] = (item.frame.first_row, item.frame.last_row)
 
     def advance(self, read_upto: int) -> None:
         """Every input row before ``read_upto`` is registered, skipped or rejected."""
@@ -84,18 +84,34 @@ class Ledger:
         self.report.reconnects += 1
         self.report.rows_resent += sum(i.frame.rows for i in items)
 
+    def split(self, item: Outgoing, parts: Sequence[Outgoing]) -> None:
+        """The pace stage cut ``item`` into ``parts``, each sent and delivered on its own."""
+        item.parts_left = len(parts)
+        with self._lock:
+            self._pending.pop(item.key, None)
+            for part in parts:
+                self._pending[part.key] = (part.frame.first_row, part.frame.last_row)
+
     def delivered(self, items: Sequence[Outgoing]) -> None:
         rows = sum(i.frame.rows for i in items)
         nbytes = sum(i.size for i in items)
+        done: list[str] = []  # checkpoint ids of whole messages now delivered
         with self._lock:
             for item in items:
-                self._pending.pop(item.seq, None)
+                self._pending.pop(item.key, None)
+                whole = item.parent if item.parent is not None else item
+                if item.parent is not None:
+                    item.parent.parts_left -= 1
+                    if item.parent.parts_left:
+                        continue
+                if whole.batch_id is not None:
+                    done.append(whole.batch_id)
         self.delivered_rows.extend(i.frame.rows for i in items)
         self.report.rows_delivered += rows
         self.report.batches += len(items)
         if self.checkpoint is not None:
-            self.checkpoint.record([i.batch_id for i in items if i.batch_id is not None])
-        self.pacer.delivered(len(items))
+            self.checkpoint.record(done)
+        self.pacer.delivered([i.frame.rows for i in items])
         self.sink.update(rows, nbytes, len(items))
 
     # -- the end --------------------------------------------------------------------------

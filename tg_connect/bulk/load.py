@@ -29,7 +29,7 @@ import concurrent.futures
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, cast
 
 import numpy as np
 import pyarrow as pa
@@ -43,9 +43,9 @@ from ..readers.base import Source
 from ..target import Target
 from ..transport.connect import MAX_FRAME
 from .checkpoint import Checkpoint
-from .frames import chunk_rows, chunks, item_count
+from .frames import chunk_rows, chunks, item_count, split_frame
 from .ledger import Ledger
-from .pacing import Pacer, StoreWatch, make_pacer, wait_stored, watch_stores
+from .pacing import Pacer, PacingStopped, StoreWatch, make_pacer, wait_stored, watch_stores
 from .preflight import check_load_target, token_advice
 from .progress import ProgressArg, ProgressSink
 from .report import LoadReport
@@ -120,7 +120,7 @@ def _spec(target: Target, kind: str, flow: str, collection: str, batch_size: int
     if verify and kind_name not in VERIFIABLE:
         raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
     return LoadSpec(kind_name, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
-                    max_rows_per_second, wait, wait_timeout, verify, verify_timeout,  # type: ignore[arg-type]
+                    max_rows_per_second, cast(Wait, wait), wait_timeout, verify, verify_timeout,
                     create_collection, DeliveryPolicy(retries=retries))
 
 
@@ -142,6 +142,7 @@ class _Encoder:
         self.queue = queue
         self.loop = loop
         self.stopping = False
+        self.splittable = False  # keep what each frame was encoded from, for the pace stage to cut
 
     def _put(self, work: ChunkWork) -> None:
         asyncio.run_coroutine_threadsafe(self.queue.put(work), self.loop).result()
@@ -151,7 +152,7 @@ class _Encoder:
         spec = self.spec
         try:
             for chunk in chunks(self.source.open(), self.conformer, spec.kind, self.meta, spec.batch_size,
-                                spec.max_batch_bytes, self.encoders):
+                                spec.max_batch_bytes, self.encoders, splittable=self.splittable):
                 if self.stopping:
                     return
                 conformed = chunk.conformed
@@ -185,9 +186,10 @@ class _Encoder:
 class _Senders:
     """The pace, send and confirm stages: ``concurrency`` streams sharing one queue."""
 
-    def __init__(self, url: str, target: Target, spec: LoadSpec, ledger: Ledger, pacer: Pacer,
-                 queue: asyncio.Queue[ChunkWork]) -> None:
+    def __init__(self, url: str, target: Target, spec: LoadSpec, meta: messages.Metadata, ledger: Ledger,
+                 pacer: Pacer, queue: asyncio.Queue[ChunkWork]) -> None:
         self.spec = spec
+        self.meta = meta
         self.ledger = ledger
         self.pacer = pacer
         self.queue = queue
@@ -201,28 +203,50 @@ class _Senders:
 
     async def _run(self, stream: ImportStream) -> None:
         try:
-            # After another stream failed (stop), this one takes no more work: it closes,
-            # which confirms what it wrote.
-            while not self.stop.is_set() and (work := await self.queue.get()) is not _END:
-                if work.conformed is not None:
-                    self.ledger.rejected(work.conformed)
-                if work.skipped_rows:
-                    self.ledger.skipped(work.skipped_rows)
-                for item in work.messages:
-                    if self.stop.is_set():
-                        break
-                    await self.pacer.acquire(item.frame.rows)
-                    await stream.send(item)
-                    self.ledger.written(item)
-                if work.error is not None:
-                    if not isinstance(work.error, InputError):
-                        raise work.error
-                    self.input_error = work.error  # what precedes the bad row still goes
-            await stream.finish()
+            try:
+                await self._send_all(stream)
+            except PacingStopped:  # another stream failed while this one waited for the stores
+                pass
+            await stream.finish()  # the close confirms what is still unconfirmed
         except BaseException:
             self.stop.set()
+            self.pacer.stop()
             await stream.abort()
             raise
+
+    async def _send_all(self, stream: ImportStream) -> None:
+        # After another stream failed (stop), this one takes no more work: it closes, which
+        # confirms what it wrote.
+        while not self.stop.is_set() and (work := await self.queue.get()) is not _END:
+            if work.conformed is not None:
+                self.ledger.rejected(work.conformed)
+            if work.skipped_rows:
+                self.ledger.skipped(work.skipped_rows)
+            for item in work.messages:
+                if self.stop.is_set():
+                    break
+                for part in self._parts(item):
+                    if not self.pacer.ready(part.frame.rows):
+                        # The stores' progress is matched against delivered messages: confirm
+                        # what this socket wrote before waiting on it.
+                        await stream.flush()
+                    await self.pacer.acquire(part.frame.rows)
+                    await stream.send(part)
+                    self.ledger.written(part)
+            if work.error is not None:
+                if not isinstance(work.error, InputError):
+                    raise work.error
+                self.input_error = work.error  # what precedes the bad row still goes
+
+    def _parts(self, item: Outgoing) -> list[Outgoing]:
+        """``item``, or the smaller messages the pace stage wants it cut into."""
+        limit = self.pacer.max_rows()
+        if limit is None or item.frame.rows <= limit or item.frame.source is None:
+            return [item]
+        frames = split_frame(item.frame, self.spec.kind, self.meta, limit, self.spec.max_batch_bytes)
+        parts = [Outgoing(item.seq, frame, None, parent=item, part=i) for i, frame in enumerate(frames)]
+        self.ledger.split(item, parts)
+        return parts
 
     async def run(self) -> None:
         """Send everything; on the first failure the other streams stop taking work, close
@@ -270,7 +294,7 @@ async def aload(
     create_collection: bool = True,
     compression: str | None = "auto",
     concurrency: int = 1,
-    max_rows_per_second: Rate = None,
+    max_rows_per_second: Rate = "auto",
     retries: int = DEFAULT_RETRIES,
     wait: Wait = "delivered",
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
@@ -306,7 +330,7 @@ async def aload(
     watch: StoreWatch | None = None
     if spec.rate == "auto" or spec.wait == "stored":
         watch = await watch_stores(target, checked.topic)
-    pacer = await make_pacer(spec.rate, watch, target.url)
+    pacer = await make_pacer(spec.rate, watch, target.url, batch_size)
     if pacer.note:
         report.notes.append(pacer.note)
     if ckpt is not None:
@@ -318,10 +342,11 @@ async def aload(
     queue: asyncio.Queue[ChunkWork] = asyncio.Queue(2 * spec.concurrency)  # chunks of ~65,536 rows
     sent_rows = SentRows() if verify else None
     conformer = Conformer(spec.kind, on_error=on_error, columns=columns, source=source.name, dim=dim)
-    encoder = _Encoder(source, conformer, spec, messages.Metadata(doc, collection, doc), ledger, ckpt,
-                       sent_rows, encoders, queue, loop)
+    meta = messages.Metadata(doc, collection, doc)
+    encoder = _Encoder(source, conformer, spec, meta, ledger, ckpt, sent_rows, encoders, queue, loop)
+    encoder.splittable = pacer.splits
     senders = _Senders(bulk_url(target.url, "import", flow, spec.kind, target.token, target.workspace),
-                       target, spec, ledger, pacer, queue)
+                       target, spec, meta, ledger, pacer, queue)
     started = time.monotonic()
     failure: BaseException | None = None
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tg-connect-read") as pool:

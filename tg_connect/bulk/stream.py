@@ -64,17 +64,29 @@ class DeliveryPolicy:
 @dataclass(eq=False, slots=True)
 class Outgoing:
     """One import message on its way: its frame, its number in the load, its checkpoint id,
-    how often it was written, and its place on the stream that carries it."""
+    how often it was written, and its place on the stream that carries it.
+
+    A message cut into smaller ones by the pace stage has ``parts_left`` (those not yet
+    delivered); each part has the message as ``parent`` and its place in it as ``part``.
+    """
 
     seq: int
     frame: Frame
     batch_id: str | None
     writes: int = 0
     ordinal: int = -1
+    parent: Outgoing | None = None
+    part: int = -1
+    parts_left: int = 0
 
     @property
     def size(self) -> int:
         return len(self.frame.data)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """Unique in a load: (message number, part number or -1)."""
+        return (self.parent.seq if self.parent is not None else self.seq), self.part
 
 
 class ConnectionLost(Exception):
@@ -175,6 +187,37 @@ class ImportStream:
                     await self._write(item)
                 await self._keep_window()
                 return
+            except ConnectionLost as exc:
+                await self._recover(exc)
+
+    async def flush(self) -> None:
+        """Wait until every message written so far is confirmed (reconnecting as needed).
+
+        The send stage calls this before it waits on something that only confirmed messages
+        can bring (the stores' progress is matched against delivered messages): otherwise the
+        last messages would wait for the next 16th message's PING, and a cut after them would
+        go unnoticed until the next write.
+        """
+        while self._window:
+            try:
+                if self._ws is None:
+                    await self._connect()  # writes the window again and PINGs after it
+                elif self._window[-1].ordinal >= self._pinged_upto:
+                    await self._ping()
+                    continue
+                last = self._pongs[-1] if self._pongs else None
+                if last is None:  # no PING in flight (none answered yet): ask again
+                    await self._ping()
+                    continue
+                try:
+                    await self._watchdog.guard("pong", asyncio.shield(last))
+                except asyncio.CancelledError:
+                    if not last.cancelled():
+                        raise  # this task was cancelled, not the PING
+                    self._lost(ConnectionAbortedError("the PING was abandoned"))
+                except (ConnectionClosed, OSError) as exc:
+                    self._lost(exc)
+                await asyncio.sleep(0)  # the PONG's confirmation runs as a callback
             except ConnectionLost as exc:
                 await self._recover(exc)
 

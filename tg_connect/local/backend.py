@@ -474,7 +474,7 @@ class Backend:
         self.ensure_collection(workspace, collection)
         interface = IMPORT_INTERFACES[kind]
         for processor in STORE_CONSUMERS.get(interface, ()):  # ge-write + kg-store, de-write
-            self.metrics.consumed(processor, topic)
+            self.metrics.consumed(processor, topic, seconds=paced_seconds if processor != CORE_WRITER else 0.0)
         if tap and kind != "rows" and self.taps.active(workspace, topic):
             await self.taps.publish(workspace, topic, json.dumps(message))
 
@@ -542,10 +542,10 @@ class Backend:
             self.metrics.triples_write_failed()
             self.metrics.consumed(TRIPLES_WRITER, topic, ok=False)
             raise
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started + paced_seconds
         cores.mark_stored(key, mark)
-        self.metrics.triples_written(len(quads), elapsed + paced_seconds)
-        self.metrics.consumed(TRIPLES_WRITER, topic)
+        self.metrics.triples_written(len(quads), elapsed)
+        self.metrics.consumed(TRIPLES_WRITER, topic, seconds=elapsed)
 
     def _reap(self) -> None:
         while self._pending and self._pending[0].done():

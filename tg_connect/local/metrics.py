@@ -18,7 +18,10 @@ Series, with the real 2.11.1 names and label sets:
   (``entity-contexts-load`` and ``rows-store`` have no consumer in the reference
   deployment). ``consumer`` is the topic, ``flow:tg:<workspace>:<interface>:<flow>``. As
   ``ConsumerMetrics`` does, both ``status`` series exist at 0 from the moment the consumer
-  does (the flow starts), and each counts one per *message* handled;
+  does (the flow starts), and each counts one per *message* handled; with them
+  ``tg_consumer_request_duration_seconds_sum``/``_count{processor,consumer}``, the seconds
+  spent on those messages (the real histogram's buckets are left out). A paced store counts
+  its paced time as time spent, as a slow store's would show;
 * ``TriplesStoreService``'s histograms ``tg_triples_store_write_batch_size`` (triples per
   write) and ``tg_triples_store_write_duration_seconds`` (``_bucket``/``_sum``/``_count``,
   label ``processor``) and the counter ``tg_triples_store_write_error_total``: a series
@@ -48,6 +51,7 @@ REQUEST_TOTAL = "tg_gateway_request_total"
 JOB = "api-gateway"
 BACKEND_JOB = "backend-group"  # the reference deployment's scrape job for the processors
 CONSUMER_TOTAL = "tg_consumer_processing_total"
+REQUEST_DURATION = "tg_consumer_request_duration_seconds"  # time spent on each message, per consumer
 WRITE_BATCH = "tg_triples_store_write_batch_size"
 WRITE_DURATION = "tg_triples_store_write_duration_seconds"
 WRITE_ERRORS = "tg_triples_store_write_error_total"
@@ -96,6 +100,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str], int] = {}
         self._consumers: dict[tuple[str, str, str], int] = {}  # (processor, consumer, status)
+        self._busy: dict[tuple[str, str], tuple[float, int]] = {}  # (processor, consumer): seconds, messages
         self._histograms: dict[tuple[str, str], Histogram] = {}  # (name, processor)
         self._write_errors: dict[str, int] = {}
 
@@ -111,13 +116,15 @@ class Metrics:
                 for status in ("ok", "error"):
                     self._consumers.setdefault((processor, topic, status), 0)
 
-    def consumed(self, processor: str, topic: str, ok: bool = True) -> None:
-        """``processor`` finished handling one message from ``topic``."""
+    def consumed(self, processor: str, topic: str, ok: bool = True, seconds: float = 0.0) -> None:
+        """``processor`` finished handling one message from ``topic``, which took ``seconds``."""
         key = (processor, topic, "ok" if ok else "error")
         with self._lock:
             self._consumers[key] = self._consumers.get(key, 0) + 1
             other = (processor, topic, "error" if ok else "ok")
             self._consumers.setdefault(other, 0)
+            spent, count = self._busy.get((processor, topic), (0.0, 0))
+            self._busy[(processor, topic)] = (spent + seconds, count + 1)
 
     def triples_written(self, count: int, seconds: float, processor: str = TRIPLES_WRITER) -> None:
         """One store write of ``count`` triples took ``seconds`` (TriplesStoreService.on_message)."""
@@ -153,6 +160,10 @@ class Metrics:
                 labels = {"__name__": CONSUMER_TOTAL, **back, "consumer": consumer, "processor": processor,
                           "status": status}
                 out.append((labels, float(value)))
+            for (processor, consumer), (spent, count) in sorted(self._busy.items()):
+                labels = {**back, "consumer": consumer, "processor": processor}
+                out.append(({"__name__": f"{REQUEST_DURATION}_sum", **labels}, spent))
+                out.append(({"__name__": f"{REQUEST_DURATION}_count", **labels}, float(count)))
             for (name, processor), hist in sorted(self._histograms.items()):
                 for bound, hits in zip(hist.bounds, hist.buckets):
                     out.append(({"__name__": f"{name}_bucket", **back, "le": _le(bound), "processor": processor},
