@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 from . import wire
-from .stores import atomic_write
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from .backend import Backend

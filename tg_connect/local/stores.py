@@ -35,7 +35,6 @@ import logging
 import os
 import shutil
 import struct
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +44,8 @@ import msgpack
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .files import atomic_write
+from .library import Library
 from .rdf import TripleStore
 
 logger = logging.getLogger("tg_connect.local")
@@ -57,14 +58,6 @@ def segment(name: Any) -> str:
 
 def unsegment(text: str) -> str:
     return "" if text == "%00" else unquote(text)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix="." + path.name + ".")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 # -- config ---------------------------------------------------------------------------------
@@ -465,8 +458,6 @@ class WorkspaceData:
         self.triples: dict[str, TripleStore] = {}
         self.logs: dict[tuple[str, str, str], ArrowLog] = {}  # (kind, collection, schema) -> log
         self.cores = CoreStore(None if root is None else root / "cores" / ws)
-        from .library import Library  # library.py uses this module's helpers
-
         self.library = Library(None if root is None else root / "library" / ws)
         if root is not None:
             self._discover(root, ws)
