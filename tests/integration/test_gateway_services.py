@@ -125,5 +125,11 @@ def test_metrics_query(gateway: Gateway) -> None:
                                       lambda r: r[0] == 200 and bool(r[1]["data"]["result"]), timeout=60)
     assert status == 200 and body["status"] == "success" and body["data"]["resultType"] == "vector"
     assert all(r["metric"]["__name__"] == "tg_gateway_request_total" for r in body["data"]["result"])
+    # An aggregation, as dashboards and Prometheus clients send (the local gateway evaluates the
+    # common ones): one series per scrape job, labelled by the job alone.
+    status, body = bridge.run(get("/api/metrics/query?query=count%20by%20%28job%29%20%28up%29"))
+    assert status == 200 and body["data"]["resultType"] == "vector"
+    assert {r["metric"]["job"] for r in body["data"]["result"]} == {"api-gateway", "backend-group"}
+    assert all(list(r["metric"]) == ["job"] and r["value"][1] == "1" for r in body["data"]["result"])
     status, body = bridge.run(get("/api/metrics/query?query=%28%28"))
     assert status == 400 and body["status"] == "error" and body["errorType"] == "bad_data"

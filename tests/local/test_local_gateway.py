@@ -581,7 +581,9 @@ def test_metrics(local_gw: LocalGateway, http: Http) -> None:
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     reply = json.loads(body)
     assert reply["status"] == "success" and reply["data"]["resultType"] == "vector"
-    [up] = reply["data"]["result"]
+    ups = {r["metric"]["job"]: r for r in reply["data"]["result"]}
+    assert sorted(ups) == ["api-gateway", "backend-group"]  # two scrape targets, as in the reference deployment
+    up = ups["api-gateway"]
     assert up["metric"]["__name__"] == "up" and up["value"][1] == "1" and isinstance(up["value"][0], float)
     result = json.loads(http.get("/api/metrics/query?query=tg_gateway_request_total%7Bservice%3D%22flow%22%7D")[2])
     series = {r["metric"]["status"]: int(r["value"][1]) for r in result["data"]["result"]}

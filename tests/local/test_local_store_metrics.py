@@ -45,20 +45,38 @@ def by_processor(http: Http, topic: str) -> dict[str, float]:
 # -- unit: the counters and the selectors a client sends -------------------------------------------
 
 
-def test_selector_parser_takes_what_a_client_sends() -> None:
-    assert m.parse_selector('tg_consumer_processing_total{consumer="flow:tg:default:triples-store:default",'
-                            'status="ok"}') == [
-        ("__name__", "=", "tg_consumer_processing_total"),
-        ("consumer", "=", "flow:tg:default:triples-store:default"),
-        ("status", "=", "ok"),
-    ]
-    assert m.parse_selector("tg_triples_store_write_batch_size_sum") == [
-        ("__name__", "=", "tg_triples_store_write_batch_size_sum")]
-    assert m.parse_selector('tg_consumer_processing_total{ processor = "kg-store" , status!="error", }') == [
-        ("__name__", "=", "tg_consumer_processing_total"), ("processor", "=", "kg-store"),
-        ("status", "!=", "error")]
-    with pytest.raises(m.BadQuery):
-        m.parse_selector('sum(tg_consumer_processing_total{status="ok"})')  # selectors only
+def test_queries_a_client_sends() -> None:
+    """Selectors with every matcher, and the aggregations a Prometheus client asks for."""
+    metrics = m.Metrics()
+    metrics.instance = "127.0.0.1:9"
+    metrics.add_consumers("triples-store", TRIPLES_TOPIC)
+    for _ in range(3):
+        metrics.consumed("triples-write", TRIPLES_TOPIC, seconds=0.5)
+    metrics.consumed("kg-store", TRIPLES_TOPIC)
+
+    def values(query: str) -> dict[tuple[tuple[str, str], ...], float]:
+        return {tuple(sorted((k, v) for k, v in labels.items() if k not in ("instance",))): value
+                for labels, value in m.evaluate(metrics, query)}
+
+    ok = values(f'tg_consumer_processing_total{{consumer="{TRIPLES_TOPIC}", status="ok"}}')
+    assert sorted(ok.values()) == [1.0, 3.0]
+    assert values('tg_consumer_processing_total{ processor = "kg-store" , status!="error", }') == {
+        (("__name__", "tg_consumer_processing_total"), ("consumer", TRIPLES_TOPIC), ("job", "backend-group"),
+         ("processor", "kg-store"), ("status", "ok")): 1.0}
+    assert len(values('{__name__=~"tg_consumer_.*", processor!~"kg.*"}')) == 4  # 2 statuses, _sum, _count
+    assert values('sum(tg_consumer_processing_total{status="ok"})') == {(): 4.0}
+    assert values("sum by (processor) (tg_consumer_processing_total)") == {
+        (("processor", "kg-store"),): 1.0, (("processor", "triples-write"),): 3.0}
+    assert values("count by (job) (up)") == {(("job", "api-gateway"),): 1.0, (("job", "backend-group"),): 1.0}
+    without = values("max without (status) (tg_consumer_processing_total)")
+    assert sorted(without.values()) == [1.0, 3.0] and all(("status", "ok") not in k for k in without)
+    assert values("avg(tg_consumer_request_duration_seconds_sum)") == {(): 0.75}  # (1.5 + 0) / 2
+    for unsupported in ("rate(up[5m])", "up offset 5m", "up or up", "topk(1, up)", "up{a=\"x\"}[5m]"):
+        with pytest.raises(m.BadQuery, match="unsupported expression"):
+            m.evaluate(metrics, unsupported)
+    for bad in ("", "sum(", '{x=""}'):
+        with pytest.raises(m.BadQuery, match="parse error"):
+            m.evaluate(metrics, bad)
 
 
 def test_metrics_series_and_labels() -> None:

@@ -50,7 +50,7 @@ Where it differs from a real 2.11 deployment, on purpose:
   of a REST body read (a longer one is a 401 at once; the real gateway reads and parses up
   to 256 MiB first), and an accepted caller's JSON body is capped at 64 MiB (413).
 * No permessage-deflate on WebSockets; metrics are answered from the gateway's own
-  counters (instant-vector selectors only) instead of a Prometheus server. They include the
+  counters (selectors, and sum/count/min/max/avg over them) instead of a Prometheus server. They include the
   store consumers' series with the real names and labels (``tg_consumer_processing_total``,
   ``tg_triples_store_write_batch_size``/``_duration_seconds``; :mod:`.metrics`), counted
   when the data is stored.

@@ -4,9 +4,11 @@ The real gateway proxies ``/api/metrics/{path}`` to a Prometheus server that scr
 ``api-gateway``) and the back-end processors (job ``backend-group`` in the reference
 deployment). The local gateway has no Prometheus, so it answers the few calls clients make
 (``query?query=<selector>``, ``labels``, ``label/<name>/values``) from its own counters.
-Only instant-vector selectors are supported (``name``, ``name{l="v",l!="v",l=~"re",l!~"re"}``,
-``{__name__="name"}``): a PromQL engine is out of scope (a client sums series itself), and
-anything else is the same 400 ``bad_data`` answer Prometheus gives for a query it cannot run.
+Queries are parsed by promql-parser (Prometheus' own grammar, not ours); the local gateway
+evaluates instant-vector selectors (``name{l="v",l!="v",l=~"re",l!~"re"}``) and the aggregations
+``sum``, ``count``, ``min``, ``max`` and ``avg`` over them, with ``by`` or ``without``, which is
+what clients of the real gateway's Prometheus ask for; anything else is the same 400
+``bad_data`` answer Prometheus gives for a query it cannot run.
 
 Series, with the real 2.11.1 names and label sets:
 
@@ -40,12 +42,13 @@ No metrics library is installed, and a few dicts of counters are all this needs.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+import promql_parser as promql
 
 REQUEST_TOTAL = "tg_gateway_request_total"
 JOB = "api-gateway"
@@ -151,7 +154,8 @@ class Metrics:
         """Every series as (labels including ``__name__``, value)."""
         base = {"instance": self.instance, "job": JOB}
         back = {"instance": self.instance, "job": BACKEND_JOB}
-        out: list[tuple[dict[str, str], float]] = [({"__name__": "up", **base}, 1.0)]
+        # Two scrape targets, as in the reference deployment: the gateway and the back end.
+        out: list[tuple[dict[str, str], float]] = [({"__name__": "up", **base}, 1.0), ({"__name__": "up", **back}, 1.0)]
         with self._lock:
             for (service, status), value in sorted(self._requests.items()):
                 labels = {"__name__": REQUEST_TOTAL, **base, "service": service, "status": status}
@@ -179,62 +183,30 @@ class BadQuery(ValueError):
     """A query the local gateway cannot evaluate (Prometheus ``bad_data``)."""
 
 
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_LABEL = r"[a-zA-Z_][a-zA-Z0-9_]*"
-_STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
-_SELECTOR = re.compile(rf"^\s*(?P<name>{_NAME})?\s*(?:\{{(?P<body>[^{{}}]*)\}})?\s*$")
-_MATCHER = re.compile(rf"\s*(?P<label>{_LABEL})\s*(?P<op>=~|!~|!=|=)\s*(?P<value>{_STRING})\s*(?:,|$)")
+_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}  # by str(op)
+_AGGREGATIONS: dict[str, Callable[[list[float]], float]] = {
+    "sum": sum, "count": len, "min": min, "max": max, "avg": lambda values: sum(values) / len(values),
+}
+_SUPPORTED = "instant-vector selectors and sum, count, min, max and avg over them (with by or without)"
+
+Matcher = tuple[str, str, str]  # (label, op, value)
+Series = tuple[dict[str, str], float]
 
 
-def _unquote(text: str) -> str:
-    if text.startswith("'"):
-        text = '"' + text[1:-1].replace('\\\'', "'").replace('"', '\\"') + '"'
-    return str(json.loads(text))
+def parse_query(query: str) -> promql.Expr:
+    """The query's syntax tree (promql-parser: Prometheus' own grammar); raises :class:`BadQuery`."""
+    try:
+        return promql.parse(query)
+    except ValueError as exc:
+        raise BadQuery(f'invalid parameter "query": 1:1: parse error: {exc}') from None
 
 
-def parse_selector(query: str) -> list[tuple[str, str, str]]:
-    """``[(label, op, value)]`` for an instant-vector selector; raises :class:`BadQuery`."""
-    if not query.strip():
-        raise BadQuery('invalid parameter "query": 1:1: parse error: no expression found in input')
-    match = _SELECTOR.match(query)
-    if match is None:
-        raise BadQuery(
-            f'invalid parameter "query": unsupported expression {query!r}: the local gateway'
-            " answers instant-vector selectors only, e.g. name{label=\"value\"}"
-        )
-    matchers: list[tuple[str, str, str]] = []
-    if match.group("name"):
-        matchers.append(("__name__", "=", match.group("name")))
-    body = (match.group("body") or "").strip()
-    pos = 0
-    while pos < len(body):
-        m = _MATCHER.match(body, pos)
-        if m is None or m.end() == pos:
-            raise BadQuery(f'invalid parameter "query": 1:{pos + 1}: parse error: bad label matcher in {query!r}')
-        try:
-            value = _unquote(m.group("value"))
-        except ValueError:
-            raise BadQuery(f'invalid parameter "query": bad string in {query!r}') from None
-        matchers.append((m.group("label"), m.group("op"), value))
-        pos = m.end()
-    if not matchers:
-        raise BadQuery('invalid parameter "query": 1:1: parse error: no expression found in input')
-    if all(_matches_empty(op, value) for _l, op, value in matchers):
-        raise BadQuery(
-            'invalid parameter "query": 1:1: parse error: vector selector must contain at least'
-            " one non-empty matcher"
-        )
-    for _label, op, value in matchers:
-        if op in ("=~", "!~"):
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise BadQuery(f'invalid parameter "query": bad regexp {value!r}: {exc}') from None
-    return matchers
-
-
-def _matches_empty(op: str, value: str) -> bool:
-    return _match(op, value, "")
+def _matchers(selector: promql.VectorSelector, query: str) -> list[Matcher]:
+    if selector.offset is not None or selector.at is not None or selector.matchers.or_matchers:
+        raise BadQuery(f'invalid parameter "query": unsupported expression {query!r}: the local gateway'
+                       f" answers {_SUPPORTED}")
+    found = [("__name__", "=", selector.name)] if selector.name else []
+    return found + [(m.name, _OPS[str(m.op)], m.value) for m in selector.matchers.matchers]
 
 
 def _match(op: str, want: str, have: str) -> bool:
@@ -246,12 +218,43 @@ def _match(op: str, want: str, have: str) -> bool:
     return hit if op == "=~" else not hit
 
 
-def select(metrics: Metrics, matchers: list[tuple[str, str, str]]) -> list[tuple[dict[str, str], float]]:
+def select(metrics: Metrics, matchers: list[Matcher]) -> list[Series]:
     return [
         (labels, value)
         for labels, value in metrics.samples()
         if all(_match(op, want, labels.get(label, "")) for label, op, want in matchers)
     ]
+
+
+def evaluate(metrics: Metrics, query: str) -> list[Series]:
+    """The instant vector ``query`` gives; raises :class:`BadQuery` beyond :data:`_SUPPORTED`."""
+    return _evaluate(metrics, parse_query(query), query)
+
+
+def _evaluate(metrics: Metrics, expr: promql.Expr, query: str) -> list[Series]:
+    if isinstance(expr, promql.ParenExpr):
+        return _evaluate(metrics, expr.expr, query)
+    if isinstance(expr, promql.VectorSelector):
+        return select(metrics, _matchers(expr, query))
+    if isinstance(expr, promql.AggregateExpr) and str(expr.op) in _AGGREGATIONS and expr.param is None:
+        return _aggregate(str(expr.op), expr.modifier, _evaluate(metrics, expr.expr, query))
+    raise BadQuery(f'invalid parameter "query": unsupported expression {query!r}: the local gateway'
+                   f" answers {_SUPPORTED}")
+
+
+def _aggregate(op: str, modifier: promql.AggModifier | None, series: list[Series]) -> list[Series]:
+    """Prometheus' grouping: ``by`` keeps only the labels named, ``without`` drops them (and the
+    metric name); either way the result has no ``__name__``."""
+    groups: dict[tuple[tuple[str, str], ...], list[float]] = {}
+    for labels, value in series:
+        if modifier is None:
+            kept: dict[str, str] = {}
+        elif modifier.type == promql.AggModifierType.By:
+            kept = {k: v for k, v in labels.items() if k in modifier.labels}
+        else:
+            kept = {k: v for k, v in labels.items() if k not in modifier.labels and k != "__name__"}
+        groups.setdefault(tuple(sorted(kept.items())), []).append(value)
+    return [(dict(key), float(_AGGREGATIONS[op](values))) for key, values in groups.items()]
 
 
 def format_value(value: float) -> str:
@@ -264,10 +267,9 @@ def answer(metrics: Metrics, path: str, params: Mapping[str, str]) -> tuple[int,
     now = round(time.time(), 3)
     try:
         if path == "query":
-            matchers = parse_selector(params.get("query", ""))
             result = [
                 {"metric": dict(sorted(labels.items())), "value": [now, format_value(value)]}
-                for labels, value in select(metrics, matchers)
+                for labels, value in evaluate(metrics, params.get("query", ""))
             ]
             return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
         if path == "labels":
