@@ -39,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 import pyoxigraph as ox
@@ -99,10 +99,28 @@ def local_blueprint() -> dict[str, Any]:
         " pyoxigraph, embeddings in Arrow, knowledge cores, live export taps, every flow service"
         " on a built-in deterministic model",
         "tags": ["local", "tg-connect"],
-        "blueprint": {f"local-{kind}:{{blueprint}}": {"topics": topics} for kind, topics in rr.items()},
-        "flow": {f"local-{name}:{{id}}": {"topics": {"input": t["flow"]}} for name, t in stores.items()},
+        "blueprint": {f"{_QUERY_PROCESSORS.get(kind, kind)}:{{blueprint}}": {"topics": topics}
+                      for kind, topics in rr.items()},
+        "flow": {f"{name}:{{id}}": {"topics": topics} for name, topics in _store_processors(stores).items()},
         "interfaces": {**rr, **stores},
     }
+
+
+# The reference processors' names where they differ from the service's (the rest share it).
+_QUERY_PROCESSORS = {"triples": "triples-query", "graph-embeddings": "ge-query", "document-embeddings": "de-query"}
+
+
+def _store_processors(stores: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Each store processor's input topics, named as the reference ones are (and as the
+    metrics label them): one ``input``, or ``<kind>-input`` for the knowledge-core store,
+    which consumes several. A store interface without a named consumer gets one of its own."""
+    consumers: dict[str, dict[str, str]] = {}
+    for interface, spec in stores.items():
+        for processor in STORE_CONSUMERS.get(interface, (interface.removesuffix("-store").removesuffix("-load")
+                                                         + "-write",)):
+            key = f"{interface.removesuffix('-store')}-input" if processor == CORE_WRITER else "input"
+            consumers.setdefault(processor, {})[key] = spec["flow"]
+    return consumers
 
 
 def _substitute(template: str, workspace: str, blueprint: str, flow_id: str, parameters: dict[str, str]) -> str:
@@ -111,6 +129,16 @@ def _substitute(template: str, workspace: str, blueprint: str, flow_id: str, par
     for name, value in parameters.items():
         out = out.replace(f"{{{name}}}", str(value))
     return out
+
+
+def _processors(definition: Any, sections: tuple[str, ...]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(processor, variant template, spec) for each ``processor:variant`` entry of a blueprint's
+    ``sections``: flow-svc writes each as a ``processor:<processor>`` config entry."""
+    for section in sections:
+        entries = definition.get(section) if isinstance(definition, dict) else None
+        for key, spec in (entries or {}).items():
+            name, _, variant = str(key).partition(":")
+            yield name, variant, spec if isinstance(spec, dict) else {}
 
 
 class Pacer:
@@ -301,13 +329,17 @@ class Backend:
         params = {str(k): str(v) for k, v in (parameters or {}).items()}
         for section in ("blueprint", "flow"):  # flow-svc reads both; a missing one fails the start
             definition[section].items()
-        interfaces = {
-            name: {k: _substitute(v, workspace, blueprint, flow_id, params) for k, v in spec.items()}
-            for name, spec in definition.get("interfaces", {}).items()
-        }
+        def fill(template: str) -> str:
+            return _substitute(template, workspace, blueprint, flow_id, params)
+
+        interfaces = {name: {k: fill(v) for k, v in spec.items()} for name, spec in definition.get("interfaces", {}).items()}
         record = {"description": description, "blueprint-name": blueprint, "interfaces": interfaces,
                   "parameters": params}
-        self.config.put_many(workspace, [("flow", flow_id, json.dumps(record))])
+        processors = [(f"processor:{name}", fill(variant), json.dumps({
+            "topics": {fill(k): fill(v) for k, v in spec.get("topics", {}).items()},
+            "parameters": {fill(k): fill(v) for k, v in spec.get("parameters", {}).items()},
+        })) for name, variant, spec in _processors(definition, ("blueprint", "flow"))]
+        self.config.put_many(workspace, [*processors, ("flow", flow_id, json.dumps(record))])
         self._add_consumers(workspace, flow_id)
 
     def _add_consumers(self, workspace: str, flow_id: str) -> None:
@@ -324,7 +356,14 @@ class Backend:
             raise FlowStartError("No flow ID")
         if flow_id not in self.config.keys(workspace, "flow"):
             raise FlowStartError("Flow ID invalid")
-        self.config.delete_many(workspace, [("flow", flow_id)])
+        record = self.flow(workspace, flow_id) or {}
+        blueprint = str(record.get("blueprint-name", ""))
+        definition = json.loads(self.config.get(workspace, "flow-blueprint", blueprint) or "{}")
+        params = {str(k): str(v) for k, v in (record.get("parameters") or {}).items()}
+        # The flow's own processors go; the blueprint's stay, shared with its other flows.
+        mine = [(f"processor:{name}", _substitute(variant, workspace, blueprint, flow_id, params))
+                for name, variant, _spec in _processors(definition, ("flow",))]
+        self.config.delete_many(workspace, [*mine, ("flow", flow_id)])
 
     # -- collections ----------------------------------------------------------------------
 
