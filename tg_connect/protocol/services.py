@@ -1,4 +1,4 @@
-"""Every gateway request/response service, declared once (protocol.md sections 5-9).
+"""Every gateway request/response service, declared once (docs/protocol.md sections 4-7).
 
 This module is the flow layer's protocol core and knows no socket. For each of the 27
 services it holds the table entry (:data:`SERVICES`: name, global or flow-scoped, whether it
@@ -12,7 +12,7 @@ transport, so REST, the socket, sync and async cannot disagree about a service.
 A non-streaming call *is* its collected stream: both paths parse the same frames with the
 same parser, and the non-streaming result is ``collect(chunks)``.
 
-Dropped errors (protocol.md 5.3): the 2.11 gateway drops back-end errors for several
+Dropped errors (docs/protocol.md 4.4): the 2.11 gateway drops back-end errors for several
 services and sends an all-defaults reply. Every parser checks the field its service must
 return and raises :class:`~tg_connect.errors.ServiceError` of type ``missing-field`` when it is
 absent, so a failure never comes back as ``None`` or ``""``.
@@ -66,7 +66,7 @@ class Service:
 
     ``streams``: the request takes ``"streaming": true`` and is then answered in several
     frames. ``carries``: one of these reply fields must be present and not null in every
-    reply, because the gateway drops this service's errors (protocol.md 5.3).
+    reply, because the gateway drops this service's errors (docs/protocol.md 4.4).
     ``operations``: for global services, the operations the gateway registry accepts.
     ``multi_frame``: operations answered in several frames even without ``streaming``.
     """
@@ -705,7 +705,7 @@ class Call(Generic[C, R]):
     def wire_body(self, every_frame: bool) -> dict[str, Any]:
         """The body to send; ``every_frame`` says whether the transport delivers every frame.
 
-        REST returns only the last frame (protocol.md 5.1), so on REST a streaming-capable
+        REST returns only the last frame (docs/protocol.md 4.2), so on REST a streaming-capable
         service is asked not to stream and its whole answer arrives in that one frame.
         """
         body = dict(self.body)
