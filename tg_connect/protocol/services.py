@@ -737,7 +737,7 @@ def missing(service_name: str, fields: Sequence[str]) -> ServiceError:
     wanted = " or ".join(repr(f) for f in fields)
     return ServiceError(
         service_name, "missing-field",
-        f"the reply has no {wanted}; the gateway drops this service's errors (protocol.md 5.3),"
+        f"the reply has no {wanted}; the gateway drops this service's errors,"
         " so the request most likely failed in the back end")
 
 
@@ -1181,7 +1181,7 @@ def embeddings(texts: str | Sequence[str]) -> Call[Mapping[str, Any], list[list[
             got = "no vectors" if not vectors else f"{len(vectors)} vectors"
             raise ServiceError("embeddings", "missing-field",
                                f"{got} for {len(items)} texts; the gateway drops this service's errors"
-                               " (protocol.md 5.3), so the request most likely failed in the back end")
+                               ", so the request most likely failed in the back end")
         return [response]
 
     def collect(frames: Sequence[Mapping[str, Any]]) -> list[list[float]]:
@@ -1528,7 +1528,7 @@ def _config_read(body: dict[str, Any], convert: Callable[[Mapping[str, Any]], R]
         if not isinstance(version, int) or version <= 0 or not check(r):
             raise ServiceError("config", "missing-field",
                                f"config {body['operation']} answered with version {version!r} and no data; the"
-                               " gateway drops config errors (protocol.md 5.3), so the request failed in the back end")
+                               " gateway drops config errors, so the request failed in the back end")
         return [r]
     return Call(SERVICES["config"], body, parse, lambda frames: convert(_last(frames)))
 
@@ -1591,7 +1591,8 @@ def flow_get(id: str) -> Call[Mapping[str, Any], dict[str, Any]]:
         text = r.get("flow")
         if not text:  # an unknown flow is the dropped error {"flow": ""}
             raise ServiceError("flow", "missing-field",
-                               f"no flow {flow_id!r} (the gateway drops flow errors, protocol.md 5.3)")
+                               f"no flow {flow_id!r} (the gateway drops flow errors: an unknown flow"
+                               " comes back as an empty record)")
         value = json.loads(text) if isinstance(text, str) else text
         if not isinstance(value, dict):
             raise ProtocolError("flow: 'flow' is not a JSON object")
@@ -1626,7 +1627,8 @@ def blueprint_get(name: str) -> Call[Mapping[str, Any], dict[str, Any]]:
         text = r.get("blueprint-definition")
         if not text:
             raise ServiceError("flow", "missing-field",
-                               f"no blueprint {blueprint!r} (the gateway drops flow errors, protocol.md 5.3)")
+                               f"no blueprint {blueprint!r} (the gateway drops flow errors: an unknown"
+                               " blueprint comes back as an empty definition)")
         value = json.loads(text) if isinstance(text, str) else text
         if not isinstance(value, dict):
             raise ProtocolError("flow: 'blueprint-definition' is not a JSON object")
