@@ -1,4 +1,4 @@
-"""``/api/metrics/{path}``: the gateway's proxy to the Prometheus HTTP API (protocol.md 14).
+"""``/api/metrics/{path}``: the gateway's proxy to the Prometheus HTTP API (docs/protocol.md 12).
 
 ``query(promql)`` and ``query_range(...)`` return a :class:`MetricsResult` (typed series,
 ``.to_pandas()``); ``get(path, **params)`` returns the ``data`` of any Prometheus API path

@@ -123,7 +123,7 @@ def test_a_rag_error_is_a_chunk_then_an_exception(sface: Face, scripted: Scripte
 
 
 def test_a_knowledge_error_ends_the_request_without_waiting(sface: Face, scripted: ScriptedGateway) -> None:
-    # 2.11 sends knowledge errors with complete:false and then nothing (protocol.md 6.5).
+    # 2.11 sends knowledge errors with complete:false and then nothing (docs/protocol.md 5.5).
     scripted.scripts["knowledge"] = [{"response": {"error": {"type": "load-error", "message": "no core"}},
                                       "complete": False}, Hang()]
     with pytest.raises(ServiceError) as info:  # a ServiceError at once, not a timeout after 30 s

@@ -86,7 +86,7 @@ def test_agent(face: Face) -> None:
     if face.socket:  # the whole dialogue arrives on the socket
         assert answer.thoughts and answer.observations and answer.explain
         assert answer.observations[-1].strip() == answer.strip()
-    else:  # REST returns only the final frame: the answer, without thoughts (protocol.md 5.1)
+    else:  # REST returns only the final frame: the answer, without thoughts (docs/protocol.md 4.2)
         assert answer.thoughts == () and answer.observations == ()
 
 

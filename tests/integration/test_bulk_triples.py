@@ -104,7 +104,7 @@ def test_export_tap_sees_a_load(gateway: Gateway, run_id: str) -> None:
     thread = threading.Thread(target=tap)
     thread.start()
     import time
-    time.sleep(1.5)  # the tap binds its queue after the handshake (real-gateway README)
+    time.sleep(1.5)  # the tap binds its queue after the handshake (docs/protocol.md 8.5)
     tg_connect.to_trustgraph(table, url=gateway.url, collection=f"c{run_id}", token=gateway.token, progress=False)
     thread.join(60)
     assert not thread.is_alive()

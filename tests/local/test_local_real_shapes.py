@@ -1,4 +1,4 @@
-"""Frame shapes recorded on the real TrustGraph 2.11.1 gateway (/work/shared/real-gateway, with
+"""Frame shapes recorded on the real TrustGraph 2.11.1 gateway (the one .ci/run starts, with
 its scripted LLM), checked against the local gateway: for each request, the sequence of
 frames as (response keys in order, message_type, complete), runs of equal frames counted
 once (answers differ in length: the real kg-synthesis template is fixed, the local one

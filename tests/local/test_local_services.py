@@ -1,7 +1,7 @@
 """The local gateway's flow services over real sockets (REST and the mux), streaming and not:
 model services, embeddings queries, graph-rag, document-rag, agent, sparql, rows and the
 structured services, and the stand-ins, with the 2.11 frame shapes observed on the real
-gateway (/work/shared/real-gateway/README.md)."""
+gateway (the one .ci/run starts; docs/real-gateway.md)."""
 
 from __future__ import annotations
 

@@ -149,7 +149,7 @@ class _Face:
         if call.needs_every_frame and not self._transport.every_frame:
             raise InputError(
                 f"{spec.name} {call.operation or ''}".rstrip() + " answers in several frames and REST returns"
-                " only the last one (protocol.md 5.1); use api.socket() or api.async_socket()")
+                " only the last one; use api.socket() or api.async_socket()")
         flow = self._flow if spec.scope == "flow" else None
         if spec.scope == "flow" and not flow:
             raise InputError(f"{spec.name} is a flow service: call it on a flow (api.flow().id('default'))")
@@ -595,8 +595,8 @@ class AsyncFlow(_Face):
             raise ServiceError("flow", "unknown-blueprint", f"no blueprint {blueprint_name!r}")
         await self._result(call)
         if id not in await self.list():
-            raise ServiceError("flow", "missing-field", f"start-flow {id!r} did not take effect (the gateway"
-                               " drops flow errors, protocol.md 5.3)")
+            raise ServiceError("flow", "missing-field", f"start-flow {id!r} did not take effect: the flow is not"
+                               " listed afterwards, and the gateway drops flow errors, so it gives no reason")
 
     async def stop(self, id: str) -> None:
         """Stop flow ``id`` (checked to be running first: the gateway drops flow errors)."""

@@ -2,7 +2,7 @@
 
 A transport sends one service request and yields its reply frames; it knows nothing about
 services. :class:`RestTransport` POSTs and yields the single reply (REST returns only the
-last frame, protocol.md 5.1, so ``every_frame`` is False); :class:`MuxTransport` uses the
+last frame, docs/protocol.md 4.2, so ``every_frame`` is False); :class:`MuxTransport` uses the
 persistent ``/api/v1/socket`` and yields every frame until the completion rule ends the
 request. Both leave ``error`` inside a reply to the caller (it knows what the error frame
 of its service still carries) and raise every other failure as a :mod:`tg_connect.errors`

@@ -76,7 +76,7 @@ GLOBAL_OPERATIONS: dict[str, frozenset[str]] = {
                             "put-de-core", "delete-de-core", "load-de-core"}),
     "collection-management": frozenset({"list-collections", "update-collection", "delete-collection"}),
 }
-# IAM operations are registered under bare names (protocol.md 3.3).
+# IAM operations are registered under bare names (docs/protocol.md 3.4).
 IAM_OPERATIONS = frozenset({
     "create-user", "disable-user", "enable-user", "delete-user", "reset-password", "list-users",
     "get-user", "update-user", "create-api-key", "list-api-keys", "revoke-api-key",

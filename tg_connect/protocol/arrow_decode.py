@@ -31,7 +31,7 @@ _FRAME_SCHEMAS: dict[str, pa.Schema] = {
     "document-embeddings": pa.schema([("chunks", pa.list_(_CHUNK))]),
 }
 _ERROR = pa.struct([("type", pa.string()), ("message", pa.string())])
-# ``/api/v1/socket`` response frames of a streaming triples query (protocol.md 6.3, 7.4).
+# ``/api/v1/socket`` response frames of a streaming triples query (docs/protocol.md 5.3, 6.5).
 _QUERY_FRAME = pa.schema([
     ("complete", pa.bool_()),
     ("error", _ERROR),

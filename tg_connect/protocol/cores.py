@@ -1,4 +1,4 @@
-"""Knowledge-core msgpack streams (``/api/v1/export-core``, ``/api/v1/import-core``; protocol.md 11).
+"""Knowledge-core msgpack streams (``/api/v1/export-core``, ``/api/v1/import-core``; docs/protocol.md 9).
 
 A core is a concatenation of msgpack 2-arrays ``[tag, body]``: ``"t"`` triples
 ``{"m":{"i","c"},"t":[Triple]}``, ``"ge"`` graph embeddings ``{"m":..,"e":[{"e":Term,"v":[..]}]}``,

@@ -1,6 +1,6 @@
 """Gateway URLs: validation, the route paths, and redaction of secrets for messages.
 
-Paths (protocol.md section 2) live here once. Tokens are carried in a header or a first frame
+Paths (docs/protocol.md section 2) live here once. Tokens are carried in a header or a first frame
 wherever the gateway allows; the bulk sockets need ``?token=``, so :func:`redact` removes it
 from any URL that may reach an error message or a log.
 """

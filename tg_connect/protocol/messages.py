@@ -1,4 +1,4 @@
-"""Bulk message shapes (protocol.md section 10): canonical Arrow batches <-> socket frames.
+"""Bulk message shapes (docs/protocol.md section 8): canonical Arrow batches <-> socket frames.
 
 Encoding is vectorised: each row becomes a JSON fragment built by Arrow kernels and the
 fragments of a batch are joined in one buffer slice, so no Python object is made per row.
@@ -353,7 +353,7 @@ _ITEMS_KEY = {
     "entity-contexts": "entities",
     "document-embeddings": "chunks",
 }
-# The import dispatchers keep metadata.root for these kinds only (real-gateway README).
+# The import dispatchers keep metadata.root for these kinds only (docs/protocol.md 8.2).
 _HAS_ROOT = {"triples", "document-embeddings"}
 
 
@@ -577,7 +577,7 @@ def entity_contexts_from_wire(items: Sequence[Mapping[str, Any]]) -> pa.RecordBa
 
 
 def decode_export_frame(kind: Kind, frame: Mapping[str, Any]) -> pa.RecordBatch:
-    """Canonical batch from one export-socket frame (protocol.md 10.2)."""
+    """Canonical batch from one export-socket frame (docs/protocol.md 8.5)."""
     if kind not in _ITEMS_KEY:
         raise ValueError(f"the gateway has no export socket for {kind!r}")
     if kind == "triples":

@@ -1,4 +1,4 @@
-"""``/api/v1/socket`` envelopes and the stream completion rule (protocol.md section 6).
+"""``/api/v1/socket`` envelopes and the stream completion rule (docs/protocol.md section 5).
 
 Sans-I/O: builds the frames a client sends and classifies the frames it receives. The
 client transport and the local gateway both use these, so the two cannot disagree on shape.
@@ -69,10 +69,10 @@ class ResponseFrame:
 
     @property
     def final(self) -> bool:
-        """The completion rule (protocol.md 6.4): complete, a top-level error, or response.error.
+        """The completion rule (docs/protocol.md 5.4): complete, a top-level error, or response.error.
 
         ``response.error`` ends the stream because knowledge errors arrive with
-        ``complete: false`` and nothing follows them (6.5).
+        ``complete: false`` and nothing follows them (docs/protocol.md 5.5).
         """
         return self.complete or self.error is not None or error_of(self.response) is not None
 
@@ -94,7 +94,7 @@ def raise_for_frame(service: str, frame: ResponseFrame, endpoint: str) -> None:
     """Raise the matching error for a frame carrying an error at the top level or in response."""
     if frame.error is not None:
         kind, message = frame.error
-        if kind == "auth-required":  # requests go only on sockets that had auth-ok (protocol.md 3, 6.3)
+        if kind == "auth-required":  # requests go only on sockets that had auth-ok (docs/protocol.md 3.2, 5.3)
             raise AuthenticationError(endpoint, message, transient=True)
         if kind == "access-denied":
             raise AccessDeniedError(endpoint, message)

@@ -1,4 +1,4 @@
-"""Error extraction from every place the gateway puts errors (protocol.md sections 5-6).
+"""Error extraction from every place the gateway puts errors (docs/protocol.md sections 4-5).
 
 An error can arrive as an HTTP status (401/403/404/400 with ``{"error": "..."}``), as a
 plain ``error`` string in a 200 body (unknown flow), as an ``error`` object
@@ -52,7 +52,7 @@ def raise_for_reply(service: str, body: Any) -> None:
 
 
 def require_field(service: str, body: Mapping[str, Any], field: str) -> Any:
-    """The value of ``field``; its absence means the gateway dropped an error (protocol.md 5.3)."""
+    """The value of ``field``; its absence means the gateway dropped an error (docs/protocol.md 4.4)."""
     value = body.get(field)
     if value is None:
         raise ServiceError(

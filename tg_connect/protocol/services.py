@@ -1,4 +1,4 @@
-"""Every gateway request/response service, declared once (protocol.md sections 5-9).
+"""Every gateway request/response service, declared once (docs/protocol.md sections 4-7).
 
 This module is the flow layer's protocol core and knows no socket. For each of the 27
 services it holds the table entry (:data:`SERVICES`: name, global or flow-scoped, whether it
@@ -12,7 +12,7 @@ transport, so REST, the socket, sync and async cannot disagree about a service.
 A non-streaming call *is* its collected stream: both paths parse the same frames with the
 same parser, and the non-streaming result is ``collect(chunks)``.
 
-Dropped errors (protocol.md 5.3): the 2.11 gateway drops back-end errors for several
+Dropped errors (docs/protocol.md 4.4): the 2.11 gateway drops back-end errors for several
 services and sends an all-defaults reply. Every parser checks the field its service must
 return and raises :class:`~tg_connect.errors.ServiceError` of type ``missing-field`` when it is
 absent, so a failure never comes back as ``None`` or ``""``.
@@ -66,7 +66,7 @@ class Service:
 
     ``streams``: the request takes ``"streaming": true`` and is then answered in several
     frames. ``carries``: one of these reply fields must be present and not null in every
-    reply, because the gateway drops this service's errors (protocol.md 5.3).
+    reply, because the gateway drops this service's errors (docs/protocol.md 4.4).
     ``operations``: for global services, the operations the gateway registry accepts.
     ``multi_frame``: operations answered in several frames even without ``streaming``.
     """
@@ -705,7 +705,7 @@ class Call(Generic[C, R]):
     def wire_body(self, every_frame: bool) -> dict[str, Any]:
         """The body to send; ``every_frame`` says whether the transport delivers every frame.
 
-        REST returns only the last frame (protocol.md 5.1), so on REST a streaming-capable
+        REST returns only the last frame (docs/protocol.md 4.2), so on REST a streaming-capable
         service is asked not to stream and its whole answer arrives in that one frame.
         """
         body = dict(self.body)
@@ -737,7 +737,7 @@ def missing(service_name: str, fields: Sequence[str]) -> ServiceError:
     wanted = " or ".join(repr(f) for f in fields)
     return ServiceError(
         service_name, "missing-field",
-        f"the reply has no {wanted}; the gateway drops this service's errors (protocol.md 5.3),"
+        f"the reply has no {wanted}; the gateway drops this service's errors,"
         " so the request most likely failed in the back end")
 
 
@@ -1181,7 +1181,7 @@ def embeddings(texts: str | Sequence[str]) -> Call[Mapping[str, Any], list[list[
             got = "no vectors" if not vectors else f"{len(vectors)} vectors"
             raise ServiceError("embeddings", "missing-field",
                                f"{got} for {len(items)} texts; the gateway drops this service's errors"
-                               " (protocol.md 5.3), so the request most likely failed in the back end")
+                               ", so the request most likely failed in the back end")
         return [response]
 
     def collect(frames: Sequence[Mapping[str, Any]]) -> list[list[float]]:
@@ -1528,7 +1528,7 @@ def _config_read(body: dict[str, Any], convert: Callable[[Mapping[str, Any]], R]
         if not isinstance(version, int) or version <= 0 or not check(r):
             raise ServiceError("config", "missing-field",
                                f"config {body['operation']} answered with version {version!r} and no data; the"
-                               " gateway drops config errors (protocol.md 5.3), so the request failed in the back end")
+                               " gateway drops config errors, so the request failed in the back end")
         return [r]
     return Call(SERVICES["config"], body, parse, lambda frames: convert(_last(frames)))
 
@@ -1591,7 +1591,8 @@ def flow_get(id: str) -> Call[Mapping[str, Any], dict[str, Any]]:
         text = r.get("flow")
         if not text:  # an unknown flow is the dropped error {"flow": ""}
             raise ServiceError("flow", "missing-field",
-                               f"no flow {flow_id!r} (the gateway drops flow errors, protocol.md 5.3)")
+                               f"no flow {flow_id!r} (the gateway drops flow errors: an unknown flow"
+                               " comes back as an empty record)")
         value = json.loads(text) if isinstance(text, str) else text
         if not isinstance(value, dict):
             raise ProtocolError("flow: 'flow' is not a JSON object")
@@ -1626,7 +1627,8 @@ def blueprint_get(name: str) -> Call[Mapping[str, Any], dict[str, Any]]:
         text = r.get("blueprint-definition")
         if not text:
             raise ServiceError("flow", "missing-field",
-                               f"no blueprint {blueprint!r} (the gateway drops flow errors, protocol.md 5.3)")
+                               f"no blueprint {blueprint!r} (the gateway drops flow errors: an unknown"
+                               " blueprint comes back as an empty definition)")
         value = json.loads(text) if isinstance(text, str) else text
         if not isinstance(value, dict):
             raise ProtocolError("flow: 'blueprint-definition' is not a JSON object")

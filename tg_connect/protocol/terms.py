@@ -1,6 +1,6 @@
 """RDF terms: the gateway's compact JSON encoding and tg_connect's flat column form.
 
-On the wire (protocol.md section 12) a term is ``{"t":"i","i":iri}``, ``{"t":"b","d":id}``,
+On the wire (docs/protocol.md section 10) a term is ``{"t":"i","i":iri}``, ``{"t":"b","d":id}``,
 ``{"t":"l","v":text,"dt"?:iri,"ln"?:lang}`` or ``{"t":"t","tr":{"s","p","o"}}``. In Arrow
 tables a term is flattened into a value string plus a kind (``iri``, ``blank``, ``literal``,
 ``triple``) and, for literals, a datatype and a language.
