@@ -32,7 +32,9 @@ from .backend import DEFAULT_STORE_QUEUE_BYTES, Backend
 logger = logging.getLogger("tg_connect.local")
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8888  # the real gateway's default port
+# Where TrustGraph's command-line tools and tg_connect's url default look (the 2.11 gateway
+# process itself defaults to 8888: docs/protocol.md 2.2).
+DEFAULT_PORT = 8088
 _SHUTDOWN_TIMEOUT = 2.0
 
 
