@@ -43,12 +43,20 @@ import msgpack
 from aiohttp import HttpVersion11, web
 
 from ..protocol.cores import GRAPH_EMBEDDINGS_TAG, TRIPLES_TAG
-from . import bulk, metrics, wire
+from . import bulk, metrics
 from .auth import DEFAULT_WORKSPACE, Auth, auth_failure, workspace_not_found
 from .backend import EXPORT_INTERFACES, FLOW_SERVICES, IMPORT_INTERFACES, Backend
 from .bulk import SOCKETS
 from .mux import socket_handler
-from .services import GLOBAL_OPERATIONS, decode_knowledge_put, flow_stream, global_stream, last_frame, store_put
+from .services import (
+    GLOBAL_OPERATIONS,
+    decode_knowledge_put,
+    flow_stream,
+    global_stream,
+    knowledge_service,
+    last_frame,
+    store_put,
+)
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -281,27 +289,35 @@ async def export_core_route(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
     await response.prepare(request)
     if backend.known_workspace(workspace):
-        cores = backend.workspace(workspace).cores
-        meta = {"i": core_id, "c": "default"}
+        # As the real route: get-kg-core's frames, each written as one msgpack item.
         try:
-            for triples in cores.items(core_id, "t"):
-                await response.write(msgpack.packb((TRIPLES_TAG, {"m": meta, "t": wire.triples(triples)})))
-            for entities in cores.items(core_id, "ge"):
-                items = [{"e": wire.term(e), "v": v} for e, v in entities]
-                await response.write(msgpack.packb((GRAPH_EMBEDDINGS_TAG, {"m": meta, "e": items})))
-            for tag, body in cores.items(core_id, "lib"):
-                if tag == "lm":
-                    item = {"i": body["id"], "k": body.get("kind", ""), "t": body.get("title", ""),
-                            "p": body.get("parent-id", ""), "d": body.get("document-type", ""),
-                            "c": body.get("comments", ""), "g": body.get("tags", [])}
-                    await response.write(msgpack.packb(("lm", item)))
-                else:
-                    await response.write(msgpack.packb(("lb", {"i": body["id"], "d": body.get("data", b"")}),
-                                                       use_bin_type=True))
+            async for frame, _last in knowledge_service(backend, workspace, {"operation": "get-kg-core",
+                                                                             "id": core_id}):
+                item = _core_item(frame)
+                if item is not None:
+                    await response.write(msgpack.packb(item, use_bin_type=True))
         except (ConnectionError, OverflowError, UnicodeEncodeError, ValueError, TypeError) as exc:
             logger.info("export-core stopped: %s", type(exc).__name__)  # real: logged, body cut short
     await response.write_eof()
     return response
+
+
+def _core_item(frame: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """One get-kg-core frame as the msgpack item export-core writes for it (``None``: none)."""
+    if "triples" in frame:
+        meta = frame["triples"]["metadata"]
+        return TRIPLES_TAG, {"m": {"i": meta["id"], "c": meta["collection"]}, "t": frame["triples"]["triples"]}
+    if "graph-embeddings" in frame:
+        meta = frame["graph-embeddings"]["metadata"]
+        items = [{"e": e["entity"], "v": e["vector"]} for e in frame["graph-embeddings"]["entities"]]
+        return GRAPH_EMBEDDINGS_TAG, {"m": {"i": meta["id"], "c": meta["collection"]}, "e": items}
+    if "library-metadata" in frame:
+        lm = frame["library-metadata"]
+        return "lm", {"i": lm["id"], "k": lm["kind"], "t": lm["title"], "p": lm["parent-id"],
+                      "d": lm["document-type"], "c": lm["comments"], "g": lm["tags"]}
+    if "library-blob" in frame:
+        return "lb", {"i": frame["library-blob"]["id"], "d": frame["library-blob"]["data"]}
+    return None
 
 
 async def import_core_route(request: web.Request) -> web.StreamResponse:

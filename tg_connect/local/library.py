@@ -189,6 +189,25 @@ class Library:
     def content(self, doc_id: Any) -> bytes:
         return self._get_blob(self._document(doc_id)["object"])
 
+    def tree(self, doc_id: str) -> Iterator[tuple[dict[str, Any], bytes]]:
+        """``doc_id`` and its children, depth first, as (metadata, content): the library part
+        of the knowledge core of that id (get-kg-core streams them after its rows)."""
+        record = self.documents.get(doc_id)
+        if record is None:
+            return
+        yield encode_metadata(record["meta"]), self._get_blob(record["object"])
+        for child_id in [k for k, v in self.documents.items() if v["meta"].get("parent-id") == doc_id]:
+            yield from self.tree(child_id)
+
+    def add_from_core(self, metadata: dict[str, Any], content: Any) -> None:
+        """A document that came with a knowledge core (put-kg-core's library metadata, then its
+        blob, base64 text as the librarian's own content is): added, or, if a document of
+        that id exists, left as it is (as the real knowledge service does)."""
+        if metadata.get("id") in self.documents:
+            return
+        meta = decode_metadata({"time": 0, "metadata": [], **metadata})
+        self._store_document(meta, b64decode(content))
+
     def list_documents(self, include_children: bool) -> list[dict[str, Any]]:
         metas = [r["meta"] for r in self.documents.values()]
         if not include_children:

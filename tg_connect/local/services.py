@@ -20,6 +20,7 @@ flow service is a handler ``(Ctx, request) -> stream`` in :mod:`.inference`, :mo
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import logging
@@ -392,6 +393,10 @@ async def collection_service(backend: Backend, workspace: str, request: dict[str
 # -- knowledge (the knowledge service over the kg-store tables) -----------------------------
 
 
+_LIBRARY_FIELDS: dict[str, Any] = {"id": "", "kind": "", "title": "", "parent-id": "", "document-type": "",
+                                   "comments": "", "tags": []}
+
+
 def _core_metadata(core_id: str) -> dict[str, Any]:
     # The table store returns every row as Metadata(id=<core id>, collection="default").
     return {"id": core_id, "root": "", "collection": "default"}
@@ -419,8 +424,11 @@ async def knowledge_service(backend: Backend, workspace: str, request: dict[str,
             ents = [{"vector": v, "entity": wire.term(e)} for e, v in entities]
             yield {"graph-embeddings": {"metadata": _core_metadata(key), "entities": ents}}, False
             await asyncio.sleep(0)
-        for tag, body in cores.items(key, "lib"):
-            yield {"library-metadata" if tag == "lm" else "library-blob": body}, False
+        # Then the library document of the core's id and its children, each as its metadata and
+        # its content (base64 text, as the librarian keeps it).
+        for meta, content in backend.workspace(workspace).library.tree(key):
+            yield {"library-metadata": {k: meta.get(k, d) for k, d in _LIBRARY_FIELDS.items()}}, False
+            yield {"library-blob": {"id": meta.get("id", ""), "data": base64.b64encode(content).decode()}}, False
         yield {"eos": True}, True
     elif op == "get-de-core":
         for chunks in cores.items(key, "de"):
@@ -429,7 +437,7 @@ async def knowledge_service(backend: Backend, workspace: str, request: dict[str,
             await asyncio.sleep(0)
         yield {"eos": True}, True
     elif op == "delete-kg-core":
-        cores.delete(key, ("t", "ge", "lib"))
+        cores.delete(key, ("t", "ge"))  # the library documents stay in the librarian
         yield {}, True
     elif op == "delete-de-core":
         cores.delete(key, ("de",))
@@ -491,13 +499,15 @@ def store_put(backend: Backend, workspace: str, core_id: Any, put: dict[str, Any
         cores.append(key(put["graph-embeddings"][0]), "ge", put["graph-embeddings"][1])
     if "document-embeddings" in put and put["document-embeddings"][1]:
         cores.append(key(put["document-embeddings"][0]), "de", put["document-embeddings"][1])
-    # Library documents go to the librarian in a real deployment; kept with the core here so
-    # export-core gives back what import-core received.
-    lib_key = core_id if isinstance(core_id, str) else ""
+    # A library document comes as its metadata, then its content: the metadata waits for the
+    # content, and the two make a librarian document (one of that id already there stays).
+    data = backend.workspace(workspace)
     if "library-metadata" in put:
-        cores.append(lib_key, "lib", ["lm", put["library-metadata"]])
+        data.library_pending[str(put["library-metadata"]["id"])] = put["library-metadata"]
     if "library-blob" in put:
-        cores.append(lib_key, "lib", ["lb", put["library-blob"]])
+        meta = data.library_pending.pop(str(put["library-blob"]["id"]), None)
+        if meta is not None:  # a blob without its metadata is dropped, as the real service logs
+            data.library.add_from_core(meta, put["library-blob"]["data"])
 
 
 async def _load_core(backend: Backend, workspace: str, op: str, request: dict[str, Any]) -> Stream:

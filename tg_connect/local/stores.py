@@ -221,7 +221,7 @@ def vector_array(vectors: list[Any]) -> pa.Array:
 
 # -- knowledge cores ----------------------------------------------------------------------
 
-SECTIONS = ("t", "ge", "de", "lib")
+SECTIONS = ("t", "ge", "de")
 _JSON_MARK = "__tg_connect_json__"
 _MSGPACK = b"m"  # item codecs: a msgpack value, or an import frame's JSON text
 _FRAME = b"f"
@@ -268,10 +268,10 @@ def _walk(f: Any, start: int, size: int) -> Iterator[tuple[int, bytes, int, int]
 class CoreStore:
     """Knowledge cores of one workspace, like the real kg-store + knowledge service.
 
-    A core is four append-only sections of items, each item one imported message's rows in
-    compact wire form: ``t`` (a list of triples), ``ge`` (a list of ``[entity, vector]``),
-    ``de`` (a list of ``[chunk_id, vector]``) and ``lib`` (library ``["lm", ..]``/``["lb", ..]``
-    items from import-core). A triples message that went to the triple store is kept as its
+    A core is three append-only sections of items, each item one imported message's rows in
+    compact wire form: ``t`` (a list of triples), ``ge`` (a list of ``[entity, vector]``) and
+    ``de`` (a list of ``[chunk_id, vector]``). Library documents travel with a core but live in
+    the librarian (the document whose id is the core's, and its children). A triples message that went to the triple store is kept as its
     import frame's JSON text (no re-encoding on the hot path, and it names its collection,
     so it can be stored again after a crash); other items as msgpack. Each item is kept
     LZ4-compressed, in memory and on disk (a section file is a sequence of length-prefixed
@@ -458,6 +458,7 @@ class WorkspaceData:
         self.triples: dict[str, TripleStore] = {}
         self.logs: dict[tuple[str, str, str], ArrowLog] = {}  # (kind, collection, schema) -> log
         self.cores = CoreStore(None if root is None else root / "cores" / ws)
+        self.library_pending: dict[str, dict[str, Any]] = {}  # put-kg-core metadata awaiting its blob
         self.library = Library(None if root is None else root / "library" / ws)
         if root is not None:
             self._discover(root, ws)
