@@ -1,13 +1,20 @@
 """``/api/v1/socket`` envelopes and the stream completion rule (docs/protocol.md section 5).
 
-Sans-I/O: builds the frames a client sends and classifies the frames it receives. The
-client transport and the local gateway both use these, so the two cannot disagree on shape.
+Sans-I/O: builds the frames a client sends, reads the frames it receives (one completion
+rule, :func:`read_response`), and keeps the state of a socket's requests (:class:`Requests`:
+ids, the gateway's concurrency limit, the queue behind it, deadlines). The transport
+(``transport/mux_client.py``) only moves frames and wakes waiters; the local gateway uses the
+same envelopes, so the two cannot disagree on shape.
 """
 
 from __future__ import annotations
 
+import collections
+import functools
+import itertools
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import AccessDeniedError, AuthenticationError, ProtocolError, ServiceError
@@ -31,14 +38,27 @@ def request_frame(
     flow: str | None = None,
     workspace: str | None = None,
 ) -> str:
-    """A request envelope. ``flow`` decides routing: with it, ``service`` is a flow service."""
-    env: dict[str, Any] = {"id": request_id, "service": service}
+    """A request envelope. ``flow`` decides routing: with it, ``service`` is a flow service.
+
+    ``{"id":..,"service":..[,"flow":..][,"workspace":..],"request":..}``, compact; the text
+    around the id and the body is built once per (service, flow, workspace)."""
+    head, middle = _envelope_parts(service, flow, workspace)
+    return head + _dumps(request_id) + middle + _dumps(request) + "}"
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.lru_cache(maxsize=256)
+def _envelope_parts(service: str, flow: str | None, workspace: str | None) -> tuple[str, str]:
+    env: dict[str, Any] = {"id": "\x00", "service": service}
     if flow is not None:
         env["flow"] = flow
     if workspace is not None:
         env["workspace"] = workspace
-    env["request"] = request
-    return json.dumps(env, ensure_ascii=False, separators=(",", ":"))
+    env["request"] = {}
+    head, tail = _dumps(env).split('"\\u0000"', 1)
+    return head, tail[: -len("{}}")]
 
 
 @dataclass(frozen=True)
@@ -74,10 +94,26 @@ class ResponseFrame:
         ``response.error`` ends the stream because knowledge errors arrive with
         ``complete: false`` and nothing follows them (docs/protocol.md 5.5).
         """
-        return self.complete or self.error is not None or error_of(self.response) is not None
+        return self.complete or self.error is not None or _has_error(self.response)
+
+
+def _has_error(body: Any) -> bool:
+    if type(body) is not dict:
+        return error_of(body) is not None
+    err = body.get("error")
+    return err is not None and err != {} and err != ""
 
 
 def parse_response_frame(frame: Any) -> ResponseFrame:
+    """A response frame, classified; raises :class:`ProtocolError` for a malformed one."""
+    if type(frame) is dict:  # the usual frame, read without the generic checks below
+        response = frame.get("response")
+        if response is None or type(response) is dict:
+            rid = frame.get("id")
+            top = None
+            if "response" not in frame and _has_error(frame):
+                top = error_of(frame)
+            return ResponseFrame(str(rid) if rid is not None else None, response, bool(frame.get("complete")), top)
     if not isinstance(frame, Mapping):
         raise ProtocolError(f"socket frame is {type(frame).__name__}, not a JSON object")
     rid = frame.get("id")
@@ -88,6 +124,26 @@ def parse_response_frame(frame: Any) -> ResponseFrame:
     return ResponseFrame(
         str(rid) if rid is not None else None, response, bool(frame.get("complete")), top
     )
+
+
+def read_response(frame: Any, service: str, endpoint: str, check: bool = True) -> tuple[Mapping[str, Any] | None, bool]:
+    """One received frame of a request: ``(its response or None, whether the stream ended)``.
+
+    The client's whole per-frame rule: a top-level error always raises; a ``response.error``
+    raises when ``check`` (else it is returned, and still ends the stream).
+    """
+    if type(frame) is dict:
+        response = frame.get("response")
+        if type(response) is dict:  # the usual frame: no dataclass on the hot path
+            failed = _has_error(response)
+            if failed and check:
+                raise_for_frame(service, parse_response_frame(frame), endpoint)
+            return response, failed or bool(frame.get("complete"))
+    parsed = parse_response_frame(frame)
+    final = parsed.final
+    if parsed.error is not None or (check and final):
+        raise_for_frame(service, parsed, endpoint)
+    return parsed.response, final
 
 
 def raise_for_frame(service: str, frame: ResponseFrame, endpoint: str) -> None:
@@ -102,3 +158,87 @@ def raise_for_frame(service: str, frame: ResponseFrame, endpoint: str) -> None:
     err = error_of(frame.response)
     if err is not None:
         raise ServiceError(service, err[0], err[1])
+
+
+NEW, QUEUED, SENT, DONE = range(4)
+
+
+@dataclass(slots=True)
+class RequestState:
+    """One request on a socket: where it is, and by when its next frame is due."""
+
+    rid: str
+    text: str  # the envelope, sent when a slot is free
+    state: int = NEW
+    deadline: float = math.inf  # while waiting for a frame of a sent request
+
+
+@dataclass
+class Requests:
+    """The requests of one socket, as data: ids, the gateway's concurrency limit (the gateway
+    runs :data:`MAX_CONCURRENT_REQUESTS` of a socket at once, so more wait here, oldest first),
+    and deadlines. The transport asks it what to send and whom to time out; it never sends."""
+
+    timeout: float
+    limit: int = MAX_CONCURRENT_REQUESTS
+    open: dict[str, RequestState] = field(default_factory=dict)
+    _free: int = -1
+    _queue: collections.deque[RequestState] = field(default_factory=collections.deque)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        if self._free < 0:
+            self._free = self.limit
+
+    def add(self, service: str, body: Mapping[str, Any], flow: str | None, workspace: str | None) -> RequestState:
+        """A new request: sendable now (``SENT``) if a slot is free and none waits, else ``QUEUED``."""
+        rid = f"r{next(self._ids)}"
+        request = RequestState(rid, request_frame(rid, service, body, flow=flow, workspace=workspace))
+        self.open[rid] = request
+        if self._free > 0 and not self._queue:
+            self._free -= 1
+            request.state = SENT
+        else:
+            request.state = QUEUED
+            self._queue.append(request)
+        return request
+
+    def end(self, request: RequestState) -> None:
+        """``request`` is over (its final frame, an error, or abandoned): its slot frees."""
+        state, request.state = request.state, DONE
+        self.open.pop(request.rid, None)
+        if state == SENT:
+            self._free += 1
+        elif state == QUEUED:
+            try:
+                self._queue.remove(request)
+            except ValueError:
+                pass
+
+    def next_to_send(self, now: float) -> RequestState | None:
+        """The oldest queued request, now holding a slot (and a deadline), or ``None``."""
+        while self._free > 0 and self._queue:
+            request = self._queue.popleft()
+            if request.state != QUEUED:
+                continue
+            self._free -= 1
+            request.state = SENT
+            request.deadline = now + self.timeout
+            return request
+        return None
+
+    @property
+    def queued(self) -> bool:
+        return bool(self._queue)
+
+    def waiting(self, request: RequestState, now: float) -> None:
+        """The consumer waits for ``request``'s next frame: it is due within the timeout once sent."""
+        request.deadline = now + self.timeout if request.state == SENT else math.inf
+
+    def expired(self, request: RequestState, now: float) -> bool:
+        return request.deadline <= now
+
+    def lost(self) -> list[RequestState]:
+        """The socket is gone: every open request, which the transport fails; none is queued."""
+        self._queue.clear()
+        return list(self.open.values())

@@ -21,18 +21,16 @@
 
 The per-frame path is kept short, since it bounds streaming throughput: no task, lock or
 timer per frame (one watchdog task per client checks deadlines), and the usual frame shape is
-read directly, with anything unusual going through :func:`classify`, which the unit tests hold
-equal to :func:`~tg_connect.protocol.mux.parse_response_frame`.
+read by :func:`~tg_connect.protocol.mux.read_response`, the protocol core's one completion
+rule. The requests' state (ids, slots, queue, deadlines) is :class:`~tg_connect.protocol.mux.Requests`:
+this module only moves frames and wakes waiters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import functools
-import itertools
 import json
-import math
 from typing import Any, Mapping
 
 from websockets.asyncio.client import ClientConnection
@@ -91,61 +89,17 @@ async def open_authenticated(url: str, token: str | None, *, verify: bool, timeo
     return ws, result
 
 
-def classify(frame: Any) -> mux.ResponseFrame:
-    """:func:`mux.parse_response_frame` with a fast path for the usual ``dict`` frame."""
-    if type(frame) is dict:
-        response = frame.get("response")
-        if response is None or type(response) is dict:
-            rid = frame.get("id")
-            top = None
-            if "response" not in frame:
-                err = frame.get("error")
-                if err is not None and err != {} and err != "":
-                    top = error_of(frame)
-            return mux.ResponseFrame(str(rid) if rid is not None else None, response, bool(frame.get("complete")), top)
-    return mux.parse_response_frame(frame)
-
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-@functools.lru_cache(maxsize=256)
-def _envelope_parts(service: str, flow: str | None, workspace: str | None) -> tuple[str, str]:
-    """The constant text around the id and the body of a request envelope."""
-    sample = mux.request_frame("\x00", service, {}, flow=flow, workspace=workspace)
-    head, tail = sample.split('"\\u0000"', 1)
-    return head, tail[: -len("{}}")]
-
-
-def request_frame(rid: str, service: str, body: Mapping[str, Any], flow: str | None, workspace: str | None) -> str:
-    """:func:`mux.request_frame`, byte for byte, with the constant parts built once."""
-    head, middle = _envelope_parts(service, flow, workspace)
-    return head + _dumps(rid) + middle + _dumps(body) + "}"
-
-
-def is_final(frame: mux.ResponseFrame) -> bool:
-    """The completion rule (:attr:`mux.ResponseFrame.final`), without its generic type checks."""
-    if frame.complete or frame.error is not None:
-        return True
-    response = frame.response
-    if type(response) is dict:
-        err = response.get("error")
-        return err is not None and err != {} and err != ""
-    return frame.final
-
-
 class _Channel:
     """One request's frames: a bounded deque, the consumer's waiter, the reader's wait for space."""
 
-    __slots__ = ("frames", "waiter", "space", "limit", "deadline", "sent")
+    __slots__ = ("frames", "waiter", "space", "limit", "request")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, request: mux.RequestState) -> None:
         self.frames: collections.deque[Any] = collections.deque()
         self.waiter: asyncio.Future[Any] | None = None
         self.space: asyncio.Future[None] | None = None
         self.limit = limit
-        self.deadline = math.inf
-        self.sent = False
+        self.request = request  # its state in the protocol's request table (deadline included)
 
     def push(self, item: Any) -> None:
         self.frames.append(item)
@@ -162,9 +116,6 @@ class _Channel:
                 space.set_result(None)
 
 
-NEW, QUEUED, SENT, DONE = range(4)
-
-
 class _Request:
     """One request over the socket: an async iterator of its responses.
 
@@ -173,7 +124,7 @@ class _Request:
     release to the loop).
     """
 
-    __slots__ = ("client", "service", "body", "flow", "workspace", "check", "rid", "channel", "state", "loop", "text")
+    __slots__ = ("client", "service", "body", "flow", "workspace", "check", "channel", "loop", "ended")
 
     def __init__(self, client: AsyncMuxClient, service: str, body: Mapping[str, Any], flow: str | None,
                  workspace: str | None, check: bool) -> None:
@@ -183,11 +134,9 @@ class _Request:
         self.flow = flow
         self.workspace = workspace
         self.check = check
-        self.rid = ""
         self.channel: _Channel | None = None
-        self.state = NEW
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.text = ""
+        self.ended = False
 
     def __aiter__(self) -> _Request:
         return self
@@ -195,81 +144,45 @@ class _Request:
     @property
     def done(self) -> bool:
         """Whether the request has ended (its final frame was returned, or it failed or was closed)."""
-        return self.state == DONE
+        return self.ended
+
+    @property
+    def rid(self) -> str:
+        return self.channel.request.rid if self.channel is not None else ""
 
     async def _start(self) -> None:
-        client = self.client
         self.loop = asyncio.get_running_loop()
-        ws = await client._connection()
-        self.rid = rid = f"r{next(client._ids)}"
-        self.channel = channel = _Channel(client.queue_size)
-        client._channels[rid] = channel
-        self.text = request_frame(rid, self.service, self.body, self.flow, self.workspace)
-        if client._free > 0 and not client._queue:
-            client._free -= 1
-            self.state = SENT
-            channel.sent = True
-            try:
-                await ws.send(self.text)
-            except ConnectionClosed as exc:
-                self._finish()
-                raise GatewayConnectionError(
-                    f"{client.url}: lost before {self.service} request {rid} was sent: {exc}") from None
-            except BaseException:
-                self._finish()
-                raise
-        else:
-            self.state = QUEUED  # the sender sends it when a slot frees (AsyncMuxClient._send_queued)
-            client._queue.append(self)
+        self.channel = await self.client.open_channel(self.service, self.body, self.flow, self.workspace)
 
     def _finish(self) -> None:
-        state, self.state = self.state, DONE
-        if state in (QUEUED, SENT):
-            client = self.client
-            client._channels.pop(self.rid, None)
+        if not self.ended:
+            self.ended = True
             if self.channel is not None:
-                self.channel.release()  # a reader waiting for this request's consumer goes on
-            if state == SENT:
-                client._slot_freed()
-            else:
-                try:
-                    client._queue.remove(self)
-                except ValueError:
-                    pass
+                self.client.end(self.channel)
 
     async def __anext__(self) -> Mapping[str, Any]:
-        if self.state != SENT and self.state != QUEUED:
-            if self.state == DONE:
+        if self.channel is None:
+            if self.ended:
                 raise StopAsyncIteration
             await self._start()
+        elif self.ended:
+            raise StopAsyncIteration
         channel = self.channel
         assert channel is not None
+        client = self.client
         try:
             while True:
-                item = await self.client._next(channel, self.service, self.rid)
+                item = await client.next_frame(channel, self.service)
                 if type(item) is tuple and item[0] is _CLOSED:
                     error = GatewayTimeoutError if item[2] else GatewayConnectionError
-                    raise error(f"{self.service} request {self.rid} lost: {item[1]}")
-                response = item.get("response") if type(item) is dict else None
-                if type(response) is dict:  # the usual frame, read directly (see classify)
-                    err = response.get("error")
-                    failed = err is not None and err != {} and err != ""
-                    if failed and self.check:
-                        mux.raise_for_frame(self.service, classify(item), self.client.url)
-                    if failed or item.get("complete"):
-                        self._finish()
-                    return response
-                frame = classify(item)  # top-level errors and unusual shapes
-                final = is_final(frame)
-                if frame.error is not None or (self.check and final):
-                    mux.raise_for_frame(self.service, frame, self.client.url)
+                    raise error(f"{self.service} request {channel.request.rid} lost: {item[1]}")
+                response, final = mux.read_response(item, self.service, client.url, self.check)
                 if final:
                     self._finish()
-                    if frame.response is None:
+                    if response is None:
                         raise StopAsyncIteration
-                    return frame.response
-                if frame.response is not None:
-                    return frame.response
+                if response is not None:
+                    return response
         except BaseException:
             self._finish()
             raise
@@ -278,7 +191,7 @@ class _Request:
         self._finish()
 
     def __del__(self) -> None:
-        if self.state in (QUEUED, SENT) and self.loop is not None and not self.loop.is_closed():
+        if not self.ended and self.channel is not None and self.loop is not None and not self.loop.is_closed():
             try:
                 self.loop.call_soon_threadsafe(self._finish)
             except RuntimeError:
@@ -298,13 +211,11 @@ class AsyncMuxClient:
         self.queue_size = queue_size
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._channels: dict[str, _Channel] = {}
-        self._free = mux.MAX_CONCURRENT_REQUESTS
-        self._queue: collections.deque[_Request] = collections.deque()
+        self.requests = mux.Requests(timeout)  # ids, slots, queue and deadlines, as data
+        self._channels: dict[str, _Channel] = {}  # the open requests' frames and waiters, by id
         self._sender: asyncio.Task[None] | None = None
         self._sender_wakeup: asyncio.Future[None] | None = None
         self._connect_lock = asyncio.Lock()
-        self._ids = itertools.count(1)
         self._closing = False
         self._waiting: set[_Channel] = set()
         self._watchdog: asyncio.Task[None] | None = None
@@ -366,14 +277,41 @@ class AsyncMuxClient:
                 reason, stalled = "the client closed the connection", False
             elif self._dropped is not None:
                 reason, stalled = self._dropped, True
-            self._queue.clear()  # queued requests of this socket fail with the others, unsent
-            for channel in list(channels.values()):
-                channel.push((_CLOSED, reason, stalled))
+            for request in self.requests.lost():  # queued ones fail with the others, unsent
+                channel = channels.get(request.rid)
+                if channel is not None:
+                    channel.push((_CLOSED, reason, stalled))
 
-    def _slot_freed(self) -> None:
-        self._free += 1
-        if not self._queue:
-            return
+    async def open_channel(self, service: str, body: Mapping[str, Any], flow: str | None,
+                           workspace: str | None) -> _Channel:
+        """Register a request and send it now, or queue it until a slot frees."""
+        ws = await self._connection()
+        request = self.requests.add(service, body, flow, workspace)
+        channel = self._channels[request.rid] = _Channel(self.queue_size, request)
+        if request.state == mux.QUEUED:
+            self._wake_sender()
+            return channel
+        try:
+            await ws.send(request.text)
+        except ConnectionClosed as exc:
+            self.end(channel)
+            raise GatewayConnectionError(
+                f"{self.url}: lost before {service} request {request.rid} was sent: {exc}") from None
+        except BaseException:
+            self.end(channel)
+            raise
+        return channel
+
+    def end(self, channel: _Channel) -> None:
+        """A request is over: forget its channel, free its slot, and send what waited for it."""
+        request = channel.request
+        self._channels.pop(request.rid, None)
+        channel.release()  # a reader waiting for this request's consumer goes on
+        self.requests.end(request)
+        if self.requests.queued:
+            self._wake_sender()
+
+    def _wake_sender(self) -> None:
         wakeup = self._sender_wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
@@ -387,22 +325,18 @@ class AsyncMuxClient:
         step, instead of waking each waiting request to send itself.
         """
         loop = asyncio.get_running_loop()
-        while self._queue:
-            if self._free <= 0:
+        while self.requests.queued:
+            request = self.requests.next_to_send(loop.time())
+            if request is None:  # no free slot: wait for one
                 self._sender_wakeup = wakeup = loop.create_future()
                 try:
                     await wakeup
                 finally:
                     self._sender_wakeup = None
                 continue
-            request = self._queue.popleft()
-            channel = request.channel
-            if request.state != QUEUED or channel is None:
+            channel = self._channels.get(request.rid)
+            if channel is None:
                 continue
-            self._free -= 1
-            request.state = SENT
-            channel.sent = True
-            channel.deadline = loop.time() + self.timeout
             ws = self._ws
             try:
                 if ws is None:
@@ -413,7 +347,7 @@ class AsyncMuxClient:
             except Exception as exc:  # deliver to the request, keep sending the others
                 channel.push((_CLOSED, f"it could not be sent ({exc!r})", False))
 
-    async def _next(self, channel: _Channel, service: str, rid: str) -> Any:
+    async def next_frame(self, channel: _Channel, service: str) -> Any:
         """The request's next frame; a sent request left waiting ``timeout`` s gets a timeout error.
 
         Deadlines are checked by one watchdog task per client (a timer per wait would cost
@@ -423,14 +357,15 @@ class AsyncMuxClient:
             loop = asyncio.get_running_loop()
             waiter = loop.create_future()
             channel.waiter = waiter
-            channel.deadline = loop.time() + self.timeout if channel.sent else math.inf
+            self.requests.waiting(channel.request, loop.time())
             self._waiting.add(channel)
             if self._watchdog is None or self._watchdog.done():
                 self._watchdog = loop.create_task(self._watch())
             try:
                 if await waiter is _EXPIRED and not channel.frames:
                     self._suspect()
-                    raise GatewayTimeoutError(f"{service} request {rid}: no frame from {self.url} within {self.timeout} s")
+                    raise GatewayTimeoutError(f"{service} request {channel.request.rid}: no frame from {self.url}"
+                                              f" within {self.timeout} s")
             finally:
                 channel.waiter = None
                 self._waiting.discard(channel)
@@ -474,7 +409,7 @@ class AsyncMuxClient:
             now = loop.time()
             for channel in list(self._waiting):
                 waiter = channel.waiter
-                if channel.deadline <= now and waiter is not None and not waiter.done():
+                if self.requests.expired(channel.request, now) and waiter is not None and not waiter.done():
                     waiter.set_result(_EXPIRED)
 
     def stream(
