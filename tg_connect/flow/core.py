@@ -555,7 +555,7 @@ class AsyncFlow(_Face):
 
     def id(self, flow_id: str = "default") -> AsyncFlowInstance:
         """The services of flow ``flow_id`` (upstream's ``api.flow().id(...)``)."""
-        return AsyncFlowInstance(self._transport, sv._str("flow id", flow_id))
+        return AsyncFlowInstance(self._transport, sv.check_str("flow id", flow_id))
 
     def flow(self, flow_id: str = "default") -> AsyncFlowInstance:
         """The services of flow ``flow_id`` (upstream's ``api.socket().flow(...)``)."""
