@@ -6,64 +6,17 @@ async iterators, the sync one runs them through the background-loop bridge.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator
 
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import TgConnectError
-from ..protocol import schemas
 from ..target import Target
 from ..transport import bridge
-from . import api
 from .load import aload
 from .read import aread_batches
 from .report import LoadReport
-
-
-def _table(batches: list[pa.RecordBatch], kind: str) -> pa.Table:
-    if not batches:
-        return pa.Table.from_batches([], api._empty_schema(schemas.normalise_kind(kind)))
-    return pa.Table.from_batches(batches)
-
-
-def _keep_partial(exc: TgConnectError, batches: list[pa.RecordBatch], kind: str) -> None:
-    """Hand the rows read before ``exc`` to the caller on the error itself (see TgConnectError)."""
-    try:
-        exc.partial = _table(batches, kind)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # batches that do not stack: keep the count only
-        exc.partial = None
-    if exc.rows_read is None:
-        exc.rows_read = sum(b.num_rows for b in batches)
-
-
-def collect(open_batches: Callable[[], Iterable[pa.RecordBatch]], kind: str) -> pa.Table:
-    """Every batch ``open_batches()`` gives, as one table.
-
-    A read that fails part way raises its :class:`~tg_connect.errors.TgConnectError` with the
-    rows read so far as ``partial`` (a table) and their count as ``rows_read``: nothing read is
-    lost, and nothing short is returned as if it were complete.
-    """
-    batches: list[pa.RecordBatch] = []
-    try:
-        for batch in open_batches():
-            batches.append(batch)
-    except TgConnectError as exc:
-        _keep_partial(exc, batches, kind)
-        raise
-    return _table(batches, kind)
-
-
-async def acollect(batches_in: AsyncIterable[pa.RecordBatch], kind: str) -> pa.Table:
-    """:func:`collect` for an async iterator of batches."""
-    batches: list[pa.RecordBatch] = []
-    try:
-        async for batch in batches_in:
-            batches.append(batch)
-    except TgConnectError as exc:
-        _keep_partial(exc, batches, kind)
-        raise
-    return _table(batches, kind)
+from .tables import acollect, batch_reader, collect
 
 
 class AsyncBulkClient:
@@ -104,11 +57,7 @@ class BulkClient:
         return bridge.run(self._async.load(data, kind, **options))
 
     def read_batches(self, kind: str = "triples", **options: Any) -> pa.RecordBatchReader:
-        batches = bridge.iterate(self._async.read_batches(kind, **options))
-        first = next(batches, None)
-        if first is None:
-            return pa.RecordBatchReader.from_batches(api._empty_schema(schemas.normalise_kind(kind)), iter(()))
-        return pa.RecordBatchReader.from_batches(first.schema, api._chain(first, batches))
+        return batch_reader(bridge.iterate(self._async.read_batches(kind, **options)), kind)
 
     def read(self, kind: str = "triples", **options: Any) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
