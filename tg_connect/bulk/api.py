@@ -168,16 +168,32 @@ def read_trustgraph(
     token: str | None = None,
     *,
     dtype_backend: DtypeBackend | None = None,
-    **options: Any,
+    source: ReadSource | None = None,
+    workspace: str | None = None,
+    s: str | Term | None = None,
+    p: str | Term | None = None,
+    o: str | Term | None = None,
+    g: str | None = "*",
+    limit: int | None = None,
+    batch_size: int = DEFAULT_READ_BATCH,
+    core_id: str | None = None,
+    max_rows: int | None = None,
+    idle_timeout: float | None = None,
+    timeout: float = 60.0,
+    tls_verify: bool = True,
 ) -> pd.DataFrame:
-    """Read ``kind`` into a pandas DataFrame; options as for :func:`read_batches`.
+    """Read ``kind`` into a pandas DataFrame; the other parameters are :func:`read_batches`'s.
 
     ``dtype_backend="pyarrow"`` keeps Arrow types (``pd.ArrowDtype``) with no conversion.
     A read never returns short in silence: if it fails part way (a tail whose socket drops,
     a core cut inside an item, a stall), the error raised carries the rows read so far as
     ``partial`` (a ``pyarrow.Table``) and ``rows_read`` (see :class:`~tg_connect.errors.TgConnectError`).
     """
-    table = collect(lambda: read_batches(kind, url, flow, collection, token, **options), kind)
+    table = collect(lambda: read_batches(
+        kind, url, flow, collection, token, source=source, workspace=workspace, s=s, p=p, o=o, g=g, limit=limit,
+        batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout, timeout=timeout,
+        tls_verify=tls_verify,
+    ), kind)
     return to_pandas(table, dtype_backend)
 
 
