@@ -16,9 +16,9 @@ from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 
-from .errors import ProtocolError, ServiceError
-from .flow.sync import _sync
-from .flow.transports import RestTransport
+from ..errors import ProtocolError, ServiceError
+from ..flow.sync import _sync
+from ..flow.transports import RestTransport
 
 # What ``get()`` asks for when given nothing: every series the gateway exports.
 GATEWAY_SELECTOR = '{__name__=~"tg_.+"}'
