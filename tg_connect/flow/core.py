@@ -10,6 +10,9 @@ Streaming methods return a :class:`ChunkStream` without awaiting: ``async for ch
 flow.agent(q, streaming=True)``. ``await`` on it returns the stream itself, so ``async for
 chunk in await flow.agent(q, streaming=True)`` works too. Closing it (``async with``, or
 ``aclose()``) ends the request at once; the timeout restarts at every chunk.
+
+The sync faces (:mod:`.sync`) are generated from this module: after changing a face here,
+run ``python scripts/gen_sync.py`` (a test fails until the two agree).
 """
 
 from __future__ import annotations
