@@ -7,21 +7,22 @@ run through the one background-loop bridge (so they also work inside Jupyter).
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Mapping
 
 import pandas as pd
 import pyarrow as pa
 
-from ..protocol import schemas
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..transport import bridge
+from .client import BulkClient
 from .cores import CoreTransfer, aexport_core, aimport_core
 from .load import (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait,
                    aload)
 from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource
 from .report import LoadReport
+from .tables import DtypeBackend, collect, to_pandas
 from ..target import resolve_target
 
 
@@ -152,8 +153,6 @@ def read_batches(
     :class:`~tg_connect.errors.GatewayTimeoutError` within about ``timeout`` seconds. The error's
     ``rows_read`` says how many rows had been yielded.
     """
-    from .client import BulkClient
-
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return BulkClient(target).read_batches(
         kind, source=source, flow=flow, collection=collection, s=s, p=p, o=o, g=g, limit=limit,
@@ -168,27 +167,34 @@ def read_trustgraph(
     collection: str = "default",
     token: str | None = None,
     *,
-    dtype_backend: Literal["numpy_nullable", "pyarrow"] | None = None,
-    **options: Any,
+    dtype_backend: DtypeBackend | None = None,
+    source: ReadSource | None = None,
+    workspace: str | None = None,
+    s: str | Term | None = None,
+    p: str | Term | None = None,
+    o: str | Term | None = None,
+    g: str | None = "*",
+    limit: int | None = None,
+    batch_size: int = DEFAULT_READ_BATCH,
+    core_id: str | None = None,
+    max_rows: int | None = None,
+    idle_timeout: float | None = None,
+    timeout: float = 60.0,
+    tls_verify: bool = True,
 ) -> pd.DataFrame:
-    """Read ``kind`` into a pandas DataFrame; options as for :func:`read_batches`.
+    """Read ``kind`` into a pandas DataFrame; the other parameters are :func:`read_batches`'s.
 
     ``dtype_backend="pyarrow"`` keeps Arrow types (``pd.ArrowDtype``) with no conversion.
     A read never returns short in silence: if it fails part way (a tail whose socket drops,
     a core cut inside an item, a stall), the error raised carries the rows read so far as
     ``partial`` (a ``pyarrow.Table``) and ``rows_read`` (see :class:`~tg_connect.errors.TgConnectError`).
     """
-    from .client import collect
-
-    table = collect(lambda: read_batches(kind, url, flow, collection, token, **options), kind)
-    frame: pd.DataFrame
-    if dtype_backend == "pyarrow":
-        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
-    elif dtype_backend == "numpy_nullable":
-        frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-    else:
-        frame = table.to_pandas()
-    return frame
+    table = collect(lambda: read_batches(
+        kind, url, flow, collection, token, source=source, workspace=workspace, s=s, p=p, o=o, g=g, limit=limit,
+        batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout, timeout=timeout,
+        tls_verify=tls_verify,
+    ), kind)
+    return to_pandas(table, dtype_backend)
 
 
 def export_core(core_id: str, path: str | os.PathLike[str], url: str | None = None,
@@ -216,17 +222,3 @@ def import_core(core_id: str, source: str | os.PathLike[str] | None = None, url:
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return bridge.run(aimport_core(target, core_id, source, triples=triples, graph_embeddings=graph_embeddings))
 
-
-def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    yield first
-    yield from rest
-
-
-def _empty_schema(kind: schemas.Kind) -> pa.Schema:
-    if kind == "triples":
-        return schemas.TRIPLES
-    if kind == "entity-contexts":
-        return schemas.ENTITY_CONTEXTS
-    if kind == "graph-embeddings":
-        return schemas.graph_embeddings_schema(0)
-    return schemas.document_embeddings_schema(0)

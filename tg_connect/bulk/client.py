@@ -1,69 +1,32 @@
 """``Api.bulk()`` / ``Api.async_bulk()``: the bulk layer bound to one gateway target.
 
 The two classes have the same methods and signatures; the async one returns coroutines and
-async iterators, the sync one runs them through the background-loop bridge.
+async iterators, the sync one runs them through the background-loop bridge. Each method takes
+the parameters of its entry point (:func:`~tg_connect.to_trustgraph`,
+:func:`~tg_connect.read_batches`, :func:`~tg_connect.read_trustgraph`), with the same names,
+types and defaults, less those the target fixes (``url``, ``token``, ``workspace``,
+``timeout``, ``tls_verify``); all but ``data`` and ``kind`` are keyword-only, and ``load``
+shows no progress unless asked. ``tests/unit/test_bulk_signatures.py`` holds them to that.
 """
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable
+import os
+from typing import Any, AsyncIterator, Mapping
 
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import TgConnectError
-from ..protocol import schemas
+from ..protocol.conform import OnError
+from ..protocol.terms import Term
 from ..target import Target
 from ..transport import bridge
-from . import api
-from .load import aload
-from .read import aread_batches
+from .load import (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait,
+                   aload)
+from .progress import ProgressArg
+from .read import DEFAULT_READ_BATCH, ReadSource, aread_batches
 from .report import LoadReport
-
-
-def _table(batches: list[pa.RecordBatch], kind: str) -> pa.Table:
-    if not batches:
-        return pa.Table.from_batches([], api._empty_schema(schemas.normalise_kind(kind)))
-    return pa.Table.from_batches(batches)
-
-
-def _keep_partial(exc: TgConnectError, batches: list[pa.RecordBatch], kind: str) -> None:
-    """Hand the rows read before ``exc`` to the caller on the error itself (see TgConnectError)."""
-    try:
-        exc.partial = _table(batches, kind)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # batches that do not stack: keep the count only
-        exc.partial = None
-    if exc.rows_read is None:
-        exc.rows_read = sum(b.num_rows for b in batches)
-
-
-def collect(open_batches: Callable[[], Iterable[pa.RecordBatch]], kind: str) -> pa.Table:
-    """Every batch ``open_batches()`` gives, as one table.
-
-    A read that fails part way raises its :class:`~tg_connect.errors.TgConnectError` with the
-    rows read so far as ``partial`` (a table) and their count as ``rows_read``: nothing read is
-    lost, and nothing short is returned as if it were complete.
-    """
-    batches: list[pa.RecordBatch] = []
-    try:
-        for batch in open_batches():
-            batches.append(batch)
-    except TgConnectError as exc:
-        _keep_partial(exc, batches, kind)
-        raise
-    return _table(batches, kind)
-
-
-async def acollect(batches_in: AsyncIterable[pa.RecordBatch], kind: str) -> pa.Table:
-    """:func:`collect` for an async iterator of batches."""
-    batches: list[pa.RecordBatch] = []
-    try:
-        async for batch in batches_in:
-            batches.append(batch)
-    except TgConnectError as exc:
-        _keep_partial(exc, batches, kind)
-        raise
-    return _table(batches, kind)
+from .tables import DtypeBackend, acollect, batch_reader, collect, to_pandas
 
 
 class AsyncBulkClient:
@@ -75,19 +38,47 @@ class AsyncBulkClient:
     def __repr__(self) -> str:
         return f"AsyncBulkClient({self.target.url!r})"
 
-    async def load(self, data: Any, kind: str = "triples", **options: Any) -> LoadReport:
-        """As :func:`tg_connect.to_trustgraph`, without ``url``/``token`` (the target's)."""
-        options.setdefault("progress", False)
-        return await aload(data, self.target, kind=kind, **options)
+    async def load(self, data: Any, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+                   progress: ProgressArg = False, batch_size: int = DEFAULT_BATCH_SIZE,
+                   max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES, on_error: OnError = "raise",
+                   columns: Mapping[str, str] | None = None, document_id: str | None = None, dim: int | None = None,
+                   create_collection: bool = True, compression: str | None = "auto", concurrency: int = 1,
+                   max_rows_per_second: Rate = "auto", retries: int = DEFAULT_RETRIES, wait: Wait = "delivered",
+                   wait_timeout: float = DEFAULT_WAIT_TIMEOUT, checkpoint: str | os.PathLike[str] | None = None,
+                   verify: bool = False, verify_timeout: float = 60.0, format: str | None = None,
+                   read_options: Mapping[str, Any] | None = None) -> LoadReport:
+        """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
+        return await aload(
+            data, self.target, kind=kind, flow=flow, collection=collection, progress=progress, batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns, document_id=document_id, dim=dim,
+            create_collection=create_collection, compression=compression, concurrency=concurrency,
+            max_rows_per_second=max_rows_per_second, retries=retries, wait=wait, wait_timeout=wait_timeout,
+            checkpoint=checkpoint, verify=verify, verify_timeout=verify_timeout, format=format,
+            read_options=read_options,
+        )
 
-    def read_batches(self, kind: str = "triples", **options: Any) -> AsyncIterator[pa.RecordBatch]:
+    def read_batches(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+                     source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
+                     o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
+                     batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
+                     idle_timeout: float | None = None) -> AsyncIterator[pa.RecordBatch]:
         """As :func:`tg_connect.read_batches`, as an async iterator of record batches."""
-        return aread_batches(self.target, kind, **options)
+        return aread_batches(
+            self.target, kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
+            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+        )
 
-    async def read(self, kind: str = "triples", **options: Any) -> pa.Table:
+    async def read(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+                   source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
+                   o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
+                   batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
+                   idle_timeout: float | None = None) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
-        return await acollect(self.read_batches(kind, **options), kind)
+        return await acollect(self.read_batches(
+            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
+            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+        ), kind)
 
 
 class BulkClient:
@@ -100,21 +91,56 @@ class BulkClient:
     def __repr__(self) -> str:
         return f"BulkClient({self.target.url!r})"
 
-    def load(self, data: Any, kind: str = "triples", **options: Any) -> LoadReport:
-        return bridge.run(self._async.load(data, kind, **options))
+    def load(self, data: Any, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+             progress: ProgressArg = False, batch_size: int = DEFAULT_BATCH_SIZE,
+             max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES, on_error: OnError = "raise",
+             columns: Mapping[str, str] | None = None, document_id: str | None = None, dim: int | None = None,
+             create_collection: bool = True, compression: str | None = "auto", concurrency: int = 1,
+             max_rows_per_second: Rate = "auto", retries: int = DEFAULT_RETRIES, wait: Wait = "delivered",
+             wait_timeout: float = DEFAULT_WAIT_TIMEOUT, checkpoint: str | os.PathLike[str] | None = None,
+             verify: bool = False, verify_timeout: float = 60.0, format: str | None = None,
+             read_options: Mapping[str, Any] | None = None) -> LoadReport:
+        """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
+        return bridge.run(self._async.load(
+            data, kind, flow=flow, collection=collection, progress=progress, batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns, document_id=document_id, dim=dim,
+            create_collection=create_collection, compression=compression, concurrency=concurrency,
+            max_rows_per_second=max_rows_per_second, retries=retries, wait=wait, wait_timeout=wait_timeout,
+            checkpoint=checkpoint, verify=verify, verify_timeout=verify_timeout, format=format,
+            read_options=read_options,
+        ))
 
-    def read_batches(self, kind: str = "triples", **options: Any) -> pa.RecordBatchReader:
-        batches = bridge.iterate(self._async.read_batches(kind, **options))
-        first = next(batches, None)
-        if first is None:
-            return pa.RecordBatchReader.from_batches(api._empty_schema(schemas.normalise_kind(kind)), iter(()))
-        return pa.RecordBatchReader.from_batches(first.schema, api._chain(first, batches))
+    def read_batches(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+                     source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
+                     o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
+                     batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
+                     idle_timeout: float | None = None) -> pa.RecordBatchReader:
+        """As :func:`tg_connect.read_batches`."""
+        return batch_reader(bridge.iterate(self._async.read_batches(
+            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
+            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+        )), kind)
 
-    def read(self, kind: str = "triples", **options: Any) -> pa.Table:
+    def read(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+             source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
+             o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
+             batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
+             idle_timeout: float | None = None) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
-        return collect(lambda: self.read_batches(kind, **options), kind)
+        return collect(lambda: self.read_batches(
+            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
+            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+        ), kind)
 
-    def read_pandas(self, kind: str = "triples", **options: Any) -> pd.DataFrame:
-        frame: pd.DataFrame = self.read(kind, **options).to_pandas()
-        return frame
+    def read_pandas(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
+                    dtype_backend: DtypeBackend | None = None,
+                    source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
+                    o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
+                    batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
+                    idle_timeout: float | None = None) -> pd.DataFrame:
+        """As :func:`tg_connect.read_trustgraph`: everything :meth:`read` returns, as a DataFrame."""
+        return to_pandas(self.read(
+            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
+            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+        ), dtype_backend)

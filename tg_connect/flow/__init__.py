@@ -3,7 +3,8 @@
 Reach it through :class:`tg_connect.Api`. The per-service knowledge (request fields, reply
 parsing, streaming, dropped-error checks) lives in :mod:`tg_connect.protocol.services`;
 :mod:`.core` holds the async faces (one implementation over any transport), :mod:`.sync`
-their sync twins, :mod:`.transports` the REST and socket transports.
+their sync twins (generated from :mod:`.core` by ``scripts/gen_sync.py``, calling it through
+:mod:`.blocking`), :mod:`.transports` the REST and socket transports.
 """
 
 from ..protocol.services import (
@@ -51,8 +52,8 @@ from .core import (
     AsyncSocketFlowInstance,
     ChunkStream,
 )
+from .blocking import ChunkIterator
 from .sync import (
-    ChunkIterator,
     Collection,
     Config,
     Flow,

@@ -10,6 +10,9 @@ Streaming methods return a :class:`ChunkStream` without awaiting: ``async for ch
 flow.agent(q, streaming=True)``. ``await`` on it returns the stream itself, so ``async for
 chunk in await flow.agent(q, streaming=True)`` works too. Closing it (``async with``, or
 ``aclose()``) ends the request at once; the timeout restarts at every chunk.
+
+The sync faces (:mod:`.sync`) are generated from this module: after changing a face here,
+run ``python scripts/gen_sync.py`` (a test fails until the two agree).
 """
 
 from __future__ import annotations
@@ -555,7 +558,7 @@ class AsyncFlow(_Face):
 
     def id(self, flow_id: str = "default") -> AsyncFlowInstance:
         """The services of flow ``flow_id`` (upstream's ``api.flow().id(...)``)."""
-        return AsyncFlowInstance(self._transport, sv._str("flow id", flow_id))
+        return AsyncFlowInstance(self._transport, sv.check_str("flow id", flow_id))
 
     def flow(self, flow_id: str = "default") -> AsyncFlowInstance:
         """The services of flow ``flow_id`` (upstream's ``api.socket().flow(...)``)."""

@@ -1,4 +1,6 @@
-"""The sync faces: the async faces run on tg_connect's one background event loop.
+# Generated from tg_connect/flow/core.py by scripts/gen_sync.py; do not edit.
+# Change the async face there, then run: python scripts/gen_sync.py
+"""The sync faces: the async faces of :mod:`.core` run on tg_connect's one background loop.
 
 Every method has the signature of its async twin and returns what the coroutine returns;
 streaming methods return a :class:`ChunkIterator`. Calls go through
@@ -9,117 +11,65 @@ queue (a slow consumer slows the socket, it does not grow memory).
 
 from __future__ import annotations
 
-import functools
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Concatenate,
-    Generic,
-    Iterator,
-    Literal,
-    Mapping,
-    ParamSpec,
-    TypeVar,
-    overload,
-)
+import builtins
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence, overload
 
 from ..protocol import services as sv
 from ..protocol.services import (
     AgentChunk,
     Answer,
+    ChunkMatch,
+    ClozeResult,
+    CollectionMetadata,
+    ConfigKey,
+    ConfigSnapshot,
+    ConfigValue,
+    DocumentMetadata,
+    EntityMatch,
     KnowledgeCore,
     KnowledgeItem,
+    McpResult,
+    ModelInfo,
+    NlpQueryResult,
+    ProcessingMetadata,
     RAGEvent,
+    RerankResult,
+    RowMatch,
+    RowsResult,
+    ScoringResult,
     SparqlResult,
+    StructuredDiagResult,
+    StructuredQueryResult,
+    Table,
     TermArg,
     TextChunk,
     TripleList,
 )
+from ..protocol.terms import Triple
 from ..transport import bridge
 from . import core
-from .core import ChunkStream
+from .blocking import ChunkIterator, run_or_iterate
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-C = TypeVar("C")
-R = TypeVar("R")
-P = ParamSpec("P")
-
-
-def wait(awaitable: Awaitable[R]) -> R:
-    """Run ``awaitable`` on the background loop and return its result."""
-    async def run() -> R:
-        return await awaitable
-    return bridge.run(run())
-
-
-class ChunkIterator(Generic[C]):
-    """A sync iterator over a streamed answer; ``close()`` (or ``with``) ends the request.
-
-    At most 64 chunks wait between the socket and the consumer (on top of the socket's own
-    bounded channel), so a slow consumer slows the socket.
-    """
-
-    def __init__(self, stream: AsyncIterator[C], what: str = "stream") -> None:
-        self._what = what
-        self._it: Iterator[C] = bridge.iterate(stream, prefetch=64)
-
-    def __repr__(self) -> str:
-        return f"<ChunkIterator {self._what}>"
-
-    def __iter__(self) -> ChunkIterator[C]:
-        return self
-
-    def __next__(self) -> C:
-        return next(self._it)
-
-    def close(self) -> None:
-        close: Callable[[], None] | None = getattr(self._it, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> ChunkIterator[C]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _sync(fn: Callable[Concatenate[Any, P], Awaitable[R]]) -> Callable[Concatenate[Any, P], R]:
-    """The sync twin of an async face method: same name, signature and docstring."""
-    name = fn.__name__
-
-    @functools.wraps(fn)
-    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        coroutine: Awaitable[R] = getattr(self._a, name)(*args, **kwargs)
-        return wait(coroutine)
-
-    return method
-
-
-def _run(result: Awaitable[R] | ChunkStream[C]) -> R | ChunkIterator[C]:
-    if isinstance(result, ChunkStream):
-        return ChunkIterator(result, repr(result))
-    return wait(result)
-
 
 class _SyncFace:
-    _a: core._Face
+    """What every sync face has: its async twin ``_a``, a repr and ``close()``."""
+
+    def __init__(self, inner: core._Face) -> None:
+        self._a: core._Face = inner
 
     def __repr__(self) -> str:
         return repr(self._a).replace("Async", "", 1)
 
     def close(self) -> None:
-        """Close this face's connection (shared with its Api; the next call reconnects)."""
-        wait(self._a.aclose())
+        """Close this face's transport (the connection it shares with its Api)."""
+        bridge.run(self._a.aclose())
 
 
 class FlowInstance(_SyncFace):
-    """The flow-scoped services of one flow (``api.flow().id("default")``, ``api.socket().flow("default")``)."""
+    """The flow-scoped services of one flow (``api.flow().id("default")``)."""
 
     def __init__(self, inner: core.AsyncFlowInstance) -> None:
         self._a: core.AsyncFlowInstance = inner
@@ -127,6 +77,8 @@ class FlowInstance(_SyncFace):
     @property
     def id(self) -> str:
         return self._a.id
+
+    # -- LLM services (streaming) -----------------------------------------------------------
 
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
@@ -139,7 +91,8 @@ class FlowInstance(_SyncFace):
                         **kw: Unpack[sv.TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]: ...
     def text_completion(self, system: str, prompt: str, *, streaming: bool = False,
                         **kw: Unpack[sv.TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]:
-        return _run(self._a.text_completion(system, prompt, streaming=streaming, **kw))
+        """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
+        return run_or_iterate(self._a.text_completion(system, prompt, streaming=streaming, **kw))
 
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
@@ -152,7 +105,8 @@ class FlowInstance(_SyncFace):
                **kw: Unpack[sv.PromptOptions]) -> Answer | ChunkIterator[TextChunk]: ...
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
                **kw: Unpack[sv.PromptOptions]) -> Answer | ChunkIterator[TextChunk]:
-        return _run(self._a.prompt(id, variables, streaming=streaming, **kw))
+        """A prompt template; a JSON template's value is ``answer.object``."""
+        return run_or_iterate(self._a.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
     def agent(self, question: str, *, streaming: Literal[False] = False,
@@ -165,7 +119,9 @@ class FlowInstance(_SyncFace):
               **kw: Unpack[sv.AgentOptions]) -> Answer | ChunkIterator[AgentChunk]: ...
     def agent(self, question: str, *, streaming: bool = False,
               **kw: Unpack[sv.AgentOptions]) -> Answer | ChunkIterator[AgentChunk]:
-        return _run(self._a.agent(question, streaming=streaming, **kw))
+        """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
+        AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
+        return run_or_iterate(self._a.agent(question, streaming=streaming, **kw))
 
     @overload
     def graph_rag(self, query: str, *, streaming: Literal[False] = False,
@@ -178,7 +134,8 @@ class FlowInstance(_SyncFace):
                   **kw: Unpack[sv.GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
     def graph_rag(self, query: str, *, streaming: bool = False,
                   **kw: Unpack[sv.GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
-        return _run(self._a.graph_rag(query, streaming=streaming, **kw))
+        """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent."""
+        return run_or_iterate(self._a.graph_rag(query, streaming=streaming, **kw))
 
     @overload
     def document_rag(self, query: str, *, streaming: Literal[False] = False,
@@ -191,7 +148,14 @@ class FlowInstance(_SyncFace):
                      **kw: Unpack[sv.DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
     def document_rag(self, query: str, *, streaming: bool = False,
                      **kw: Unpack[sv.DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
-        return _run(self._a.document_rag(query, streaming=streaming, **kw))
+        """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
+        return run_or_iterate(self._a.document_rag(query, streaming=streaming, **kw))
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models of the flow's LLM (text-completion ``list-models``)."""
+        return bridge.run(self._a.list_models())
+
+    # -- graph queries (streaming) -----------------------------------------------------------
 
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
@@ -201,10 +165,13 @@ class FlowInstance(_SyncFace):
                       streaming: Literal[True], **kw: Unpack[sv.QueryOptions]) -> ChunkIterator[TripleList]: ...
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool, **kw: Unpack[sv.QueryOptions]) -> TripleList | ChunkIterator[TripleList]: ...
+                      streaming: bool, **kw: Unpack[sv.QueryOptions]
+                      ) -> TripleList | ChunkIterator[TripleList]: ...
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool = False, **kw: Unpack[sv.QueryOptions]) -> TripleList | ChunkIterator[TripleList]:
-        return _run(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))
+                      streaming: bool = False, **kw: Unpack[sv.QueryOptions]
+                      ) -> TripleList | ChunkIterator[TripleList]:
+        """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch."""
+        return run_or_iterate(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
     def sparql_query(self, query: str, *, streaming: Literal[False] = False,
@@ -217,7 +184,80 @@ class FlowInstance(_SyncFace):
                      **kw: Unpack[sv.QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]: ...
     def sparql_query(self, query: str, *, streaming: bool = False,
                      **kw: Unpack[sv.QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]:
-        return _run(self._a.sparql_query(query, streaming=streaming, **kw))
+        """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
+        return run_or_iterate(self._a.sparql_query(query, streaming=streaming, **kw))
+
+    # -- embeddings -------------------------------------------------------------------------
+
+    def embeddings(self, texts: str | Sequence[str]) -> list[list[float]]:
+        """One vector per text (a single string gives a one-vector list)."""
+        return bridge.run(self._a.embeddings(texts))
+
+    def graph_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
+                               limit: int = 10, collection: str | None = "default") -> Table[EntityMatch]:
+        """Graph entities nearest to ``text`` (embedded first) or ``vector``."""
+        return bridge.run(self._a.graph_embeddings_query(text, vector=vector, limit=limit, collection=collection))
+
+    def document_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
+                                  limit: int = 10, collection: str | None = "default") -> Table[ChunkMatch]:
+        """Document chunks nearest to ``text`` (embedded first) or ``vector``."""
+        return bridge.run(self._a.document_embeddings_query(text, vector=vector, limit=limit, collection=collection))
+
+    def row_embeddings_query(self, text: str | None = None, *, schema_name: str,
+                             vector: Sequence[float] | None = None, index_name: str | None = None,
+                             limit: int = 10, collection: str | None = "default") -> Table[RowMatch]:
+        """Rows of ``schema_name`` nearest to ``text`` (embedded first) or ``vector``."""
+        return bridge.run(self._a.row_embeddings_query(text, schema_name=schema_name, vector=vector,
+                                                       index_name=index_name, limit=limit, collection=collection))
+
+    # -- structured data ----------------------------------------------------------------------
+
+    def rows_query(self, query: str, *, collection: str | None = "default",
+                   variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
+        """A GraphQL query over structured rows (``.to_arrow()``)."""
+        return bridge.run(self._a.rows_query(query, collection=collection, variables=variables,
+                                             operation_name=operation_name))
+
+    def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
+        """A question turned into a GraphQL query."""
+        return bridge.run(self._a.nlp_query(question, max_results=max_results))
+
+    def structured_query(self, question: str, *, collection: str | None = "default") -> StructuredQueryResult:
+        """A question answered from structured data."""
+        return bridge.run(self._a.structured_query(question, collection=collection))
+
+    def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
+                        schema_name: str | None = None,
+                        options: Mapping[str, Any] | None = None) -> StructuredDiagResult:
+        """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
+        return bridge.run(self._a.structured_diag(operation, sample, type=type, schema_name=schema_name,
+                                                  options=options))
+
+    # -- tools and models -----------------------------------------------------------------------
+
+    def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
+        return bridge.run(self._a.mcp_tool(name, parameters))
+
+    def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *,
+                 limit: int | None = None) -> Table[RerankResult]:
+        """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``."""
+        return bridge.run(self._a.reranker(query, documents, limit=limit))
+
+    def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None,
+                      system: str | None = None) -> Answer:
+        return bridge.run(self._a.image_to_text(image, mime_type, prompt=prompt, system=system))
+
+    def cloze(self, query: str | None = None, *, model: str | None = None,
+              operation: str = "predict") -> ClozeResult:
+        return bridge.run(self._a.cloze(query, model=model, operation=operation))
+
+    def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
+        return bridge.run(self._a.decision_scoring(state, questions))
+
+    def field_extraction(self, state: Mapping[str, Any], fields: Mapping[str, Any]) -> ScoringResult:
+        return bridge.run(self._a.field_extraction(state, fields))
+
+    # -- anything else ----------------------------------------------------------------------------
 
     @overload
     def request(self, service: str, body: Mapping[str, Any], *,
@@ -230,62 +270,91 @@ class FlowInstance(_SyncFace):
                 ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]: ...
     def request(self, service: str, body: Mapping[str, Any], *, streaming: bool = False
                 ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
-        return _run(self._a.request(service, body, streaming=streaming))
+        """Any flow service with a raw body: the final reply, or every reply when streaming.
 
-    list_models = _sync(core.AsyncFlowInstance.list_models)
-    embeddings = _sync(core.AsyncFlowInstance.embeddings)
-    graph_embeddings_query = _sync(core.AsyncFlowInstance.graph_embeddings_query)
-    document_embeddings_query = _sync(core.AsyncFlowInstance.document_embeddings_query)
-    row_embeddings_query = _sync(core.AsyncFlowInstance.row_embeddings_query)
-    rows_query = _sync(core.AsyncFlowInstance.rows_query)
-    nlp_query = _sync(core.AsyncFlowInstance.nlp_query)
-    structured_query = _sync(core.AsyncFlowInstance.structured_query)
-    structured_diag = _sync(core.AsyncFlowInstance.structured_diag)
-    mcp_tool = _sync(core.AsyncFlowInstance.mcp_tool)
-    reranker = _sync(core.AsyncFlowInstance.reranker)
-    image_to_text = _sync(core.AsyncFlowInstance.image_to_text)
-    cloze = _sync(core.AsyncFlowInstance.cloze)
-    decision_scoring = _sync(core.AsyncFlowInstance.decision_scoring)
-    field_extraction = _sync(core.AsyncFlowInstance.field_extraction)
+        Errors raise as for the typed methods, including the dropped-error check.
+        """
+        return run_or_iterate(self._a.request(service, body, streaming=streaming))
 
 
 class Config(_SyncFace):
-    """The configuration service (``api.config()``)."""
+    """The configuration service (``config``)."""
 
     def __init__(self, inner: core.AsyncConfig) -> None:
-        self._a = inner
+        self._a: core.AsyncConfig = inner
 
-    get = _sync(core.AsyncConfig.get)
-    put = _sync(core.AsyncConfig.put)
-    delete = _sync(core.AsyncConfig.delete)
-    list = _sync(core.AsyncConfig.list)
-    get_values = _sync(core.AsyncConfig.get_values)
-    get_values_all_workspaces = _sync(core.AsyncConfig.get_values_all_workspaces)
-    all = _sync(core.AsyncConfig.all)
+    def get(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> builtins.list[ConfigValue]:
+        """Values of ``keys``; a missing key's value is ``None``."""
+        return bridge.run(self._a.get(keys))
+
+    def put(self, values: Iterable[ConfigValue | tuple[str, str, str]]) -> None:
+        bridge.run(self._a.put(values))
+
+    def delete(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> None:
+        bridge.run(self._a.delete(keys))
+
+    def list(self, type: str) -> builtins.list[str]:
+        """The keys of one type."""
+        return bridge.run(self._a.list(type))
+
+    def get_values(self, type: str) -> builtins.list[ConfigValue]:
+        return bridge.run(self._a.get_values(type))
+
+    def get_values_all_workspaces(self, type: str) -> builtins.list[ConfigValue]:
+        return bridge.run(self._a.get_values_all_workspaces(type))
+
+    def all(self) -> ConfigSnapshot:
+        """``(config, version)``: every type's keys and values, and the config version."""
+        return bridge.run(self._a.all())
 
 
 class Library(_SyncFace):
-    """The librarian (``api.library()``)."""
+    """The librarian: documents and their processing."""
 
     def __init__(self, inner: core.AsyncLibrary) -> None:
-        self._a = inner
+        self._a: core.AsyncLibrary = inner
 
-    add_document = _sync(core.AsyncLibrary.add_document)
-    get_documents = _sync(core.AsyncLibrary.get_documents)
-    get_document = _sync(core.AsyncLibrary.get_document)
-    get_document_content = _sync(core.AsyncLibrary.get_document_content)
-    update_document = _sync(core.AsyncLibrary.update_document)
-    remove_document = _sync(core.AsyncLibrary.remove_document)
-    start_processing = _sync(core.AsyncLibrary.start_processing)
-    stop_processing = _sync(core.AsyncLibrary.stop_processing)
-    get_processings = _sync(core.AsyncLibrary.get_processings)
+    def add_document(self, document: bytes, id: str, *, title: str = "", comments: str = "",
+                     kind: str = "text/plain", tags: Sequence[str] = (),
+                     metadata: Iterable[Triple] | None = None) -> None:
+        bridge.run(self._a.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags,
+                                        metadata=metadata))
+
+    def get_documents(self, include_children: bool = False) -> list[DocumentMetadata]:
+        return bridge.run(self._a.get_documents(include_children))
+
+    def get_document(self, id: str) -> DocumentMetadata:
+        return bridge.run(self._a.get_document(id))
+
+    def get_document_content(self, id: str) -> bytes:
+        return bridge.run(self._a.get_document_content(id))
+
+    def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
+                        tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
+        bridge.run(self._a.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
+
+    def remove_document(self, id: str) -> None:
+        bridge.run(self._a.remove_document(id))
+
+    def start_processing(self, id: str, document_id: str, *, flow: str = "default",
+                         collection: str = "default", tags: Sequence[str] = ()) -> None:
+        bridge.run(self._a.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
+
+    def stop_processing(self, id: str) -> None:
+        bridge.run(self._a.stop_processing(id))
+
+    def get_processings(self) -> list[ProcessingMetadata]:
+        return bridge.run(self._a.get_processings())
 
 
 class Knowledge(_SyncFace):
-    """Knowledge cores (``api.knowledge()``); reading a core needs the socket."""
+    """Knowledge cores. Reading a core spans several frames: it needs the socket."""
 
     def __init__(self, inner: core.AsyncKnowledge) -> None:
         self._a: core.AsyncKnowledge = inner
+
+    def list_kg_cores(self) -> list[str]:
+        return bridge.run(self._a.list_kg_cores())
 
     @overload
     def get_kg_core(self, id: str, *, streaming: Literal[False] = False) -> KnowledgeCore: ...
@@ -294,7 +363,26 @@ class Knowledge(_SyncFace):
     @overload
     def get_kg_core(self, id: str, *, streaming: bool) -> KnowledgeCore | ChunkIterator[KnowledgeItem]: ...
     def get_kg_core(self, id: str, *, streaming: bool = False) -> KnowledgeCore | ChunkIterator[KnowledgeItem]:
-        return _run(self._a.get_kg_core(id, streaming=streaming))
+        """The core's items (triples, graph embeddings, library documents)."""
+        return run_or_iterate(self._a.get_kg_core(id, streaming=streaming))
+
+    def put_kg_core(self, id: str, *, triples: Mapping[str, Any] | None = None,
+                    graph_embeddings: Mapping[str, Any] | None = None) -> None:
+        """One item in wire form: ``{"metadata": {"id", "collection"}, "triples": [...]}`` or
+        ``{"metadata": ..., "entities": [{"entity", "vector"}]}``."""
+        bridge.run(self._a.put_kg_core(id, triples=triples, graph_embeddings=graph_embeddings))
+
+    def delete_kg_core(self, id: str) -> None:
+        bridge.run(self._a.delete_kg_core(id))
+
+    def load_kg_core(self, id: str, *, flow: str = "default", collection: str = "default") -> None:
+        bridge.run(self._a.load_kg_core(id, flow=flow, collection=collection))
+
+    def unload_kg_core(self, id: str, *, flow: str = "default") -> None:
+        bridge.run(self._a.unload_kg_core(id, flow=flow))
+
+    def list_de_cores(self) -> list[str]:
+        return bridge.run(self._a.list_de_cores())
 
     @overload
     def get_de_core(self, id: str, *, streaming: Literal[False] = False) -> KnowledgeCore: ...
@@ -303,41 +391,55 @@ class Knowledge(_SyncFace):
     @overload
     def get_de_core(self, id: str, *, streaming: bool) -> KnowledgeCore | ChunkIterator[KnowledgeItem]: ...
     def get_de_core(self, id: str, *, streaming: bool = False) -> KnowledgeCore | ChunkIterator[KnowledgeItem]:
-        return _run(self._a.get_de_core(id, streaming=streaming))
+        return run_or_iterate(self._a.get_de_core(id, streaming=streaming))
 
-    list_kg_cores = _sync(core.AsyncKnowledge.list_kg_cores)
-    put_kg_core = _sync(core.AsyncKnowledge.put_kg_core)
-    delete_kg_core = _sync(core.AsyncKnowledge.delete_kg_core)
-    load_kg_core = _sync(core.AsyncKnowledge.load_kg_core)
-    unload_kg_core = _sync(core.AsyncKnowledge.unload_kg_core)
-    list_de_cores = _sync(core.AsyncKnowledge.list_de_cores)
-    put_de_core = _sync(core.AsyncKnowledge.put_de_core)
-    delete_de_core = _sync(core.AsyncKnowledge.delete_de_core)
-    load_de_core = _sync(core.AsyncKnowledge.load_de_core)
+    def put_de_core(self, id: str, *, document_embeddings: Mapping[str, Any]) -> None:
+        bridge.run(self._a.put_de_core(id, document_embeddings=document_embeddings))
+
+    def delete_de_core(self, id: str) -> None:
+        bridge.run(self._a.delete_de_core(id))
+
+    def load_de_core(self, id: str, *, flow: str = "default", collection: str = "default") -> None:
+        bridge.run(self._a.load_de_core(id, flow=flow, collection=collection))
 
 
 class Collection(_SyncFace):
-    """Collection management (``api.collection()``)."""
+    """Collection management."""
 
     def __init__(self, inner: core.AsyncCollection) -> None:
-        self._a = inner
+        self._a: core.AsyncCollection = inner
 
-    list_collections = _sync(core.AsyncCollection.list_collections)
-    update_collection = _sync(core.AsyncCollection.update_collection)
-    delete_collection = _sync(core.AsyncCollection.delete_collection)
+    def list_collections(self, tag_filter: Sequence[str] | None = None,
+                         limit: int | None = None) -> list[CollectionMetadata]:
+        return bridge.run(self._a.list_collections(tag_filter, limit))
+
+    def update_collection(self, collection: str, *, name: str | None = None, description: str | None = None,
+                          tags: Sequence[str] | None = None) -> CollectionMetadata:
+        """Create or update a collection."""
+        return bridge.run(self._a.update_collection(collection, name=name, description=description, tags=tags))
+
+    def delete_collection(self, collection: str) -> None:
+        bridge.run(self._a.delete_collection(collection))
 
 
 class Flow(_SyncFace):
-    """One transport's entry point (``api.flow()`` over REST, ``api.socket()`` over the socket):
-    flow management, a flow's services (``id(flow)`` or ``flow(flow)``), the global services."""
+    """One transport's entry point: flow management, flows, and the global services.
+
+    ``api.flow()`` gives it over REST and ``api.socket()`` over the socket, with
+    the same methods: ``id(flow)``/``flow(flow)`` a flow's services; ``list``, ``get``,
+    ``start``, ``stop`` and the blueprint methods; ``config()``, ``library()``,
+    ``knowledge()``, ``collection()``; ``request()`` for anything else.
+    """
 
     def __init__(self, inner: core.AsyncFlow) -> None:
         self._a: core.AsyncFlow = inner
 
     def id(self, flow_id: str = "default") -> FlowInstance:
+        """The services of flow ``flow_id`` (upstream's ``api.flow().id(...)``)."""
         return FlowInstance(self._a.id(flow_id))
 
     def flow(self, flow_id: str = "default") -> FlowInstance:
+        """The services of flow ``flow_id`` (upstream's ``api.socket().flow(...)``)."""
         return FlowInstance(self._a.flow(flow_id))
 
     def config(self) -> Config:
@@ -352,6 +454,39 @@ class Flow(_SyncFace):
     def collection(self) -> Collection:
         return Collection(self._a.collection())
 
+    def list(self) -> builtins.list[str]:
+        """The ids of the running flows."""
+        return bridge.run(self._a.list())
+
+    def get(self, id: str) -> dict[str, Any]:
+        """A flow's record (blueprint, description, parameters, interfaces)."""
+        return bridge.run(self._a.get(id))
+
+    def start(self, blueprint_name: str, id: str, description: str = "",
+              parameters: Mapping[str, str] | None = None) -> None:
+        """Start flow ``id`` from a blueprint.
+
+        The gateway drops flow errors, so this checks first that ``id`` is not running and the
+        blueprint exists, and afterwards that the flow is listed.
+        """
+        bridge.run(self._a.start(blueprint_name, id, description, parameters))
+
+    def stop(self, id: str) -> None:
+        """Stop flow ``id`` (checked to be running first: the gateway drops flow errors)."""
+        bridge.run(self._a.stop(id))
+
+    def list_blueprints(self) -> builtins.list[str]:
+        return bridge.run(self._a.list_blueprints())
+
+    def get_blueprint(self, name: str) -> dict[str, Any]:
+        return bridge.run(self._a.get_blueprint(name))
+
+    def put_blueprint(self, name: str, definition: Mapping[str, Any] | str) -> None:
+        bridge.run(self._a.put_blueprint(name, definition))
+
+    def delete_blueprint(self, name: str) -> None:
+        bridge.run(self._a.delete_blueprint(name))
+
     @overload
     def request(self, service: str, body: Mapping[str, Any], *,
                 streaming: Literal[False] = False) -> Mapping[str, Any]: ...
@@ -363,20 +498,16 @@ class Flow(_SyncFace):
                 ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]: ...
     def request(self, service: str, body: Mapping[str, Any], *, streaming: bool = False
                 ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
-        return _run(self._a.request(service, body, streaming=streaming))
-
-    list = _sync(core.AsyncFlow.list)
-    get = _sync(core.AsyncFlow.get)
-    start = _sync(core.AsyncFlow.start)
-    stop = _sync(core.AsyncFlow.stop)
-    list_blueprints = _sync(core.AsyncFlow.list_blueprints)
-    get_blueprint = _sync(core.AsyncFlow.get_blueprint)
-    put_blueprint = _sync(core.AsyncFlow.put_blueprint)
-    delete_blueprint = _sync(core.AsyncFlow.delete_blueprint)
+        """Any global service (``config``, ``flow``, ``librarian``, ``knowledge``,
+        ``collection-management``, ``iam``) with a raw body carrying ``operation``."""
+        return run_or_iterate(self._a.request(service, body, streaming=streaming))
 
 
 class SocketClient(Flow):
     """:class:`Flow` over the socket (``api.socket()``)."""
+
+    def __init__(self, inner: core.AsyncSocketClient) -> None:
+        self._a: core.AsyncSocketClient = inner
 
 
 SocketFlowInstance = FlowInstance

@@ -749,7 +749,8 @@ def check_carries(service_name: str, response: Mapping[str, Any], fields: Sequen
 # -- parameter validation ----------------------------------------------------------------
 
 
-def _str(name: str, value: Any, *, empty: bool = False) -> str:
+def check_str(name: str, value: Any, *, empty: bool = False) -> str:
+    """``value`` if it is a string (not empty, unless ``empty``); else :class:`InputError` naming ``name``."""
     if not isinstance(value, str):
         raise InputError(f"{name} must be a string, not {type(value).__name__}")
     if not empty and not value:
@@ -758,7 +759,7 @@ def _str(name: str, value: Any, *, empty: bool = False) -> str:
 
 
 def _opt_str(name: str, value: Any) -> str | None:
-    return None if value is None else _str(name, value, empty=True)
+    return None if value is None else check_str(name, value, empty=True)
 
 
 def _int(name: str, value: Any, *, low: int = 1, high: int = 2**31 - 1) -> int:
@@ -933,7 +934,7 @@ def generic(name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool
     operation the gateway registry accepts, and only streaming services may stream. The
     dropped-error check of the service (or operation) applies to every reply.
     """
-    spec = service(_str("service", name), scope)
+    spec = service(check_str("service", name), scope)
     request = _mapping("body", body)
     operation = request.get("operation")
     if spec.scope == "global":
@@ -984,7 +985,7 @@ def _collect_text(chunks: Sequence[TextChunk]) -> Answer:
 def text_completion(system: str, prompt: str, *, streaming: bool = False,
                     **kw: Unpack[TextCompletionOptions]) -> Call[TextChunk, Answer]:
     _known("text_completion", kw, TextCompletionOptions)
-    body: dict[str, Any] = {"system": _str("system", system, empty=True), "prompt": _str("prompt", prompt)}
+    body: dict[str, Any] = {"system": check_str("system", system, empty=True), "prompt": check_str("prompt", prompt)}
     _put(body, "response_format", _opt_str("response_format", kw.get("response_format")))
     schema = kw.get("schema")
     if schema is not None:
@@ -1010,11 +1011,11 @@ def prompt(id: str, variables: Mapping[str, Any] | None = None, *, streaming: bo
     """``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
     _known("prompt", kw, PromptOptions)
     terms = kw.get("terms")
-    body: dict[str, Any] = {"id": _str("id", id)}
+    body: dict[str, Any] = {"id": check_str("id", id)}
     if variables is not None and terms is not None:
         raise InputError("pass variables or terms, not both")
     if terms is not None:
-        body["terms"] = {k: _str(f"terms[{k!r}]", v, empty=True) for k, v in _mapping("terms", terms).items()}
+        body["terms"] = {k: check_str(f"terms[{k!r}]", v, empty=True) for k, v in _mapping("terms", terms).items()}
     else:
         body["variables"] = _mapping("variables", variables or {})
     return Call(SERVICES["prompt"], body, _text_chunks("prompt", "text"), _collect_text,
@@ -1086,7 +1087,7 @@ def _collect_agent(chunks: Sequence[AgentChunk]) -> Answer:
 def agent(question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]) -> Call[AgentChunk, Answer]:
     _known("agent", kw, AgentOptions)
     group, history, pattern = kw.get("group"), kw.get("history"), kw.get("pattern")
-    body: dict[str, Any] = {"question": _str("question", question)}
+    body: dict[str, Any] = {"question": check_str("question", question)}
     _put(body, "state", _opt_str("state", kw.get("state")))
     if group is not None:
         body["group"] = _strs("group", group)
@@ -1142,7 +1143,7 @@ def _collect_rag(chunks: Sequence[RAGEvent]) -> Answer:
 def graph_rag(query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]) -> Call[RAGEvent, Answer]:
     """``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
     _known("graph_rag", kw, GraphRagOptions)
-    body: dict[str, Any] = {"query": _str("query", query)}
+    body: dict[str, Any] = {"query": check_str("query", query)}
     _put(body, "collection", _opt_str("collection", kw.get("collection", "default")))
     for key in ("entity_limit", "triple_limit", "max_subgraph_size", "max_path_length"):
         value = kw.get(key)
@@ -1157,7 +1158,7 @@ def graph_rag(query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptio
 
 def document_rag(query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]) -> Call[RAGEvent, Answer]:
     _known("document_rag", kw, DocumentRagOptions)
-    body: dict[str, Any] = {"query": _str("query", query)}
+    body: dict[str, Any] = {"query": check_str("query", query)}
     _put(body, "collection", _opt_str("collection", kw.get("collection", "default")))
     doc_limit = kw.get("doc_limit")
     if doc_limit is not None:
@@ -1235,7 +1236,7 @@ def row_embeddings_query(vector: Sequence[float], *, schema_name: str, index_nam
                          limit: int = 10, collection: str | None = "default"
                          ) -> Call[Mapping[str, Any], Table[RowMatch]]:
     body = _query_body(vector, limit, collection)
-    body["schema_name"] = _str("schema_name", schema_name)
+    body["schema_name"] = check_str("schema_name", schema_name)
     _put(body, "index_name", _opt_str("index_name", index_name))
 
     def convert(r: Mapping[str, Any]) -> Table[RowMatch]:
@@ -1322,7 +1323,7 @@ def _collect_sparql(chunks: Sequence[SparqlResult]) -> SparqlResult:
 
 
 def sparql_query(query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]) -> Call[SparqlResult, SparqlResult]:
-    body: dict[str, Any] = {"query": _str("query", query)}
+    body: dict[str, Any] = {"query": check_str("query", query)}
     _query_options("sparql_query", body, kw)
     return Call(SERVICES["sparql"], body, _sparql_chunks, _collect_sparql, streaming=_bool("streaming", streaming))
 
@@ -1332,7 +1333,7 @@ def sparql_query(query: str, *, streaming: bool = False, **kw: Unpack[QueryOptio
 
 def rows_query(query: str, *, collection: str | None = "default", variables: Mapping[str, Any] | None = None,
                operation_name: str | None = None) -> Call[Mapping[str, Any], RowsResult]:
-    body: dict[str, Any] = {"query": _str("query", query)}
+    body: dict[str, Any] = {"query": check_str("query", query)}
     _put(body, "collection", _opt_str("collection", collection))
     if variables is not None:
         body["variables"] = _mapping("variables", variables)
@@ -1347,7 +1348,7 @@ def rows_query(query: str, *, collection: str | None = "default", variables: Map
 
 
 def nlp_query(question: str, *, max_results: int = 100) -> Call[Mapping[str, Any], NlpQueryResult]:
-    body = {"question": _str("question", question), "max_results": _int("max_results", max_results)}
+    body = {"question": check_str("question", question), "max_results": _int("max_results", max_results)}
 
     def convert(r: Mapping[str, Any]) -> NlpQueryResult:
         if r.get("graphql_query") is None:
@@ -1359,7 +1360,7 @@ def nlp_query(question: str, *, max_results: int = 100) -> Call[Mapping[str, Any
 
 def structured_query(question: str, *, collection: str | None = "default"
                      ) -> Call[Mapping[str, Any], StructuredQueryResult]:
-    body: dict[str, Any] = {"question": _str("question", question)}
+    body: dict[str, Any] = {"question": check_str("question", question)}
     _put(body, "collection", _opt_str("collection", collection))
 
     def convert(r: Mapping[str, Any]) -> StructuredQueryResult:
@@ -1382,7 +1383,7 @@ def structured_diag(operation: str, sample: str, *, type: str | None = None, sch
                     options: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], StructuredDiagResult]:
     if operation not in DIAG_OPERATIONS:
         raise InputError(f"operation must be one of {', '.join(DIAG_OPERATIONS)}, not {operation!r}")
-    body: dict[str, Any] = {"operation": operation, "sample": _str("sample", sample)}
+    body: dict[str, Any] = {"operation": operation, "sample": check_str("sample", sample)}
     _put(body, "type", _opt_str("type", type))
     _put(body, "schema-name", _opt_str("schema_name", schema_name))
     if options is not None:
@@ -1400,7 +1401,7 @@ def structured_diag(operation: str, sample: str, *, type: str | None = None, sch
 
 
 def mcp_tool(name: str, parameters: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], McpResult]:
-    body = {"name": _str("name", name), "parameters": _mapping("parameters", parameters or {})}
+    body = {"name": check_str("name", name), "parameters": _mapping("parameters", parameters or {})}
 
     def convert(r: Mapping[str, Any]) -> McpResult:
         obj = r.get("object")
@@ -1418,13 +1419,13 @@ def reranker(query: str, documents: Sequence[str] | Mapping[str, str], *, limit:
              ) -> Call[Mapping[str, Any], Table[RerankResult]]:
     """Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
     if isinstance(documents, Mapping):
-        docs = [{"document_id": _str("document id", k), "document_text": _str(f"documents[{k!r}]", v, empty=True)}
-                for k, v in documents.items()]
+        docs = [{"document_id": check_str("document id", k),
+                 "document_text": check_str(f"documents[{k!r}]", v, empty=True)} for k, v in documents.items()]
     else:
         docs = [{"document_id": f"d{i}", "document_text": t} for i, t in enumerate(_strs("documents", documents))]
     if not docs:
         raise InputError("documents must not be empty")
-    body: dict[str, Any] = {"queries": [{"query_id": "q0", "query_text": _str("query", query)}], "documents": docs}
+    body: dict[str, Any] = {"queries": [{"query_id": "q0", "query_text": check_str("query", query)}], "documents": docs}
     if limit is not None:
         body["limit"] = _int("limit", limit)
 
@@ -1446,7 +1447,7 @@ def image_to_text(image: bytes, mime_type: str, *, prompt: str | None = None, sy
     if not isinstance(image, (bytes, bytearray, memoryview)) or not image:
         raise InputError("image must be non-empty bytes")
     body: dict[str, Any] = {"image": base64.b64encode(bytes(image)).decode("ascii"),
-                            "mime_type": _str("mime_type", mime_type)}
+                            "mime_type": check_str("mime_type", mime_type)}
     _put(body, "prompt", _opt_str("prompt", prompt))
     _put(body, "system", _opt_str("system", system))
 
@@ -1464,7 +1465,7 @@ def cloze(query: str | None = None, *, model: str | None = None, operation: str 
         raise InputError(f"operation must be predict or list-models, not {operation!r}")
     body: dict[str, Any] = {"operation": operation}
     if operation == "predict":
-        body["query"] = _str("query", query)
+        body["query"] = check_str("query", query)
     _put(body, "model", _opt_str("model", model))
 
     def convert(r: Mapping[str, Any]) -> ClozeResult:
@@ -1513,9 +1514,9 @@ def _config_values(r: Mapping[str, Any]) -> list[ConfigValue]:
 
 def _key(k: Any) -> dict[str, str]:
     if isinstance(k, ConfigKey):
-        return {"type": _str("type", k.type), "key": _str("key", k.key)}
+        return {"type": check_str("type", k.type), "key": check_str("key", k.key)}
     if isinstance(k, Sequence) and not isinstance(k, str) and len(k) == 2:
-        return {"type": _str("type", k[0]), "key": _str("key", k[1])}
+        return {"type": check_str("type", k[0]), "key": check_str("key", k[1])}
     raise InputError(f"a config key is a ConfigKey or a (type, key) pair, not {k!r}")
 
 
@@ -1550,8 +1551,8 @@ def config_put(values: Iterable[ConfigValue | tuple[str, str, str]]) -> Call[Map
             t, k, val = v
         else:
             raise InputError(f"a config value is a ConfigValue or a (type, key, value) triple, not {v!r}")
-        out.append({"type": _str("type", t), "key": _str("key", k),
-                    "value": _str(f"value of {t}/{k}", val, empty=True)})
+        out.append({"type": check_str("type", t), "key": check_str("key", k),
+                    "value": check_str(f"value of {t}/{k}", val, empty=True)})
     return _call_single("config", {"operation": "put", "values": out}, lambda r: None, ())
 
 
@@ -1560,13 +1561,13 @@ def config_delete(keys: Iterable[ConfigKey | tuple[str, str]]) -> Call[Mapping[s
 
 
 def config_list(type: str) -> Call[Mapping[str, Any], list[str]]:
-    return _config_read({"operation": "list", "type": _str("type", type)},
+    return _config_read({"operation": "list", "type": check_str("type", type)},
                         lambda r: [str(k) for k in r.get("directory") or []])
 
 
 def config_values(type: str, *, all_workspaces: bool = False) -> Call[Mapping[str, Any], list[ConfigValue]]:
     op = "getvalues-all-ws" if all_workspaces else "getvalues"
-    return _config_read({"operation": op, "type": _str("type", type)}, _config_values)
+    return _config_read({"operation": op, "type": check_str("type", type)}, _config_values)
 
 
 def config_all() -> Call[Mapping[str, Any], ConfigSnapshot]:
@@ -1585,7 +1586,7 @@ def flow_list() -> Call[Mapping[str, Any], list[str]]:
 
 
 def flow_get(id: str) -> Call[Mapping[str, Any], dict[str, Any]]:
-    flow_id = _str("id", id)
+    flow_id = check_str("id", id)
 
     def convert(r: Mapping[str, Any]) -> dict[str, Any]:
         text = r.get("flow")
@@ -1602,17 +1603,17 @@ def flow_get(id: str) -> Call[Mapping[str, Any], dict[str, Any]]:
 
 def flow_start(blueprint_name: str, id: str, description: str = "",
                parameters: Mapping[str, str] | None = None) -> Call[Mapping[str, Any], None]:
-    body: dict[str, Any] = {"operation": "start-flow", "flow-id": _str("id", id),
-                            "blueprint-name": _str("blueprint_name", blueprint_name),
-                            "description": _str("description", description, empty=True)}
+    body: dict[str, Any] = {"operation": "start-flow", "flow-id": check_str("id", id),
+                            "blueprint-name": check_str("blueprint_name", blueprint_name),
+                            "description": check_str("description", description, empty=True)}
     if parameters is not None:
-        body["parameters"] = {_str("parameter name", k): _str(f"parameter {k!r}", v, empty=True)
+        body["parameters"] = {check_str("parameter name", k): check_str(f"parameter {k!r}", v, empty=True)
                               for k, v in _mapping("parameters", parameters).items()}
     return _call_single("flow", body, lambda r: None, ())
 
 
 def flow_stop(id: str) -> Call[Mapping[str, Any], None]:
-    return _call_single("flow", {"operation": "stop-flow", "flow-id": _str("id", id)}, lambda r: None, ())
+    return _call_single("flow", {"operation": "stop-flow", "flow-id": check_str("id", id)}, lambda r: None, ())
 
 
 def blueprint_list() -> Call[Mapping[str, Any], list[str]]:
@@ -1621,7 +1622,7 @@ def blueprint_list() -> Call[Mapping[str, Any], list[str]]:
 
 
 def blueprint_get(name: str) -> Call[Mapping[str, Any], dict[str, Any]]:
-    blueprint = _str("name", name)
+    blueprint = check_str("name", name)
 
     def convert(r: Mapping[str, Any]) -> dict[str, Any]:
         text = r.get("blueprint-definition")
@@ -1643,12 +1644,12 @@ def blueprint_put(name: str, definition: Mapping[str, Any] | str) -> Call[Mappin
             raise ValueError
     except ValueError:
         raise InputError("a blueprint definition must be a JSON object") from None
-    return _call_single("flow", {"operation": "put-blueprint", "blueprint-name": _str("name", name),
+    return _call_single("flow", {"operation": "put-blueprint", "blueprint-name": check_str("name", name),
                                  "blueprint-definition": text}, lambda r: None, ())
 
 
 def blueprint_delete(name: str) -> Call[Mapping[str, Any], None]:
-    return _call_single("flow", {"operation": "delete-blueprint", "blueprint-name": _str("name", name)},
+    return _call_single("flow", {"operation": "delete-blueprint", "blueprint-name": check_str("name", name)},
                         lambda r: None, ())
 
 
@@ -1687,9 +1688,9 @@ def add_document(document: bytes, id: str, *, title: str = "", comments: str = "
         raise InputError("document must be bytes")
     import time as _time
 
-    meta = {"id": _str("id", id), "time": int(_time.time()) if time is None else _int("time", time, low=0),
-            "kind": _str("kind", kind), "title": _str("title", title, empty=True),
-            "comments": _str("comments", comments, empty=True), "metadata": _wire_triples(metadata),
+    meta = {"id": check_str("id", id), "time": int(_time.time()) if time is None else _int("time", time, low=0),
+            "kind": check_str("kind", kind), "title": check_str("title", title, empty=True),
+            "comments": check_str("comments", comments, empty=True), "metadata": _wire_triples(metadata),
             "tags": _strs("tags", tags)}
     body = {"operation": "add-document", "document-metadata": meta,
             "content": base64.b64encode(bytes(document)).decode("ascii")}
@@ -1699,7 +1700,7 @@ def add_document(document: bytes, id: str, *, title: str = "", comments: str = "
 def update_document(id: str, *, title: str | None = None, comments: str | None = None,
                     tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None
                     ) -> Call[Mapping[str, Any], None]:
-    meta: dict[str, Any] = {"id": _str("id", id)}
+    meta: dict[str, Any] = {"id": check_str("id", id)}
     _put(meta, "title", _opt_str("title", title))
     _put(meta, "comments", _opt_str("comments", comments))
     if tags is not None:
@@ -1724,7 +1725,7 @@ def get_document(id: str) -> Call[Mapping[str, Any], DocumentMetadata]:
         if not isinstance(meta, Mapping):
             raise missing("librarian", ("document-metadata",))
         return _document(meta)
-    return _call_single("librarian", {"operation": "get-document-metadata", "document-id": _str("id", id)},
+    return _call_single("librarian", {"operation": "get-document-metadata", "document-id": check_str("id", id)},
                         convert, ())
 
 
@@ -1734,12 +1735,12 @@ def get_document_content(id: str) -> Call[Mapping[str, Any], bytes]:
         if not isinstance(content, str):
             raise missing("librarian", ("content",))
         return base64.b64decode(content)
-    return _call_single("librarian", {"operation": "get-document-content", "document-id": _str("id", id)},
+    return _call_single("librarian", {"operation": "get-document-content", "document-id": check_str("id", id)},
                         convert, ())
 
 
 def remove_document(id: str) -> Call[Mapping[str, Any], None]:
-    return _call_single("librarian", {"operation": "remove-document", "document-id": _str("id", id)},
+    return _call_single("librarian", {"operation": "remove-document", "document-id": check_str("id", id)},
                         lambda r: None, ())
 
 
@@ -1747,15 +1748,15 @@ def start_processing(id: str, document_id: str, *, flow: str = "default", collec
                      tags: Sequence[str] = (), time: int | None = None) -> Call[Mapping[str, Any], None]:
     import time as _time
 
-    meta = {"id": _str("id", id), "document-id": _str("document_id", document_id),
-            "time": int(_time.time()) if time is None else _int("time", time, low=0), "flow": _str("flow", flow),
-            "collection": _str("collection", collection), "tags": _strs("tags", tags)}
+    meta = {"id": check_str("id", id), "document-id": check_str("document_id", document_id),
+            "time": int(_time.time()) if time is None else _int("time", time, low=0), "flow": check_str("flow", flow),
+            "collection": check_str("collection", collection), "tags": _strs("tags", tags)}
     return _call_single("librarian", {"operation": "add-processing", "processing-metadata": meta},
                         lambda r: None, ())
 
 
 def stop_processing(id: str) -> Call[Mapping[str, Any], None]:
-    return _call_single("librarian", {"operation": "remove-processing", "processing-id": _str("id", id)},
+    return _call_single("librarian", {"operation": "remove-processing", "processing-id": check_str("id", id)},
                         lambda r: None, ())
 
 
@@ -1781,7 +1782,7 @@ def _knowledge_chunks(response: Mapping[str, Any]) -> list[KnowledgeItem]:
 
 def get_core(id: str, *, kind: Literal["kg", "de"] = "kg", streaming: bool = False
              ) -> Call[KnowledgeItem, KnowledgeCore]:
-    return Call(SERVICES["knowledge"], {"operation": f"get-{kind}-core", "id": _str("id", id)}, _knowledge_chunks,
+    return Call(SERVICES["knowledge"], {"operation": f"get-{kind}-core", "id": check_str("id", id)}, _knowledge_chunks,
                 lambda items: KnowledgeCore(items), streaming=_bool("streaming", streaming), needs_every_frame=True)
 
 
@@ -1804,7 +1805,7 @@ def put_core(id: str, *, kind: Literal["kg", "de"] = "kg", triples: Mapping[str,
              graph_embeddings: Mapping[str, Any] | None = None,
              document_embeddings: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], None]:
     """One core item in wire form (``{"metadata": {"id", "collection"}, "triples": [...]}`` etc.)."""
-    body: dict[str, Any] = {"operation": f"put-{kind}-core", "id": _str("id", id)}
+    body: dict[str, Any] = {"operation": f"put-{kind}-core", "id": check_str("id", id)}
     if triples is not None:
         body["triples"] = _core_part("triples", triples, "triples")
     if graph_embeddings is not None:
@@ -1817,18 +1818,21 @@ def put_core(id: str, *, kind: Literal["kg", "de"] = "kg", triples: Mapping[str,
 
 
 def delete_core(id: str, kind: Literal["kg", "de"] = "kg") -> Call[Mapping[str, Any], None]:
-    return _call_single("knowledge", {"operation": f"delete-{kind}-core", "id": _str("id", id)}, lambda r: None, ())
+    return _call_single("knowledge", {"operation": f"delete-{kind}-core", "id": check_str("id", id)},
+                        lambda r: None, ())
 
 
 def load_core(id: str, *, kind: Literal["kg", "de"] = "kg", flow: str = "default", collection: str = "default"
               ) -> Call[Mapping[str, Any], None]:
-    return _call_single("knowledge", {"operation": f"load-{kind}-core", "id": _str("id", id),
-                                      "flow": _str("flow", flow), "collection": _str("collection", collection)},
+    return _call_single("knowledge", {"operation": f"load-{kind}-core", "id": check_str("id", id),
+                                      "flow": check_str("flow", flow),
+                                      "collection": check_str("collection", collection)},
                         lambda r: None, ())
 
 
 def unload_core(id: str, *, flow: str = "default") -> Call[Mapping[str, Any], None]:
-    return _call_single("knowledge", {"operation": "unload-kg-core", "id": _str("id", id), "flow": _str("flow", flow)},
+    return _call_single("knowledge", {"operation": "unload-kg-core", "id": check_str("id", id),
+                                      "flow": check_str("flow", flow)},
                         lambda r: None, ())
 
 
@@ -1853,7 +1857,7 @@ def list_collections(tag_filter: Sequence[str] | None = None, limit: int | None 
 
 def update_collection(collection: str, *, name: str | None = None, description: str | None = None,
                       tags: Sequence[str] | None = None) -> Call[Mapping[str, Any], CollectionMetadata]:
-    body: dict[str, Any] = {"operation": "update-collection", "collection": _str("collection", collection)}
+    body: dict[str, Any] = {"operation": "update-collection", "collection": check_str("collection", collection)}
     _put(body, "name", _opt_str("name", name))
     _put(body, "description", _opt_str("description", description))
     if tags is not None:
@@ -1867,8 +1871,9 @@ def update_collection(collection: str, *, name: str | None = None, description: 
 
 
 def delete_collection(collection: str) -> Call[Mapping[str, Any], None]:
-    return _call_single("collection-management", {"operation": "delete-collection",
-                                                  "collection": _str("collection", collection)}, lambda r: None, ())
+    return _call_single("collection-management",
+                        {"operation": "delete-collection", "collection": check_str("collection", collection)},
+                        lambda r: None, ())
 
 
 __all__ = [

@@ -5,6 +5,9 @@
 (``query``, ``series``, ``labels``, ``label/<name>/values``, ``targets`` ...). Errors raise:
 Prometheus's own (``bad_data``...) and the proxy's (502 when Prometheus is unreachable) as
 :class:`~tg_connect.errors.ServiceError` of service ``metrics``; 401/403 as auth errors.
+
+:class:`~.sync.Metrics` is generated from :class:`AsyncMetrics`: after changing it, run
+``python scripts/gen_sync.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
 
-from .errors import ProtocolError, ServiceError
-from .flow.sync import _sync
-from .flow.transports import RestTransport
+from ..errors import ProtocolError, ServiceError
+from ..flow.transports import RestTransport
 
 # What ``get()`` asks for when given nothing: every series the gateway exports.
 GATEWAY_SELECTOR = '{__name__=~"tg_.+"}'
@@ -159,18 +161,3 @@ class AsyncMetrics:
     async def label_values(self, name: str) -> list[str]:
         return [str(x) for x in await self.get(f"label/{name}/values") or []]
 
-
-class Metrics:
-    """Prometheus queries through the gateway (``api.metrics()``); sync twin of :class:`AsyncMetrics`."""
-
-    def __init__(self, inner: AsyncMetrics) -> None:
-        self._a = inner
-
-    def __repr__(self) -> str:
-        return repr(self._a).replace("Async", "", 1)
-
-    get = _sync(AsyncMetrics.get)
-    query = _sync(AsyncMetrics.query)
-    query_range = _sync(AsyncMetrics.query_range)
-    labels = _sync(AsyncMetrics.labels)
-    label_values = _sync(AsyncMetrics.label_values)
