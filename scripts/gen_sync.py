@@ -62,7 +62,7 @@ JOBS = (
         source="tg_connect/flow/core.py",
         target="tg_connect/flow/sync.py",
         classes={
-            "_Face": "_SyncFace",
+            "Face": "SyncFace",
             "AsyncFlowInstance": "FlowInstance",
             "AsyncConfig": "Config",
             "AsyncLibrary": "Library",
@@ -84,7 +84,7 @@ queue (a slow consumer slows the socket, it does not grow memory).''',
             "from .blocking import ChunkIterator, run_or_iterate",
         ),
         async_only=frozenset({"transport"}),  # an async object: the sync faces keep it to themselves
-        class_docs={"_SyncFace": "What every sync face has: its async twin ``_a``, a repr and ``close()``."},
+        class_docs={"SyncFace": "What every sync face has: its async twin ``_a``, a repr and ``close()``."},
     ),
     Job(
         source="tg_connect/metrics/core.py",

@@ -3,7 +3,7 @@
 ``AsyncFlow`` is what ``Api.async_flow()`` (REST) and ``Api.async_socket()`` (the socket)
 return; the two differ only in the transport they were given. Each method picks a builder
 from :mod:`tg_connect.protocol.services` and hands the :class:`~tg_connect.protocol.services.Call`
-to :meth:`_Face._result` (non-streaming: await it) or :meth:`_Face._stream` (streaming: an
+to :meth:`Face._result` (non-streaming: await it) or :meth:`Face._stream` (streaming: an
 async iterator of typed chunks). The non-streaming result is the collected stream.
 
 Streaming methods return a :class:`ChunkStream` without awaiting: ``async for chunk in
@@ -131,7 +131,7 @@ def _has_error(response: Mapping[str, Any]) -> bool:
     return error_of(response) is not None
 
 
-class _Face:
+class Face:
     """Runs calls over a transport; ``flow`` is the flow id for flow-scoped services."""
 
     def __init__(self, transport: Transport, flow: str | None = None) -> None:
@@ -197,7 +197,7 @@ class _Face:
         await self._transport.aclose()
 
 
-class AsyncFlowInstance(_Face):
+class AsyncFlowInstance(Face):
     """The flow-scoped services of one flow (``api.async_flow().id("default")``)."""
 
     @property
@@ -414,7 +414,7 @@ class AsyncFlowInstance(_Face):
         return self._dispatch(sv.generic(service, body, scope="flow", streaming=streaming))
 
 
-class AsyncConfig(_Face):
+class AsyncConfig(Face):
     """The configuration service (``config``)."""
 
     async def get(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> builtins.list[ConfigValue]:
@@ -442,7 +442,7 @@ class AsyncConfig(_Face):
         return await self._result(sv.config_all())
 
 
-class AsyncLibrary(_Face):
+class AsyncLibrary(Face):
     """The librarian: documents and their processing."""
 
     async def add_document(self, document: bytes, id: str, *, title: str = "", comments: str = "",
@@ -478,7 +478,7 @@ class AsyncLibrary(_Face):
         return await self._result(sv.list_processing())
 
 
-class AsyncKnowledge(_Face):
+class AsyncKnowledge(Face):
     """Knowledge cores. Reading a core spans several frames: it needs the socket."""
 
     async def list_kg_cores(self) -> list[str]:
@@ -531,7 +531,7 @@ class AsyncKnowledge(_Face):
         await self._result(sv.load_core(id, kind="de", flow=flow, collection=collection))
 
 
-class AsyncCollection(_Face):
+class AsyncCollection(Face):
     """Collection management."""
 
     async def list_collections(self, tag_filter: Sequence[str] | None = None,
@@ -547,7 +547,7 @@ class AsyncCollection(_Face):
         await self._result(sv.delete_collection(collection))
 
 
-class AsyncFlow(_Face):
+class AsyncFlow(Face):
     """One transport's entry point: flow management, flows, and the global services.
 
     ``api.async_flow()`` gives it over REST and ``api.async_socket()`` over the socket, with

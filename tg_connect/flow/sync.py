@@ -54,11 +54,11 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 
-class _SyncFace:
+class SyncFace:
     """What every sync face has: its async twin ``_a``, a repr and ``close()``."""
 
-    def __init__(self, inner: core._Face) -> None:
-        self._a: core._Face = inner
+    def __init__(self, inner: core.Face) -> None:
+        self._a: core.Face = inner
 
     def __repr__(self) -> str:
         return repr(self._a).replace("Async", "", 1)
@@ -68,7 +68,7 @@ class _SyncFace:
         bridge.run(self._a.aclose())
 
 
-class FlowInstance(_SyncFace):
+class FlowInstance(SyncFace):
     """The flow-scoped services of one flow (``api.flow().id("default")``)."""
 
     def __init__(self, inner: core.AsyncFlowInstance) -> None:
@@ -277,7 +277,7 @@ class FlowInstance(_SyncFace):
         return run_or_iterate(self._a.request(service, body, streaming=streaming))
 
 
-class Config(_SyncFace):
+class Config(SyncFace):
     """The configuration service (``config``)."""
 
     def __init__(self, inner: core.AsyncConfig) -> None:
@@ -308,7 +308,7 @@ class Config(_SyncFace):
         return bridge.run(self._a.all())
 
 
-class Library(_SyncFace):
+class Library(SyncFace):
     """The librarian: documents and their processing."""
 
     def __init__(self, inner: core.AsyncLibrary) -> None:
@@ -347,7 +347,7 @@ class Library(_SyncFace):
         return bridge.run(self._a.get_processings())
 
 
-class Knowledge(_SyncFace):
+class Knowledge(SyncFace):
     """Knowledge cores. Reading a core spans several frames: it needs the socket."""
 
     def __init__(self, inner: core.AsyncKnowledge) -> None:
@@ -403,7 +403,7 @@ class Knowledge(_SyncFace):
         bridge.run(self._a.load_de_core(id, flow=flow, collection=collection))
 
 
-class Collection(_SyncFace):
+class Collection(SyncFace):
     """Collection management."""
 
     def __init__(self, inner: core.AsyncCollection) -> None:
@@ -422,7 +422,7 @@ class Collection(_SyncFace):
         bridge.run(self._a.delete_collection(collection))
 
 
-class Flow(_SyncFace):
+class Flow(SyncFace):
     """One transport's entry point: flow management, flows, and the global services.
 
     ``api.flow()`` gives it over REST and ``api.socket()`` over the socket, with
