@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from tg_connect import ConfigKey, ConfigValue, InputError, ServiceError
-from tg_connect.protocol.services import KnowledgeCore, KnowledgeItem
+from tg_connect.types import KnowledgeCore, KnowledgeItem
 
 from .conftest import Face
 

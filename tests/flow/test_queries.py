@@ -17,7 +17,7 @@ import pytest
 
 import tg_connect
 from tg_connect import InputError, ServiceError, Term, TripleList
-from tg_connect.protocol.services import SparqlResult
+from tg_connect.types import SparqlResult
 
 from ..conftest import Gateway
 from .conftest import Face

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import pyarrow as pa
 import pytest
 
-from tg_connect import InputError, ProtocolError, ServiceError, Term
+from tg_connect import InputError, ProtocolError, ServiceError, Term, types
 from tg_connect.metrics import parse_result
 from tg_connect.protocol import services as sv
 
@@ -67,7 +67,7 @@ def test_rag_frames_of_both_services() -> None:
              {"message_type": "chunk", "response": "", "sources": [{"uri": "urn:doc", "title": "Doc"}],
               "end_of_stream": False, "end_of_session": True, "in_token": 1, "out_token": 2, "model": "m"}]
     chunks, answer = run(sv.graph_rag("q", streaming=True), graph)
-    assert answer == "Answer" and answer.sources == (sv.Source("urn:doc", "Doc"),) and len(answer.explain) == 1
+    assert answer == "Answer" and answer.sources == (types.Source("urn:doc", "Doc"),) and len(answer.explain) == 1
     assert chunks[-1].end_of_session and chunks[-1].end_of_message
     # document-rag: the streamed answer ends with message_type "end"; REST's reply has no message_type
     document = [{"message_type": "chunk", "response": "Based", "end_of_stream": False},
@@ -98,7 +98,7 @@ def test_text_and_prompt_frames() -> None:
 
 
 def test_answers_are_strings_that_keep_their_details() -> None:
-    answer = sv.Answer("text", in_token=1, model="m", thoughts=["t"])
+    answer = types.Answer("text", in_token=1, model="m", thoughts=["t"])
     assert answer == "text" and answer.upper() == "TEXT" and answer.text == "text"
     copy = pickle.loads(pickle.dumps(answer))
     assert copy == "text" and copy.model == "m" and copy.thoughts == ("t",)
@@ -130,12 +130,12 @@ def test_triples_and_sparql_results_tabulate() -> None:
 def test_empty_tables_keep_their_schema() -> None:
     _, found = run(sv.graph_embeddings_query([1.0]), [{"entities": []}])
     assert found.to_arrow().schema.names == ["entity", "entity_type", "score", "rdf_type"]
-    assert sv.TripleList().to_arrow().num_rows == 0
+    assert types.TripleList().to_arrow().num_rows == 0
 
 
 def test_config_replies_carry_a_version() -> None:
     _, values = run(sv.config_get([("t", "k")]), [{"version": 3, "values": [{"type": "t", "key": "k", "value": None}]}])
-    assert values == [sv.ConfigValue("t", "k", None)]
+    assert values == [types.ConfigValue("t", "k", None)]
     with pytest.raises(ServiceError, match="version 0"):
         run(sv.config_list("t"), [{"version": 0, "values": [], "directory": [], "config": {}}])
 

@@ -1,13 +1,14 @@
 """The flow layer: every gateway service as a method, over REST and the socket, sync and async.
 
 Reach it through :class:`tg_connect.Api`. The per-service knowledge (request fields, reply
-parsing, streaming, dropped-error checks) lives in :mod:`tg_connect.protocol.services`;
+parsing, streaming, dropped-error checks) lives in :mod:`tg_connect.protocol.services`, the
+values it returns in :mod:`tg_connect.types`;
 :mod:`.core` holds the async faces (one implementation over any transport), :mod:`.sync`
 their sync twins (generated from :mod:`.core` by ``scripts/gen_sync.py``, calling it through
 :mod:`.blocking`), :mod:`.transports` the REST and socket transports.
 """
 
-from ..protocol.services import (
+from ..types import (
     AgentAnswer,
     AgentObservation,
     AgentThought,

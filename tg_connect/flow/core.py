@@ -37,8 +37,11 @@ from typing import (
 from ..errors import InputError, ServiceError
 from ..protocol import services as sv
 from ..protocol.replies import error_of
-from ..protocol.services import (
+from ..protocol.services import TermArg
+from ..protocol.terms import Triple
+from ..types import (
     AgentChunk,
+    AgentOptions,
     Answer,
     ChunkMatch,
     ClozeResult,
@@ -47,13 +50,17 @@ from ..protocol.services import (
     ConfigSnapshot,
     ConfigValue,
     DocumentMetadata,
+    DocumentRagOptions,
     EntityMatch,
+    GraphRagOptions,
     KnowledgeCore,
     KnowledgeItem,
     McpResult,
     ModelInfo,
     NlpQueryResult,
     ProcessingMetadata,
+    PromptOptions,
+    QueryOptions,
     RAGEvent,
     RerankResult,
     RowMatch,
@@ -63,11 +70,10 @@ from ..protocol.services import (
     StructuredDiagResult,
     StructuredQueryResult,
     Table,
-    TermArg,
     TextChunk,
+    TextCompletionOptions,
     TripleList,
 )
-from ..protocol.terms import Triple
 from .transports import Transport
 
 if TYPE_CHECKING:
@@ -209,72 +215,72 @@ class AsyncFlowInstance(Face):
 
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
-                        **kw: Unpack[sv.TextCompletionOptions]) -> Awaitable[Answer]: ...
+                        **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer]: ...
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[True],
-                        **kw: Unpack[sv.TextCompletionOptions]) -> ChunkStream[TextChunk]: ...
+                        **kw: Unpack[TextCompletionOptions]) -> ChunkStream[TextChunk]: ...
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: bool,
-                        **kw: Unpack[sv.TextCompletionOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
+                        **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
     def text_completion(self, system: str, prompt: str, *, streaming: bool = False,
-                        **kw: Unpack[sv.TextCompletionOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
+                        **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
         """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
         return self._dispatch(sv.text_completion(system, prompt, streaming=streaming, **kw))
 
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
-               **kw: Unpack[sv.PromptOptions]) -> Awaitable[Answer]: ...
+               **kw: Unpack[PromptOptions]) -> Awaitable[Answer]: ...
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[True],
-               **kw: Unpack[sv.PromptOptions]) -> ChunkStream[TextChunk]: ...
+               **kw: Unpack[PromptOptions]) -> ChunkStream[TextChunk]: ...
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool,
-               **kw: Unpack[sv.PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
+               **kw: Unpack[PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
-               **kw: Unpack[sv.PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
+               **kw: Unpack[PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
         """A prompt template; a JSON template's value is ``answer.object``."""
         return self._dispatch(sv.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
     def agent(self, question: str, *, streaming: Literal[False] = False,
-              **kw: Unpack[sv.AgentOptions]) -> Awaitable[Answer]: ...
+              **kw: Unpack[AgentOptions]) -> Awaitable[Answer]: ...
     @overload
     def agent(self, question: str, *, streaming: Literal[True],
-              **kw: Unpack[sv.AgentOptions]) -> ChunkStream[AgentChunk]: ...
+              **kw: Unpack[AgentOptions]) -> ChunkStream[AgentChunk]: ...
     @overload
     def agent(self, question: str, *, streaming: bool,
-              **kw: Unpack[sv.AgentOptions]) -> Awaitable[Answer] | ChunkStream[AgentChunk]: ...
+              **kw: Unpack[AgentOptions]) -> Awaitable[Answer] | ChunkStream[AgentChunk]: ...
     def agent(self, question: str, *, streaming: bool = False,
-              **kw: Unpack[sv.AgentOptions]) -> Awaitable[Answer] | ChunkStream[AgentChunk]:
+              **kw: Unpack[AgentOptions]) -> Awaitable[Answer] | ChunkStream[AgentChunk]:
         """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
         AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
         return self._dispatch(sv.agent(question, streaming=streaming, **kw))
 
     @overload
     def graph_rag(self, query: str, *, streaming: Literal[False] = False,
-                  **kw: Unpack[sv.GraphRagOptions]) -> Awaitable[Answer]: ...
+                  **kw: Unpack[GraphRagOptions]) -> Awaitable[Answer]: ...
     @overload
     def graph_rag(self, query: str, *, streaming: Literal[True],
-                  **kw: Unpack[sv.GraphRagOptions]) -> ChunkStream[RAGEvent]: ...
+                  **kw: Unpack[GraphRagOptions]) -> ChunkStream[RAGEvent]: ...
     @overload
     def graph_rag(self, query: str, *, streaming: bool,
-                  **kw: Unpack[sv.GraphRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
+                  **kw: Unpack[GraphRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
     def graph_rag(self, query: str, *, streaming: bool = False,
-                  **kw: Unpack[sv.GraphRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
+                  **kw: Unpack[GraphRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
         """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent."""
         return self._dispatch(sv.graph_rag(query, streaming=streaming, **kw))
 
     @overload
     def document_rag(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[sv.DocumentRagOptions]) -> Awaitable[Answer]: ...
+                     **kw: Unpack[DocumentRagOptions]) -> Awaitable[Answer]: ...
     @overload
     def document_rag(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[sv.DocumentRagOptions]) -> ChunkStream[RAGEvent]: ...
+                     **kw: Unpack[DocumentRagOptions]) -> ChunkStream[RAGEvent]: ...
     @overload
     def document_rag(self, query: str, *, streaming: bool,
-                     **kw: Unpack[sv.DocumentRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
+                     **kw: Unpack[DocumentRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
     def document_rag(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[sv.DocumentRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
+                     **kw: Unpack[DocumentRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
         """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
         return self._dispatch(sv.document_rag(query, streaming=streaming, **kw))
 
@@ -286,31 +292,31 @@ class AsyncFlowInstance(Face):
 
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[False] = False, **kw: Unpack[sv.QueryOptions]) -> Awaitable[TripleList]: ...
+                      streaming: Literal[False] = False, **kw: Unpack[QueryOptions]) -> Awaitable[TripleList]: ...
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[True], **kw: Unpack[sv.QueryOptions]) -> ChunkStream[TripleList]: ...
+                      streaming: Literal[True], **kw: Unpack[QueryOptions]) -> ChunkStream[TripleList]: ...
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool, **kw: Unpack[sv.QueryOptions]
+                      streaming: bool, **kw: Unpack[QueryOptions]
                       ) -> Awaitable[TripleList] | ChunkStream[TripleList]: ...
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool = False, **kw: Unpack[sv.QueryOptions]
+                      streaming: bool = False, **kw: Unpack[QueryOptions]
                       ) -> Awaitable[TripleList] | ChunkStream[TripleList]:
         """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch."""
         return self._dispatch(sv.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
     def sparql_query(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[sv.QueryOptions]) -> Awaitable[SparqlResult]: ...
+                     **kw: Unpack[QueryOptions]) -> Awaitable[SparqlResult]: ...
     @overload
     def sparql_query(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[sv.QueryOptions]) -> ChunkStream[SparqlResult]: ...
+                     **kw: Unpack[QueryOptions]) -> ChunkStream[SparqlResult]: ...
     @overload
     def sparql_query(self, query: str, *, streaming: bool,
-                     **kw: Unpack[sv.QueryOptions]) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]: ...
+                     **kw: Unpack[QueryOptions]) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]: ...
     def sparql_query(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[sv.QueryOptions]) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]:
+                     **kw: Unpack[QueryOptions]) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]:
         """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
         return self._dispatch(sv.sparql_query(query, streaming=streaming, **kw))
 

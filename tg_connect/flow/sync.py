@@ -14,9 +14,12 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence, overload
 
-from ..protocol import services as sv
-from ..protocol.services import (
+from ..protocol.services import TermArg
+from ..protocol.terms import Triple
+from ..transport import bridge
+from ..types import (
     AgentChunk,
+    AgentOptions,
     Answer,
     ChunkMatch,
     ClozeResult,
@@ -25,13 +28,17 @@ from ..protocol.services import (
     ConfigSnapshot,
     ConfigValue,
     DocumentMetadata,
+    DocumentRagOptions,
     EntityMatch,
+    GraphRagOptions,
     KnowledgeCore,
     KnowledgeItem,
     McpResult,
     ModelInfo,
     NlpQueryResult,
     ProcessingMetadata,
+    PromptOptions,
+    QueryOptions,
     RAGEvent,
     RerankResult,
     RowMatch,
@@ -41,12 +48,10 @@ from ..protocol.services import (
     StructuredDiagResult,
     StructuredQueryResult,
     Table,
-    TermArg,
     TextChunk,
+    TextCompletionOptions,
     TripleList,
 )
-from ..protocol.terms import Triple
-from ..transport import bridge
 from . import core
 from .blocking import ChunkIterator, run_or_iterate
 
@@ -82,72 +87,72 @@ class FlowInstance(SyncFace):
 
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
-                        **kw: Unpack[sv.TextCompletionOptions]) -> Answer: ...
+                        **kw: Unpack[TextCompletionOptions]) -> Answer: ...
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[True],
-                        **kw: Unpack[sv.TextCompletionOptions]) -> ChunkIterator[TextChunk]: ...
+                        **kw: Unpack[TextCompletionOptions]) -> ChunkIterator[TextChunk]: ...
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: bool,
-                        **kw: Unpack[sv.TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]: ...
+                        **kw: Unpack[TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]: ...
     def text_completion(self, system: str, prompt: str, *, streaming: bool = False,
-                        **kw: Unpack[sv.TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]:
+                        **kw: Unpack[TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]:
         """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
         return run_or_iterate(self._a.text_completion(system, prompt, streaming=streaming, **kw))
 
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
-               **kw: Unpack[sv.PromptOptions]) -> Answer: ...
+               **kw: Unpack[PromptOptions]) -> Answer: ...
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[True],
-               **kw: Unpack[sv.PromptOptions]) -> ChunkIterator[TextChunk]: ...
+               **kw: Unpack[PromptOptions]) -> ChunkIterator[TextChunk]: ...
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool,
-               **kw: Unpack[sv.PromptOptions]) -> Answer | ChunkIterator[TextChunk]: ...
+               **kw: Unpack[PromptOptions]) -> Answer | ChunkIterator[TextChunk]: ...
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
-               **kw: Unpack[sv.PromptOptions]) -> Answer | ChunkIterator[TextChunk]:
+               **kw: Unpack[PromptOptions]) -> Answer | ChunkIterator[TextChunk]:
         """A prompt template; a JSON template's value is ``answer.object``."""
         return run_or_iterate(self._a.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
     def agent(self, question: str, *, streaming: Literal[False] = False,
-              **kw: Unpack[sv.AgentOptions]) -> Answer: ...
+              **kw: Unpack[AgentOptions]) -> Answer: ...
     @overload
     def agent(self, question: str, *, streaming: Literal[True],
-              **kw: Unpack[sv.AgentOptions]) -> ChunkIterator[AgentChunk]: ...
+              **kw: Unpack[AgentOptions]) -> ChunkIterator[AgentChunk]: ...
     @overload
     def agent(self, question: str, *, streaming: bool,
-              **kw: Unpack[sv.AgentOptions]) -> Answer | ChunkIterator[AgentChunk]: ...
+              **kw: Unpack[AgentOptions]) -> Answer | ChunkIterator[AgentChunk]: ...
     def agent(self, question: str, *, streaming: bool = False,
-              **kw: Unpack[sv.AgentOptions]) -> Answer | ChunkIterator[AgentChunk]:
+              **kw: Unpack[AgentOptions]) -> Answer | ChunkIterator[AgentChunk]:
         """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
         AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
         return run_or_iterate(self._a.agent(question, streaming=streaming, **kw))
 
     @overload
     def graph_rag(self, query: str, *, streaming: Literal[False] = False,
-                  **kw: Unpack[sv.GraphRagOptions]) -> Answer: ...
+                  **kw: Unpack[GraphRagOptions]) -> Answer: ...
     @overload
     def graph_rag(self, query: str, *, streaming: Literal[True],
-                  **kw: Unpack[sv.GraphRagOptions]) -> ChunkIterator[RAGEvent]: ...
+                  **kw: Unpack[GraphRagOptions]) -> ChunkIterator[RAGEvent]: ...
     @overload
     def graph_rag(self, query: str, *, streaming: bool,
-                  **kw: Unpack[sv.GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
+                  **kw: Unpack[GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
     def graph_rag(self, query: str, *, streaming: bool = False,
-                  **kw: Unpack[sv.GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
+                  **kw: Unpack[GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
         """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent."""
         return run_or_iterate(self._a.graph_rag(query, streaming=streaming, **kw))
 
     @overload
     def document_rag(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[sv.DocumentRagOptions]) -> Answer: ...
+                     **kw: Unpack[DocumentRagOptions]) -> Answer: ...
     @overload
     def document_rag(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[sv.DocumentRagOptions]) -> ChunkIterator[RAGEvent]: ...
+                     **kw: Unpack[DocumentRagOptions]) -> ChunkIterator[RAGEvent]: ...
     @overload
     def document_rag(self, query: str, *, streaming: bool,
-                     **kw: Unpack[sv.DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
+                     **kw: Unpack[DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
     def document_rag(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[sv.DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
+                     **kw: Unpack[DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
         """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
         return run_or_iterate(self._a.document_rag(query, streaming=streaming, **kw))
 
@@ -159,31 +164,31 @@ class FlowInstance(SyncFace):
 
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[False] = False, **kw: Unpack[sv.QueryOptions]) -> TripleList: ...
+                      streaming: Literal[False] = False, **kw: Unpack[QueryOptions]) -> TripleList: ...
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[True], **kw: Unpack[sv.QueryOptions]) -> ChunkIterator[TripleList]: ...
+                      streaming: Literal[True], **kw: Unpack[QueryOptions]) -> ChunkIterator[TripleList]: ...
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool, **kw: Unpack[sv.QueryOptions]
+                      streaming: bool, **kw: Unpack[QueryOptions]
                       ) -> TripleList | ChunkIterator[TripleList]: ...
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool = False, **kw: Unpack[sv.QueryOptions]
+                      streaming: bool = False, **kw: Unpack[QueryOptions]
                       ) -> TripleList | ChunkIterator[TripleList]:
         """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch."""
         return run_or_iterate(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
     def sparql_query(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[sv.QueryOptions]) -> SparqlResult: ...
+                     **kw: Unpack[QueryOptions]) -> SparqlResult: ...
     @overload
     def sparql_query(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[sv.QueryOptions]) -> ChunkIterator[SparqlResult]: ...
+                     **kw: Unpack[QueryOptions]) -> ChunkIterator[SparqlResult]: ...
     @overload
     def sparql_query(self, query: str, *, streaming: bool,
-                     **kw: Unpack[sv.QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]: ...
+                     **kw: Unpack[QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]: ...
     def sparql_query(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[sv.QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]:
+                     **kw: Unpack[QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]:
         """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
         return run_or_iterate(self._a.sparql_query(query, streaming=streaming, **kw))
 
