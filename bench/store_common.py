@@ -358,7 +358,8 @@ def log_size(path: str) -> int:
         return 0
 
 
-def log_since(path: str, offset: int, pattern: str = r"ERROR|WARNING|Traceback|heartbeat|onnection|stuck|closed") -> list[str]:
+def log_since(path: str, offset: int,
+              pattern: str = r"ERROR|WARNING|Traceback|heartbeat|onnection|stuck|closed") -> list[str]:
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)

@@ -55,11 +55,13 @@ def test_config_put_get_list_delete(gateway: Gateway, run_id: str) -> None:
     got = rest(gateway, lambda c: c.global_service("config", {"operation": "get", "workspace": "default",
                                                                "keys": [{"type": t, "key": "k"}]}))
     assert [v["value"] for v in got["values"]] == ["v1"]
-    listed = rest(gateway, lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
+    listed = rest(gateway,
+                  lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
     assert listed["directory"] == ["k"]
     rest(gateway, lambda c: c.global_service("config", {"operation": "delete", "workspace": "default",
                                                         "keys": [{"type": t, "key": "k"}]}))
-    listed = rest(gateway, lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
+    listed = rest(gateway,
+                  lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
     assert listed["directory"] == []
 
 

@@ -138,7 +138,8 @@ def test_prompt_templates(local_gw: LocalGateway, http: Http) -> None:
     assert call(local_gw, "prompt", {"id": "document-prompt", "variables": {"documents": ["a", "b"], "query": "q"}})[0][
         "text"] == "Based on: [a][b]"
     react = call(local_gw, "prompt", {"id": "agent-react", "variables": {"question": "what?", "history": []}})[0]
-    assert react["text"] == 'Thought: I should ask the knowledge graph\nAction: knowledge-query\nArgs: {"question": "what?"}'
+    assert react["text"] == ('Thought: I should ask the knowledge graph\nAction: knowledge-query\n'
+                             'Args: {"question": "what?"}')
     # Errors are dropped: unknown template, a term that is not JSON, a failing LLM.
     assert call(local_gw, "prompt", {"id": "nope", "variables": {"name": "Ann"}}) == [{"end_of_stream": True}]
     assert call(local_gw, "prompt", {"id": "greet", "terms": {"name": "notjson"}}) == [{"end_of_stream": True}]

@@ -54,7 +54,8 @@ def test_quoted_triple_value_is_canonical_json() -> None:
                              "o": {"t": "l", "v": "c", "dt": XSD_STRING}}}
     kind, value, _, _ = term_from_wire(wire)
     assert kind == "triple"
-    assert json.loads(value) == {"s": {"t": "i", "i": "urn:a"}, "p": {"t": "i", "i": "urn:b"}, "o": {"t": "l", "v": "c"}}
+    assert json.loads(value) == {"s": {"t": "i", "i": "urn:a"}, "p": {"t": "i", "i": "urn:b"},
+                                 "o": {"t": "l", "v": "c"}}
 
 
 @pytest.mark.parametrize("bad", [{"t": "x"}, {"t": "i"}, {"t": "l", "v": 3}, {"t": "t"}, "urn:a", None])

@@ -223,7 +223,9 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
             await abort_websocket(ws)  # failed, stalled or abandoned: no handshake to wait for
 
 
-async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None) -> AsyncIterator[pa.RecordBatch]:
+async def _read_core(
+    target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None
+) -> AsyncIterator[pa.RecordBatch]:
     """The ``kind`` rows of knowledge core ``core_id``, item by item from the export-core stream.
 
     The body must end on an item boundary and hold at least one item (the gateway sends an

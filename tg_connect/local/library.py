@@ -367,7 +367,9 @@ def _kw(fields: dict[str, Any]) -> dict[str, Any]:
     return {k.replace("_", "-"): v for k, v in fields.items()}
 
 
-async def librarian_service(backend: Backend, workspace: str, request: dict[str, Any]) -> AsyncIterator[tuple[Any, bool]]:
+async def librarian_service(
+    backend: Backend, workspace: str, request: dict[str, Any]
+) -> AsyncIterator[tuple[Any, bool]]:
     """The librarian behind ``/api/v1/librarian`` (errors are surfaced, as in 2.11)."""
     if "criteria" in request:  # decoded with required keys, as the translator does
         [(c["key"], c["value"], c["operator"]) for c in request["criteria"]]

@@ -235,7 +235,8 @@ class LocalGateway:
 
     def __repr__(self) -> str:
         where = self._running.url if self._running is not None else "stopped"
-        return f"LocalGateway({where}, data={str(self.data) if self.data else 'memory'}, auth={'token' if self._token else 'open'})"
+        data = str(self.data) if self.data else "memory"
+        return f"LocalGateway({where}, data={data}, auth={'token' if self._token else 'open'})"
 
 
 async def serve(

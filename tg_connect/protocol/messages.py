@@ -65,7 +65,9 @@ NO_HINTS = EncodingHints()
 FrameData = bytes | memoryview  # an encoded message: its own bytes, or a view of a chunk's buffer
 
 
-_OPEN: dict[str, str] = {IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'}
+_OPEN: dict[str, str] = {
+    IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'
+}
 _CLOSE: dict[str, str] = {IRI: '"', BLANK: '"', LITERAL: '"', TRIPLE: ""}
 
 
@@ -499,7 +501,8 @@ def split_for_messages(kind: Kind, batch: pa.RecordBatch) -> list[pa.RecordBatch
     out = []
     for name in names.unique().to_pylist():
         part = batch.filter(pc.equal(names, name))
-        keep = [c for c in part.schema.names if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows]
+        keep = [c for c in part.schema.names
+                if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows]
         out.append(part.select(keep))
     return out
 

@@ -1215,8 +1215,8 @@ def graph_embeddings_query(vector: Sequence[float], *, limit: int = 10, collecti
             except (KeyError, TypeError, ValueError) as exc:
                 raise ProtocolError(f"graph-embeddings: malformed entity {exc!r}") from None
             rdf_type = e.get("rdf_type")
-            out.append(EntityMatch(entity, float(e.get("score") or 0.0), rdf_type if isinstance(rdf_type, str) else None,
-                                   e.get("attributes")))
+            out.append(EntityMatch(entity, float(e.get("score") or 0.0),
+                                   rdf_type if isinstance(rdf_type, str) else None, e.get("attributes")))
         return Table(out, _ENTITY_SCHEMA, lambda m: {"entity": m.entity.value, "entity_type": m.entity.kind,
                                                      "score": m.score, "rdf_type": m.rdf_type})
     return _call_single("graph-embeddings", _query_body(vector, limit, collection), convert)
@@ -1321,7 +1321,9 @@ def _collect_sparql(chunks: Sequence[SparqlResult]) -> SparqlResult:
                         TripleList(t for c in chunks for t in c.triples.wire))
 
 
-def sparql_query(query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]) -> Call[SparqlResult, SparqlResult]:
+def sparql_query(
+    query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
+) -> Call[SparqlResult, SparqlResult]:
     body: dict[str, Any] = {"query": _str("query", query)}
     _query_options("sparql_query", body, kw)
     return Call(SERVICES["sparql"], body, _sparql_chunks, _collect_sparql, streaming=_bool("streaming", streaming))
@@ -1791,7 +1793,8 @@ def list_cores(kind: Literal["kg", "de"] = "kg") -> Call[Mapping[str, Any], list
 def _core_part(name: str, part: Mapping[str, Any], items_key: str) -> dict[str, Any]:
     body = _mapping(name, part)
     meta = body.get("metadata")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("id"), str) or not isinstance(meta.get("collection"), str):
+    if not (isinstance(meta, Mapping) and isinstance(meta.get("id"), str)
+            and isinstance(meta.get("collection"), str)):
         raise InputError(f"{name} needs metadata with string 'id' and 'collection'")
     if not isinstance(body.get(items_key), list):
         raise InputError(f"{name} needs a list {items_key!r}")

@@ -26,7 +26,9 @@ class Source:
     total_rows: int | None = None
 
 
-def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int, min_rows: int | None = None) -> Iterator[pa.RecordBatch]:
+def rebatch(
+    batches: Iterable[pa.RecordBatch], batch_size: int, min_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
     """Batches of exactly ``batch_size`` rows (the last may be shorter), in order.
 
     Large batches are sliced (no copy); small ones are gathered and concatenated. With

@@ -430,7 +430,8 @@ class AsyncMuxClient:
             try:
                 if await waiter is _EXPIRED and not channel.frames:
                     self._suspect()
-                    raise GatewayTimeoutError(f"{service} request {rid}: no frame from {self.url} within {self.timeout} s")
+                    raise GatewayTimeoutError(
+                        f"{service} request {rid}: no frame from {self.url} within {self.timeout} s")
             finally:
                 channel.waiter = None
                 self._waiting.discard(channel)
