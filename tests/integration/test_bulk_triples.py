@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import tg_connect
-from tg_connect.bulk.read import aread_batches
 from tg_connect.protocol import schemas
 from tg_connect.sample import sample_triples
 from tg_connect.target import resolve_target

@@ -12,7 +12,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 from websockets.exceptions import ConnectionClosed
