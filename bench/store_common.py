@@ -188,7 +188,7 @@ async def probe_query(session: aiohttp.ClientSession, timeout: float = 60.0) -> 
             body = await r.read()
             if r.status != 200 or b'"error"' in body:
                 return f"{r.status} after {time.monotonic() - t0:.1f}s {body[:80]!r}"
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return f"timeout {timeout:.0f}s"
     except Exception as e:  # noqa: BLE001
         return f"{e!r} after {time.monotonic() - t0:.1f}s"

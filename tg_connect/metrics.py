@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
@@ -73,7 +73,7 @@ class MetricsResult:
             for ts, v in s.points:
                 for n in names:
                     cols[n].append(s.labels.get(n))
-                stamps.append(datetime.fromtimestamp(ts, tz=timezone.utc))
+                stamps.append(datetime.fromtimestamp(ts, tz=UTC))
                 values.append(v)
         arrays = {n: pa.array(c, pa.string()) for n, c in cols.items()}
         arrays["timestamp"] = pa.array(stamps, pa.timestamp("ms", tz="UTC"))

@@ -319,7 +319,7 @@ class StorePaced:
                     # A blocked sender asks sooner, but at most 4 times a second: each read
                     # costs the gateway an authorisation, and a busy back end queues them.
                     await asyncio.sleep(0.25)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 self._wanted.clear()
                 try:

@@ -900,7 +900,7 @@ def _sources(response: Mapping[str, Any]) -> tuple[Source, ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _single(service_name: str, fields: tuple[str, ...] = ()) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """A parser for single-frame services: the frame itself, after the dropped-error check."""
     def parse(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -953,7 +953,7 @@ def generic(name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool
 # -- text completion and prompt ---------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _text_chunks(service_name: str, key: str) -> Callable[[Mapping[str, Any]], list[TextChunk]]:
     def parse(response: Mapping[str, Any]) -> list[TextChunk]:
         obj = response.get("object") if key == "text" else None
