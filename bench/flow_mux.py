@@ -30,7 +30,7 @@ from server_process import spawn  # a sibling module: the benches run as scripts
 TOKEN = "tg_bench"
 
 
-def server(port_queue: "mp.Queue[int]") -> None:
+def server(port_queue: mp.Queue[int]) -> None:
     import websockets
 
     async def handler(ws: Any) -> None:

@@ -6,11 +6,11 @@ import multiprocessing as mp
 from typing import Any, Callable
 
 
-def spawn(target: Callable[..., None], *args: Any, timeout: float = 120) -> tuple["mp.Process", int]:
+def spawn(target: Callable[..., None], *args: Any, timeout: float = 120) -> tuple[mp.Process, int]:
     """Start ``target(port_queue, *args)`` in a fresh process; return it and the port it
     puts on the queue once it listens."""
     ctx = mp.get_context("spawn")
-    ports: "mp.Queue[int]" = ctx.Queue()
+    ports: mp.Queue[int] = ctx.Queue()
     proc = ctx.Process(target=target, args=(ports, *args), daemon=True)
     proc.start()
     return proc, ports.get(timeout=timeout)

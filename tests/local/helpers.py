@@ -215,7 +215,7 @@ class ServerProcess:
             self.proc.stdout.close()
         self._stderr.close()
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

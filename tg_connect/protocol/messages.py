@@ -52,11 +52,11 @@ class EncodingHints:
     plain: frozenset[str] = frozenset()
     kinds: Mapping[str, pa.DictionaryArray] = field(default_factory=dict)
 
-    def rows(self, selection: pa.Array) -> "EncodingHints":
+    def rows(self, selection: pa.Array) -> EncodingHints:
         """The hints for ``batch.filter(selection)`` (a boolean mask) or a row slice of it."""
         return EncodingHints(self.plain, {k: v.filter(selection) for k, v in self.kinds.items()})
 
-    def head(self, rows: int) -> "EncodingHints":
+    def head(self, rows: int) -> EncodingHints:
         """The hints for ``batch.slice(0, rows)``."""
         return EncodingHints(self.plain, {k: v.slice(0, rows) for k, v in self.kinds.items()})
 
@@ -130,7 +130,7 @@ class _KindCodes:
     codes: np.ndarray | None
 
     @staticmethod
-    def of(kind: pa.Array, hint: pa.DictionaryArray | None) -> "_KindCodes":
+    def of(kind: pa.Array, hint: pa.DictionaryArray | None) -> _KindCodes:
         encoded = hint if hint is not None else pc.dictionary_encode(kind)
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
@@ -396,7 +396,7 @@ class FrameLimit:
     overhead: int = 0
 
     @classmethod
-    def of(cls, kind: Kind, metadata: Metadata, max_bytes: int = GATEWAY_MAX_FRAME) -> "FrameLimit":
+    def of(cls, kind: Kind, metadata: Metadata, max_bytes: int = GATEWAY_MAX_FRAME) -> FrameLimit:
         """The limit for ``kind``'s messages carrying ``metadata``."""
         return cls(max_bytes, len(_head_text(kind, metadata).encode()) + len(b"]}"))
 
