@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-
 from server_process import spawn  # a sibling module: the benches run as scripts
 
 

@@ -96,9 +96,10 @@ def test_mux_errors(gateway: Gateway) -> None:
 
 
 def test_mux_streaming_triples_frames(gateway: Gateway, run_id: str) -> None:
+    import pyarrow.compute as pc
+
     import tg_connect
     from tg_connect.sample import sample_triples
-    import pyarrow.compute as pc
 
     table = sample_triples(50)
     pred = f"http://run-{run_id}.example/p"

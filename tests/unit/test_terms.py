@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 
 from tg_connect.protocol.terms import (
-    RDF_LANG_STRING, XSD_STRING, Term, guess_kind, normalise_literal, term_from_wire, term_to_wire,
+    RDF_LANG_STRING,
+    XSD_STRING,
+    Term,
+    guess_kind,
+    normalise_literal,
+    term_from_wire,
+    term_to_wire,
 )
 
 from .strategies import wire_terms

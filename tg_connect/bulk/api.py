@@ -15,14 +15,13 @@ import pyarrow as pa
 from ..protocol import schemas
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
+from ..target import resolve_target
 from ..transport import bridge
 from .cores import CoreTransfer, aexport_core, aimport_core
-from .load import (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait,
-                   aload)
+from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait, aload
 from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource
 from .report import LoadReport
-from ..target import resolve_target
 
 
 def to_trustgraph(

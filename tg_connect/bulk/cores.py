@@ -20,8 +20,14 @@ from typing import Any, AsyncGenerator, Iterable
 import aiohttp
 import pyarrow as pa
 
-from ..errors import (GatewayConnectionError, GatewayTimeoutError, InputError, NotFoundError, ProtocolError,
-                      TgConnectError)
+from ..errors import (
+    GatewayConnectionError,
+    GatewayTimeoutError,
+    InputError,
+    NotFoundError,
+    ProtocolError,
+    TgConnectError,
+)
 from ..protocol import cores, messages, schemas
 from ..protocol.conform import Conformer
 from ..protocol.endpoints import http_base, redact

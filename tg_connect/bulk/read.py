@@ -27,12 +27,12 @@ from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeout
 from ..protocol import messages, mux, schemas
 from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
-from .cores import bearer, core_error, raise_for_status
 from ..protocol.endpoints import SOCKET_PATH, bulk_url, http_base, redact, ws_base
 from ..protocol.terms import Term, guess_kind
+from ..target import Target
 from ..transport.connect import abort_websocket, closed_error, http_session, is_alive, keepalive, open_websocket
 from ..transport.mux_client import open_authenticated, quick_close
-from ..target import Target
+from .cores import bearer, core_error, raise_for_status
 
 log = logging.getLogger(__name__)
 ReadSource = Literal["query", "core", "tail"]

@@ -49,7 +49,7 @@ from .bulk import StoreQueueFull, TapHub
 from .metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
 from .model import LanguageModel, make_model
 from .rdf import TermCodec, TripleStore
-from .stores import CoreStore, ConfigStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
+from .stores import ConfigStore, CoreStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
 from .templates import seed_prompts, seed_tools
 
 logger = logging.getLogger("tg_connect.local")

@@ -36,11 +36,10 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from . import schemas
-from .schemas import Kind
-from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING
-from .terms import parse_quoted_triple
 from .jsontext import deletion_table, text_contains_any
 from .messages import EncodingHints, FrameLimit, single_row_sizes
+from .schemas import Kind
+from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING, parse_quoted_triple
 
 OnError = Literal["raise", "skip"]
 

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from . import jsontext, schemas
 from .schemas import Kind
-from .terms import IRI, LITERAL, TRIPLE, BLANK, term_from_wire, term_to_wire
+from .terms import BLANK, IRI, LITERAL, TRIPLE, term_from_wire, term_to_wire
 
 
 @dataclass(frozen=True)

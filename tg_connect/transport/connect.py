@@ -18,7 +18,7 @@ from typing import Any, Literal, MutableMapping
 import aiohttp
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import CloseCode
 
 from ..errors import AccessDeniedError, AuthenticationError, GatewayConnectionError, GatewayTimeoutError
