@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def spawn(target: Callable[..., None], *args: Any, timeout: float = 120) -> tuple[mp.Process, int]:

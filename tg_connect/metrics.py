@@ -10,9 +10,10 @@ Prometheus's own (``bad_data``...) and the proxy's (502 when Prometheus is unrea
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pyarrow as pa
 

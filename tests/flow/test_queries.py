@@ -9,7 +9,8 @@ calls must raise the gateway's "not supported by flow" as a ServiceError.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa

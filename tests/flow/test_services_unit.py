@@ -4,7 +4,8 @@ from the real 2.11.1 gateway."""
 from __future__ import annotations
 
 import pickle
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pytest

@@ -12,8 +12,8 @@ spent writing, from ``tg_triples_store_write_*``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 import pytest

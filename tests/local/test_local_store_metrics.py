@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd

@@ -7,7 +7,8 @@ run through the one background-loop bridge (so they also work inside Jupyter).
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Literal, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa

@@ -6,7 +6,8 @@ async iterators, the sync one runs them through the background-loop bridge.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Iterable
+from typing import Any
 
 import aiohttp
 import pyarrow as pa

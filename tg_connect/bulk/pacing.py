@@ -36,8 +36,9 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from ..errors import GatewayTimeoutError, TgConnectError
 from ..flow.transports import RestTransport

@@ -7,8 +7,9 @@ advanced by rows; ``True`` makes a ``tqdm.auto`` bar (a widget in notebooks).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from tqdm.auto import tqdm
 

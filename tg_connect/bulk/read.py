@@ -17,7 +17,8 @@ import asyncio
 import json
 import logging
 import math
-from typing import Any, AsyncIterator, Literal
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 import aiohttp
 import pyarrow as pa

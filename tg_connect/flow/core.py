@@ -15,18 +15,12 @@ chunk in await flow.agent(q, streaming=True)`` works too. Closing it (``async wi
 from __future__ import annotations
 
 import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Generator,
     Generic,
-    Iterable,
     Literal,
-    Mapping,
-    Sequence,
     TypeVar,
     overload,
 )

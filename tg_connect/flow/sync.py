@@ -10,17 +10,13 @@ queue (a slow consumer slows the socket, it does not grow memory).
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncIterator,
-    Awaitable,
-    Callable,
     Concatenate,
     Generic,
-    Iterator,
     Literal,
-    Mapping,
     ParamSpec,
     TypeVar,
     overload,

@@ -22,9 +22,10 @@ import math
 import shutil
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import wire
 from .stores import atomic_write

@@ -45,7 +45,8 @@ import math
 import re
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 REQUEST_TOTAL = "tg_gateway_request_total"
 JOB = "api-gateway"

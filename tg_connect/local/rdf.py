@@ -32,9 +32,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring_ascii as _encode  # what json.dumps uses for str
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox

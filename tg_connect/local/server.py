@@ -17,10 +17,10 @@ import ipaddress
 import logging
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web

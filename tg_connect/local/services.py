@@ -24,7 +24,8 @@ import itertools
 import json
 import logging
 import sys
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from ..protocol.mux import GLOBAL_SERVICES
 from . import wire

@@ -8,8 +8,9 @@ they arrive) so a large core never has to be held whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import msgpack
 import pyarrow as pa

@@ -7,8 +7,9 @@ client transport and the local gateway both use these, so the two cannot disagre
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import AccessDeniedError, AuthenticationError, ProtocolError, ServiceError
 from .replies import error_of

@@ -24,18 +24,14 @@ import base64
 import functools
 import json
 import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Any,
-    Callable,
     Generic,
-    Iterable,
-    Iterator,
     Literal,
-    Mapping,
     NamedTuple,
-    Sequence,
     TypedDict,
     TypeVar,
     overload,

@@ -38,8 +38,9 @@ import csv as _csv
 import dataclasses
 import io
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa

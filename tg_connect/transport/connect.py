@@ -12,8 +12,9 @@ import re
 import socket
 import ssl
 import warnings
+from collections.abc import MutableMapping
 from types import TracebackType
-from typing import Any, Literal, MutableMapping
+from typing import Any, Literal
 
 import aiohttp
 import websockets

@@ -7,7 +7,8 @@ the gateway uses) become :mod:`tg_connect.errors` exceptions naming the endpoint
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 

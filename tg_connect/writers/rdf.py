@@ -18,7 +18,8 @@ term is checked), then turned into pyoxigraph terms:
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyoxigraph as ox
