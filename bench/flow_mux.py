@@ -217,7 +217,7 @@ def best(repeat: int, *fns: Any) -> list[float]:
     """The best time of each function, run in turns so that all see the same machine load."""
     times = [[] for _ in fns]  # type: list[list[float]]
     for _ in range(repeat):
-        for t, fn in zip(times, fns):
+        for t, fn in zip(times, fns, strict=True):
             t.append(fn())
     return [min(t) for t in times]
 

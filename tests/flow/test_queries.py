@@ -70,7 +70,7 @@ def test_triples_query(face: Face) -> None:
     d = data(face.gateway)
     got = face.flow(lambda f: f.triples_query(p=d["pred"], collection=d["collection"]))
     assert isinstance(got, TripleList) and len(got) == N_TRIPLES
-    assert {(t.s.value, t.o.value) for t in got} == set(zip(d["triples"]["s"], d["triples"]["o"]))
+    assert {(t.s.value, t.o.value) for t in got} == set(zip(d["triples"]["s"], d["triples"]["o"], strict=True))
     assert all(t.p == Term.iri(d["pred"]) and t.o.kind == "literal" for t in got)
     table = got.to_arrow()
     assert isinstance(table, pa.Table) and table.num_rows == N_TRIPLES

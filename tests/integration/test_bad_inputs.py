@@ -73,7 +73,7 @@ def test_a_10_mb_literal_round_trips(local_gateway: tg_connect.LocalGateway, run
     report = load(local_gateway, df, collection=f"big{run_id}")
     assert report.rows_sent == 2 and report.bytes_sent > 10_000_000
     back = tg_connect.read_trustgraph(url=local_gateway.url, collection=f"big{run_id}")
-    assert dict(zip(back["s"], back["o"])) == {"http://a/big": big, "http://a/small": "small"}
+    assert dict(zip(back["s"], back["o"], strict=True)) == {"http://a/big": big, "http://a/small": "small"}
 
 
 def test_a_failed_load_says_what_was_not_sent(tmp_path: Path) -> None:

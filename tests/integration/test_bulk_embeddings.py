@@ -25,7 +25,8 @@ def embeddings_frame(run_id: str, n: int, dim: int = 16) -> pd.DataFrame:
 
 
 def as_rows(df: pd.DataFrame) -> set[tuple[str, tuple[float, ...]]]:
-    return {(e, tuple(np.asarray(v, dtype=np.float32).tolist())) for e, v in zip(df["entity"], df["vector"])}
+    return {(e, tuple(np.asarray(v, dtype=np.float32).tolist()))
+            for e, v in zip(df["entity"], df["vector"], strict=True)}
 
 
 def test_graph_embeddings_round_trip_through_the_knowledge_core(gateway: Gateway, run_id: str) -> None:

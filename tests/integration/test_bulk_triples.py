@@ -89,7 +89,7 @@ def test_plain_spo_frame_loads_with_guessed_kinds(gateway: Gateway, run_id: str)
     report = tg_connect.to_trustgraph(df, url=gateway.url, collection=f"c{run_id}", token=gateway.token, progress=False)
     assert report.ok
     got = gateway.eventually(lambda: read_back(gateway, f"c{run_id}", [pred]), lambda d: len(d) >= 5)
-    kinds = dict(zip(got["o"], got["o_type"]))
+    kinds = dict(zip(got["o"], got["o_type"], strict=True))
     assert kinds == {"Alice": "literal", "Bob": "literal", "http://example.org/x": "iri", "Dan": "literal",
                      "Eve": "literal"}
 

@@ -72,8 +72,8 @@ def test_vectors_round_trip_through_text_files(tmp_path: Path, vectors: list[lis
     path = tmp_path / f"v.{suffix}"
     write(table.to_reader(), path, kind="document-embeddings")
     back = read_path(path, kind="document-embeddings").column("vector").to_pylist()
-    for got, want in zip(back, table.column("vector").to_pylist()):
-        for g, w in zip(got, want):
+    for got, want in zip(back, table.column("vector").to_pylist(), strict=True):
+        for g, w in zip(got, want, strict=True):
             if math.isfinite(w):
                 assert g == w
             elif suffix == "jsonl":

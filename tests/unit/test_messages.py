@@ -73,7 +73,7 @@ def test_graph_embeddings_float32_exact(vectors: list[list[float]]) -> None:
     assert "root" not in frame["metadata"]
     back = messages.graph_embeddings_from_wire(frame["entities"])
     assert back.equals(batch)
-    for sent, got in zip(vectors, frame["entities"]):
+    for sent, got in zip(vectors, frame["entities"], strict=True):
         assert [np.float32(x) for x in got["vector"]] == [np.float32(x) for x in sent]
 
 
@@ -117,7 +117,7 @@ def test_export_frame_decoding_rejects_rows() -> None:
 def test_messages_keep_under_the_byte_cap(triples: list[dict], rows: int, cap: int, pads: list[int]) -> None:
     """Every message holds at most ``rows`` rows and ``cap`` bytes, unless one row alone is
     larger; together they carry every row once, in order."""
-    for t, pad in zip(triples, pads):
+    for t, pad in zip(triples, pads, strict=False):
         if t["o"].get("t") == "l":
             t["o"]["v"] += "\\n\u00e9\"" * (pad // 4)  # text that escaping makes longer
     batch = messages.triples_from_wire(triples)

@@ -272,7 +272,7 @@ class TermCodec:
 
     def _fix_non_canonical(self, quads: list[ox.Quad], pending: list[tuple[int, Any, ox.Literal]]) -> None:
         ok = self._canonical_literals([lit for _i, _raw, lit in pending])
-        for (index, raw, _lit), fine in zip(pending, ok):
+        for (index, raw, _lit), fine in zip(pending, ok, strict=True):
             if not fine:
                 q = quads[index]
                 obj = self.private(raw)

@@ -219,7 +219,7 @@ class Conformer:
         texts: dict[str, pa.Array] = {}
         total = 0  # bytes of text in the batch
         fixed = 0  # bytes a row has whatever its values: keys, punctuation, term wrappers, numbers
-        for name, column in zip(batch.schema.names, batch.columns):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
             fixed += 32 + 6 * len(name)
             if pa.types.is_fixed_size_list(column.type):
                 fixed += 16 * column.type.list_size  # a float32 is at most 15 characters and a comma

@@ -453,7 +453,7 @@ def encode_messages(
     view = memoryview(data) if data is not None else memoryview(b"")
     budget = None if max_bytes is None else max_bytes - len(head) - len(tail)
     bounds = message_bounds(offsets.astype(np.int64) - int(offsets[0]), rows_per_message, budget)
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in zip(bounds, bounds[1:], strict=False):
         body = view[offsets[start]: offsets[stop] - 1]  # drop the last row's comma
         yield b"".join((head, body, tail)), start, stop
 
@@ -479,7 +479,7 @@ def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: i
     _validity, offsets_buf, data = rows.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=n + 1, offset=rows.offset * 4)
     view = memoryview(data)
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in zip(bounds, bounds[1:], strict=False):
         end = offsets[stop] - (len(head) if stop < n else 0)  # the next message's head is not ours
         if start == 0:
             yield b"".join((head, view[offsets[0]:end])), start, stop

@@ -1301,7 +1301,7 @@ def _sparql_chunks(response: Mapping[str, Any]) -> list[SparqlResult]:
     bindings = []
     for b in response.get("bindings") or []:
         values = b.get("values") if isinstance(b, Mapping) else b
-        bindings.append({var: _binding_term(v) for var, v in zip(variables, values or [])})
+        bindings.append({var: _binding_term(v) for var, v in zip(variables, values or [], strict=False)})
     ask = response.get("ask-result")
     return [SparqlResult(qtype, variables, tuple(bindings), ask if isinstance(ask, bool) else None,
                          TripleList(response.get("triples") or []))]

@@ -369,7 +369,7 @@ def _to_text(raw: pa.RecordBatch, source: str, offset: int, parse_vectors: bool)
 def _convert(raw: pa.RecordBatch, parse_vectors: bool) -> tuple[pa.RecordBatch, tuple[int, str, str] | None]:
     columns: list[pa.Array] = []
     first_bad: tuple[int, str, str] | None = None
-    for name, col in zip(raw.schema.names, raw.columns):
+    for name, col in zip(raw.schema.names, raw.columns, strict=True):
         try:
             text = col.cast(pa.string())
         except pa.ArrowInvalid:

@@ -118,7 +118,7 @@ def write_rdf(
             conformed.raise_error()
             cols = conformed.batch.to_pydict()
             rows = zip(cols["s"], cols["s_type"], cols["p"], cols["o"], cols["o_type"],
-                       cols["o_datatype"], cols["o_language"], cols["g"])
+                       cols["o_datatype"], cols["o_language"], cols["g"], strict=True)
             for i, (s, st, p, o, ot, odt, oln, g) in enumerate(rows):
                 column = "s"
                 try:
