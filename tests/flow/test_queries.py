@@ -96,7 +96,7 @@ def test_triples_query_streaming(face: Face) -> None:
 def test_triples_query_parameters_are_checked_before_sending(face: Face) -> None:
     for kwargs in ({"limit": 0}, {"limit": 2**40}, {"batch_size": -1}, {"collection": 5}, {"nope": 1}):
         with pytest.raises(InputError):
-            face.flow(lambda f: f.triples_query(p="http://example.org/p", **kwargs))
+            face.flow(lambda f, kwargs=kwargs: f.triples_query(p="http://example.org/p", **kwargs))
     with pytest.raises(InputError, match="s must be"):
         face.flow(lambda f: f.triples_query(s=42))
 

@@ -73,7 +73,7 @@ def test_document_embeddings_and_entity_contexts_taps(gateway: Gateway, run_id: 
                        "context": [f"context «{i}» \"q\"\n" for i in range(20)]})
     for kind, df, key in (("document-embeddings", de, "chunk_id"), ("entity-contexts", ec, "entity")):
         received: list[pa.RecordBatch] = []
-        thread = threading.Thread(target=lambda k=kind: received.extend(tg_connect.read_batches(
+        thread = threading.Thread(target=lambda k=kind, received=received: received.extend(tg_connect.read_batches(
             k, gateway.url, token=gateway.token, source="tail", max_rows=20, idle_timeout=30)))
         thread.start()
         time.sleep(1.5)

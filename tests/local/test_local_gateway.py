@@ -613,7 +613,7 @@ def test_stop_with_open_sockets_is_prompt() -> None:
         mux.recv(timeout=5)
     tap.close()
     with pytest.raises(RuntimeError):
-        gw.url
+        _ = gw.url
 
 
 def test_run_forever_prints_url_and_stops_on_ctrl_c(tmp_path: Path) -> None:
