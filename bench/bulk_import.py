@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from server_process import spawn  # a sibling module: the benches run as scripts
 
@@ -86,7 +87,6 @@ def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
 
 def sample(kind: str, rows: int, dim: int) -> pa.Table:
     import numpy as np
-    import pyarrow as pa
 
     from tg_connect.protocol import schemas
     from tg_connect.sample import sample_triples

@@ -45,7 +45,7 @@ def server(port_queue: mp.Queue[int]) -> None:
                 n = int(request["prompt"])
                 head = ('{"id": ' + rid + ', "response": {"response": " word", "end_of_stream": false}, '
                         '"complete": false}')
-                for i in range(n):
+                for _ in range(n):
                     await ws.send(head)
                 await ws.send('{"id": ' + rid + ', "response": {"response": "", "end_of_stream": true, '
                               '"in_token": 1, "out_token": ' + str(n) + '}, "complete": true}')

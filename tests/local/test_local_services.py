@@ -324,7 +324,7 @@ def add_text_document(http: Http, doc_id: str, text: str, **meta: Any) -> dict[s
 def test_document_rag(local_gw: LocalGateway, http: Http) -> None:
     coll = "docs-" + uid()
     create_collection(http, coll)
-    texts = {f"urn:chunk:{uid()}": "Alice lives in Paris", f"urn:chunk:{uid()}": "Bob likes cheese"}
+    texts = {f"urn:chunk:{uid()}": text for text in ("Alice lives in Paris", "Bob likes cheese")}
     for chunk_id, text in texts.items():
         add_text_document(http, chunk_id, text)
     chunks = [{"chunk_id": c, "vector": embed(t)} for c, t in texts.items()]

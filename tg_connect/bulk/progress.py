@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -26,7 +26,7 @@ class Progress:
     done: bool
 
 
-ProgressArg = Union[bool, Callable[[Progress], Any], Any, None]
+ProgressArg = bool | Callable[[Progress], Any] | Any | None
 
 
 class ProgressSink:
