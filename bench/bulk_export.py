@@ -21,7 +21,7 @@ import time
 from server_process import spawn  # a sibling module: the benches run as scripts
 
 
-def source(port_queue: "mp.Queue[int]", rows: int, batch_size: int) -> None:
+def source(port_queue: mp.Queue[int], rows: int, batch_size: int) -> None:
     import websockets
 
     from tg_connect.protocol import messages
@@ -31,7 +31,7 @@ def source(port_queue: "mp.Queue[int]", rows: int, batch_size: int) -> None:
     meta = messages.Metadata("bench", "default", "bench")
     frames = [bytes(f) for f, _, _ in messages.encode_messages("triples", table, meta, batch_size)]
 
-    async def handler(ws: "websockets.ServerConnection") -> None:
+    async def handler(ws: websockets.ServerConnection) -> None:
         total = 0
         while total < rows:
             for frame in frames:
@@ -83,7 +83,7 @@ def peak_rss_mb(base: str, rows: int) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def start(rows: int, batch_size: int) -> tuple["mp.Process", int]:
+def start(rows: int, batch_size: int) -> tuple[mp.Process, int]:
     return spawn(source, rows, batch_size)
 
 

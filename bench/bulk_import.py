@@ -22,12 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
-
 from server_process import spawn  # a sibling module: the benches run as scripts
 
 
-def sink(port_queue: "mp.Queue[int]") -> None:
+def sink(port_queue: mp.Queue[int]) -> None:
     """A gateway stand-in that only counts: it answers the checks a load makes first (flows,
     the flow's interfaces, collections) and takes import frames in, decoding each to text as
     the real gateway (aiohttp, like this sink) does, and answering PINGs in order with them."""
@@ -85,9 +85,8 @@ def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
     return out
 
 
-def sample(kind: str, rows: int, dim: int) -> "pa.Table":
+def sample(kind: str, rows: int, dim: int) -> pa.Table:
     import numpy as np
-    import pyarrow as pa
 
     from tg_connect.protocol import schemas
     from tg_connect.sample import sample_triples

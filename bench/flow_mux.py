@@ -30,7 +30,7 @@ from server_process import spawn  # a sibling module: the benches run as scripts
 TOKEN = "tg_bench"
 
 
-def server(port_queue: "mp.Queue[int]") -> None:
+def server(port_queue: mp.Queue[int]) -> None:
     import websockets
 
     async def handler(ws: Any) -> None:
@@ -43,8 +43,9 @@ def server(port_queue: "mp.Queue[int]") -> None:
             request = msg["request"]
             if request.get("streaming"):
                 n = int(request["prompt"])
-                head = '{"id": ' + rid + ', "response": {"response": " word", "end_of_stream": false}, "complete": false}'
-                for i in range(n):
+                head = ('{"id": ' + rid + ', "response": {"response": " word", "end_of_stream": false}, '
+                        '"complete": false}')
+                for _ in range(n):
                     await ws.send(head)
                 await ws.send('{"id": ' + rid + ', "response": {"response": "", "end_of_stream": true, '
                               '"in_token": 1, "out_token": ' + str(n) + '}, "complete": true}')
@@ -216,7 +217,7 @@ def best(repeat: int, *fns: Any) -> list[float]:
     """The best time of each function, run in turns so that all see the same machine load."""
     times = [[] for _ in fns]  # type: list[list[float]]
     for _ in range(repeat):
-        for t, fn in zip(times, fns):
+        for t, fn in zip(times, fns, strict=True):
             t.append(fn())
     return [min(t) for t in times]
 
@@ -250,7 +251,8 @@ def main() -> None:
             "round_trips_per_s": {"raw": round(n / raw_rt), "tg_connect_async": round(n / async_rt),
                                   "tg_connect_sync": round(n / sync_rt)},
             "round_trip_ratio": {"async": round(raw_rt / async_rt, 3), "sync": round(raw_rt / sync_rt, 3)},
-            "concurrent_requests_per_s": {"raw_pipelined_100": round(c / raw_pipe), "tg_connect_gather": round(c / ours_conc)},
+            "concurrent_requests_per_s": {"raw_pipelined_100": round(c / raw_pipe),
+                                          "tg_connect_gather": round(c / ours_conc)},
             "concurrent_ratio": round(raw_pipe / ours_conc, 3),
             "stream_chunks_per_s": {"raw": round(k / raw_st), "tg_connect_async": round(k / async_st),
                                     "tg_connect_sync": round(k / sync_st)},

@@ -188,7 +188,7 @@ async def probe_query(session: aiohttp.ClientSession, timeout: float = 60.0) -> 
             body = await r.read()
             if r.status != 200 or b'"error"' in body:
                 return f"{r.status} after {time.monotonic() - t0:.1f}s {body[:80]!r}"
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return f"timeout {timeout:.0f}s"
     except Exception as e:  # noqa: BLE001
         return f"{e!r} after {time.monotonic() - t0:.1f}s"
@@ -358,7 +358,8 @@ def log_size(path: str) -> int:
         return 0
 
 
-def log_since(path: str, offset: int, pattern: str = r"ERROR|WARNING|Traceback|heartbeat|onnection|stuck|closed") -> list[str]:
+def log_since(path: str, offset: int,
+              pattern: str = r"ERROR|WARNING|Traceback|heartbeat|onnection|stuck|closed") -> list[str]:
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)

@@ -82,7 +82,8 @@ async def main() -> None:
     ap.add_argument("--kg-max-lag", type=int, default=200, help="max frames kg-store may be behind the sender")
     ap.add_argument("--frame-rule", default="write-time", choices=["write-time", "rate"],
                     help="write-time: frame = msg-seconds / (seconds per triple from "
-                         "tg_triples_store_write_duration_seconds_sum / _batch_size_sum); rate: msg-seconds x processed rate")
+                         "tg_triples_store_write_duration_seconds_sum / _batch_size_sum); "
+                         "rate: msg-seconds x processed rate")
     ap.add_argument("--tag", default="")
     a = ap.parse_args()
 
@@ -203,7 +204,8 @@ async def main() -> None:
             row = {"t": round(time.monotonic() - t0, 2), "sent": prefix[len(sizes)], "confirmed_frames": s.confirmed,
                    "frames": len(sizes), "processed": ptriples, "backlog": backlog, "rate": round(rate, 1),
                    "written": written, "kg_msgs": kg_msgs, "ms_per_triple": round(1000 * tau, 2),
-                   "frame": frame_now, "scrape_age": round(time.time() - cur["scrape_ts"], 1) if cur.get("scrape_ts") else None,
+                   "frame": frame_now,
+                   "scrape_age": round(time.time() - cur["scrape_ts"], 1) if cur.get("scrape_ts") else None,
                    "query_ok": c is not None, "query_s": query_s, "sent_now": sent_now, "q": qd}
             fh.write(json.dumps(row) + "\n")
             fh.flush()
@@ -224,7 +226,8 @@ async def main() -> None:
            "adaptive_frame": a.adaptive_frame, "msg_seconds": a.msg_seconds, "source": a.source,
            "backlog_on": a.backlog_on, "frame_rule": a.frame_rule,
            "elapsed_s": round(elapsed, 1), "written_all_at_s": t_written, "stalled": stalled,
-           "frame_size_min_max": [min(frame_sizes_hist, default=0), max(frame_sizes_hist, default=0)], "processed": last_processed,
+           "frame_size_min_max": [min(frame_sizes_hist, default=0), max(frame_sizes_hist, default=0)],
+           "processed": last_processed,
            "avg_rate": round(last_processed / elapsed, 1), "frames_sent": len(sizes),
            "max_backlog_seen": max_backlog, "metric_query_failures": query_fail, "close_s": round(close_s, 3),
            "tw_write_s_total": round(direct["tw_dur"], 1),

@@ -26,9 +26,11 @@ for a in range(0, n, step):
     b = min(n, a + step) - 1
     g.query(
         "UNWIND range($a, $b) AS i "
-        "CREATE (s:Node {uri: 'http://preload.example/' + $run + '/s' + toString(i), workspace: 'default', collection: $c}) "
+        "CREATE (s:Node {uri: 'http://preload.example/' + $run + '/s' + toString(i), "
+        "workspace: 'default', collection: $c}) "
         "CREATE (o:Literal {value: 'preload ' + $run + ' ' + toString(i), workspace: 'default', collection: $c}) "
-        "CREATE (s)-[:Rel {uri: 'http://preload.example/p' + toString(i % 7), workspace: 'default', collection: $c}]->(o)",
+        "CREATE (s)-[:Rel {uri: 'http://preload.example/p' + toString(i % 7), "
+        "workspace: 'default', collection: $c}]->(o)",
         params={"a": a, "b": b, "run": run, "c": coll})
 r = g.query("MATCH (n) RETURN labels(n)[0], count(n)").result_set
 print(json.dumps({"seconds": round(time.time() - t, 1), "labels": {x: y for x, y in r}}))

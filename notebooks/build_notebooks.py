@@ -20,9 +20,10 @@ EXPLORE = [
         "pandas. It uses `$TRUSTGRAPH_URL` if set, otherwise an in-process local gateway."
     ),
     new_code_cell(
-        "import os, tempfile\n"
-        "from pathlib import Path\n"
-        "import pyarrow.parquet as pq\n"
+        "import os\n"
+        "import tempfile\n"
+        "from pathlib import Path\n\n"
+        "import pyarrow.parquet as pq\n\n"
         "import tg_connect\n"
         "from tg_connect.sample import sample_triples\n\n"
         "gateway = None\n"
@@ -67,7 +68,7 @@ EXPLORE = [
         "out_degree.describe()"
     ),
     new_code_cell(
-        "import matplotlib.pyplot as plt\n"
+        "import matplotlib.pyplot as plt\n\n"
         "fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))\n"
         "employees.plot.hist(ax=axes[0], bins=30, title='people per company (in-degree of worksFor)')\n"
         "residents.sort_values().plot.bar(ax=axes[1], title='residents per city (in-degree of livesIn)')\n"
@@ -102,8 +103,8 @@ EMBEDDINGS = [
         "model and embedder run offline."
     ),
     new_code_cell(
-        "import os\n"
-        "import pandas as pd\n"
+        "import os\n\n"
+        "import pandas as pd\n\n"
         "import tg_connect\n\n"
         "gateway = None\n"
         "url = os.environ.get('TRUSTGRAPH_URL')\n"

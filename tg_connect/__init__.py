@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .api import Api
 from .bulk import (
     CoreTransfer,
     LoadReport,
@@ -30,7 +31,6 @@ from .errors import (
     ServiceError,
     TgConnectError,
 )
-from .api import Api
 from .flow import (
     AgentAnswer,
     AgentObservation,

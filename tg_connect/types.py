@@ -10,15 +10,11 @@ builders in :mod:`tg_connect.protocol.services` make them from the gateway's rep
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import (
     Any,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
     NamedTuple,
-    Sequence,
     TypedDict,
     TypeVar,
     overload,

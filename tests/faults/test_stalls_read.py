@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -22,8 +23,16 @@ from tg_connect import GatewayTimeoutError
 
 from ..flow.scripted import Hang, ScriptedGateway, frames
 from . import FaultProxy
-from .read_helpers import (core_body, handshake_bytes, in_thread, load, mux_auth_bytes, timed_from_fault, triples,
-                           wait_until)
+from .read_helpers import (
+    core_body,
+    handshake_bytes,
+    in_thread,
+    load,
+    mux_auth_bytes,
+    timed_from_fault,
+    triples,
+    wait_until,
+)
 
 T = 2.0  # the timeout under test
 LIMIT = 1.5 * T

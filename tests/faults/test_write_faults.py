@@ -3,8 +3,9 @@ midway (a read that drops) it leaves no file, no temporary, and an existing file
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq

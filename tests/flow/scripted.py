@@ -4,8 +4,8 @@ demand: dropped sockets, stalls, error frames, slow streams, refused tokens.
 Each service answers with its script: a list of steps, each a response frame
 (``{"response": ..., "complete": ...}`` or ``{"error": ...}``; the request id is added),
 :class:`Sleep`, :class:`Drop` (abort the TCP connection) or :class:`Hang` (send nothing more).
-REST answers the first final or error frame's ``response`` (or ``error``), as the real gateway does. The server runs on its own loop
-in a thread and records what it received.
+REST answers the first final or error frame's ``response`` (or ``error``), as the real gateway does.
+The server runs on its own loop in a thread and records what it received.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import WSMsgType, web
 

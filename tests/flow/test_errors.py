@@ -7,7 +7,8 @@ import asyncio
 import logging
 import traceback
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -98,7 +99,8 @@ def test_dropped_global_errors_raise(sface: Face, scripted: ScriptedGateway) -> 
 def test_a_rag_error_is_a_chunk_then_an_exception(sface: Face, scripted: ScriptedGateway) -> None:
     error = {"type": "graph-rag-error", "message": "no graph"}
     scripted.scripts["graph-rag"] = frames(
-        {"message_type": "explain", "response": "", "explain_id": "urn:e", "explain_graph": "urn:g", "explain_triples": []},
+        {"message_type": "explain", "response": "", "explain_id": "urn:e", "explain_graph": "urn:g",
+         "explain_triples": []},
         {"message_type": "chunk", "response": "An", "end_of_stream": False, "end_of_session": False},
         {"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": True, "error": error})
     received: list[Any] = []

@@ -45,7 +45,7 @@ def test_text_completion_streaming(face: Face) -> None:
 def test_text_completion_dropped_error_raises(face: Face) -> None:
     for streaming in (False, True):
         with pytest.raises(ServiceError) as info:
-            face.flow(lambda f: f.text_completion("", "fail: boom", streaming=streaming))
+            face.flow(lambda f, streaming=streaming: f.text_completion("", "fail: boom", streaming=streaming))
         assert info.value.service == "text-completion" and info.value.type == "missing-field"
         assert "'response'" in str(info.value)
 

@@ -7,7 +7,8 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

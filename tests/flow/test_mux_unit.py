@@ -3,12 +3,11 @@ request table (ids, slots, queue, deadlines) the transport only follows."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-import json
 
 from tg_connect.errors import TgConnectError
 from tg_connect.protocol import mux

@@ -9,7 +9,8 @@ calls must raise the gateway's "not supported by flow" as a ServiceError.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -69,7 +70,7 @@ def test_triples_query(face: Face) -> None:
     d = data(face.gateway)
     got = face.flow(lambda f: f.triples_query(p=d["pred"], collection=d["collection"]))
     assert isinstance(got, TripleList) and len(got) == N_TRIPLES
-    assert {(t.s.value, t.o.value) for t in got} == set(zip(d["triples"]["s"], d["triples"]["o"]))
+    assert {(t.s.value, t.o.value) for t in got} == set(zip(d["triples"]["s"], d["triples"]["o"], strict=True))
     assert all(t.p == Term.iri(d["pred"]) and t.o.kind == "literal" for t in got)
     table = got.to_arrow()
     assert isinstance(table, pa.Table) and table.num_rows == N_TRIPLES
@@ -95,7 +96,7 @@ def test_triples_query_streaming(face: Face) -> None:
 def test_triples_query_parameters_are_checked_before_sending(face: Face) -> None:
     for kwargs in ({"limit": 0}, {"limit": 2**40}, {"batch_size": -1}, {"collection": 5}, {"nope": 1}):
         with pytest.raises(InputError):
-            face.flow(lambda f: f.triples_query(p="http://example.org/p", **kwargs))
+            face.flow(lambda f, kwargs=kwargs: f.triples_query(p="http://example.org/p", **kwargs))
     with pytest.raises(InputError, match="s must be"):
         face.flow(lambda f: f.triples_query(s=42))
 

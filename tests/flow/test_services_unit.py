@@ -4,7 +4,8 @@ from the real 2.11.1 gateway."""
 from __future__ import annotations
 
 import pickle
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -15,7 +16,8 @@ from tg_connect.protocol import services as sv
 
 EXPLAIN = {"message_type": "explain", "end_of_message": False, "end_of_dialog": False, "explain_id": "urn:q",
            "explain_graph": "urn:graph:retrieval",
-           "explain_triples": [{"s": {"t": "i", "i": "urn:q"}, "p": {"t": "i", "i": "urn:p"}, "o": {"t": "l", "v": "x"}}]}
+           "explain_triples": [{"s": {"t": "i", "i": "urn:q"}, "p": {"t": "i", "i": "urn:p"},
+                                "o": {"t": "l", "v": "x"}}]}
 
 
 def run(call: sv.Call[Any, Any], frames: Sequence[dict[str, Any]]) -> tuple[list[Any], Any]:

@@ -44,7 +44,8 @@ def test_wrong_types_name_the_column(local_gateway: tg_connect.LocalGateway) -> 
 def test_invalid_utf8_is_refused_with_the_column(local_gateway: tg_connect.LocalGateway, tmp_path: Path) -> None:
     # Parquet can hold bytes that are not UTF-8 in a binary column; reading it as text must not guess
     path = tmp_path / "latin1.parquet"
-    pq.write_table(pa.table({"s": ["http://a"], "p": ["http://p"], "o": pa.array(["café".encode("latin-1")], pa.binary())}), path)
+    pq.write_table(pa.table({"s": ["http://a"], "p": ["http://p"],
+                             "o": pa.array(["café".encode("latin-1")], pa.binary())}), path)
     with pytest.raises(tg_connect.InputError) as err:
         load(local_gateway, path)
     assert err.value.column == "o" and str(path) in str(err.value)
@@ -60,7 +61,8 @@ def test_nulls_nan_and_mixed_lengths_are_rejected_rows(local_gateway: tg_connect
     report = load(local_gateway, vectors, "graph-embeddings", on_error="skip", document_id=f"nan-{run_id}")
     assert report.rows_sent == 1 and [r.row for r in report.rejections] == [1, 2, 3]
     assert report.rejected_rows is not None and report.rejected_rows.num_rows == 3
-    stored = tg_connect.read_trustgraph("graph-embeddings", url=local_gateway.url, source="core", core_id=f"nan-{run_id}")
+    stored = tg_connect.read_trustgraph("graph-embeddings", url=local_gateway.url, source="core",
+                                        core_id=f"nan-{run_id}")
     assert stored["entity"].tolist() == ["http://e/0"]
 
 
@@ -71,7 +73,7 @@ def test_a_10_mb_literal_round_trips(local_gateway: tg_connect.LocalGateway, run
     report = load(local_gateway, df, collection=f"big{run_id}")
     assert report.rows_sent == 2 and report.bytes_sent > 10_000_000
     back = tg_connect.read_trustgraph(url=local_gateway.url, collection=f"big{run_id}")
-    assert dict(zip(back["s"], back["o"])) == {"http://a/big": big, "http://a/small": "small"}
+    assert dict(zip(back["s"], back["o"], strict=True)) == {"http://a/big": big, "http://a/small": "small"}
 
 
 def test_a_failed_load_says_what_was_not_sent(tmp_path: Path) -> None:

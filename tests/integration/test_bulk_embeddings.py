@@ -25,7 +25,8 @@ def embeddings_frame(run_id: str, n: int, dim: int = 16) -> pd.DataFrame:
 
 
 def as_rows(df: pd.DataFrame) -> set[tuple[str, tuple[float, ...]]]:
-    return {(e, tuple(np.asarray(v, dtype=np.float32).tolist())) for e, v in zip(df["entity"], df["vector"])}
+    return {(e, tuple(np.asarray(v, dtype=np.float32).tolist()))
+            for e, v in zip(df["entity"], df["vector"], strict=True)}
 
 
 def test_graph_embeddings_round_trip_through_the_knowledge_core(gateway: Gateway, run_id: str) -> None:
@@ -72,7 +73,7 @@ def test_document_embeddings_and_entity_contexts_taps(gateway: Gateway, run_id: 
                        "context": [f"context «{i}» \"q\"\n" for i in range(20)]})
     for kind, df, key in (("document-embeddings", de, "chunk_id"), ("entity-contexts", ec, "entity")):
         received: list[pa.RecordBatch] = []
-        thread = threading.Thread(target=lambda k=kind: received.extend(tg_connect.read_batches(
+        thread = threading.Thread(target=lambda k=kind, received=received: received.extend(tg_connect.read_batches(
             k, gateway.url, token=gateway.token, source="tail", max_rows=20, idle_timeout=30)))
         thread.start()
         time.sleep(1.5)

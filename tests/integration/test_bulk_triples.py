@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import tg_connect
-from tg_connect.bulk.read import aread_batches
 from tg_connect.protocol import schemas
 from tg_connect.sample import sample_triples
 from tg_connect.target import resolve_target
@@ -35,13 +34,16 @@ def run_dataset(run_id: str, n: int, real: bool) -> pa.Table:
     the data is limited to what that store preserves, and read back by predicate.
     """
     table = sample_triples(n)
-    p = pc.binary_join_element_wise(pc.replace_substring(table.column("p"), "http://", f"http://run-{run_id}.example/"), "")
+    renamed = pc.replace_substring(table.column("p"), "http://", f"http://run-{run_id}.example/")
+    p = pc.binary_join_element_wise(renamed, "")
     table = table.set_column(table.schema.get_field_index("p"), "p", p)
     if real:
         keep = pc.and_(pc.is_null(table.column("g")), pc.not_equal(table.column("o_type"), "blank"))
         table = table.filter(keep)
-        table = table.set_column(table.schema.get_field_index("o_datatype"), "o_datatype", pa.nulls(len(table), pa.string()))
-        table = table.set_column(table.schema.get_field_index("o_language"), "o_language", pa.nulls(len(table), pa.string()))
+        table = table.set_column(table.schema.get_field_index("o_datatype"), "o_datatype",
+                                 pa.nulls(len(table), pa.string()))
+        table = table.set_column(table.schema.get_field_index("o_language"), "o_language",
+                                 pa.nulls(len(table), pa.string()))
     return table
 
 
@@ -87,8 +89,9 @@ def test_plain_spo_frame_loads_with_guessed_kinds(gateway: Gateway, run_id: str)
     report = tg_connect.to_trustgraph(df, url=gateway.url, collection=f"c{run_id}", token=gateway.token, progress=False)
     assert report.ok
     got = gateway.eventually(lambda: read_back(gateway, f"c{run_id}", [pred]), lambda d: len(d) >= 5)
-    kinds = dict(zip(got["o"], got["o_type"]))
-    assert kinds == {"Alice": "literal", "Bob": "literal", "http://example.org/x": "iri", "Dan": "literal", "Eve": "literal"}
+    kinds = dict(zip(got["o"], got["o_type"], strict=True))
+    assert kinds == {"Alice": "literal", "Bob": "literal", "http://example.org/x": "iri", "Dan": "literal",
+                     "Eve": "literal"}
 
 
 def test_export_tap_sees_a_load(gateway: Gateway, run_id: str) -> None:

@@ -115,7 +115,8 @@ def test_dump_writes_any_format(local_gateway: tg_connect.LocalGateway, tmp_path
         assert done.returncode == 0, done.stderr
         assert "wrote 300 triples rows" in done.stdout and (tmp_path / name).stat().st_size > 0
     back = tg_connect.read_batches("triples", local_gateway.url, collection=f"f{run_id}").read_all()
-    reloaded = cli("load", "triples", str(tmp_path / "out.nq"), "--url", local_gateway.url, "--collection", f"g{run_id}")
+    reloaded = cli("load", "triples", str(tmp_path / "out.nq"), "--url", local_gateway.url, "--collection",
+                   f"g{run_id}")
     assert reloaded.returncode == 0, reloaded.stderr
     again = tg_connect.read_batches("triples", local_gateway.url, collection=f"g{run_id}").read_all()
     keys = [(k, "ascending") for k in back.schema.names]

@@ -242,7 +242,7 @@ def test_mux_streams_have_the_same_shape(local_url: str) -> None:
         return await _mux(local_url, requests, TOKEN), await _mux(REAL_URL, requests, TOKEN)
 
     local, real = bridge.run(run())
-    for (name, _request), here, there in zip(MUX, local, real):
+    for (name, _request), here, there in zip(MUX, local, real, strict=True):
         # Streams of data may differ in length (chunking), not in the shape of their frames,
         # nor in how they end.
         assert differences(shape(here), shape(there)) == [], (name, here, there)

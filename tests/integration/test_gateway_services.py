@@ -55,11 +55,13 @@ def test_config_put_get_list_delete(gateway: Gateway, run_id: str) -> None:
     got = rest(gateway, lambda c: c.global_service("config", {"operation": "get", "workspace": "default",
                                                                "keys": [{"type": t, "key": "k"}]}))
     assert [v["value"] for v in got["values"]] == ["v1"]
-    listed = rest(gateway, lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
+    listed = rest(gateway,
+                  lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
     assert listed["directory"] == ["k"]
     rest(gateway, lambda c: c.global_service("config", {"operation": "delete", "workspace": "default",
                                                         "keys": [{"type": t, "key": "k"}]}))
-    listed = rest(gateway, lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
+    listed = rest(gateway,
+                  lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
     assert listed["directory"] == []
 
 
@@ -94,9 +96,10 @@ def test_mux_errors(gateway: Gateway) -> None:
 
 
 def test_mux_streaming_triples_frames(gateway: Gateway, run_id: str) -> None:
+    import pyarrow.compute as pc
+
     import tg_connect
     from tg_connect.sample import sample_triples
-    import pyarrow.compute as pc
 
     table = sample_triples(50)
     pred = f"http://run-{run_id}.example/p"

@@ -12,8 +12,8 @@ spent writing, from ``tg_triples_store_write_*``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 import pytest
@@ -82,7 +82,7 @@ def test_auto_pacing_follows_the_stores(slow_gateway: Gateway, run_id: str) -> N
     # Every triple is stored, and the back end still answers.
     got = tg_connect.read_trustgraph("triples", url=gateway.url, token=gateway.token,
                                      collection=f"pace{run_id}", p=pred)
-    assert len(got) == rows and set(zip(got["s"], got["o"])) == set(zip(df["s"], df["o"]))
+    assert len(got) == rows and set(zip(got["s"], got["o"], strict=True)) == set(zip(df["s"], df["o"], strict=True))
 
 
 def test_auto_cuts_messages_to_a_second_of_store_work(tmp_path: Path, run_id: str) -> None:

@@ -6,18 +6,23 @@ plain sync functions (no pytest-asyncio) while the gateway runs on its own threa
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 TOKEN = "tg_local_test_token"
+
+# websockets 17.1 and later take ``legacy=True`` to return the connection itself, without the
+# warning about connect() outside a ``with``; earlier versions do so anyway and lack the flag.
+_CONNECT_OPTIONS: dict[str, Any] = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
 
 
 class Http:
@@ -58,7 +63,7 @@ def ws_url(base: str, path: str, **query: str) -> str:
 
 def ws_connect(url: str) -> ClientConnection:
     return connect(url, proxy=None, max_size=None, compression=None, open_timeout=10, close_timeout=10,
-                   legacy=True)
+                   **_CONNECT_OPTIONS)
 
 
 class Mux:
@@ -210,7 +215,7 @@ class ServerProcess:
             self.proc.stdout.close()
         self._stderr.close()
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -519,7 +519,8 @@ def test_knowledge_cores(local_gw: LocalGateway, http: Http) -> None:
     coll = "kc-" + uid()
     t1: list[dict[str, Any]] = [{"s": iri(EX + "core/s"), "p": iri(EX + "core/p1"), "o": lit("one")},
           {"s": iri(EX + "core/s"), "p": iri(EX + "core/lang"), "o": lit("hi", ln="en")}]
-    t2: list[dict[str, Any]] = [{"s": {"t": "b", "d": "b9"}, "p": iri(EX + "core/p2"), "o": iri(EX + "core/o2"), "g": EX + "graph1"},
+    t2: list[dict[str, Any]] = [{"s": {"t": "b", "d": "b9"}, "p": iri(EX + "core/p2"), "o": iri(EX + "core/o2"),
+                                 "g": EX + "graph1"},
           {"s": iri(EX + "core/s"), "p": iri(EX + "core/q"), "o": QT}]
     ge = [{"entity": iri(EX + "core/s"), "vector": [0.1, 0.25, 1.0, 3.0]}]
     import_frames(local_gw.url, "triples", [
@@ -614,7 +615,7 @@ def test_stop_with_open_sockets_is_prompt() -> None:
         mux.recv(timeout=5)
     tap.close()
     with pytest.raises(RuntimeError):
-        gw.url
+        _ = gw.url
 
 
 def test_run_forever_prints_url_and_stops_on_ctrl_c(tmp_path: Path) -> None:

@@ -138,7 +138,8 @@ def test_prompt_templates(local_gw: LocalGateway, http: Http) -> None:
     assert call(local_gw, "prompt", {"id": "document-prompt", "variables": {"documents": ["a", "b"], "query": "q"}})[0][
         "text"] == "Based on: [a][b]"
     react = call(local_gw, "prompt", {"id": "agent-react", "variables": {"question": "what?", "history": []}})[0]
-    assert react["text"] == 'Thought: I should ask the knowledge graph\nAction: knowledge-query\nArgs: {"question": "what?"}'
+    assert react["text"] == ('Thought: I should ask the knowledge graph\nAction: knowledge-query\n'
+                             'Args: {"question": "what?"}')
     # Errors are dropped: unknown template, a term that is not JSON, a failing LLM.
     assert call(local_gw, "prompt", {"id": "nope", "variables": {"name": "Ann"}}) == [{"end_of_stream": True}]
     assert call(local_gw, "prompt", {"id": "greet", "terms": {"name": "notjson"}}) == [{"end_of_stream": True}]
@@ -323,7 +324,7 @@ def add_text_document(http: Http, doc_id: str, text: str, **meta: Any) -> dict[s
 def test_document_rag(local_gw: LocalGateway, http: Http) -> None:
     coll = "docs-" + uid()
     create_collection(http, coll)
-    texts = {f"urn:chunk:{uid()}": "Alice lives in Paris", f"urn:chunk:{uid()}": "Bob likes cheese"}
+    texts = {f"urn:chunk:{uid()}": text for text in ("Alice lives in Paris", "Bob likes cheese")}
     for chunk_id, text in texts.items():
         add_text_document(http, chunk_id, text)
     chunks = [{"chunk_id": c, "vector": embed(t)} for c, t in texts.items()]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -107,7 +108,8 @@ def test_metrics_series_and_labels() -> None:
     assert math.isclose(metrics.value("tg_triples_store_write_duration_seconds_sum"), 0.27)
     assert metrics.value("tg_triples_store_write_duration_seconds_count") == 2
     assert metrics.value("tg_triples_store_write_error_total", processor="triples-write") == 1
-    buckets = {ls["le"]: v for ls, v in metrics.samples() if ls["__name__"] == "tg_triples_store_write_batch_size_bucket"}
+    buckets = {ls["le"]: v for ls, v in metrics.samples()
+               if ls["__name__"] == "tg_triples_store_write_batch_size_bucket"}
     # prometheus_client's bucket labels and cumulative counts: 3 <= 5, 600 only in +Inf.
     assert buckets == {"1.0": 0, "5.0": 1, "10.0": 1, "20.0": 1, "50.0": 1, "100.0": 1, "200.0": 1, "500.0": 1,
                        "+Inf": 2}

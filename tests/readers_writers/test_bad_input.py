@@ -116,7 +116,8 @@ def test_parquet_wrong_type_is_named_by_the_load(tmp_path: Path) -> None:
 
 
 def test_records_with_a_new_field_or_another_type_are_named() -> None:
-    records = [{"s": "http://a", "p": "http://p", "o": "x"}] * 3 + [{"s": "http://a", "p": "http://p", "o": "x", "q": 1}]
+    records = [{"s": "http://a", "p": "http://p", "o": "x"}] * 3 + [{"s": "http://a", "p": "http://p", "o": "x",
+                                                                     "q": 1}]
     rows, error = expect_error(open_source(records, 2), column="q", row=3, source="records")
     assert len(rows) == 2
     records = [{"entity": "http://e", "vector": [1.0, 2.0]}] * 2 + [{"entity": "http://e", "vector": "oops"}]
@@ -171,7 +172,8 @@ def test_a_load_reports_rejections_and_sends_the_rest(tmp_path: Path, local_gate
 
 def test_malformed_vector_text_names_the_row_after_the_rows_before(tmp_path: Path) -> None:
     path = tmp_path / "v.csv"
-    path.write_text("chunk_id,vector\n" + "".join(f'c{i},"[{i}, 1]"\n' for i in range(10)) + 'bad,"[1, x]"\nz,"[0, 0]"\n')
+    path.write_text("chunk_id,vector\n" + "".join(f'c{i},"[{i}, 1]"\n' for i in range(10))
+                    + 'bad,"[1, x]"\nz,"[0, 0]"\n')
     rows, error = expect_error(open_source(path, 4, kind="document-embeddings"), column="vector", row=10,
                                source=str(path))
     assert [r["chunk_id"] for r in rows] == [f"c{i}" for i in range(10)]

@@ -103,7 +103,7 @@ def test_vector_values_beyond_float32_are_rejected_not_stored_as_nan(local_gatew
     assert [(r.row, r.column) for r in report.rejections] == [(1, "vector"), (2, "vector")]
     assert "beyond float32's range" in report.rejections[0].reason
     stored = tg_connect.read_trustgraph("graph-embeddings", url=local_gateway.url, source="core", core_id=doc)
-    vectors = dict(zip(stored["entity"], stored["vector"]))
+    vectors = dict(zip(stored["entity"], stored["vector"], strict=True))
     assert sorted(vectors) == ["http://e/0", "http://e/3"]
     assert all(np.isfinite(v).all() for v in vectors.values())
     assert vectors["http://e/3"][1] == np.float32(-3.0e38)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,7 +185,8 @@ def test_iterables_of_dataclasses_and_dicts() -> None:
              {"s": "_:b", "p": "http://p", "o": Term.iri("http://o"), "g": "http://g"}]
     got = read_all(open_source(dicts, 10)).to_pylist()
     assert got == [
-        {"s": "http://a", "p": "http://p", "o": "x", "o_type": "literal", "o_datatype": None, "o_language": "fr", "g": None},
+        {"s": "http://a", "p": "http://p", "o": "x", "o_type": "literal", "o_datatype": None, "o_language": "fr",
+         "g": None},
         {"s": "_:b", "p": "http://p", "o": "http://o", "o_type": "iri", "o_datatype": None, "o_language": None,
          "g": "http://g"},
     ]

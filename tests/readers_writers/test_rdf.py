@@ -114,7 +114,8 @@ def wire_term(depth: int) -> st.SearchStrategy[dict]:
     )
     if depth == 0:
         return base
-    subject = st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris), st.builds(lambda d: {"t": "b", "d": d}, blank_ids))
+    subject = st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris),
+                        st.builds(lambda d: {"t": "b", "d": d}, blank_ids))
     return st.one_of(base, st.builds(lambda s, p, o: {"t": "t", "tr": {"s": s, "p": {"t": "i", "i": p}, "o": o}},
                                      subject, iris, wire_term(depth - 1)))
 
@@ -130,7 +131,8 @@ def flat(term: dict) -> tuple[str, str, str | None, str | None]:
 
 
 rows_strategy = st.lists(
-    st.tuples(st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris), st.builds(lambda d: {"t": "b", "d": d}, blank_ids)),
+    st.tuples(st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris),
+                        st.builds(lambda d: {"t": "b", "d": d}, blank_ids)),
               iris, wire_term(2), st.one_of(st.none(), iris)),
     min_size=1, max_size=25)
 

@@ -66,13 +66,14 @@ def test_any_text_and_nulls_round_trip_through_tabular_files(tmp_path: Path, row
 def test_vectors_round_trip_through_text_files(tmp_path: Path, vectors: list[list[float]], suffix: str) -> None:
     """Finite values exactly; JSON has no NaN/infinity (written as null), CSV keeps them."""
     table = pa.table({"chunk_id": [str(i) for i in range(len(vectors))],
-                      "vector": pa.FixedSizeListArray.from_arrays(pa.array([x for v in vectors for x in v], pa.float32()), 3)},
+                      "vector": pa.FixedSizeListArray.from_arrays(pa.array([x for v in vectors for x in v],
+                                                                           pa.float32()), 3)},
                      schema=schemas.document_embeddings_schema(3))
     path = tmp_path / f"v.{suffix}"
     write(table.to_reader(), path, kind="document-embeddings")
     back = read_path(path, kind="document-embeddings").column("vector").to_pylist()
-    for got, want in zip(back, table.column("vector").to_pylist()):
-        for g, w in zip(got, want):
+    for got, want in zip(back, table.column("vector").to_pylist(), strict=True):
+        for g, w in zip(got, want, strict=True):
             if math.isfinite(w):
                 assert g == w
             elif suffix == "jsonl":

@@ -22,7 +22,7 @@ def literals() -> st.SearchStrategy[tuple[str, str, str | None, str | None]]:
     return st.one_of(
         st.builds(lambda v: ("literal", v, None, None), any_text),
         st.builds(lambda v, d: ("literal", v, d, None), any_text, datatypes),
-        st.builds(lambda v, l: ("literal", v, None, l), any_text, languages),
+        st.builds(lambda v, lang: ("literal", v, None, lang), any_text, languages),
     )
 
 
@@ -32,7 +32,7 @@ def wire_terms(depth: int = 2) -> st.SearchStrategy[dict]:
         st.builds(lambda d: {"t": "b", "d": d}, blank_ids),
         st.builds(lambda v: {"t": "l", "v": v}, any_text),
         st.builds(lambda v, d: {"t": "l", "v": v, "dt": d}, any_text, datatypes),
-        st.builds(lambda v, l: {"t": "l", "v": v, "ln": l}, any_text, languages),
+        st.builds(lambda v, lang: {"t": "l", "v": v, "ln": lang}, any_text, languages),
     )
     if depth == 0:
         return base

@@ -33,13 +33,15 @@ def test_triples_match_the_per_row_decoder(blocks: list[list[dict]]) -> None:
 def test_fast_path_on_canonical_data() -> None:
     table = sample_triples(3000)
     meta = messages.Metadata("d", "c", "d")
-    frames = [bytes(f) for f, _, _ in messages.encode_messages("triples", table.combine_chunks().to_batches()[0], meta, 700)]
+    batch = table.combine_chunks().to_batches()[0]
+    frames = [bytes(f) for f, _, _ in messages.encode_messages("triples", batch, meta, 700)]
     got = arrow_decode.decode_frames("triples", frames)
     assert pa.Table.from_batches([got]).equals(table.combine_chunks())
 
 
 def test_embeddings_and_contexts() -> None:
-    ge = [json.dumps({"metadata": {}, "entities": [{"vector": [1, 0.5], "entity": {"t": "i", "i": "http://e"}}]}).encode()] * 2
+    ge = [json.dumps({"metadata": {},
+                      "entities": [{"vector": [1, 0.5], "entity": {"t": "i", "i": "http://e"}}]}).encode()] * 2
     out = arrow_decode.decode_frames("graph-embeddings", ge)
     assert out.to_pylist() == [{"entity": "http://e", "entity_type": "iri", "vector": [1.0, 0.5]}] * 2
     de = [json.dumps({"metadata": {}, "chunks": [{"vector": [0.25], "chunk_id": "c1"}]}).encode()]

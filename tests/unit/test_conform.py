@@ -37,7 +37,8 @@ def test_explicit_kinds_override_the_guess() -> None:
 
 def test_a_datatype_or_language_makes_a_literal() -> None:
     rows = conform("triples", {"s": ["http://a"] * 3, "p": ["http://p"] * 3, "o": ["http://x", "1", "b"],
-                               "o_datatype": ["http://www.w3.org/2001/XMLSchema#anyURI", "http://www.w3.org/2001/XMLSchema#string", None],
+                               "o_datatype": ["http://www.w3.org/2001/XMLSchema#anyURI",
+                                              "http://www.w3.org/2001/XMLSchema#string", None],
                                "o_language": [None, None, "en"]}).batch.to_pylist()
     assert [(r["o_type"], r["o_datatype"], r["o_language"]) for r in rows] == [
         ("literal", "http://www.w3.org/2001/XMLSchema#anyURI", None), ("literal", None, None), ("literal", None, "en")]
@@ -70,7 +71,8 @@ def test_one_schema_per_job() -> None:
 
 
 def test_bad_rows_raise_with_row_and_column() -> None:
-    out = Conformer("triples").conform(pa.record_batch({"s": ["http://a", None], "p": ["http://p"] * 2, "o": ["v", "w"]}), 100)
+    out = Conformer("triples").conform(pa.record_batch({"s": ["http://a", None], "p": ["http://p"] * 2,
+                                                        "o": ["v", "w"]}), 100)
     assert out.batch.column("s").to_pylist() == ["http://a"]  # the good rows before the bad one
     with pytest.raises(InputError) as err:
         out.raise_error()
@@ -179,7 +181,8 @@ def test_dictionary_kind_columns_are_read_through_their_dictionary() -> None:
 def test_dictionary_values_are_screened_through_their_dictionary() -> None:
     """A dictionary column is screened on its distinct values; a bad one in the dictionary
     that no row uses rejects nothing, a bad one a row uses rejects that row."""
-    p = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], pa.int32()), pa.array(["http://p", "http://bad p", "http://x y"]))
+    p = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], pa.int32()),
+                                       pa.array(["http://p", "http://bad p", "http://x y"]))
     data = {"s": ["http://a"] * 3, "s_type": ["iri"] * 3, "p": p, "p_type": ["iri"] * 3, "o": ["v"] * 3,
             "o_type": ["literal"] * 3}
     out = conform("triples", data, on_error="skip")

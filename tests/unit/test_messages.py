@@ -47,7 +47,8 @@ def test_term_fragments_match_the_reference_encoder(values: list[str]) -> None:
 
 
 def test_mixed_kinds_in_one_column() -> None:
-    arr = pa.array(["http://a", "b0", "text", '{"o":{"t":"l","v":"x"},"p":{"i":"urn:p","t":"i"},"s":{"i":"urn:s","t":"i"}}'])
+    arr = pa.array(["http://a", "b0", "text",
+                    '{"o":{"t":"l","v":"x"},"p":{"i":"urn:p","t":"i"},"s":{"i":"urn:s","t":"i"}}'])
     kinds = pa.array(["iri", "blank", "literal", "triple"])
     dts = pa.array([None, None, "urn:dt", None], pa.string())
     lns = pa.array([None, None, None, None], pa.string())
@@ -72,7 +73,7 @@ def test_graph_embeddings_float32_exact(vectors: list[list[float]]) -> None:
     assert "root" not in frame["metadata"]
     back = messages.graph_embeddings_from_wire(frame["entities"])
     assert back.equals(batch)
-    for sent, got in zip(vectors, frame["entities"]):
+    for sent, got in zip(vectors, frame["entities"], strict=True):
         assert [np.float32(x) for x in got["vector"]] == [np.float32(x) for x in sent]
 
 
@@ -83,7 +84,8 @@ def test_document_embeddings_and_entity_contexts_frames() -> None:
     assert frame == {"metadata": {"id": "doc-1", "root": "doc-1", "collection": "coll"},
                      "chunks": [{"chunk_id": "c1", "vector": [1, 0.5]}, {"chunk_id": "c\"2", "vector": [0.25, -2]}]}
     assert messages.document_embeddings_from_wire(frame["chunks"]).equals(de)
-    ec = pa.record_batch([pa.array(["http://e"]), pa.array(["iri"]), pa.array(["ctx\n1"])], schema=schemas.ENTITY_CONTEXTS)
+    ec = pa.record_batch([pa.array(["http://e"]), pa.array(["iri"]), pa.array(["ctx\n1"])],
+                         schema=schemas.ENTITY_CONTEXTS)
     frame = json.loads(messages.encode_message("entity-contexts", ec, META))
     assert frame["entities"] == [{"entity": {"t": "i", "i": "http://e"}, "context": "ctx\n1"}]
     assert messages.entity_contexts_from_wire(frame["entities"]).equals(ec)
@@ -115,7 +117,7 @@ def test_export_frame_decoding_rejects_rows() -> None:
 def test_messages_keep_under_the_byte_cap(triples: list[dict], rows: int, cap: int, pads: list[int]) -> None:
     """Every message holds at most ``rows`` rows and ``cap`` bytes, unless one row alone is
     larger; together they carry every row once, in order."""
-    for t, pad in zip(triples, pads):
+    for t, pad in zip(triples, pads, strict=False):
         if t["o"].get("t") == "l":
             t["o"]["v"] += "\\n\u00e9\"" * (pad // 4)  # text that escaping makes longer
     batch = messages.triples_from_wire(triples)
@@ -132,7 +134,8 @@ def test_messages_keep_under_the_byte_cap(triples: list[dict], rows: int, cap: i
 
 def test_byte_cap_for_every_kind() -> None:
     contexts = pa.RecordBatch.from_pydict({"entity": [f"http://e/{i}" for i in range(50)], "entity_type": ["iri"] * 50,
-                                           "context": ["x" * (i * 40) for i in range(50)]}, schema=schemas.ENTITY_CONTEXTS)
+                                           "context": ["x" * (i * 40) for i in range(50)]},
+                                          schema=schemas.ENTITY_CONTEXTS)
     frames = list(messages.encode_messages("entity-contexts", contexts, META, 20, max_bytes=4000))
     assert all(len(f) <= 4000 or stop - start == 1 for f, start, stop in frames)
     assert [r for _, a, b in frames for r in range(a, b)] == list(range(50))

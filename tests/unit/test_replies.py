@@ -44,10 +44,12 @@ def test_completion_rule() -> None:
     f = mux.parse_response_frame({"id": "r1", "response": {"response": []}, "complete": False})
     assert not f.final
     assert mux.parse_response_frame({"id": "r1", "response": {}, "complete": True}).final
-    top = mux.parse_response_frame({"id": "r1", "error": {"type": "error", "message": "Invalid flow"}, "complete": True})
+    top = mux.parse_response_frame(
+        {"id": "r1", "error": {"type": "error", "message": "Invalid flow"}, "complete": True})
     assert top.final and top.error == ("error", "Invalid flow")
     # knowledge errors arrive with complete:false and nothing follows (docs/protocol.md 5.5)
-    knowledge = mux.parse_response_frame({"id": "r1", "response": {"error": {"type": "x", "message": "m"}}, "complete": False})
+    knowledge = mux.parse_response_frame(
+        {"id": "r1", "response": {"error": {"type": "x", "message": "m"}}, "complete": False})
     assert knowledge.final
     with pytest.raises(ServiceError, match="x: m"):
         mux.raise_for_frame("knowledge", knowledge, "ws://h")

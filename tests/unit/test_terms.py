@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 
 from tg_connect.protocol.terms import (
-    RDF_LANG_STRING, XSD_STRING, Term, guess_kind, normalise_literal, term_from_wire, term_to_wire,
+    RDF_LANG_STRING,
+    XSD_STRING,
+    Term,
+    guess_kind,
+    normalise_literal,
+    term_from_wire,
+    term_to_wire,
 )
 
 from .strategies import wire_terms
@@ -54,7 +60,8 @@ def test_quoted_triple_value_is_canonical_json() -> None:
                              "o": {"t": "l", "v": "c", "dt": XSD_STRING}}}
     kind, value, _, _ = term_from_wire(wire)
     assert kind == "triple"
-    assert json.loads(value) == {"s": {"t": "i", "i": "urn:a"}, "p": {"t": "i", "i": "urn:b"}, "o": {"t": "l", "v": "c"}}
+    assert json.loads(value) == {"s": {"t": "i", "i": "urn:a"}, "p": {"t": "i", "i": "urn:b"},
+                                 "o": {"t": "l", "v": "c"}}
 
 
 @pytest.mark.parametrize("bad", [{"t": "x"}, {"t": "i"}, {"t": "l", "v": 3}, {"t": "t"}, "urn:a", None])

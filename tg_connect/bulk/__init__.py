@@ -2,8 +2,8 @@
 
 from . import accessor as _accessor  # noqa: F401  (registers df.tg)
 from .api import export_core, import_core, read_batches, read_trustgraph, to_trustgraph
-from .cores import CoreTransfer
 from .client import AsyncBulkClient, BulkClient
+from .cores import CoreTransfer
 from .load import aload
 from .progress import Progress
 from .read import aread_batches

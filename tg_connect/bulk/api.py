@@ -7,23 +7,23 @@ run through the one background-loop bridge (so they also work inside Jupyter).
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
+from ..target import resolve_target
 from ..transport import bridge
 from .client import BulkClient
 from .cores import CoreTransfer, aexport_core, aimport_core
-from .load import (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait,
-                   aload)
+from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait, aload
 from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource
 from .report import LoadReport
 from .tables import DtypeBackend, collect, to_pandas
-from ..target import resolve_target
 
 
 def to_trustgraph(

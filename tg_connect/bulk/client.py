@@ -12,7 +12,8 @@ shows no progress unless asked. ``tests/unit/test_bulk_signatures.py`` holds the
 from __future__ import annotations
 
 import os
-from typing import Any, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -21,8 +22,7 @@ from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..target import Target
 from ..transport import bridge
-from .load import (DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait,
-                   aload)
+from .load import DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRIES, DEFAULT_WAIT_TIMEOUT, Rate, Wait, aload
 from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource, aread_batches
 from .report import LoadReport

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Iterable
+from typing import Any
 
 import aiohttp
 import pyarrow as pa
 
-from ..errors import (GatewayConnectionError, GatewayTimeoutError, InputError, NotFoundError, ProtocolError,
-                      TgConnectError)
+from ..errors import (
+    GatewayConnectionError,
+    GatewayTimeoutError,
+    InputError,
+    NotFoundError,
+    ProtocolError,
+    TgConnectError,
+)
 from ..protocol import cores, messages, schemas
 from ..protocol.conform import Conformer
 from ..protocol.endpoints import http_base, redact
@@ -127,7 +134,8 @@ def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: 
     for kind, data in pairs:
         if data is None:
             continue
-        table = data if isinstance(data, pa.Table) else pa.table(data) if isinstance(data, dict) else pa.Table.from_pandas(data, preserve_index=False)
+        table = (data if isinstance(data, pa.Table) else pa.table(data) if isinstance(data, dict)
+                 else pa.Table.from_pandas(data, preserve_index=False))
         conformer = Conformer(kind)
         for batch in table.to_batches(max_chunksize=batch_size):
             conformed = conformer.conform(batch)
@@ -137,7 +145,8 @@ def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: 
             if kind == "triples":
                 yield cores.TRIPLES_TAG, rows, cores.triples_item(core_id, "default", frame["triples"])
             else:
-                yield cores.GRAPH_EMBEDDINGS_TAG, rows, cores.graph_embeddings_item(core_id, "default", frame["entities"])
+                yield (cores.GRAPH_EMBEDDINGS_TAG, rows,
+                       cores.graph_embeddings_item(core_id, "default", frame["entities"]))
 
 
 async def aimport_core(target: Target, core_id: str, source: Any = None, *, triples: Any = None,

@@ -10,7 +10,7 @@ delivered (:meth:`Ledger.undelivered`).
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import pyarrow as pa
 

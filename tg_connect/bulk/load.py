@@ -28,8 +28,9 @@ import asyncio
 import concurrent.futures
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import pyarrow as pa

@@ -36,8 +36,9 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from ..errors import GatewayTimeoutError, TgConnectError
 from ..flow.transports import RestTransport
@@ -319,7 +320,7 @@ class StorePaced:
                     # A blocked sender asks sooner, but at most 4 times a second: each read
                     # costs the gateway an authorisation, and a busy back end queues them.
                     await asyncio.sleep(0.25)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 self._wanted.clear()
                 try:

@@ -8,8 +8,9 @@ writes to unknown collections. So a load asks first, over REST, and names what i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import AuthenticationError, NotFoundError
 from ..flow.core import AsyncCollection, AsyncFlow

@@ -7,8 +7,9 @@ advanced by rows; ``True`` makes a ``tqdm.auto`` bar (a widget in notebooks).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -25,7 +26,7 @@ class Progress:
     done: bool
 
 
-ProgressArg = Union[bool, Callable[[Progress], Any], Any, None]
+ProgressArg = bool | Callable[[Progress], Any] | Any | None
 
 
 class ProgressSink:

@@ -17,7 +17,8 @@ import asyncio
 import json
 import logging
 import math
-from typing import Any, AsyncIterator, Literal
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 import aiohttp
 import pyarrow as pa
@@ -27,12 +28,12 @@ from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeout
 from ..protocol import messages, mux, schemas
 from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
-from .cores import bearer, core_error, raise_for_status
 from ..protocol.endpoints import SOCKET_PATH, bulk_url, http_base, redact, ws_base
 from ..protocol.terms import Term, guess_kind
+from ..target import Target
 from ..transport.connect import abort_websocket, closed_error, http_session, is_alive, keepalive, open_websocket
 from ..transport.mux_client import open_authenticated, quick_close
-from ..target import Target
+from .cores import bearer, core_error, raise_for_status
 
 log = logging.getLogger(__name__)
 ReadSource = Literal["query", "core", "tail"]
@@ -223,7 +224,9 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
             await abort_websocket(ws)  # failed, stalled or abandoned: no handshake to wait for
 
 
-async def _read_core(target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None) -> AsyncIterator[pa.RecordBatch]:
+async def _read_core(
+    target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None
+) -> AsyncIterator[pa.RecordBatch]:
     """The ``kind`` rows of knowledge core ``core_id``, item by item from the export-core stream.
 
     The body must end on an item boundary and hold at least one item (the gateway sends an

@@ -43,7 +43,8 @@ class LoadReport:
     seconds: float = 0.0
     rejections: list[Rejection] = field(default_factory=list)
     rejected_rows: pa.Table | None = None  # the original input rows, to fix and resend
-    unsent_ranges: list[tuple[int, int | None]] = field(default_factory=list)  # not delivered: [first, last]; None: to the end
+    # not delivered: [first, last]; None: to the end
+    unsent_ranges: list[tuple[int, int | None]] = field(default_factory=list)
     error: str | None = None
     rows_stored: int | None = None  # with wait="stored": rows the stores processed, as their metrics show
     stored_complete: bool | None = None  # with wait="stored": whether they caught up before the timeout

@@ -21,8 +21,9 @@ import asyncio
 import collections
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed

@@ -7,7 +7,8 @@ neither. A read that fails part way keeps what it read on the error (``partial``
 
 from __future__ import annotations
 
-from typing import AsyncIterable, Callable, Iterable, Iterator, Literal
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa

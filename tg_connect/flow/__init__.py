@@ -42,6 +42,7 @@ from ..types import (
     TextChunk,
     TripleList,
 )
+from .blocking import ChunkIterator
 from .core import (
     AsyncCollection,
     AsyncConfig,
@@ -53,7 +54,6 @@ from .core import (
     AsyncSocketFlowInstance,
     ChunkStream,
 )
-from .blocking import ChunkIterator
 from .sync import (
     Collection,
     Config,

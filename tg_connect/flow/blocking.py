@@ -8,7 +8,8 @@ event loop (Jupyter).
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Awaitable, Callable, Generic, Iterator, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Generic, TypeVar
 
 from ..transport import bridge
 from .core import ChunkStream

@@ -18,18 +18,12 @@ run ``python scripts/gen_sync.py`` (a test fails until the two agree).
 from __future__ import annotations
 
 import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from typing import (
     TYPE_CHECKING,
     Any,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Generator,
     Generic,
-    Iterable,
     Literal,
-    Mapping,
-    Sequence,
     TypeVar,
     overload,
 )

@@ -12,7 +12,8 @@ queue (a slow consumer slows the socket, it does not grow memory).
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Sequence, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ..protocol.services import TermArg
 from ..protocol.terms import Triple

@@ -111,7 +111,8 @@ async def _run_tool(ctx: Ctx, spec: dict[str, Any] | None, name: str, arguments:
     if kind == "knowledge-query":
         question = str(arguments.get("question", ""))
         answer = ""
-        async for frame, _final in graph_rag(ctx, {"query": question, "collection": spec.get("collection") or "default"}):
+        rag_request = {"query": question, "collection": spec.get("collection") or "default"}
+        async for frame, _final in graph_rag(ctx, rag_request):
             if frame.get("error"):
                 raise RuntimeError(frame["error"]["message"])
             if frame.get("end_of_session"):

@@ -75,12 +75,13 @@ def make_app(backend: Backend, auth: Auth) -> web.Application:
     app[AUTH] = auth
     app[SOCKETS] = bulk.OpenSockets()
     app.router.add_get("/api/metrics/{path:.*}", metrics_route)
+    # Before /api/v1/{kind}: aiohttp before 3.10 tries routes in the order they were added.
+    app.router.add_post("/api/v1/import-core", import_core_route, expect_handler=_expect_core)
     app.router.add_post("/api/v1/{kind}", global_route, expect_handler=_expect_global)
     app.router.add_get("/api/v1/socket", mux_route)
     app.router.add_post("/api/v1/flow/{flow}/service/{kind}", flow_service_route, expect_handler=_expect_flow)
     app.router.add_get("/api/v1/flow/{flow}/import/{kind}", import_route)
     app.router.add_get("/api/v1/flow/{flow}/export/{kind}", export_route)
-    app.router.add_post("/api/v1/import-core", import_core_route, expect_handler=_expect_core)
     app.router.add_get("/api/v1/export-core", export_core_route)
     app.router.add_get("/api/v1/document-stream", document_stream_route)
     app.on_shutdown.append(_close_sockets)

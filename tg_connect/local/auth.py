@@ -17,7 +17,7 @@ The token is compared in constant time and is never logged, printed or echoed.
 from __future__ import annotations
 
 import hmac
-from typing import Mapping
+from collections.abc import Mapping
 
 from aiohttp import web
 

@@ -35,11 +35,12 @@ import collections
 import json
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyoxigraph as ox
@@ -49,7 +50,7 @@ from .bulk import StoreQueueFull, TapHub
 from .metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
 from .model import LanguageModel, make_model
 from .rdf import TermCodec, TripleStore
-from .stores import CoreStore, ConfigStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
+from .stores import ConfigStore, CoreStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
 from .templates import seed_prompts, seed_tools
 
 logger = logging.getLogger("tg_connect.local")
@@ -332,7 +333,8 @@ class Backend:
         def fill(template: str) -> str:
             return _substitute(template, workspace, blueprint, flow_id, params)
 
-        interfaces = {name: {k: fill(v) for k, v in spec.items()} for name, spec in definition.get("interfaces", {}).items()}
+        interfaces = {name: {k: fill(v) for k, v in spec.items()}
+                      for name, spec in definition.get("interfaces", {}).items()}
         record = {"description": description, "blueprint-name": blueprint, "interfaces": interfaces,
                   "parameters": params}
         processors = [(f"processor:{name}", fill(variant), json.dumps({

@@ -5,7 +5,7 @@ the named graph ``urn:graph:retrieval``, in wire form."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GRAPH_RETRIEVAL = "urn:graph:retrieval"
@@ -36,7 +36,7 @@ def _t(s: str, p: str, o: dict[str, Any]) -> Triple:
 
 
 def timestamp() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _tokens(uri: str, in_token: int | None, out_token: int | None, model: str | None) -> list[Triple]:

@@ -11,8 +11,9 @@ import asyncio
 import base64
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from .model import Chunk, Completion, LanguageModel, ModelError
 from .templates import Prompts, parse_json_reply, parse_jsonl_reply

@@ -22,9 +22,10 @@ import math
 import shutil
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import wire
 from .files import atomic_write
@@ -386,7 +387,9 @@ def _kw(fields: dict[str, Any]) -> dict[str, Any]:
     return {k.replace("_", "-"): v for k, v in fields.items()}
 
 
-async def librarian_service(backend: Backend, workspace: str, request: dict[str, Any]) -> AsyncIterator[tuple[Any, bool]]:
+async def librarian_service(
+    backend: Backend, workspace: str, request: dict[str, Any]
+) -> AsyncIterator[tuple[Any, bool]]:
     """The librarian behind ``/api/v1/librarian`` (errors are surfaced, as in 2.11)."""
     if "criteria" in request:  # decoded with required keys, as the translator does
         [(c["key"], c["value"], c["operator"]) for c in request["criteria"]]

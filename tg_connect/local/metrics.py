@@ -46,7 +46,8 @@ import math
 import re
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import promql_parser as promql
 
@@ -169,7 +170,7 @@ class Metrics:
                 out.append(({"__name__": f"{REQUEST_DURATION}_sum", **labels}, spent))
                 out.append(({"__name__": f"{REQUEST_DURATION}_count", **labels}, float(count)))
             for (name, processor), hist in sorted(self._histograms.items()):
-                for bound, hits in zip(hist.bounds, hist.buckets):
+                for bound, hits in zip(hist.bounds, hist.buckets, strict=True):
                     out.append(({"__name__": f"{name}_bucket", **back, "le": _le(bound), "processor": processor},
                                 float(hits)))
                 out.append(({"__name__": f"{name}_count", **back, "processor": processor}, float(hist.count)))

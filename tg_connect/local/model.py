@@ -20,8 +20,9 @@ import json
 import logging
 import os
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import numpy as np

@@ -32,9 +32,10 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring_ascii as _encode  # what json.dumps uses for str
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
@@ -271,7 +272,7 @@ class TermCodec:
 
     def _fix_non_canonical(self, quads: list[ox.Quad], pending: list[tuple[int, Any, ox.Literal]]) -> None:
         ok = self._canonical_literals([lit for _i, _raw, lit in pending])
-        for (index, raw, _lit), fine in zip(pending, ok):
+        for (index, raw, _lit), fine in zip(pending, ok, strict=True):
             if not fine:
                 q = quads[index]
                 obj = self.private(raw)

@@ -17,10 +17,10 @@ import ipaddress
 import logging
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
@@ -237,7 +237,8 @@ class LocalGateway:
 
     def __repr__(self) -> str:
         where = self._running.url if self._running is not None else "stopped"
-        return f"LocalGateway({where}, data={str(self.data) if self.data else 'memory'}, auth={'token' if self._token else 'open'})"
+        data = str(self.data) if self.data else "memory"
+        return f"LocalGateway({where}, data={data}, auth={'token' if self._token else 'open'})"
 
 
 async def serve(

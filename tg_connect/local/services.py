@@ -25,7 +25,8 @@ import itertools
 import json
 import logging
 import sys
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from ..protocol.mux import GLOBAL_SERVICES
 from . import wire
@@ -147,7 +148,7 @@ def flow_stream(backend: Backend, kind: str, workspace: str, flow: Any, request:
 
 async def _checked(handler: Callable[[Ctx, Any], Stream], ctx: Ctx, request: Any) -> Stream:
     """A flow request must be an object (the translators call ``.get`` on it)."""
-    request.get  # a list or string raises AttributeError, as in the real translator
+    _ = request.get  # a list or string raises AttributeError, as in the real translator
     async for frame in handler(ctx, request):
         yield frame
 

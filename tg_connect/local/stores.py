@@ -36,8 +36,9 @@ import os
 import shutil
 import struct
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, unquote
 
 import msgpack
@@ -271,9 +272,10 @@ class CoreStore:
     A core is three append-only sections of items, each item one imported message's rows in
     compact wire form: ``t`` (a list of triples), ``ge`` (a list of ``[entity, vector]``) and
     ``de`` (a list of ``[chunk_id, vector]``). Library documents travel with a core but live in
-    the librarian (the document whose id is the core's, and its children). A triples message that went to the triple store is kept as its
-    import frame's JSON text (no re-encoding on the hot path, and it names its collection,
-    so it can be stored again after a crash); other items as msgpack. Each item is kept
+    the librarian (the document whose id is the core's, and its children). A triples message
+    that went to the triple store is kept as its import frame's JSON text (no re-encoding on
+    the hot path, and it names its collection, so it can be stored again after a crash);
+    other items as msgpack. Each item is kept
     LZ4-compressed, in memory and on disk (a section file is a sequence of length-prefixed
     compressed items). Opening the store cuts a torn item off the end of every section file.
     """

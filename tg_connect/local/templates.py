@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["Template", "TemplateError", "Prompts", "PromptTemplate", "seed_prompts", "seed_tools"]
 

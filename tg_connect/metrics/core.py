@@ -13,9 +13,10 @@ Prometheus's own (``bad_data``...) and the proxy's (502 when Prometheus is unrea
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -75,7 +76,7 @@ class MetricsResult:
             for ts, v in s.points:
                 for n in names:
                     cols[n].append(s.labels.get(n))
-                stamps.append(datetime.fromtimestamp(ts, tz=timezone.utc))
+                stamps.append(datetime.fromtimestamp(ts, tz=UTC))
                 values.append(v)
         arrays = {n: pa.array(c, pa.string()) for n, c in cols.items()}
         arrays["timestamp"] = pa.array(stamps, pa.timestamp("ms", tz="UTC"))

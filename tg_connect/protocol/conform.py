@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -36,11 +37,10 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from . import schemas
-from .schemas import Kind
-from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING
-from .terms import parse_quoted_triple
 from .jsontext import deletion_table, text_contains_any
 from .messages import EncodingHints, FrameLimit, single_row_sizes
+from .schemas import Kind
+from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING, parse_quoted_triple
 
 OnError = Literal["raise", "skip"]
 
@@ -104,6 +104,13 @@ def _is_stringish(t: pa.DataType) -> bool:
 
 def _to_string(arr: pa.Array) -> pa.Array:
     return arr if arr.type == pa.string() else pc.cast(arr, pa.string())
+
+
+def _nulls_like(arr: pa.Array) -> pa.Array:
+    """Nulls of ``arr``'s type and length: the null side of an ``if_else``. Not a null scalar:
+    before pyarrow 24, if_else of a null scalar and a sliced string array (a batch of a larger
+    table) gives an array whose offsets run past its data."""
+    return pa.nulls(len(arr), arr.type)
 
 
 class Conformer:
@@ -212,7 +219,7 @@ class Conformer:
         texts: dict[str, pa.Array] = {}
         total = 0  # bytes of text in the batch
         fixed = 0  # bytes a row has whatever its values: keys, punctuation, term wrappers, numbers
-        for name, column in zip(batch.schema.names, batch.columns):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
             fixed += 32 + 6 * len(name)
             if pa.types.is_fixed_size_list(column.type):
                 fixed += 16 * column.type.list_size  # a float32 is at most 15 characters and a comma
@@ -333,9 +340,9 @@ class Conformer:
         datatype = _to_string(cols[dt_col]) if literal_parts and dt_col in cols else None
         language = _to_string(cols[ln_col]) if literal_parts and ln_col in cols else None
         if datatype is not None:
-            datatype = pc.if_else(pc.equal(datatype, ""), None, datatype)
+            datatype = pc.if_else(pc.equal(datatype, ""), _nulls_like(datatype), datatype)
         if language is not None:
-            language = pc.if_else(pc.equal(language, ""), None, language)
+            language = pc.if_else(pc.equal(language, ""), _nulls_like(language), language)
 
         given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
         as_given = given is not None and given[0].null_count == 0
@@ -415,9 +422,9 @@ class Conformer:
             datatype = datatype if datatype is not None else null
             implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])),
                               pc.is_valid(language))
-            datatype = pc.if_else(pc.fill_null(implicit, False), None, datatype)
-            out[dt_col] = pc.if_else(is_lit, datatype, None)
-            out[ln_col] = pc.if_else(is_lit, language, None)
+            datatype = pc.if_else(pc.fill_null(implicit, False), null, datatype)
+            out[dt_col] = pc.if_else(is_lit, datatype, null)
+            out[ln_col] = pc.if_else(is_lit, language, null)
         return out
 
     def _explicit_kinds(self, col: pa.Array, name: str,
@@ -455,7 +462,7 @@ class Conformer:
         out.update(self._terms(cols, "p", n, bad, False, learned))
         out.update(self._terms(cols, "o", n, bad, True, learned))
         g = _to_string(cols["g"]) if "g" in cols else pa.nulls(n, pa.string())
-        g = pc.if_else(pc.equal(g, ""), None, g)
+        g = pc.if_else(pc.equal(g, ""), _nulls_like(g), g)
         _flag(bad, _bad_iri_text(g, pc.is_valid(g)), "g", "invalid graph IRI")
         out["g"] = g
         return out, schemas.TRIPLES
@@ -644,13 +651,13 @@ def _screen_utf8(name: str, column: pa.Array, bad: dict[int, tuple[str | None, s
             bad.setdefault(row, (name, invalid[int(codes[row])]))
         blank = np.zeros(len(values), dtype=bool)
         blank[list(invalid)] = True
-        dictionary = pc.if_else(pa.array(blank), pa.scalar(None, values.type), values)
+        dictionary = pc.if_else(pa.array(blank), _nulls_like(values), values)
         return pa.DictionaryArray.from_arrays(column.indices, dictionary)
     mask = np.zeros(len(column), dtype=bool)
     mask[list(invalid)] = True
     for row, reason in invalid.items():
         bad.setdefault(row, (name, reason))
-    return pc.if_else(pa.array(mask), pa.scalar(None, column.type), column)
+    return pc.if_else(pa.array(mask), _nulls_like(column), column)
 
 
 def _invalid_utf8_rows(column: pa.Array, start: int) -> list[tuple[int, str]]:

@@ -8,8 +8,9 @@ they arrive) so a large core never has to be held whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import msgpack
 import pyarrow as pa
@@ -36,7 +37,8 @@ class CoreItem:
         if self.batch is not None:
             return int(self.batch.num_rows)
         body = self.raw if isinstance(self.raw, dict) else {}
-        items = body.get("t") if self.tag == TRIPLES_TAG else body.get("e") if self.tag == GRAPH_EMBEDDINGS_TAG else None
+        items = (body.get("t") if self.tag == TRIPLES_TAG else body.get("e") if self.tag == GRAPH_EMBEDDINGS_TAG
+                 else None)
         return len(items) if isinstance(items, list) else 0
 
 

@@ -8,7 +8,8 @@ all other text, non-BMP characters included, passes through as UTF-8, which JSON
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa

@@ -9,8 +9,9 @@ knowledge cores) and yields canonical batches.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -19,7 +20,7 @@ import pyarrow.compute as pc
 
 from . import jsontext, schemas
 from .schemas import Kind
-from .terms import IRI, LITERAL, TRIPLE, BLANK, term_from_wire, term_to_wire
+from .terms import BLANK, IRI, LITERAL, TRIPLE, term_from_wire, term_to_wire
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,11 @@ class EncodingHints:
     plain: frozenset[str] = frozenset()
     kinds: Mapping[str, pa.DictionaryArray] = field(default_factory=dict)
 
-    def rows(self, selection: pa.Array) -> "EncodingHints":
+    def rows(self, selection: pa.Array) -> EncodingHints:
         """The hints for ``batch.filter(selection)`` (a boolean mask) or a row slice of it."""
         return EncodingHints(self.plain, {k: v.filter(selection) for k, v in self.kinds.items()})
 
-    def head(self, rows: int) -> "EncodingHints":
+    def head(self, rows: int) -> EncodingHints:
         """The hints for ``batch.slice(0, rows)``."""
         return EncodingHints(self.plain, {k: v.slice(0, rows) for k, v in self.kinds.items()})
 
@@ -65,7 +66,9 @@ NO_HINTS = EncodingHints()
 FrameData = bytes | memoryview  # an encoded message: its own bytes, or a view of a chunk's buffer
 
 
-_OPEN: dict[str, str] = {IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'}
+_OPEN: dict[str, str] = {
+    IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'
+}
 _CLOSE: dict[str, str] = {IRI: '"', BLANK: '"', LITERAL: '"', TRIPLE: ""}
 
 
@@ -128,7 +131,7 @@ class _KindCodes:
     codes: np.ndarray | None
 
     @staticmethod
-    def of(kind: pa.Array, hint: pa.DictionaryArray | None) -> "_KindCodes":
+    def of(kind: pa.Array, hint: pa.DictionaryArray | None) -> _KindCodes:
         encoded = hint if hint is not None else pc.dictionary_encode(kind)
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
@@ -394,7 +397,7 @@ class FrameLimit:
     overhead: int = 0
 
     @classmethod
-    def of(cls, kind: Kind, metadata: Metadata, max_bytes: int = GATEWAY_MAX_FRAME) -> "FrameLimit":
+    def of(cls, kind: Kind, metadata: Metadata, max_bytes: int = GATEWAY_MAX_FRAME) -> FrameLimit:
         """The limit for ``kind``'s messages carrying ``metadata``."""
         return cls(max_bytes, len(_head_text(kind, metadata).encode()) + len(b"]}"))
 
@@ -450,7 +453,7 @@ def encode_messages(
     view = memoryview(data) if data is not None else memoryview(b"")
     budget = None if max_bytes is None else max_bytes - len(head) - len(tail)
     bounds = message_bounds(offsets.astype(np.int64) - int(offsets[0]), rows_per_message, budget)
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in zip(bounds, bounds[1:], strict=False):
         body = view[offsets[start]: offsets[stop] - 1]  # drop the last row's comma
         yield b"".join((head, body, tail)), start, stop
 
@@ -476,7 +479,7 @@ def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: i
     _validity, offsets_buf, data = rows.buffers()
     offsets = np.frombuffer(offsets_buf, dtype=np.int32, count=n + 1, offset=rows.offset * 4)
     view = memoryview(data)
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in zip(bounds, bounds[1:], strict=False):
         end = offsets[stop] - (len(head) if stop < n else 0)  # the next message's head is not ours
         if start == 0:
             yield b"".join((head, view[offsets[0]:end])), start, stop
@@ -499,7 +502,8 @@ def split_for_messages(kind: Kind, batch: pa.RecordBatch) -> list[pa.RecordBatch
     out = []
     for name in names.unique().to_pylist():
         part = batch.filter(pc.equal(names, name))
-        keep = [c for c in part.schema.names if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows]
+        keep = [c for c in part.schema.names
+                if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows]
         out.append(part.select(keep))
     return out
 

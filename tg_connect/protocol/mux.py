@@ -14,8 +14,9 @@ import functools
 import itertools
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import AccessDeniedError, AuthenticationError, ProtocolError, ServiceError
 from .replies import error_of

@@ -10,7 +10,8 @@ already-received values.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import AccessDeniedError, AuthenticationError, ProtocolError, ServiceError
 

@@ -24,16 +24,13 @@ import base64
 import functools
 import json
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
-    Callable,
     Generic,
-    Iterable,
     Literal,
-    Mapping,
-    Sequence,
     TypeVar,
 )
 
@@ -425,7 +422,7 @@ def _sources(response: Mapping[str, Any]) -> tuple[Source, ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _single(service_name: str, fields: tuple[str, ...] = ()) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """A parser for single-frame services: the frame itself, after the dropped-error check."""
     def parse(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -478,7 +475,7 @@ def generic(name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool
 # -- text completion and prompt ---------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _text_chunks(service_name: str, key: str) -> Callable[[Mapping[str, Any]], list[TextChunk]]:
     def parse(response: Mapping[str, Any]) -> list[TextChunk]:
         obj = response.get("object") if key == "text" else None
@@ -740,7 +737,8 @@ def graph_embeddings_query(vector: Sequence[float], *, limit: int = 10, collecti
             except (KeyError, TypeError, ValueError) as exc:
                 raise ProtocolError(f"graph-embeddings: malformed entity {exc!r}") from None
             rdf_type = e.get("rdf_type")
-            out.append(EntityMatch(entity, float(e.get("score") or 0.0), rdf_type if isinstance(rdf_type, str) else None,
+            out.append(EntityMatch(entity, float(e.get("score") or 0.0),
+                                   rdf_type if isinstance(rdf_type, str) else None,
                                    e.get("attributes")))
         return Table(out, _ENTITY_SCHEMA, lambda m: {"entity": m.entity.value, "entity_type": m.entity.kind,
                                                      "score": m.score, "rdf_type": m.rdf_type})
@@ -830,7 +828,7 @@ def _sparql_chunks(response: Mapping[str, Any]) -> list[SparqlResult]:
     bindings = []
     for b in response.get("bindings") or []:
         values = b.get("values") if isinstance(b, Mapping) else b
-        bindings.append({var: _binding_term(v) for var, v in zip(variables, values or [])})
+        bindings.append({var: _binding_term(v) for var, v in zip(variables, values or [], strict=False)})
     ask = response.get("ask-result")
     return [SparqlResult(qtype, variables, tuple(bindings), ask if isinstance(ask, bool) else None,
                          TripleList(response.get("triples") or []))]
@@ -846,7 +844,8 @@ def _collect_sparql(chunks: Sequence[SparqlResult]) -> SparqlResult:
                         TripleList(t for c in chunks for t in c.triples.wire))
 
 
-def sparql_query(query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]) -> Call[SparqlResult, SparqlResult]:
+def sparql_query(query: str, *, streaming: bool = False,
+                 **kw: Unpack[QueryOptions]) -> Call[SparqlResult, SparqlResult]:
     body: dict[str, Any] = {"query": check_str("query", query)}
     _query_options("sparql_query", body, kw)
     return Call(SERVICES["sparql"], body, _sparql_chunks, _collect_sparql, streaming=_bool("streaming", streaming))
@@ -1318,7 +1317,8 @@ def list_cores(kind: Literal["kg", "de"] = "kg") -> Call[Mapping[str, Any], list
 def _core_part(name: str, part: Mapping[str, Any], items_key: str) -> dict[str, Any]:
     body = _mapping(name, part)
     meta = body.get("metadata")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("id"), str) or not isinstance(meta.get("collection"), str):
+    if not (isinstance(meta, Mapping) and isinstance(meta.get("id"), str)
+            and isinstance(meta.get("collection"), str)):
         raise InputError(f"{name} needs metadata with string 'id' and 'collection'")
     if not isinstance(body.get(items_key), list):
         raise InputError(f"{name} needs a list {items_key!r}")

@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import glob as _glob
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import InputError
 from ..protocol import schemas

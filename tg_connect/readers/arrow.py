@@ -7,7 +7,8 @@ copy). A stream (reader, C-stream producer) is consumed as it is read, never col
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds

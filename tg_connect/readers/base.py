@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +27,9 @@ class Source:
     total_rows: int | None = None
 
 
-def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int, min_rows: int | None = None) -> Iterator[pa.RecordBatch]:
+def rebatch(
+    batches: Iterable[pa.RecordBatch], batch_size: int, min_rows: int | None = None
+) -> Iterator[pa.RecordBatch]:
     """Batches of exactly ``batch_size`` rows (the last may be shorter), in order.
 
     Large batches are sliced (no copy); small ones are gathered and concatenated. With

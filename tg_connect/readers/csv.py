@@ -38,8 +38,9 @@ import csv as _csv
 import dataclasses
 import io
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -368,7 +369,7 @@ def _to_text(raw: pa.RecordBatch, source: str, offset: int, parse_vectors: bool)
 def _convert(raw: pa.RecordBatch, parse_vectors: bool) -> tuple[pa.RecordBatch, tuple[int, str, str] | None]:
     columns: list[pa.Array] = []
     first_bad: tuple[int, str, str] | None = None
-    for name, col in zip(raw.schema.names, raw.columns):
+    for name, col in zip(raw.schema.names, raw.columns, strict=True):
         try:
             text = col.cast(pa.string())
         except pa.ArrowInvalid:
@@ -430,8 +431,10 @@ def parse_vector_text(text: pa.Array) -> tuple[pa.Array, int | None]:
         bad_rows.append(int(pc.indices_nonzero(unbracketed)[0].as_py()))
     if bad_rows:
         return pa.nulls(len(text), pa.list_(pa.float32())), min(bad_rows)
-    offsets = pa.concat_arrays([pa.array([0], pa.int32()),
-                                pc.cast(pc.cumulative_sum(pc.fill_null(lengths, 0)), pa.int32())])
+    # Offsets with no validity bitmap at all: pyarrow 25 refuses a mask beside offsets that have
+    # one ("Ambiguous to specify both validity map and offsets with nulls"), even with no null.
+    ends = np.cumsum(pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    offsets = pc.cast(pa.array(np.concatenate((np.zeros(1, np.int64), ends))), pa.int32())
     floats = pc.cast(pc.if_else(pc.equal(values, "null"), None, values), pa.float32())
     mask = pc.is_null(text)
     vectors = pa.ListArray.from_arrays(offsets, floats, mask=mask if text.null_count else None)

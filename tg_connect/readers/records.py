@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import pyarrow as pa
 
@@ -91,7 +92,7 @@ def _triples(records: Iterator[Any], batch_size: int, name: str) -> Iterator[pa.
             oln(language)
             g(t.g or None)
         errors: dict[int, tuple[str | None, str]] = {}
-        arrays = [_array(c, pa.string(), column, errors) for c, column in zip(cols, schemas.TRIPLES.names)]
+        arrays = [_array(c, pa.string(), column, errors) for c, column in zip(cols, schemas.TRIPLES.names, strict=True)]
         yield with_input_errors(pa.RecordBatch.from_arrays(arrays, schema=schemas.TRIPLES), errors)
         row += len(chunk)
         if len(chunk) < batch_size:

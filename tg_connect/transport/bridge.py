@@ -11,7 +11,8 @@ import asyncio
 import collections
 import concurrent.futures
 import threading
-from typing import Any, AsyncIterator, Awaitable, Callable, Coroutine, Iterator, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 

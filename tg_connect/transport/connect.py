@@ -12,13 +12,14 @@ import re
 import socket
 import ssl
 import warnings
+from collections.abc import MutableMapping
 from types import TracebackType
-from typing import Any, Literal, MutableMapping
+from typing import Any, Literal
 
 import aiohttp
 import websockets
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidHandshake
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import CloseCode
 
 from ..errors import AccessDeniedError, AuthenticationError, GatewayConnectionError, GatewayTimeoutError
@@ -246,7 +247,8 @@ def http_session(url: str, *, verify: bool = True, timeout: float = 60.0) -> aio
     :class:`GatewayTimeoutError`. Writes have no such bound: an upload adds a :class:`deadline`.
     """
     ctx = ssl_context(url, verify)
-    connector = aiohttp.TCPConnector(ssl=ctx if ctx is not None else False) if is_secure(url) else aiohttp.TCPConnector()
+    secure = is_secure(url)
+    connector = aiohttp.TCPConnector(ssl=ctx if ctx is not None else False) if secure else aiohttp.TCPConnector()
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),

@@ -31,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -39,7 +40,6 @@ from websockets.exceptions import ConnectionClosed
 from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError
 from ..protocol import mux
 from ..protocol.endpoints import SOCKET_PATH, ws_base
-from ..protocol.replies import error_of
 from .connect import abort_websocket, close_reason, is_alive, is_keepalive_timeout, keepalive, open_websocket
 
 _CLOSED = object()

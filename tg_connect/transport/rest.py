@@ -6,9 +6,9 @@ the gateway uses) become :mod:`tg_connect.errors` exceptions naming the endpoint
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 
@@ -52,7 +52,7 @@ class AsyncRestClient:
                 except json.JSONDecodeError:
                     data = text
                 replies.raise_for_http(resp.status, data, endpoint)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise GatewayTimeoutError(f"{endpoint}: no reply within {self.timeout} s") from None
         except aiohttp.ClientConnectorError as exc:
             raise no_answer(endpoint, exc) from None
@@ -73,7 +73,7 @@ class AsyncRestClient:
             async with session.get(endpoint, params=params, headers=self._headers()) as resp:
                 text = await resp.text()
                 status = resp.status
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise GatewayTimeoutError(f"{endpoint}: no reply within {self.timeout} s") from None
         except aiohttp.ClientConnectorError as exc:
             raise no_answer(endpoint, exc) from None

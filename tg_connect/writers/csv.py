@@ -37,7 +37,7 @@ def _csv_schema(schema: pa.Schema, name: str) -> pa.Schema:
 
 def _csv_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     columns = []
-    for f, col in zip(batch.schema, batch.columns):
+    for f, col in zip(batch.schema, batch.columns, strict=True):
         if _is_list(f.type):
             col = json_arrays(col, f.name, non_finite="tokens")
         elif pa.types.is_dictionary(f.type):

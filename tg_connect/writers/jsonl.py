@@ -22,7 +22,7 @@ def jsonl_lines(batch: pa.RecordBatch) -> pa.Array:
         return pa.array(["{}\n"] * batch.num_rows, pa.string())
     keys = json_strings(pa.array(batch.schema.names, pa.string())).to_pylist()
     parts: list[pa.Array | str] = []
-    for i, (key, column) in enumerate(zip(keys, batch.columns)):
+    for i, (key, column) in enumerate(zip(keys, batch.columns, strict=True)):
         parts.append(("{" if i == 0 else ",") + key + ":")
         parts.append(json_values(column, batch.schema.names[i]))
     parts.append("}\n")

@@ -18,7 +18,8 @@ term is checked), then turned into pyoxigraph terms:
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyoxigraph as ox
@@ -117,7 +118,7 @@ def write_rdf(
             conformed.raise_error()
             cols = conformed.batch.to_pydict()
             rows = zip(cols["s"], cols["s_type"], cols["p"], cols["o"], cols["o_type"],
-                       cols["o_datatype"], cols["o_language"], cols["g"])
+                       cols["o_datatype"], cols["o_language"], cols["g"], strict=True)
             for i, (s, st, p, o, ot, odt, oln, g) in enumerate(rows):
                 column = "s"
                 try:
