@@ -28,7 +28,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from ..protocol.mux import GLOBAL_SERVICES
+from ..protocol.registry import GLOBAL_SERVICES
 from . import wire
 from .backend import DEFAULT_WORKSPACE, Backend, now_iso
 from .flowctx import Ctx

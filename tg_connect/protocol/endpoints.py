@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+from .registry import STORE_INTERFACES
 from .schemas import Kind
 
 SCHEMES = ("http", "https", "ws", "wss")
@@ -58,17 +59,6 @@ def bulk_path(direction: str, flow: str, kind: Kind) -> str:
     if direction not in ("import", "export"):
         raise ValueError(direction)
     return f"/api/v1/flow/{quote(flow, safe='')}/{direction}/{kind}"
-
-
-# The flow interface behind each bulk socket kind: ``<kind>-store``, except entity contexts,
-# which the gateway's dispatcher maps to ``entity-contexts-load``.
-STORE_INTERFACES: dict[str, str] = {
-    "triples": "triples-store",
-    "graph-embeddings": "graph-embeddings-store",
-    "document-embeddings": "document-embeddings-store",
-    "entity-contexts": "entity-contexts-load",
-    "rows": "rows-store",
-}
 
 
 def store_interface(kind: Kind) -> str:

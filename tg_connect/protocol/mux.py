@@ -23,7 +23,6 @@ from .replies import error_of
 
 # The gateway runs this many requests of one socket at once (mux.py: 15 with ">").
 MAX_CONCURRENT_REQUESTS = 16
-GLOBAL_SERVICES = ("config", "flow", "librarian", "knowledge", "collection-management", "iam")
 
 
 def auth_frame(token: str | None) -> str:
