@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMAND = "python scripts/gen_sync.py"
+COMMAND = "python scripts/gen_faces.py"  # regenerates the async registry methods first, then this
 WIDTH = 120  # the longest line a wrapped call may make
 
 
@@ -68,6 +68,7 @@ JOBS = (
             "AsyncLibrary": "Library",
             "AsyncKnowledge": "Knowledge",
             "AsyncCollection": "Collection",
+            "AsyncIam": "Iam",
             "AsyncFlow": "Flow",
             "AsyncSocketClient": "SocketClient",
         },

@@ -456,6 +456,24 @@ class CollectionMetadata:
 
 
 @dataclass(frozen=True)
+class IamUser:
+    """A user as the IAM service describes it (``whoami``, ``list-users``).
+
+    Under TrustGraph's no-auth regime every caller is the ``anonymous`` admin.
+    """
+
+    id: str
+    username: str = ""
+    name: str = ""
+    email: str = ""
+    roles: tuple[str, ...] = ()
+    enabled: bool = True
+    default_workspace: str = ""
+    must_change_password: bool = False
+    created: str = ""
+
+
+@dataclass(frozen=True)
 class KnowledgeItem:
     """One frame of a knowledge-core stream.
 

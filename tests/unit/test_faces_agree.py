@@ -25,6 +25,7 @@ PAIRS: list[tuple[type, type]] = [
     (core.AsyncLibrary, sync.Library),
     (core.AsyncKnowledge, sync.Knowledge),
     (core.AsyncCollection, sync.Collection),
+    (core.AsyncIam, sync.Iam),
     (core.AsyncFlow, sync.Flow),
     (core.AsyncSocketClient, sync.SocketClient),
     (metrics.AsyncMetrics, metrics.Metrics),
@@ -35,7 +36,8 @@ ASYNC_ONLY = {"transport"}
 SYNC_ONLY = {BulkClient: {"read_pandas"}}
 FACES = {
     core.AsyncFlowInstance: sync.FlowInstance, core.AsyncConfig: sync.Config, core.AsyncLibrary: sync.Library,
-    core.AsyncKnowledge: sync.Knowledge, core.AsyncCollection: sync.Collection, core.AsyncFlow: sync.Flow,
+    core.AsyncKnowledge: sync.Knowledge, core.AsyncCollection: sync.Collection, core.AsyncIam: sync.Iam,
+    core.AsyncFlow: sync.Flow,
 }
 
 
@@ -83,7 +85,7 @@ def test_a_method_returning_a_face_returns_its_sync_twin() -> None:
             if returns in names:
                 assert inspect.signature(getattr(sync_cls, name)).return_annotation == names[returns], name
                 checked += 1
-    assert checked == 6  # id, flow, config, library, knowledge, collection
+    assert checked == 7  # id, flow, config, library, knowledge, collection, iam
 
 
 def test_the_aliases_name_the_same_faces() -> None:

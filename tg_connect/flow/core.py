@@ -11,8 +11,11 @@ flow.agent(q, streaming=True)``. ``await`` on it returns the stream itself, so `
 chunk in await flow.agent(q, streaming=True)`` works too. Closing it (``async with``, or
 ``aclose()``) ends the request at once; the timeout restarts at every chunk.
 
-The sync faces (:mod:`.sync`) are generated from this module: after changing a face here,
-run ``python scripts/gen_sync.py`` (a test fails until the two agree).
+The methods between each class's registry markers are written by ``scripts/gen_faces.py`` from
+the builders registered in :mod:`tg_connect.protocol.registry` (``@method(face)``); the others
+do more than send one call and are written here. The sync faces (:mod:`.sync`) are generated
+from this module. After changing a builder or a face, run ``python scripts/gen_faces.py`` (a
+test fails until the files agree).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from ..types import (
     DocumentRagOptions,
     EntityMatch,
     GraphRagOptions,
+    IamUser,
     KnowledgeCore,
     KnowledgeItem,
     McpResult,
@@ -205,21 +209,24 @@ class AsyncFlowInstance(Face):
         assert self._flow is not None
         return self._flow
 
-    # -- LLM services (streaming) -----------------------------------------------------------
-
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
                         **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer]: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: Literal[True],
-                        **kw: Unpack[TextCompletionOptions]) -> ChunkStream[TextChunk]: ...
+    def text_completion(self, system: str, prompt: str, *, streaming: Literal[True], **kw: Unpack[TextCompletionOptions]
+                       ) -> ChunkStream[TextChunk]: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: bool,
-                        **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
-    def text_completion(self, system: str, prompt: str, *, streaming: bool = False,
-                        **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
+    def text_completion(self, system: str, prompt: str, *, streaming: bool, **kw: Unpack[TextCompletionOptions]
+                       ) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
+    def text_completion(self, system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
+                       ) -> Awaitable[Answer] | ChunkStream[TextChunk]:
         """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
         return self._dispatch(sv.text_completion(system, prompt, streaming=streaming, **kw))
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models of the flow's LLM (text-completion ``list-models``)."""
+        return await self._result(sv.list_models())
 
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
@@ -232,57 +239,59 @@ class AsyncFlowInstance(Face):
                **kw: Unpack[PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
                **kw: Unpack[PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
-        """A prompt template; a JSON template's value is ``answer.object``."""
+        """A prompt template; a JSON template's value is ``answer.object``.
+
+        ``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
         return self._dispatch(sv.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
-    def agent(self, question: str, *, streaming: Literal[False] = False,
-              **kw: Unpack[AgentOptions]) -> Awaitable[Answer]: ...
+    def agent(self, question: str, *, streaming: Literal[False] = False, **kw: Unpack[AgentOptions]
+             ) -> Awaitable[Answer]: ...
     @overload
-    def agent(self, question: str, *, streaming: Literal[True],
-              **kw: Unpack[AgentOptions]) -> ChunkStream[AgentChunk]: ...
+    def agent(self, question: str, *, streaming: Literal[True], **kw: Unpack[AgentOptions]
+             ) -> ChunkStream[AgentChunk]: ...
     @overload
-    def agent(self, question: str, *, streaming: bool,
-              **kw: Unpack[AgentOptions]) -> Awaitable[Answer] | ChunkStream[AgentChunk]: ...
-    def agent(self, question: str, *, streaming: bool = False,
-              **kw: Unpack[AgentOptions]) -> Awaitable[Answer] | ChunkStream[AgentChunk]:
+    def agent(self, question: str, *, streaming: bool, **kw: Unpack[AgentOptions]
+             ) -> Awaitable[Answer] | ChunkStream[AgentChunk]: ...
+    def agent(self, question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]
+             ) -> Awaitable[Answer] | ChunkStream[AgentChunk]:
         """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
         AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
         return self._dispatch(sv.agent(question, streaming=streaming, **kw))
 
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[False] = False,
-                  **kw: Unpack[GraphRagOptions]) -> Awaitable[Answer]: ...
+    def graph_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[GraphRagOptions]
+                 ) -> Awaitable[Answer]: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[True],
-                  **kw: Unpack[GraphRagOptions]) -> ChunkStream[RAGEvent]: ...
+    def graph_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[GraphRagOptions]
+                 ) -> ChunkStream[RAGEvent]: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: bool,
-                  **kw: Unpack[GraphRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
-    def graph_rag(self, query: str, *, streaming: bool = False,
-                  **kw: Unpack[GraphRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
-        """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent."""
+    def graph_rag(self, query: str, *, streaming: bool, **kw: Unpack[GraphRagOptions]
+                 ) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
+    def graph_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]
+                 ) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
+        """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent.
+
+        ``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
         return self._dispatch(sv.graph_rag(query, streaming=streaming, **kw))
 
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[DocumentRagOptions]) -> Awaitable[Answer]: ...
+    def document_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[DocumentRagOptions]
+                    ) -> Awaitable[Answer]: ...
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[DocumentRagOptions]) -> ChunkStream[RAGEvent]: ...
+    def document_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[DocumentRagOptions]
+                    ) -> ChunkStream[RAGEvent]: ...
     @overload
-    def document_rag(self, query: str, *, streaming: bool,
-                     **kw: Unpack[DocumentRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
-    def document_rag(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[DocumentRagOptions]) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
+    def document_rag(self, query: str, *, streaming: bool, **kw: Unpack[DocumentRagOptions]
+                    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
+    def document_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]
+                    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
         """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
         return self._dispatch(sv.document_rag(query, streaming=streaming, **kw))
 
-    async def list_models(self) -> list[ModelInfo]:
-        """The models of the flow's LLM (text-completion ``list-models``)."""
-        return await self._result(sv.list_models())
-
-    # -- graph queries (streaming) -----------------------------------------------------------
+    async def embeddings(self, texts: str | Sequence[str]) -> list[list[float]]:
+        """One vector per text (a single string gives a one-vector list)."""
+        return await self._result(sv.embeddings(texts))
 
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
@@ -293,32 +302,78 @@ class AsyncFlowInstance(Face):
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
                       streaming: bool, **kw: Unpack[QueryOptions]
-                      ) -> Awaitable[TripleList] | ChunkStream[TripleList]: ...
+                     ) -> Awaitable[TripleList] | ChunkStream[TripleList]: ...
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
                       streaming: bool = False, **kw: Unpack[QueryOptions]
-                      ) -> Awaitable[TripleList] | ChunkStream[TripleList]:
-        """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch."""
+                     ) -> Awaitable[TripleList] | ChunkStream[TripleList]:
+        """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
+
+        ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
+        ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
         return self._dispatch(sv.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[QueryOptions]) -> Awaitable[SparqlResult]: ...
+    def sparql_query(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[QueryOptions]
+                    ) -> Awaitable[SparqlResult]: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[QueryOptions]) -> ChunkStream[SparqlResult]: ...
+    def sparql_query(self, query: str, *, streaming: Literal[True], **kw: Unpack[QueryOptions]
+                    ) -> ChunkStream[SparqlResult]: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: bool,
-                     **kw: Unpack[QueryOptions]) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]: ...
-    def sparql_query(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[QueryOptions]) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]:
+    def sparql_query(self, query: str, *, streaming: bool, **kw: Unpack[QueryOptions]
+                    ) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]: ...
+    def sparql_query(self, query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
+                    ) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]:
         """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
         return self._dispatch(sv.sparql_query(query, streaming=streaming, **kw))
 
-    # -- embeddings -------------------------------------------------------------------------
+    async def rows_query(self, query: str, *, collection: str | None = "default",
+                         variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
+        """A GraphQL query over structured rows (``.to_arrow()``)."""
+        return await self._result(sv.rows_query(query, collection=collection, variables=variables,
+                                                operation_name=operation_name))
 
-    async def embeddings(self, texts: str | Sequence[str]) -> list[list[float]]:
-        """One vector per text (a single string gives a one-vector list)."""
-        return await self._result(sv.embeddings(texts))
+    async def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
+        """A question turned into a GraphQL query."""
+        return await self._result(sv.nlp_query(question, max_results=max_results))
+
+    async def structured_query(self, question: str, *, collection: str | None = "default") -> StructuredQueryResult:
+        """A question answered from structured data."""
+        return await self._result(sv.structured_query(question, collection=collection))
+
+    async def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
+                              schema_name: str | None = None, options: Mapping[str, Any] | None = None
+                             ) -> StructuredDiagResult:
+        """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
+        return await self._result(sv.structured_diag(operation, sample, type=type, schema_name=schema_name,
+                                                     options=options))
+
+    async def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
+        return await self._result(sv.mcp_tool(name, parameters))
+
+    async def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
+                      ) -> Table[RerankResult]:
+        """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``.
+
+        Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
+        return await self._result(sv.reranker(query, documents, limit=limit))
+
+    async def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
+                           ) -> Answer:
+        return await self._result(sv.image_to_text(image, mime_type, prompt=prompt, system=system))
+
+    async def cloze(self, query: str | None = None, *, model: str | None = None, operation: str = "predict"
+                   ) -> ClozeResult:
+        return await self._result(sv.cloze(query, model=model, operation=operation))
+
+    async def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
+        return await self._result(sv.decision_scoring(state, questions))
+
+    async def field_extraction(self, state: Mapping[str, Any], fields: Mapping[str, Any]) -> ScoringResult:
+        return await self._result(sv.field_extraction(state, fields))
+
+    # -- end of the registry's methods --
+
+    # -- vector queries: a text is embedded first ----------------------------------------------
 
     async def _vector(self, text: str | None, vector: Sequence[float] | None) -> Sequence[float]:
         if (text is None) == (vector is None):
@@ -347,53 +402,6 @@ class AsyncFlowInstance(Face):
         return await self._result(sv.row_embeddings_query(await self._vector(text, vector), schema_name=schema_name,
                                                           index_name=index_name, limit=limit, collection=collection))
 
-    # -- structured data ----------------------------------------------------------------------
-
-    async def rows_query(self, query: str, *, collection: str | None = "default",
-                         variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
-        """A GraphQL query over structured rows (``.to_arrow()``)."""
-        return await self._result(sv.rows_query(query, collection=collection, variables=variables,
-                                                operation_name=operation_name))
-
-    async def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
-        """A question turned into a GraphQL query."""
-        return await self._result(sv.nlp_query(question, max_results=max_results))
-
-    async def structured_query(self, question: str, *, collection: str | None = "default") -> StructuredQueryResult:
-        """A question answered from structured data."""
-        return await self._result(sv.structured_query(question, collection=collection))
-
-    async def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
-                              schema_name: str | None = None,
-                              options: Mapping[str, Any] | None = None) -> StructuredDiagResult:
-        """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
-        return await self._result(sv.structured_diag(operation, sample, type=type, schema_name=schema_name,
-                                                     options=options))
-
-    # -- tools and models -----------------------------------------------------------------------
-
-    async def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
-        return await self._result(sv.mcp_tool(name, parameters))
-
-    async def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *,
-                       limit: int | None = None) -> Table[RerankResult]:
-        """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``."""
-        return await self._result(sv.reranker(query, documents, limit=limit))
-
-    async def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None,
-                            system: str | None = None) -> Answer:
-        return await self._result(sv.image_to_text(image, mime_type, prompt=prompt, system=system))
-
-    async def cloze(self, query: str | None = None, *, model: str | None = None,
-                    operation: str = "predict") -> ClozeResult:
-        return await self._result(sv.cloze(query, model=model, operation=operation))
-
-    async def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
-        return await self._result(sv.decision_scoring(state, questions))
-
-    async def field_extraction(self, state: Mapping[str, Any], fields: Mapping[str, Any]) -> ScoringResult:
-        return await self._result(sv.field_extraction(state, fields))
-
     # -- anything else ----------------------------------------------------------------------------
 
     @overload
@@ -417,11 +425,15 @@ class AsyncFlowInstance(Face):
 class AsyncConfig(Face):
     """The configuration service (``config``)."""
 
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
     async def get(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> builtins.list[ConfigValue]:
-        """Values of ``keys``; a missing key's value is ``None``."""
+        """Values of ``keys``; a missing key's value is ``None``.
+
+        Values of ``keys`` (a missing key's value is None)."""
         return await self._result(sv.config_get(keys))
 
     async def put(self, values: Iterable[ConfigValue | tuple[str, str, str]]) -> None:
+        """Every value must be a string: the config service fails silently on anything else."""
         await self._result(sv.config_put(values))
 
     async def delete(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> None:
@@ -431,15 +443,17 @@ class AsyncConfig(Face):
         """The keys of one type."""
         return await self._result(sv.config_list(type))
 
+    async def all(self) -> ConfigSnapshot:
+        """``(config, version)``: every type's keys and values, and the config version."""
+        return await self._result(sv.config_all())
+
+    # -- end of the registry's methods --
+
     async def get_values(self, type: str) -> builtins.list[ConfigValue]:
         return await self._result(sv.config_values(type))
 
     async def get_values_all_workspaces(self, type: str) -> builtins.list[ConfigValue]:
         return await self._result(sv.config_values(type, all_workspaces=True))
-
-    async def all(self) -> ConfigSnapshot:
-        """``(config, version)``: every type's keys and values, and the config version."""
-        return await self._result(sv.config_all())
 
 
 class AsyncLibrary(Face):
@@ -451,6 +465,11 @@ class AsyncLibrary(Face):
         await self._result(sv.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags,
                                            metadata=metadata))
 
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+    async def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
+                              tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
+        await self._result(sv.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
+
     async def get_documents(self, include_children: bool = False) -> list[DocumentMetadata]:
         return await self._result(sv.list_documents(include_children))
 
@@ -460,22 +479,20 @@ class AsyncLibrary(Face):
     async def get_document_content(self, id: str) -> bytes:
         return await self._result(sv.get_document_content(id))
 
-    async def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
-                              tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
-        await self._result(sv.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
-
     async def remove_document(self, id: str) -> None:
         await self._result(sv.remove_document(id))
-
-    async def start_processing(self, id: str, document_id: str, *, flow: str = "default",
-                               collection: str = "default", tags: Sequence[str] = ()) -> None:
-        await self._result(sv.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
 
     async def stop_processing(self, id: str) -> None:
         await self._result(sv.stop_processing(id))
 
     async def get_processings(self) -> list[ProcessingMetadata]:
         return await self._result(sv.list_processing())
+
+    # -- end of the registry's methods --
+
+    async def start_processing(self, id: str, document_id: str, *, flow: str = "default",
+                               collection: str = "default", tags: Sequence[str] = ()) -> None:
+        await self._result(sv.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
 
 
 class AsyncKnowledge(Face):
@@ -506,8 +523,11 @@ class AsyncKnowledge(Face):
     async def load_kg_core(self, id: str, *, flow: str = "default", collection: str = "default") -> None:
         await self._result(sv.load_core(id, flow=flow, collection=collection))
 
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
     async def unload_kg_core(self, id: str, *, flow: str = "default") -> None:
         await self._result(sv.unload_core(id, flow=flow))
+
+    # -- end of the registry's methods --
 
     async def list_de_cores(self) -> list[str]:
         return await self._result(sv.list_cores("de"))
@@ -534,8 +554,9 @@ class AsyncKnowledge(Face):
 class AsyncCollection(Face):
     """Collection management."""
 
-    async def list_collections(self, tag_filter: Sequence[str] | None = None,
-                               limit: int | None = None) -> list[CollectionMetadata]:
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+    async def list_collections(self, tag_filter: Sequence[str] | None = None, limit: int | None = None
+                              ) -> list[CollectionMetadata]:
         return await self._result(sv.list_collections(tag_filter, limit))
 
     async def update_collection(self, collection: str, *, name: str | None = None, description: str | None = None,
@@ -546,6 +567,23 @@ class AsyncCollection(Face):
     async def delete_collection(self, collection: str) -> None:
         await self._result(sv.delete_collection(collection))
 
+    # -- end of the registry's methods --
+
+
+class AsyncIam(Face):
+    """The IAM service (``iam``): who the caller is, and the deployment's users."""
+
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+    async def whoami(self) -> IamUser:
+        """The user the gateway takes the caller's token for."""
+        return await self._result(sv.whoami())
+
+    async def list_users(self) -> list[IamUser]:
+        """Every user of the deployment."""
+        return await self._result(sv.list_users())
+
+    # -- end of the registry's methods --
+
 
 class AsyncFlow(Face):
     """One transport's entry point: flow management, flows, and the global services.
@@ -553,7 +591,7 @@ class AsyncFlow(Face):
     ``api.async_flow()`` gives it over REST and ``api.async_socket()`` over the socket, with
     the same methods: ``id(flow)``/``flow(flow)`` a flow's services; ``list``, ``get``,
     ``start``, ``stop`` and the blueprint methods; ``config()``, ``library()``,
-    ``knowledge()``, ``collection()``; ``request()`` for anything else.
+    ``knowledge()``, ``collection()``, ``iam()``; ``request()`` for anything else.
     """
 
     def id(self, flow_id: str = "default") -> AsyncFlowInstance:
@@ -576,6 +614,10 @@ class AsyncFlow(Face):
     def collection(self) -> AsyncCollection:
         return AsyncCollection(self._transport)
 
+    def iam(self) -> AsyncIam:
+        return AsyncIam(self._transport)
+
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
     async def list(self) -> builtins.list[str]:
         """The ids of the running flows."""
         return await self._result(sv.flow_list())
@@ -583,6 +625,20 @@ class AsyncFlow(Face):
     async def get(self, id: str) -> dict[str, Any]:
         """A flow's record (blueprint, description, parameters, interfaces)."""
         return await self._result(sv.flow_get(id))
+
+    async def list_blueprints(self) -> builtins.list[str]:
+        return await self._result(sv.blueprint_list())
+
+    async def get_blueprint(self, name: str) -> dict[str, Any]:
+        return await self._result(sv.blueprint_get(name))
+
+    async def put_blueprint(self, name: str, definition: Mapping[str, Any] | str) -> None:
+        await self._result(sv.blueprint_put(name, definition))
+
+    async def delete_blueprint(self, name: str) -> None:
+        await self._result(sv.blueprint_delete(name))
+
+    # -- end of the registry's methods --
 
     async def start(self, blueprint_name: str, id: str, description: str = "",
                     parameters: Mapping[str, str] | None = None) -> None:
@@ -607,18 +663,6 @@ class AsyncFlow(Face):
         if id not in await self.list():
             raise ServiceError("flow", "unknown-flow", f"flow {id!r} is not running")
         await self._result(call)
-
-    async def list_blueprints(self) -> builtins.list[str]:
-        return await self._result(sv.blueprint_list())
-
-    async def get_blueprint(self, name: str) -> dict[str, Any]:
-        return await self._result(sv.blueprint_get(name))
-
-    async def put_blueprint(self, name: str, definition: Mapping[str, Any] | str) -> None:
-        await self._result(sv.blueprint_put(name, definition))
-
-    async def delete_blueprint(self, name: str) -> None:
-        await self._result(sv.blueprint_delete(name))
 
     @overload
     def request(self, service: str, body: Mapping[str, Any], *,

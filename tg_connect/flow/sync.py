@@ -1,5 +1,5 @@
 # Generated from tg_connect/flow/core.py by scripts/gen_sync.py; do not edit.
-# Change the async face there, then run: python scripts/gen_sync.py
+# Change the async face there, then run: python scripts/gen_faces.py
 """The sync faces: the async faces of :mod:`.core` run on tg_connect's one background loop.
 
 Every method has the signature of its async twin and returns what the coroutine returns;
@@ -32,6 +32,7 @@ from ..types import (
     DocumentRagOptions,
     EntityMatch,
     GraphRagOptions,
+    IamUser,
     KnowledgeCore,
     KnowledgeItem,
     McpResult,
@@ -84,21 +85,25 @@ class FlowInstance(SyncFace):
     def id(self) -> str:
         return self._a.id
 
-    # -- LLM services (streaming) -----------------------------------------------------------
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
 
     @overload
     def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
                         **kw: Unpack[TextCompletionOptions]) -> Answer: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: Literal[True],
-                        **kw: Unpack[TextCompletionOptions]) -> ChunkIterator[TextChunk]: ...
+    def text_completion(self, system: str, prompt: str, *, streaming: Literal[True], **kw: Unpack[TextCompletionOptions]
+                       ) -> ChunkIterator[TextChunk]: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: bool,
-                        **kw: Unpack[TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]: ...
-    def text_completion(self, system: str, prompt: str, *, streaming: bool = False,
-                        **kw: Unpack[TextCompletionOptions]) -> Answer | ChunkIterator[TextChunk]:
+    def text_completion(self, system: str, prompt: str, *, streaming: bool, **kw: Unpack[TextCompletionOptions]
+                       ) -> Answer | ChunkIterator[TextChunk]: ...
+    def text_completion(self, system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
+                       ) -> Answer | ChunkIterator[TextChunk]:
         """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
         return run_or_iterate(self._a.text_completion(system, prompt, streaming=streaming, **kw))
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models of the flow's LLM (text-completion ``list-models``)."""
+        return bridge.run(self._a.list_models())
 
     @overload
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
@@ -111,57 +116,59 @@ class FlowInstance(SyncFace):
                **kw: Unpack[PromptOptions]) -> Answer | ChunkIterator[TextChunk]: ...
     def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
                **kw: Unpack[PromptOptions]) -> Answer | ChunkIterator[TextChunk]:
-        """A prompt template; a JSON template's value is ``answer.object``."""
+        """A prompt template; a JSON template's value is ``answer.object``.
+
+        ``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
         return run_or_iterate(self._a.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
-    def agent(self, question: str, *, streaming: Literal[False] = False,
-              **kw: Unpack[AgentOptions]) -> Answer: ...
+    def agent(self, question: str, *, streaming: Literal[False] = False, **kw: Unpack[AgentOptions]
+             ) -> Answer: ...
     @overload
-    def agent(self, question: str, *, streaming: Literal[True],
-              **kw: Unpack[AgentOptions]) -> ChunkIterator[AgentChunk]: ...
+    def agent(self, question: str, *, streaming: Literal[True], **kw: Unpack[AgentOptions]
+             ) -> ChunkIterator[AgentChunk]: ...
     @overload
-    def agent(self, question: str, *, streaming: bool,
-              **kw: Unpack[AgentOptions]) -> Answer | ChunkIterator[AgentChunk]: ...
-    def agent(self, question: str, *, streaming: bool = False,
-              **kw: Unpack[AgentOptions]) -> Answer | ChunkIterator[AgentChunk]:
+    def agent(self, question: str, *, streaming: bool, **kw: Unpack[AgentOptions]
+             ) -> Answer | ChunkIterator[AgentChunk]: ...
+    def agent(self, question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]
+             ) -> Answer | ChunkIterator[AgentChunk]:
         """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
         AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
         return run_or_iterate(self._a.agent(question, streaming=streaming, **kw))
 
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[False] = False,
-                  **kw: Unpack[GraphRagOptions]) -> Answer: ...
+    def graph_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[GraphRagOptions]
+                 ) -> Answer: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[True],
-                  **kw: Unpack[GraphRagOptions]) -> ChunkIterator[RAGEvent]: ...
+    def graph_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[GraphRagOptions]
+                 ) -> ChunkIterator[RAGEvent]: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: bool,
-                  **kw: Unpack[GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
-    def graph_rag(self, query: str, *, streaming: bool = False,
-                  **kw: Unpack[GraphRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
-        """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent."""
+    def graph_rag(self, query: str, *, streaming: bool, **kw: Unpack[GraphRagOptions]
+                 ) -> Answer | ChunkIterator[RAGEvent]: ...
+    def graph_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]
+                 ) -> Answer | ChunkIterator[RAGEvent]:
+        """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent.
+
+        ``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
         return run_or_iterate(self._a.graph_rag(query, streaming=streaming, **kw))
 
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[DocumentRagOptions]) -> Answer: ...
+    def document_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[DocumentRagOptions]
+                    ) -> Answer: ...
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[DocumentRagOptions]) -> ChunkIterator[RAGEvent]: ...
+    def document_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[DocumentRagOptions]
+                    ) -> ChunkIterator[RAGEvent]: ...
     @overload
-    def document_rag(self, query: str, *, streaming: bool,
-                     **kw: Unpack[DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]: ...
-    def document_rag(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[DocumentRagOptions]) -> Answer | ChunkIterator[RAGEvent]:
+    def document_rag(self, query: str, *, streaming: bool, **kw: Unpack[DocumentRagOptions]
+                    ) -> Answer | ChunkIterator[RAGEvent]: ...
+    def document_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]
+                    ) -> Answer | ChunkIterator[RAGEvent]:
         """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
         return run_or_iterate(self._a.document_rag(query, streaming=streaming, **kw))
 
-    def list_models(self) -> list[ModelInfo]:
-        """The models of the flow's LLM (text-completion ``list-models``)."""
-        return bridge.run(self._a.list_models())
-
-    # -- graph queries (streaming) -----------------------------------------------------------
+    def embeddings(self, texts: str | Sequence[str]) -> list[list[float]]:
+        """One vector per text (a single string gives a one-vector list)."""
+        return bridge.run(self._a.embeddings(texts))
 
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
@@ -172,32 +179,78 @@ class FlowInstance(SyncFace):
     @overload
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
                       streaming: bool, **kw: Unpack[QueryOptions]
-                      ) -> TripleList | ChunkIterator[TripleList]: ...
+                     ) -> TripleList | ChunkIterator[TripleList]: ...
     def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
                       streaming: bool = False, **kw: Unpack[QueryOptions]
-                      ) -> TripleList | ChunkIterator[TripleList]:
-        """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch."""
+                     ) -> TripleList | ChunkIterator[TripleList]:
+        """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
+
+        ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
+        ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
         return run_or_iterate(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[False] = False,
-                     **kw: Unpack[QueryOptions]) -> SparqlResult: ...
+    def sparql_query(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[QueryOptions]
+                    ) -> SparqlResult: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[True],
-                     **kw: Unpack[QueryOptions]) -> ChunkIterator[SparqlResult]: ...
+    def sparql_query(self, query: str, *, streaming: Literal[True], **kw: Unpack[QueryOptions]
+                    ) -> ChunkIterator[SparqlResult]: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: bool,
-                     **kw: Unpack[QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]: ...
-    def sparql_query(self, query: str, *, streaming: bool = False,
-                     **kw: Unpack[QueryOptions]) -> SparqlResult | ChunkIterator[SparqlResult]:
+    def sparql_query(self, query: str, *, streaming: bool, **kw: Unpack[QueryOptions]
+                    ) -> SparqlResult | ChunkIterator[SparqlResult]: ...
+    def sparql_query(self, query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
+                    ) -> SparqlResult | ChunkIterator[SparqlResult]:
         """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
         return run_or_iterate(self._a.sparql_query(query, streaming=streaming, **kw))
 
-    # -- embeddings -------------------------------------------------------------------------
+    def rows_query(self, query: str, *, collection: str | None = "default",
+                   variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
+        """A GraphQL query over structured rows (``.to_arrow()``)."""
+        return bridge.run(self._a.rows_query(query, collection=collection, variables=variables,
+                                             operation_name=operation_name))
 
-    def embeddings(self, texts: str | Sequence[str]) -> list[list[float]]:
-        """One vector per text (a single string gives a one-vector list)."""
-        return bridge.run(self._a.embeddings(texts))
+    def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
+        """A question turned into a GraphQL query."""
+        return bridge.run(self._a.nlp_query(question, max_results=max_results))
+
+    def structured_query(self, question: str, *, collection: str | None = "default") -> StructuredQueryResult:
+        """A question answered from structured data."""
+        return bridge.run(self._a.structured_query(question, collection=collection))
+
+    def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
+                        schema_name: str | None = None, options: Mapping[str, Any] | None = None
+                       ) -> StructuredDiagResult:
+        """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
+        return bridge.run(self._a.structured_diag(operation, sample, type=type, schema_name=schema_name,
+                                                  options=options))
+
+    def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
+        return bridge.run(self._a.mcp_tool(name, parameters))
+
+    def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
+                ) -> Table[RerankResult]:
+        """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``.
+
+        Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
+        return bridge.run(self._a.reranker(query, documents, limit=limit))
+
+    def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
+                     ) -> Answer:
+        return bridge.run(self._a.image_to_text(image, mime_type, prompt=prompt, system=system))
+
+    def cloze(self, query: str | None = None, *, model: str | None = None, operation: str = "predict"
+             ) -> ClozeResult:
+        return bridge.run(self._a.cloze(query, model=model, operation=operation))
+
+    def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
+        return bridge.run(self._a.decision_scoring(state, questions))
+
+    def field_extraction(self, state: Mapping[str, Any], fields: Mapping[str, Any]) -> ScoringResult:
+        return bridge.run(self._a.field_extraction(state, fields))
+
+    # -- end of the registry's methods --
+
+    # -- vector queries: a text is embedded first ----------------------------------------------
 
     def graph_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
                                limit: int = 10, collection: str | None = "default") -> Table[EntityMatch]:
@@ -215,53 +268,6 @@ class FlowInstance(SyncFace):
         """Rows of ``schema_name`` nearest to ``text`` (embedded first) or ``vector``."""
         return bridge.run(self._a.row_embeddings_query(text, schema_name=schema_name, vector=vector,
                                                        index_name=index_name, limit=limit, collection=collection))
-
-    # -- structured data ----------------------------------------------------------------------
-
-    def rows_query(self, query: str, *, collection: str | None = "default",
-                   variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
-        """A GraphQL query over structured rows (``.to_arrow()``)."""
-        return bridge.run(self._a.rows_query(query, collection=collection, variables=variables,
-                                             operation_name=operation_name))
-
-    def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
-        """A question turned into a GraphQL query."""
-        return bridge.run(self._a.nlp_query(question, max_results=max_results))
-
-    def structured_query(self, question: str, *, collection: str | None = "default") -> StructuredQueryResult:
-        """A question answered from structured data."""
-        return bridge.run(self._a.structured_query(question, collection=collection))
-
-    def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
-                        schema_name: str | None = None,
-                        options: Mapping[str, Any] | None = None) -> StructuredDiagResult:
-        """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
-        return bridge.run(self._a.structured_diag(operation, sample, type=type, schema_name=schema_name,
-                                                  options=options))
-
-    # -- tools and models -----------------------------------------------------------------------
-
-    def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
-        return bridge.run(self._a.mcp_tool(name, parameters))
-
-    def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *,
-                 limit: int | None = None) -> Table[RerankResult]:
-        """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``."""
-        return bridge.run(self._a.reranker(query, documents, limit=limit))
-
-    def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None,
-                      system: str | None = None) -> Answer:
-        return bridge.run(self._a.image_to_text(image, mime_type, prompt=prompt, system=system))
-
-    def cloze(self, query: str | None = None, *, model: str | None = None,
-              operation: str = "predict") -> ClozeResult:
-        return bridge.run(self._a.cloze(query, model=model, operation=operation))
-
-    def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
-        return bridge.run(self._a.decision_scoring(state, questions))
-
-    def field_extraction(self, state: Mapping[str, Any], fields: Mapping[str, Any]) -> ScoringResult:
-        return bridge.run(self._a.field_extraction(state, fields))
 
     # -- anything else ----------------------------------------------------------------------------
 
@@ -289,11 +295,16 @@ class Config(SyncFace):
     def __init__(self, inner: core.AsyncConfig) -> None:
         self._a: core.AsyncConfig = inner
 
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+
     def get(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> builtins.list[ConfigValue]:
-        """Values of ``keys``; a missing key's value is ``None``."""
+        """Values of ``keys``; a missing key's value is ``None``.
+
+        Values of ``keys`` (a missing key's value is None)."""
         return bridge.run(self._a.get(keys))
 
     def put(self, values: Iterable[ConfigValue | tuple[str, str, str]]) -> None:
+        """Every value must be a string: the config service fails silently on anything else."""
         bridge.run(self._a.put(values))
 
     def delete(self, keys: Iterable[ConfigKey | tuple[str, str]]) -> None:
@@ -303,15 +314,17 @@ class Config(SyncFace):
         """The keys of one type."""
         return bridge.run(self._a.list(type))
 
+    def all(self) -> ConfigSnapshot:
+        """``(config, version)``: every type's keys and values, and the config version."""
+        return bridge.run(self._a.all())
+
+    # -- end of the registry's methods --
+
     def get_values(self, type: str) -> builtins.list[ConfigValue]:
         return bridge.run(self._a.get_values(type))
 
     def get_values_all_workspaces(self, type: str) -> builtins.list[ConfigValue]:
         return bridge.run(self._a.get_values_all_workspaces(type))
-
-    def all(self) -> ConfigSnapshot:
-        """``(config, version)``: every type's keys and values, and the config version."""
-        return bridge.run(self._a.all())
 
 
 class Library(SyncFace):
@@ -326,6 +339,12 @@ class Library(SyncFace):
         bridge.run(self._a.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags,
                                         metadata=metadata))
 
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+
+    def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
+                        tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
+        bridge.run(self._a.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
+
     def get_documents(self, include_children: bool = False) -> list[DocumentMetadata]:
         return bridge.run(self._a.get_documents(include_children))
 
@@ -335,22 +354,20 @@ class Library(SyncFace):
     def get_document_content(self, id: str) -> bytes:
         return bridge.run(self._a.get_document_content(id))
 
-    def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
-                        tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
-        bridge.run(self._a.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
-
     def remove_document(self, id: str) -> None:
         bridge.run(self._a.remove_document(id))
-
-    def start_processing(self, id: str, document_id: str, *, flow: str = "default",
-                         collection: str = "default", tags: Sequence[str] = ()) -> None:
-        bridge.run(self._a.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
 
     def stop_processing(self, id: str) -> None:
         bridge.run(self._a.stop_processing(id))
 
     def get_processings(self) -> list[ProcessingMetadata]:
         return bridge.run(self._a.get_processings())
+
+    # -- end of the registry's methods --
+
+    def start_processing(self, id: str, document_id: str, *, flow: str = "default",
+                         collection: str = "default", tags: Sequence[str] = ()) -> None:
+        bridge.run(self._a.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
 
 
 class Knowledge(SyncFace):
@@ -384,8 +401,12 @@ class Knowledge(SyncFace):
     def load_kg_core(self, id: str, *, flow: str = "default", collection: str = "default") -> None:
         bridge.run(self._a.load_kg_core(id, flow=flow, collection=collection))
 
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+
     def unload_kg_core(self, id: str, *, flow: str = "default") -> None:
         bridge.run(self._a.unload_kg_core(id, flow=flow))
+
+    # -- end of the registry's methods --
 
     def list_de_cores(self) -> list[str]:
         return bridge.run(self._a.list_de_cores())
@@ -415,8 +436,10 @@ class Collection(SyncFace):
     def __init__(self, inner: core.AsyncCollection) -> None:
         self._a: core.AsyncCollection = inner
 
-    def list_collections(self, tag_filter: Sequence[str] | None = None,
-                         limit: int | None = None) -> list[CollectionMetadata]:
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+
+    def list_collections(self, tag_filter: Sequence[str] | None = None, limit: int | None = None
+                        ) -> list[CollectionMetadata]:
         return bridge.run(self._a.list_collections(tag_filter, limit))
 
     def update_collection(self, collection: str, *, name: str | None = None, description: str | None = None,
@@ -428,13 +451,30 @@ class Collection(SyncFace):
         bridge.run(self._a.delete_collection(collection))
 
 
+class Iam(SyncFace):
+    """The IAM service (``iam``): who the caller is, and the deployment's users."""
+
+    def __init__(self, inner: core.AsyncIam) -> None:
+        self._a: core.AsyncIam = inner
+
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+
+    def whoami(self) -> IamUser:
+        """The user the gateway takes the caller's token for."""
+        return bridge.run(self._a.whoami())
+
+    def list_users(self) -> list[IamUser]:
+        """Every user of the deployment."""
+        return bridge.run(self._a.list_users())
+
+
 class Flow(SyncFace):
     """One transport's entry point: flow management, flows, and the global services.
 
     ``api.flow()`` gives it over REST and ``api.socket()`` over the socket, with
     the same methods: ``id(flow)``/``flow(flow)`` a flow's services; ``list``, ``get``,
     ``start``, ``stop`` and the blueprint methods; ``config()``, ``library()``,
-    ``knowledge()``, ``collection()``; ``request()`` for anything else.
+    ``knowledge()``, ``collection()``, ``iam()``; ``request()`` for anything else.
     """
 
     def __init__(self, inner: core.AsyncFlow) -> None:
@@ -460,6 +500,11 @@ class Flow(SyncFace):
     def collection(self) -> Collection:
         return Collection(self._a.collection())
 
+    def iam(self) -> Iam:
+        return Iam(self._a.iam())
+
+    # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
+
     def list(self) -> builtins.list[str]:
         """The ids of the running flows."""
         return bridge.run(self._a.list())
@@ -467,6 +512,20 @@ class Flow(SyncFace):
     def get(self, id: str) -> dict[str, Any]:
         """A flow's record (blueprint, description, parameters, interfaces)."""
         return bridge.run(self._a.get(id))
+
+    def list_blueprints(self) -> builtins.list[str]:
+        return bridge.run(self._a.list_blueprints())
+
+    def get_blueprint(self, name: str) -> dict[str, Any]:
+        return bridge.run(self._a.get_blueprint(name))
+
+    def put_blueprint(self, name: str, definition: Mapping[str, Any] | str) -> None:
+        bridge.run(self._a.put_blueprint(name, definition))
+
+    def delete_blueprint(self, name: str) -> None:
+        bridge.run(self._a.delete_blueprint(name))
+
+    # -- end of the registry's methods --
 
     def start(self, blueprint_name: str, id: str, description: str = "",
               parameters: Mapping[str, str] | None = None) -> None:
@@ -480,18 +539,6 @@ class Flow(SyncFace):
     def stop(self, id: str) -> None:
         """Stop flow ``id`` (checked to be running first: the gateway drops flow errors)."""
         bridge.run(self._a.stop(id))
-
-    def list_blueprints(self) -> builtins.list[str]:
-        return bridge.run(self._a.list_blueprints())
-
-    def get_blueprint(self, name: str) -> dict[str, Any]:
-        return bridge.run(self._a.get_blueprint(name))
-
-    def put_blueprint(self, name: str, definition: Mapping[str, Any] | str) -> None:
-        bridge.run(self._a.put_blueprint(name, definition))
-
-    def delete_blueprint(self, name: str) -> None:
-        bridge.run(self._a.delete_blueprint(name))
 
     @overload
     def request(self, service: str, body: Mapping[str, Any], *,

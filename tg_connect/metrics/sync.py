@@ -1,5 +1,5 @@
 # Generated from tg_connect/metrics/core.py by scripts/gen_sync.py; do not edit.
-# Change the async face there, then run: python scripts/gen_sync.py
+# Change the async face there, then run: python scripts/gen_faces.py
 """The sync face of :class:`~.core.AsyncMetrics`, running it on tg_connect's one background loop."""
 
 from __future__ import annotations

@@ -9,14 +9,15 @@ when the two differ).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import (
-    Literal,
-)
+from typing import Any, Literal, TypeVar
 
 from ..errors import InputError
 
 Scope = Literal["flow", "global"]
+Face = Literal["flow-instance", "flow", "config", "library", "knowledge", "collection", "iam"]
+B = TypeVar("B", bound=Callable[..., Any])
 
 
 # -- the service table ------------------------------------------------------------------
@@ -117,6 +118,46 @@ def service(name: str, scope: Scope | None = None) -> Service:
         raise InputError(f"unknown {scope + ' ' if scope else ''}service {name!r}; expected one of {', '.join(known)}")
     return spec
 
+
+# -- the client's typed calls ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Method:
+    """A typed method of a client face, made by a builder of :mod:`.builders`.
+
+    ``face``: where it shows (``flow-instance`` is ``api.flow().id(f)``; the others are the
+    global faces ``api.flow()``, ``.config()``, ``.library()``, ``.knowledge()``,
+    ``.collection()``, ``.iam()``). ``generated``: ``scripts/gen_faces.py`` writes the async
+    face method from the builder's signature (and the sync one from that); otherwise the face
+    method is written by hand because it does more than send the call (embeds a text first,
+    checks before a flow start, binds a core kind). ``example``: keyword arguments that make a
+    harmless call on any gateway; ``tests/flow/test_registry_faces.py`` calls every method that
+    has one on all four faces (sync and async, REST and socket) against each gateway under test.
+    """
+
+    face: Face
+    name: str
+    builder: Callable[..., Any]
+    generated: bool = True
+    example: Mapping[str, Any] | None = None
+
+
+METHODS: list[Method] = []
+
+
+def method(face: Face, name: str | None = None, *, generated: bool = True,
+           example: Mapping[str, Any] | None = None) -> Callable[[B], B]:
+    """Register the decorated builder as the face method ``name`` (default: the builder's name).
+
+    A builder may be registered more than once (``get_core`` is both ``get_kg_core`` and
+    ``get_de_core``). ``tests/unit/test_registry.py`` checks that every builder is registered
+    and that every registered method exists on its async and sync face.
+    """
+    def register(builder: B) -> B:
+        METHODS.append(Method(face, name or builder.__name__, builder, generated, example))
+        return builder
+    return register
 
 
 # -- the bulk sockets ------------------------------------------------------------------------

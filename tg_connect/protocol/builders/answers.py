@@ -54,7 +54,7 @@ from ..calls import (
     sources_of,
     usage_of,
 )
-from ..registry import SERVICES
+from ..registry import SERVICES, method
 
 # -- text completion and prompt ---------------------------------------------------------
 
@@ -87,8 +87,10 @@ def _collect_text(chunks: Sequence[TextChunk]) -> Answer:
     return Answer(text, object=objects[-1] if objects else None, **last_usage(chunks))
 
 
+@method("flow-instance", example={"system": "", "prompt": "hello"})
 def text_completion(system: str, prompt: str, *, streaming: bool = False,
                     **kw: Unpack[TextCompletionOptions]) -> Call[TextChunk, Answer]:
+    """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
     check_known("text_completion", kw, TextCompletionOptions)
     body: dict[str, Any] = {"system": check_str("system", system, empty=True), "prompt": check_str("prompt", prompt)}
     put_field(body, "response_format", opt_str("response_format", kw.get("response_format")))
@@ -99,7 +101,9 @@ def text_completion(system: str, prompt: str, *, streaming: bool = False,
                 streaming=check_bool("streaming", streaming))
 
 
+@method("flow-instance")
 def list_models() -> Call[Mapping[str, Any], list[ModelInfo]]:
+    """The models of the flow's LLM (text-completion ``list-models``)."""
     def convert(r: Mapping[str, Any]) -> list[ModelInfo]:
         out = []
         for m in r.get("models") or []:
@@ -111,9 +115,12 @@ def list_models() -> Call[Mapping[str, Any], list[ModelInfo]]:
     return call_single("text-completion", {"operation": "list-models"}, convert, ("models",))
 
 
+@method("flow-instance")
 def prompt(id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
            **kw: Unpack[PromptOptions]) -> Call[TextChunk, Answer]:
-    """``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
+    """A prompt template; a JSON template's value is ``answer.object``.
+
+    ``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
     check_known("prompt", kw, PromptOptions)
     terms = kw.get("terms")
     body: dict[str, Any] = {"id": check_str("id", id)}
@@ -189,7 +196,10 @@ def _collect_agent(chunks: Sequence[AgentChunk]) -> Answer:
     )
 
 
+@method("flow-instance")
 def agent(question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]) -> Call[AgentChunk, Answer]:
+    """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
+    AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
     check_known("agent", kw, AgentOptions)
     group, history, pattern = kw.get("group"), kw.get("history"), kw.get("pattern")
     body: dict[str, Any] = {"question": check_str("question", question)}
@@ -245,8 +255,11 @@ def _collect_rag(chunks: Sequence[RAGEvent]) -> Answer:
                   sources=[s for c in parts for s in c.sources], **last_usage(parts))
 
 
+@method("flow-instance")
 def graph_rag(query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]) -> Call[RAGEvent, Answer]:
-    """``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
+    """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent.
+
+    ``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
     check_known("graph_rag", kw, GraphRagOptions)
     body: dict[str, Any] = {"query": check_str("query", query)}
     put_field(body, "collection", opt_str("collection", kw.get("collection", "default")))
@@ -261,7 +274,9 @@ def graph_rag(query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptio
                 on_error=_rag_error)
 
 
+@method("flow-instance")
 def document_rag(query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]) -> Call[RAGEvent, Answer]:
+    """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
     check_known("document_rag", kw, DocumentRagOptions)
     body: dict[str, Any] = {"query": check_str("query", query)}
     put_field(body, "collection", opt_str("collection", kw.get("collection", "default")))

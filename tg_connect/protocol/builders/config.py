@@ -16,7 +16,7 @@ from ...types import (
     ConfigValue,
 )
 from ..calls import Call, call_single, check_mapping, check_str, last_frame
-from ..registry import SERVICES
+from ..registry import SERVICES, method
 
 R = TypeVar("R")
 
@@ -56,13 +56,17 @@ def _config_read(body: dict[str, Any], convert: Callable[[Mapping[str, Any]], R]
     return Call(SERVICES["config"], body, parse, lambda frames: convert(last_frame(frames)))
 
 
+@method("config", "get")
 def config_get(keys: Iterable[ConfigKey | tuple[str, str]]) -> Call[Mapping[str, Any], list[ConfigValue]]:
-    """Values of ``keys`` (a missing key's value is None)."""
+    """Values of ``keys``; a missing key's value is ``None``.
+
+    Values of ``keys`` (a missing key's value is None)."""
     wanted = [_key(k) for k in keys]
     return _config_read({"operation": "get", "keys": wanted}, _config_values,
                         lambda r: len(r.get("values") or []) == len(wanted))
 
 
+@method("config", "put")
 def config_put(values: Iterable[ConfigValue | tuple[str, str, str]]) -> Call[Mapping[str, Any], None]:
     """Every value must be a string: the config service fails silently on anything else."""
     out = []
@@ -78,21 +82,28 @@ def config_put(values: Iterable[ConfigValue | tuple[str, str, str]]) -> Call[Map
     return call_single("config", {"operation": "put", "values": out}, lambda r: None, ())
 
 
+@method("config", "delete")
 def config_delete(keys: Iterable[ConfigKey | tuple[str, str]]) -> Call[Mapping[str, Any], None]:
     return call_single("config", {"operation": "delete", "keys": [_key(k) for k in keys]}, lambda r: None, ())
 
 
+@method("config", "list", example={"type": "prompt"})
 def config_list(type: str) -> Call[Mapping[str, Any], list[str]]:
+    """The keys of one type."""
     return _config_read({"operation": "list", "type": check_str("type", type)},
                         lambda r: [str(k) for k in r.get("directory") or []])
 
 
+@method("config", "get_values", generated=False)
+@method("config", "get_values_all_workspaces", generated=False)
 def config_values(type: str, *, all_workspaces: bool = False) -> Call[Mapping[str, Any], list[ConfigValue]]:
     op = "getvalues-all-ws" if all_workspaces else "getvalues"
     return _config_read({"operation": op, "type": check_str("type", type)}, _config_values)
 
 
+@method("config", "all", example={})
 def config_all() -> Call[Mapping[str, Any], ConfigSnapshot]:
+    """``(config, version)``: every type's keys and values, and the config version."""
     def convert(r: Mapping[str, Any]) -> ConfigSnapshot:
         config = r.get("config") or {}
         return ConfigSnapshot({str(t): dict(v) for t, v in config.items()}, int(r["version"]))
@@ -102,12 +113,16 @@ def config_all() -> Call[Mapping[str, Any], ConfigSnapshot]:
 # -- flow management ---------------------------------------------------------------------------
 
 
+@method("flow", "list", example={})
 def flow_list() -> Call[Mapping[str, Any], list[str]]:
+    """The ids of the running flows."""
     return call_single("flow", {"operation": "list-flows"}, lambda r: [str(x) for x in r["flow-ids"]],
                         ("flow-ids",))
 
 
+@method("flow", "get", example={"id": "default"})
 def flow_get(id: str) -> Call[Mapping[str, Any], dict[str, Any]]:
+    """A flow's record (blueprint, description, parameters, interfaces)."""
     flow_id = check_str("id", id)
 
     def convert(r: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,6 +138,7 @@ def flow_get(id: str) -> Call[Mapping[str, Any], dict[str, Any]]:
     return call_single("flow", {"operation": "get-flow", "flow-id": flow_id}, convert, ())
 
 
+@method("flow", "start", generated=False)
 def flow_start(blueprint_name: str, id: str, description: str = "",
                parameters: Mapping[str, str] | None = None) -> Call[Mapping[str, Any], None]:
     body: dict[str, Any] = {"operation": "start-flow", "flow-id": check_str("id", id),
@@ -134,15 +150,18 @@ def flow_start(blueprint_name: str, id: str, description: str = "",
     return call_single("flow", body, lambda r: None, ())
 
 
+@method("flow", "stop", generated=False)
 def flow_stop(id: str) -> Call[Mapping[str, Any], None]:
     return call_single("flow", {"operation": "stop-flow", "flow-id": check_str("id", id)}, lambda r: None, ())
 
 
+@method("flow", "list_blueprints", example={})
 def blueprint_list() -> Call[Mapping[str, Any], list[str]]:
     return call_single("flow", {"operation": "list-blueprints"},
                         lambda r: [str(x) for x in r["blueprint-names"]], ("blueprint-names",))
 
 
+@method("flow", "get_blueprint")
 def blueprint_get(name: str) -> Call[Mapping[str, Any], dict[str, Any]]:
     blueprint = check_str("name", name)
 
@@ -159,6 +178,7 @@ def blueprint_get(name: str) -> Call[Mapping[str, Any], dict[str, Any]]:
     return call_single("flow", {"operation": "get-blueprint", "blueprint-name": blueprint}, convert, ())
 
 
+@method("flow", "put_blueprint")
 def blueprint_put(name: str, definition: Mapping[str, Any] | str) -> Call[Mapping[str, Any], None]:
     text = definition if isinstance(definition, str) else json.dumps(check_mapping("definition", definition))
     try:
@@ -170,6 +190,7 @@ def blueprint_put(name: str, definition: Mapping[str, Any] | str) -> Call[Mappin
                                  "blueprint-definition": text}, lambda r: None, ())
 
 
+@method("flow", "delete_blueprint")
 def blueprint_delete(name: str) -> Call[Mapping[str, Any], None]:
     return call_single("flow", {"operation": "delete-blueprint", "blueprint-name": check_str("name", name)},
                         lambda r: None, ())

@@ -14,7 +14,7 @@ from ...types import (
     KnowledgeItem,
 )
 from ..calls import Call, call_single, check_bool, check_mapping, check_str
-from ..registry import SERVICES
+from ..registry import SERVICES, method
 
 # -- knowledge cores ---------------------------------------------------------------------------
 
@@ -30,6 +30,8 @@ def _knowledge_chunks(response: Mapping[str, Any]) -> list[KnowledgeItem]:
     return []  # {"eos": true} and empty frames
 
 
+@method("knowledge", "get_kg_core", generated=False)
+@method("knowledge", "get_de_core", generated=False)
 def get_core(id: str, *, kind: Literal["kg", "de"] = "kg", streaming: bool = False
              ) -> Call[KnowledgeItem, KnowledgeCore]:
     return Call(SERVICES["knowledge"], {"operation": f"get-{kind}-core", "id": check_str("id", id)}, _knowledge_chunks,
@@ -37,6 +39,8 @@ def get_core(id: str, *, kind: Literal["kg", "de"] = "kg", streaming: bool = Fal
                 needs_every_frame=True)
 
 
+@method("knowledge", "list_kg_cores", generated=False)
+@method("knowledge", "list_de_cores", generated=False)
 def list_cores(kind: Literal["kg", "de"] = "kg") -> Call[Mapping[str, Any], list[str]]:
     return call_single("knowledge", {"operation": f"list-{kind}-cores"},
                         lambda r: [str(x) for x in r.get("ids") or []], ("ids",))
@@ -53,6 +57,8 @@ def _core_part(name: str, part: Mapping[str, Any], items_key: str) -> dict[str, 
     return body
 
 
+@method("knowledge", "put_kg_core", generated=False)
+@method("knowledge", "put_de_core", generated=False)
 def put_core(id: str, *, kind: Literal["kg", "de"] = "kg", triples: Mapping[str, Any] | None = None,
              graph_embeddings: Mapping[str, Any] | None = None,
              document_embeddings: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], None]:
@@ -69,11 +75,15 @@ def put_core(id: str, *, kind: Literal["kg", "de"] = "kg", triples: Mapping[str,
     return call_single("knowledge", body, lambda r: None, ())
 
 
+@method("knowledge", "delete_kg_core", generated=False)
+@method("knowledge", "delete_de_core", generated=False)
 def delete_core(id: str, kind: Literal["kg", "de"] = "kg") -> Call[Mapping[str, Any], None]:
     return call_single("knowledge", {"operation": f"delete-{kind}-core", "id": check_str("id", id)},
                         lambda r: None, ())
 
 
+@method("knowledge", "load_kg_core", generated=False)
+@method("knowledge", "load_de_core", generated=False)
 def load_core(id: str, *, kind: Literal["kg", "de"] = "kg", flow: str = "default", collection: str = "default"
               ) -> Call[Mapping[str, Any], None]:
     return call_single("knowledge", {"operation": f"load-{kind}-core", "id": check_str("id", id),
@@ -82,6 +92,7 @@ def load_core(id: str, *, kind: Literal["kg", "de"] = "kg", flow: str = "default
                         lambda r: None, ())
 
 
+@method("knowledge", "unload_kg_core")
 def unload_core(id: str, *, flow: str = "default") -> Call[Mapping[str, Any], None]:
     return call_single("knowledge", {"operation": "unload-kg-core", "id": check_str("id", id),
                                       "flow": check_str("flow", flow)},

@@ -28,6 +28,7 @@ from ..calls import (
     put_field,
     term_arg,
 )
+from ..registry import method
 from ..terms import Triple
 
 # -- librarian ---------------------------------------------------------------------------------
@@ -58,6 +59,7 @@ def _wire_triples(metadata: Iterable[Triple | Mapping[str, Any]] | None) -> list
     return out
 
 
+@method("library", generated=False)
 def add_document(document: bytes, id: str, *, title: str = "", comments: str = "", kind: str = "text/plain",
                  tags: Sequence[str] = (), metadata: Iterable[Triple] | None = None,
                  time: int | None = None) -> Call[Mapping[str, Any], None]:
@@ -74,6 +76,7 @@ def add_document(document: bytes, id: str, *, title: str = "", comments: str = "
     return call_single("librarian", body, lambda r: None, ())
 
 
+@method("library")
 def update_document(id: str, *, title: str | None = None, comments: str | None = None,
                     tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None
                     ) -> Call[Mapping[str, Any], None]:
@@ -88,6 +91,7 @@ def update_document(id: str, *, title: str | None = None, comments: str | None =
                                       "document-metadata": meta}, lambda r: None, ())
 
 
+@method("library", "get_documents", example={})
 def list_documents(include_children: bool = False) -> Call[Mapping[str, Any], list[DocumentMetadata]]:
     body: dict[str, Any] = {"operation": "list-documents"}
     if check_bool("include_children", include_children):
@@ -96,6 +100,7 @@ def list_documents(include_children: bool = False) -> Call[Mapping[str, Any], li
                         ("document-metadatas",))
 
 
+@method("library")
 def get_document(id: str) -> Call[Mapping[str, Any], DocumentMetadata]:
     def convert(r: Mapping[str, Any]) -> DocumentMetadata:
         meta = r.get("document-metadata")
@@ -106,6 +111,7 @@ def get_document(id: str) -> Call[Mapping[str, Any], DocumentMetadata]:
                         convert, ())
 
 
+@method("library")
 def get_document_content(id: str) -> Call[Mapping[str, Any], bytes]:
     def convert(r: Mapping[str, Any]) -> bytes:
         content = r.get("content")
@@ -116,11 +122,13 @@ def get_document_content(id: str) -> Call[Mapping[str, Any], bytes]:
                         convert, ())
 
 
+@method("library")
 def remove_document(id: str) -> Call[Mapping[str, Any], None]:
     return call_single("librarian", {"operation": "remove-document", "document-id": check_str("id", id)},
                         lambda r: None, ())
 
 
+@method("library", generated=False)
 def start_processing(id: str, document_id: str, *, flow: str = "default", collection: str = "default",
                      tags: Sequence[str] = (), time: int | None = None) -> Call[Mapping[str, Any], None]:
     import time as _time
@@ -133,11 +141,13 @@ def start_processing(id: str, document_id: str, *, flow: str = "default", collec
                         lambda r: None, ())
 
 
+@method("library")
 def stop_processing(id: str) -> Call[Mapping[str, Any], None]:
     return call_single("librarian", {"operation": "remove-processing", "processing-id": check_str("id", id)},
                         lambda r: None, ())
 
 
+@method("library", "get_processings", example={})
 def list_processing() -> Call[Mapping[str, Any], list[ProcessingMetadata]]:
     return call_single("librarian", {"operation": "list-processing"},
                         lambda r: [_processing(d) for d in r.get("processing-metadatas") or []],
@@ -152,6 +162,7 @@ def _collection(c: Mapping[str, Any]) -> CollectionMetadata:
                               str(c.get("description") or ""), tuple(c.get("tags") or []))
 
 
+@method("collection", example={})
 def list_collections(tag_filter: Sequence[str] | None = None, limit: int | None = None
                      ) -> Call[Mapping[str, Any], list[CollectionMetadata]]:
     body: dict[str, Any] = {"operation": "list-collections"}
@@ -163,8 +174,10 @@ def list_collections(tag_filter: Sequence[str] | None = None, limit: int | None 
                         lambda r: [_collection(c) for c in r.get("collections") or []], ("collections",))
 
 
+@method("collection")
 def update_collection(collection: str, *, name: str | None = None, description: str | None = None,
                       tags: Sequence[str] | None = None) -> Call[Mapping[str, Any], CollectionMetadata]:
+    """Create or update a collection."""
     body: dict[str, Any] = {"operation": "update-collection", "collection": check_str("collection", collection)}
     put_field(body, "name", opt_str("name", name))
     put_field(body, "description", opt_str("description", description))
@@ -178,6 +191,7 @@ def update_collection(collection: str, *, name: str | None = None, description: 
     return call_single("collection-management", body, convert, ())
 
 
+@method("collection")
 def delete_collection(collection: str) -> Call[Mapping[str, Any], None]:
     return call_single("collection-management",
                         {"operation": "delete-collection", "collection": check_str("collection", collection)},

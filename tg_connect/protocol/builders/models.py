@@ -32,12 +32,13 @@ from ..calls import (
     put_field,
     usage_of,
 )
-from ..registry import SERVICES
+from ..registry import SERVICES, method
 from .queries import RERANK_SCHEMA
 
 # -- tools and models -------------------------------------------------------------------------
 
 
+@method("flow-instance")
 def mcp_tool(name: str, parameters: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], McpResult]:
     body = {"name": check_str("name", name), "parameters": check_mapping("parameters", parameters or {})}
 
@@ -53,9 +54,12 @@ def mcp_tool(name: str, parameters: Mapping[str, Any] | None = None) -> Call[Map
     return call_single("mcp-tool", body, convert)
 
 
+@method("flow-instance")
 def reranker(query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
              ) -> Call[Mapping[str, Any], Table[RerankResult]]:
-    """Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
+    """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``.
+
+    Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
     if isinstance(documents, Mapping):
         docs = [{"document_id": check_str("document id", k),
                  "document_text": check_str(f"documents[{k!r}]", v, empty=True)} for k, v in documents.items()]
@@ -80,6 +84,7 @@ def reranker(query: str, documents: Sequence[str] | Mapping[str, str], *, limit:
     return Call(SERVICES["reranker"], body, parse, collect)
 
 
+@method("flow-instance")
 def image_to_text(image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
                   ) -> Call[Mapping[str, Any], Answer]:
     if not isinstance(image, (bytes, bytearray, memoryview)) or not image:
@@ -97,6 +102,7 @@ def image_to_text(image: bytes, mime_type: str, *, prompt: str | None = None, sy
                 lambda frames: Answer(str(last_frame(frames)["description"]), **usage_of(last_frame(frames))))
 
 
+@method("flow-instance")
 def cloze(query: str | None = None, *, model: str | None = None, operation: str = "predict"
           ) -> Call[Mapping[str, Any], ClozeResult]:
     if operation not in ("predict", "list-models"):
@@ -130,10 +136,12 @@ def _scoring(name: str, state: Mapping[str, Any], key: str, value: Mapping[str, 
     return call_single(name, body, convert)
 
 
+@method("flow-instance")
 def decision_scoring(state: Mapping[str, Any], questions: Mapping[str, Any]) -> Call[Mapping[str, Any], ScoringResult]:
     return _scoring("decision-scoring", state, "questions", questions)
 
 
+@method("flow-instance")
 def field_extraction(state: Mapping[str, Any], fields: Mapping[str, Any]) -> Call[Mapping[str, Any], ScoringResult]:
     return _scoring("field-extraction", state, "fields", fields)
 

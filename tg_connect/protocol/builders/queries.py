@@ -48,12 +48,14 @@ from ..calls import (
     put_field,
     term_arg,
 )
-from ..registry import SERVICES
+from ..registry import SERVICES, method
 
 # -- embeddings and their queries -----------------------------------------------------------
 
 
+@method("flow-instance", example={"texts": ["hello"]})
 def embeddings(texts: str | Sequence[str]) -> Call[Mapping[str, Any], list[list[float]]]:
+    """One vector per text (a single string gives a one-vector list)."""
     items = [texts] if isinstance(texts, str) else check_strs("texts", texts)
     if not items:
         raise InputError("texts must not be empty")
@@ -88,6 +90,7 @@ def _query_body(vector: Sequence[float], limit: int, collection: str | None) -> 
     return body
 
 
+@method("flow-instance", generated=False)
 def graph_embeddings_query(vector: Sequence[float], *, limit: int = 10, collection: str | None = "default"
                            ) -> Call[Mapping[str, Any], Table[EntityMatch]]:
     def convert(r: Mapping[str, Any]) -> Table[EntityMatch]:
@@ -106,6 +109,7 @@ def graph_embeddings_query(vector: Sequence[float], *, limit: int = 10, collecti
     return call_single("graph-embeddings", _query_body(vector, limit, collection), convert)
 
 
+@method("flow-instance", generated=False)
 def document_embeddings_query(vector: Sequence[float], *, limit: int = 10, collection: str | None = "default"
                               ) -> Call[Mapping[str, Any], Table[ChunkMatch]]:
     def convert(r: Mapping[str, Any]) -> Table[ChunkMatch]:
@@ -115,6 +119,7 @@ def document_embeddings_query(vector: Sequence[float], *, limit: int = 10, colle
     return call_single("document-embeddings", _query_body(vector, limit, collection), convert)
 
 
+@method("flow-instance", generated=False)
 def row_embeddings_query(vector: Sequence[float], *, schema_name: str, index_name: str | None = None,
                          limit: int = 10, collection: str | None = "default"
                          ) -> Call[Mapping[str, Any], Table[RowMatch]]:
@@ -157,9 +162,12 @@ def _query_options(name: str, body: dict[str, Any], kw: QueryOptions) -> None:
         body["batch-size"] = check_int("batch_size", batch_size, high=100_000)
 
 
+@method("flow-instance", example={"limit": 1})
 def triples_query(s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
                   streaming: bool = False, **kw: Unpack[QueryOptions]) -> Call[TripleList, TripleList]:
-    """``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
+    """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
+
+    ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
     ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
     body: dict[str, Any] = {}
     for pos, value in (("s", s), ("p", p), ("o", o)):
@@ -204,8 +212,10 @@ def _collect_sparql(chunks: Sequence[SparqlResult]) -> SparqlResult:
                         TripleList(t for c in chunks for t in c.triples.wire))
 
 
+@method("flow-instance")
 def sparql_query(query: str, *, streaming: bool = False,
                  **kw: Unpack[QueryOptions]) -> Call[SparqlResult, SparqlResult]:
+    """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
     body: dict[str, Any] = {"query": check_str("query", query)}
     _query_options("sparql_query", body, kw)
     return Call(SERVICES["sparql"], body, _sparql_chunks, _collect_sparql, streaming=check_bool("streaming", streaming))
@@ -214,8 +224,10 @@ def sparql_query(query: str, *, streaming: bool = False,
 # -- structured data services ---------------------------------------------------------------
 
 
+@method("flow-instance")
 def rows_query(query: str, *, collection: str | None = "default", variables: Mapping[str, Any] | None = None,
                operation_name: str | None = None) -> Call[Mapping[str, Any], RowsResult]:
+    """A GraphQL query over structured rows (``.to_arrow()``)."""
     body: dict[str, Any] = {"query": check_str("query", query)}
     put_field(body, "collection", opt_str("collection", collection))
     if variables is not None:
@@ -230,7 +242,9 @@ def rows_query(query: str, *, collection: str | None = "default", variables: Map
     return call_single("rows", body, convert)
 
 
+@method("flow-instance")
 def nlp_query(question: str, *, max_results: int = 100) -> Call[Mapping[str, Any], NlpQueryResult]:
+    """A question turned into a GraphQL query."""
     body = {"question": check_str("question", question), "max_results": check_int("max_results", max_results)}
 
     def convert(r: Mapping[str, Any]) -> NlpQueryResult:
@@ -241,8 +255,10 @@ def nlp_query(question: str, *, max_results: int = 100) -> Call[Mapping[str, Any
     return call_single("nlp-query", body, convert)
 
 
+@method("flow-instance")
 def structured_query(question: str, *, collection: str | None = "default"
                      ) -> Call[Mapping[str, Any], StructuredQueryResult]:
+    """A question answered from structured data."""
     body: dict[str, Any] = {"question": check_str("question", question)}
     put_field(body, "collection", opt_str("collection", collection))
 
@@ -262,8 +278,10 @@ def structured_query(question: str, *, collection: str | None = "default"
 DIAG_OPERATIONS = ("detect-type", "generate-descriptor", "diagnose", "schema-selection")
 
 
+@method("flow-instance")
 def structured_diag(operation: str, sample: str, *, type: str | None = None, schema_name: str | None = None,
                     options: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], StructuredDiagResult]:
+    """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
     if operation not in DIAG_OPERATIONS:
         raise InputError(f"operation must be one of {', '.join(DIAG_OPERATIONS)}, not {operation!r}")
     body: dict[str, Any] = {"operation": operation, "sample": check_str("sample", sample)}
