@@ -627,7 +627,7 @@ SERVICE_REQUESTS: dict[str, dict[str, Any]] = {
 
 
 def test_every_flow_service_answers(local_gw: LocalGateway, http: Http) -> None:
-    from tg_connect.local.backend import FLOW_SERVICES
+    from tg_connect.protocol.registry import FLOW_SERVICES
 
     assert set(SERVICE_REQUESTS) == set(FLOW_SERVICES) and len(FLOW_SERVICES) == 21
     mux = Mux(local_gw.url, TOKEN)

@@ -43,13 +43,14 @@ import msgpack
 from aiohttp import HttpVersion11, web
 
 from ..protocol.cores import GRAPH_EMBEDDINGS_TAG, TRIPLES_TAG
+from ..protocol.registry import EXPORT_KINDS, FLOW_SERVICES, IMPORT_KINDS
 from . import bulk, metrics
 from .auth import DEFAULT_WORKSPACE, Auth, auth_failure, workspace_not_found
-from .backend import EXPORT_INTERFACES, FLOW_SERVICES, IMPORT_INTERFACES, Backend
+from .backend import Backend
 from .bulk import SOCKETS
 from .mux import socket_handler
+from .registration import global_operations
 from .services import (
-    GLOBAL_OPERATIONS,
     decode_knowledge_put,
     flow_stream,
     global_stream,
@@ -202,7 +203,7 @@ async def global_route(request: web.Request) -> web.Response:
     operation = body.get("operation", "")
     if not operation:
         return _json({"error": "missing operation"}, 400)
-    if operation not in GLOBAL_OPERATIONS.get(kind, ()):
+    if operation not in global_operations(kind):
         return _json({"error": "unknown operation"}, 400)
     auth.check_headers(request.headers)
     workspace = body.get("workspace") or DEFAULT_WORKSPACE
@@ -257,7 +258,7 @@ async def mux_route(request: web.Request) -> web.StreamResponse:
 async def _bulk_route(request: web.Request, direction: str) -> web.StreamResponse:
     backend, auth = request.app[BACKEND], request.app[AUTH]
     kind = request.match_info["kind"]
-    kinds = IMPORT_INTERFACES if direction == "import" else EXPORT_INTERFACES
+    kinds = IMPORT_KINDS if direction == "import" else EXPORT_KINDS
     if kind not in kinds:
         return _json({"error": "unknown kind"}, 404)
     auth.check_query(request.query)  # 401 at the handshake

@@ -22,13 +22,14 @@ import math
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import wire
 from .files import atomic_write
+from .registration import handles_global
 
 if TYPE_CHECKING:
     from .backend import Backend
@@ -387,6 +388,114 @@ def _kw(fields: dict[str, Any]) -> dict[str, Any]:
     return {k.replace("_", "-"): v for k, v in fields.items()}
 
 
+def _add_document(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    metadata = request.get("document-metadata")
+    if metadata is None:
+        raise LibrarianError("'NoneType' object has no attribute 'kind'")
+    library.add_document(metadata, request.get("content"))
+    return librarian_reply()
+
+
+def _remove_document(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    library.remove_document(request.get("document-id", ""))
+    return librarian_reply()
+
+
+def _update_document(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    metadata = request.get("document-metadata")
+    if metadata is None:
+        raise LibrarianError("'NoneType' object has no attribute 'id'")
+    library.update_document(metadata)
+    return librarian_reply()
+
+
+def _get_document_metadata(backend: Backend, workspace: str, library: Library,
+                           request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**{"document-metadata": library.metadata(request.get("document-id", ""))})
+
+
+def _get_document_content(backend: Backend, workspace: str, library: Library,
+                          request: dict[str, Any]) -> dict[str, Any]:
+    data = library.content(request.get("document-id", ""))
+    return librarian_reply(content=base64.b64encode(data).decode())
+
+
+def _list_documents(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**{"document-metadatas": library.list_documents(
+        bool(request.get("include-children", False)))})
+
+
+def _add_processing(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    processing = request.get("processing-metadata")
+    if isinstance(processing, dict) and processing.get("collection"):
+        backend.ensure_collection(workspace, str(processing["collection"]))
+    document = library.add_processing(processing)
+    _load_document(backend, workspace, document, decode_processing(processing))
+    return librarian_reply()
+
+
+def _remove_processing(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    library.remove_processing(request.get("processing-id", ""))
+    return librarian_reply()
+
+
+def _list_processing(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**{"processing-metadatas": library.list_processing()})
+
+
+def _begin_upload(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    session = library.begin_upload(request.get("document-metadata"), request.get("total-size", 0),
+                                   request.get("chunk-size", 0))
+    return librarian_reply(**{"upload-id": session["upload-id"], "chunk-size": session["chunk-size"],
+                              "total-chunks": session["total-chunks"]})
+
+
+def _upload_chunk(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**library.upload_chunk(request.get("upload-id", ""), request.get("chunk-index", 0),
+                                                  request.get("content")))
+
+
+def _complete_upload(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**library.complete_upload(request.get("upload-id", "")))
+
+
+def _abort_upload(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    library.abort_upload(request.get("upload-id", ""))
+    return librarian_reply()
+
+
+def _get_upload_status(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**library.upload_status(request.get("upload-id", "")))
+
+
+def _list_uploads(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
+    return librarian_reply(**{"upload-sessions": library.list_uploads()})
+
+
+LibrarianOperation = Callable[["Backend", str, Library, dict[str, Any]], dict[str, Any]]
+
+# Every operation but ``stream-document`` (several frames, see :func:`librarian_service`).
+LIBRARIAN_DISPATCH: dict[str, LibrarianOperation | None] = {
+    "stream-document": None,
+    "add-document": _add_document,
+    "remove-document": _remove_document,
+    "update-document": _update_document,
+    "get-document-metadata": _get_document_metadata,
+    "get-document-content": _get_document_content,
+    "list-documents": _list_documents,
+    "add-processing": _add_processing,
+    "remove-processing": _remove_processing,
+    "list-processing": _list_processing,
+    "begin-upload": _begin_upload,
+    "upload-chunk": _upload_chunk,
+    "complete-upload": _complete_upload,
+    "abort-upload": _abort_upload,
+    "get-upload-status": _get_upload_status,
+    "list-uploads": _list_uploads,
+}
+
+
+@handles_global("librarian", LIBRARIAN_DISPATCH)
 async def librarian_service(
     backend: Backend, workspace: str, request: dict[str, Any]
 ) -> AsyncIterator[tuple[Any, bool]]:
@@ -407,69 +516,15 @@ async def librarian_service(
                 yield librarian_reply(**piece), final
                 await asyncio.sleep(0)
             return
-        reply = await _librarian_operation(backend, workspace, library, op, request)
+        answer = LIBRARIAN_DISPATCH.get(op) if isinstance(op, str) else None
+        if answer is None:
+            raise RequestError(f"Invalid operation: {op}")
+        reply = answer(backend, workspace, library, request)
     except RequestError as exc:
         reply = librarian_reply(error={"type": "request-error", "message": str(exc)})
     except Exception as exc:
         reply = librarian_reply(error={"type": "unexpected-error", "message": str(exc)})
     yield reply, True
-
-
-async def _librarian_operation(backend: Backend, workspace: str, library: Library, op: Any,
-                               request: dict[str, Any]) -> dict[str, Any]:
-    if op == "add-document":
-        metadata = request.get("document-metadata")
-        if metadata is None:
-            raise LibrarianError("'NoneType' object has no attribute 'kind'")
-        library.add_document(metadata, request.get("content"))
-        return librarian_reply()
-    if op == "remove-document":
-        library.remove_document(request.get("document-id", ""))
-        return librarian_reply()
-    if op == "update-document":
-        metadata = request.get("document-metadata")
-        if metadata is None:
-            raise LibrarianError("'NoneType' object has no attribute 'id'")
-        library.update_document(metadata)
-        return librarian_reply()
-    if op == "get-document-metadata":
-        return librarian_reply(**{"document-metadata": library.metadata(request.get("document-id", ""))})
-    if op == "get-document-content":
-        data = library.content(request.get("document-id", ""))
-        return librarian_reply(content=base64.b64encode(data).decode())
-    if op == "list-documents":
-        return librarian_reply(**{"document-metadatas": library.list_documents(
-            bool(request.get("include-children", False)))})
-    if op == "add-processing":
-        processing = request.get("processing-metadata")
-        if isinstance(processing, dict) and processing.get("collection"):
-            backend.ensure_collection(workspace, str(processing["collection"]))
-        document = library.add_processing(processing)
-        _load_document(backend, workspace, document, decode_processing(processing))
-        return librarian_reply()
-    if op == "remove-processing":
-        library.remove_processing(request.get("processing-id", ""))
-        return librarian_reply()
-    if op == "list-processing":
-        return librarian_reply(**{"processing-metadatas": library.list_processing()})
-    if op == "begin-upload":
-        session = library.begin_upload(request.get("document-metadata"), request.get("total-size", 0),
-                                       request.get("chunk-size", 0))
-        return librarian_reply(**{"upload-id": session["upload-id"], "chunk-size": session["chunk-size"],
-                                  "total-chunks": session["total-chunks"]})
-    if op == "upload-chunk":
-        return librarian_reply(**library.upload_chunk(request.get("upload-id", ""), request.get("chunk-index", 0),
-                                                      request.get("content")))
-    if op == "complete-upload":
-        return librarian_reply(**library.complete_upload(request.get("upload-id", "")))
-    if op == "abort-upload":
-        library.abort_upload(request.get("upload-id", ""))
-        return librarian_reply()
-    if op == "get-upload-status":
-        return librarian_reply(**library.upload_status(request.get("upload-id", "")))
-    if op == "list-uploads":
-        return librarian_reply(**{"upload-sessions": library.list_uploads()})
-    raise RequestError(f"Invalid operation: {op}")
 
 
 def _load_document(backend: Backend, workspace: str, document: dict[str, Any], processing: dict[str, Any]) -> None:

@@ -20,10 +20,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ..protocol.mux import MAX_CONCURRENT_REQUESTS
+from ..protocol.registry import FLOW_SERVICES
 from .auth import DEFAULT_WORKSPACE, Auth
-from .backend import FLOW_SERVICES, Backend
+from .backend import Backend
 from .bulk import accept
-from .services import IAM_OPERATIONS, JsonBatch, flow_stream, global_stream, known_global
+from .registration import global_operations
+from .services import JsonBatch, flow_stream, global_stream
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -70,10 +72,10 @@ class MuxSession:
             flow = data.get("flow")
             if flow:
                 known = service in FLOW_SERVICES
-            elif service == "iam":
-                known = operation in IAM_OPERATIONS
+            elif service == "iam":  # IAM operations are registered under bare names (docs/protocol.md 3.4)
+                known = operation in global_operations("iam")
             else:
-                known = bool(operation) and known_global(service, operation)
+                known = bool(operation) and operation in global_operations(service)
             if not known:
                 await self.send({"id": request_id, "error": {"message": "unknown service", "type": "unknown-service"},
                                  "complete": True})

@@ -11,10 +11,11 @@ carrying ``error``). Two kinds of failure are kept apart, as in 2.11:
   which for config and flow means the error is dropped and an all-defaults reply is sent.
 
 This module holds the global services (config, flow, collection-management, knowledge,
-iam; the librarian is in :mod:`.library`), the triples query, and the dispatch: every other
-flow service is a handler ``(Ctx, request) -> stream`` in :mod:`.inference`, :mod:`.vectors`,
-:mod:`.retrieval`, :mod:`.agent`, :mod:`.sparql` or :mod:`.structured` (see
-:func:`flow_handlers`).
+iam; the librarian is in :mod:`.library`), each a dispatch table operation -> answer, the
+triples query, and the dispatch: every other flow service is a handler ``(Ctx, request) ->
+stream`` in :mod:`.inference`, :mod:`.vectors`, :mod:`.retrieval`, :mod:`.agent`,
+:mod:`.sparql` or :mod:`.structured`. Each handler registers under its service's name in
+:mod:`tg_connect.protocol.registry` (:mod:`.registration`); the dispatch finds it there.
 """
 
 from __future__ import annotations
@@ -25,17 +26,20 @@ import itertools
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ..protocol.registry import GLOBAL_SERVICES
-from . import wire
+from . import agent, inference, library, retrieval, sparql, structured, vectors, wire
 from .backend import DEFAULT_WORKSPACE, Backend, now_iso
-from .flowctx import Ctx
-from .library import librarian_service
+from .flowctx import Ctx, Stream
+from .registration import FLOW_HANDLERS, GLOBAL_HANDLERS, handles, handles_global
+from .stores import ConfigStore
 
 logger = logging.getLogger("tg_connect.local")
 
+# The modules whose handlers register on import (this module's own register below).
+HANDLER_MODULES = (agent, inference, library, retrieval, sparql, structured, vectors)
 
 
 class JsonBatch:
@@ -58,42 +62,6 @@ class JsonBatch:
 
     def __len__(self) -> int:
         return len(self.items)
-
-
-Frame = tuple[Any, bool]  # (dict | JsonBatch, final)
-Stream = AsyncIterator[Frame]
-
-# Operations the 2.11 gateway registry accepts per global service (gateway/registry.py).
-GLOBAL_OPERATIONS: dict[str, frozenset[str]] = {
-    "config": frozenset({"get", "list", "getvalues", "getvalues-all-ws", "config", "put", "delete"}),
-    "flow": frozenset({"list-blueprints", "get-blueprint", "list-flows", "get-flow", "put-blueprint",
-                       "delete-blueprint", "start-flow", "stop-flow"}),
-    "librarian": frozenset({
-        "get-document-metadata", "get-document-content", "stream-document", "list-documents",
-        "list-processing", "get-upload-status", "list-uploads", "add-document", "remove-document",
-        "update-document", "add-processing", "remove-processing", "begin-upload", "upload-chunk",
-        "complete-upload", "abort-upload"}),
-    "knowledge": frozenset({"get-kg-core", "list-kg-cores", "put-kg-core", "delete-kg-core",
-                            "load-kg-core", "unload-kg-core", "get-de-core", "list-de-cores",
-                            "put-de-core", "delete-de-core", "load-de-core"}),
-    "collection-management": frozenset({"list-collections", "update-collection", "delete-collection"}),
-}
-# IAM operations are registered under bare names (docs/protocol.md 3.4).
-IAM_OPERATIONS = frozenset({
-    "create-user", "disable-user", "enable-user", "delete-user", "reset-password", "list-users",
-    "get-user", "update-user", "create-api-key", "list-api-keys", "revoke-api-key",
-    "create-workspace", "list-workspaces", "get-workspace", "update-workspace",
-    "disable-workspace", "list-my-workspaces", "whoami", "change-password",
-    "rotate-signing-key", "mint-token", "login", "bootstrap", "bootstrap-status",
-})
-GLOBAL_OPERATIONS["iam"] = IAM_OPERATIONS  # POST /api/v1/iam takes the same registry
-assert set(GLOBAL_OPERATIONS) == set(GLOBAL_SERVICES)
-
-
-def known_global(service: str, operation: Any) -> bool:
-    if service == "iam":
-        return operation in IAM_OPERATIONS
-    return operation in GLOBAL_OPERATIONS.get(service, ())
 
 
 def gateway_error(message: str) -> dict[str, Any]:
@@ -124,10 +92,10 @@ async def run(backend: Backend, stream: Stream, service: str) -> Stream:
 
 def global_stream(backend: Backend, service: str, workspace: str, request: dict[str, Any]) -> Stream:
     """The response stream of a global service call (``request.operation`` already checked)."""
-    handler = _GLOBAL_HANDLERS.get(service)
+    handler = GLOBAL_HANDLERS.get(service)
     if handler is None:
         return run(backend, _unavailable(service), service)
-    return run(backend, handler(backend, workspace, request), service)
+    return run(backend, handler.answer(backend, workspace, request), service)
 
 
 def flow_stream(backend: Backend, kind: str, workspace: str, flow: Any, request: Any) -> Stream:
@@ -138,53 +106,10 @@ def flow_stream(backend: Backend, kind: str, workspace: str, flow: Any, request:
     interfaces = record.get("interfaces")
     if not isinstance(interfaces, dict) or kind not in interfaces:
         raise InvalidFlow("This kind not supported by flow")
-    if kind == "triples":
-        return run(backend, triples_query(backend, workspace, request), kind)
-    handler = flow_handlers().get(kind)
+    handler = FLOW_HANDLERS.get(kind)
     if handler is None:
         return run(backend, _unavailable(kind), kind)
-    return run(backend, _checked(handler, Ctx(backend, workspace, str(flow)), request), kind)
-
-
-async def _checked(handler: Callable[[Ctx, Any], Stream], ctx: Ctx, request: Any) -> Stream:
-    """A flow request must be an object (the translators call ``.get`` on it)."""
-    _ = request.get  # a list or string raises AttributeError, as in the real translator
-    async for frame in handler(ctx, request):
-        yield frame
-
-
-def flow_handlers() -> dict[str, Callable[[Ctx, Any], Stream]]:
-    """Every flow service but ``triples``, by kind (imported on first use)."""
-    global _FLOW_HANDLERS
-    if _FLOW_HANDLERS is None:
-        from . import agent, inference, retrieval, sparql, structured, vectors
-
-        _FLOW_HANDLERS = {
-            "agent": agent.agent,
-            "text-completion": inference.text_completion,
-            "prompt": inference.prompt,
-            "mcp-tool": inference.mcp_tool,
-            "graph-rag": retrieval.graph_rag,
-            "document-rag": retrieval.document_rag,
-            "embeddings": inference.embeddings,
-            "graph-embeddings": vectors.graph_embeddings_query,
-            "document-embeddings": vectors.document_embeddings_query,
-            "rows": structured.rows_query,
-            "nlp-query": structured.nlp_query,
-            "structured-query": structured.structured_query,
-            "structured-diag": structured.structured_diag,
-            "row-embeddings": structured.row_embeddings_query,
-            "sparql": sparql.sparql_query,
-            "reranker": inference.reranker,
-            "image-to-text": inference.image_to_text,
-            "cloze": inference.cloze,
-            "decision-scoring": inference.decision_scoring,
-            "field-extraction": inference.field_extraction,
-        }
-    return _FLOW_HANDLERS
-
-
-_FLOW_HANDLERS: dict[str, Callable[[Ctx, Any], Stream]] | None = None
+    return run(backend, handler(Ctx(backend, workspace, str(flow)), request), kind)
 
 
 async def _unavailable(kind: str) -> Stream:
@@ -208,44 +133,85 @@ def _config_reply(**fields: Any) -> dict[str, Any]:
     return reply
 
 
+@dataclass(frozen=True)
+class ConfigRequest:
+    """A config request as the translator decoded it (``keys``/``values`` absent: ``None``)."""
+
+    workspace: str
+    type: Any
+    keys: list[tuple[Any, Any]] | None
+    values: list[tuple[Any, Any, Any]] | None
+
+    def given_keys(self) -> list[tuple[Any, Any]]:
+        """``keys``; a request without them fails (and its error is dropped), as in config-svc."""
+        if self.keys is None:
+            raise TypeError("'NoneType' object is not iterable")
+        return self.keys
+
+
+def _config_get(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    return _config_reply(version=cfg.version, values=[
+        {"type": t, "key": k, "value": cfg.get(req.workspace, t, k)} for t, k in req.given_keys()
+    ])
+
+
+def _config_list(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    return _config_reply(version=cfg.version, directory=cfg.keys(req.workspace, req.type))
+
+
+def _config_getvalues(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    return _config_reply(version=cfg.version, values=[
+        {"type": req.type, "key": k, "value": v} for k, v in cfg.values(req.workspace, req.type)
+    ])
+
+
+def _config_getvalues_all_ws(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    return _config_reply(version=cfg.version, values=[
+        {"workspace": ws, "type": req.type, "key": k, "value": v}
+        for ws in sorted(cfg.workspaces) for k, v in cfg.values(ws, req.type)
+    ])
+
+
+def _config_config(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    return _config_reply(version=cfg.version, config=cfg.all(req.workspace))
+
+
+def _config_put(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    entries = list(req.values or [])
+    good = list(itertools.takewhile(lambda e: all(isinstance(x, str) for x in e), entries))
+    if len(good) == len(entries):
+        cfg.put_many(req.workspace, good)
+    else:  # the real table store fails on a non-string value: no version bump
+        for t, k, v in good:
+            cfg.workspaces.setdefault(req.workspace, {}).setdefault(t, {})[k] = v
+    return _config_reply()
+
+
+def _config_delete(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
+    cfg.delete_many(req.workspace, [(t, k) for t, k in req.given_keys() if isinstance(t, str) and isinstance(k, str)])
+    return _config_reply()
+
+
+CONFIG_DISPATCH: dict[str, Callable[[ConfigStore, ConfigRequest], dict[str, Any]]] = {
+    "get": _config_get,
+    "list": _config_list,
+    "getvalues": _config_getvalues,
+    "getvalues-all-ws": _config_getvalues_all_ws,
+    "config": _config_config,
+    "put": _config_put,
+    "delete": _config_delete,
+}
+
+
+@handles_global("config", CONFIG_DISPATCH)
 async def config_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
     keys = [(k["type"], k["key"]) for k in request["keys"]] if "keys" in request else None
     values = [(v["type"], v["key"], v["value"]) for v in request["values"]] if "values" in request else None
     op = request.get("operation")
-    type_ = request.get("type")
-    cfg = backend.config
+    req = ConfigRequest(workspace, request.get("type"), keys, values)
     try:
-        if op == "get":
-            reply = _config_reply(version=cfg.version, values=[
-                {"type": t, "key": k, "value": cfg.get(workspace, t, k)} for t, k in keys  # type: ignore[union-attr]
-            ])
-        elif op == "list":
-            reply = _config_reply(version=cfg.version, directory=cfg.keys(workspace, type_))
-        elif op == "getvalues":
-            reply = _config_reply(version=cfg.version, values=[
-                {"type": type_, "key": k, "value": v} for k, v in cfg.values(workspace, type_)
-            ])
-        elif op == "getvalues-all-ws":
-            reply = _config_reply(version=cfg.version, values=[
-                {"workspace": ws, "type": type_, "key": k, "value": v}
-                for ws in sorted(cfg.workspaces) for k, v in cfg.values(ws, type_)
-            ])
-        elif op == "config":
-            reply = _config_reply(version=cfg.version, config=cfg.all(workspace))
-        elif op == "put":
-            entries = list(values or [])
-            good = list(itertools.takewhile(lambda e: all(isinstance(x, str) for x in e), entries))
-            if len(good) == len(entries):
-                cfg.put_many(workspace, good)
-            else:  # the real table store fails on a non-string value: no version bump
-                for t, k, v in good:
-                    cfg.workspaces.setdefault(workspace, {}).setdefault(t, {})[k] = v
-            reply = _config_reply()
-        elif op == "delete":
-            cfg.delete_many(workspace, [(t, k) for t, k in keys if isinstance(t, str) and isinstance(k, str)])  # type: ignore[union-attr]
-            reply = _config_reply()
-        else:
-            reply = _config_reply()
+        answer = CONFIG_DISPATCH.get(op) if isinstance(op, str) else None
+        reply = answer(backend.config, req) if answer is not None else _config_reply()
     except Exception as exc:  # dropped by the translator, as in 2.11
         logger.info("config %s failed: %s", op, exc)
         reply = _config_reply()
@@ -262,45 +228,78 @@ def _flow_reply(**fields: Any) -> dict[str, Any]:
     return reply
 
 
+def _list_blueprints(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    return _flow_reply(**{"blueprint-names": backend.config.keys(workspace, "flow-blueprint")})
+
+
+def _get_blueprint(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    name = request.get("blueprint-name")
+    reply = _flow_reply()
+    definition = backend.config.get(workspace, "flow-blueprint", name) if isinstance(name, str) else None
+    if definition is None:
+        del reply["blueprint-definition"]  # None is not encoded (real reply has no key)
+    else:
+        reply["blueprint-definition"] = definition
+    return reply
+
+
+def _put_blueprint(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    name = request.get("blueprint-name")
+    definition = request.get("blueprint-definition")
+    if isinstance(name, str) and isinstance(definition, str):
+        backend.config.put_many(workspace, [("flow-blueprint", name, definition)])
+    return _flow_reply()
+
+
+def _delete_blueprint(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    name = request.get("blueprint-name")
+    if isinstance(name, str):
+        backend.config.delete_many(workspace, [("flow-blueprint", name)])
+    return _flow_reply()
+
+
+def _list_flows(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    return _flow_reply(**{"flow-ids": backend.config.keys(workspace, "flow")})
+
+
+def _get_flow(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    flow_id = request.get("flow-id")
+    text = backend.config.get(workspace, "flow", flow_id) if isinstance(flow_id, str) else None
+    if text is None:  # an unknown flow fails, as in flow-svc (and the error is dropped)
+        raise TypeError("the JSON object must be str, bytes or bytearray, not NoneType")
+    record = json.loads(text)
+    return _flow_reply(flow=text, description=record.get("description", ""), parameters=record.get("parameters", {}))
+
+
+def _start_flow(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    backend.start_flow(workspace, request.get("flow-id"), request.get("blueprint-name"),
+                       request.get("description"), request.get("parameters"))
+    return _flow_reply()
+
+
+def _stop_flow(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
+    backend.stop_flow(workspace, request.get("flow-id"))
+    return _flow_reply()
+
+
+FLOW_DISPATCH: dict[str, Callable[[Backend, str, dict[str, Any]], dict[str, Any]]] = {
+    "list-blueprints": _list_blueprints,
+    "get-blueprint": _get_blueprint,
+    "put-blueprint": _put_blueprint,
+    "delete-blueprint": _delete_blueprint,
+    "list-flows": _list_flows,
+    "get-flow": _get_flow,
+    "start-flow": _start_flow,
+    "stop-flow": _stop_flow,
+}
+
+
+@handles_global("flow", FLOW_DISPATCH)
 async def flow_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
     op = request.get("operation")
-    name = request.get("blueprint-name")
-    flow_id = request.get("flow-id")
-    cfg = backend.config
     try:
-        if op == "list-blueprints":
-            reply = _flow_reply(**{"blueprint-names": cfg.keys(workspace, "flow-blueprint")})
-        elif op == "get-blueprint":
-            reply = _flow_reply()
-            definition = cfg.get(workspace, "flow-blueprint", name) if isinstance(name, str) else None
-            if definition is None:
-                del reply["blueprint-definition"]  # None is not encoded (real reply has no key)
-            else:
-                reply["blueprint-definition"] = definition
-        elif op == "put-blueprint":
-            definition = request.get("blueprint-definition")
-            if isinstance(name, str) and isinstance(definition, str):
-                cfg.put_many(workspace, [("flow-blueprint", name, definition)])
-            reply = _flow_reply()
-        elif op == "delete-blueprint":
-            if isinstance(name, str):
-                cfg.delete_many(workspace, [("flow-blueprint", name)])
-            reply = _flow_reply()
-        elif op == "list-flows":
-            reply = _flow_reply(**{"flow-ids": cfg.keys(workspace, "flow")})
-        elif op == "get-flow":
-            text = cfg.get(workspace, "flow", flow_id) if isinstance(flow_id, str) else None
-            record = json.loads(text)  # type: ignore[arg-type]  # None raises, as in flow-svc
-            reply = _flow_reply(flow=text, description=record.get("description", ""),
-                                parameters=record.get("parameters", {}))
-        elif op == "start-flow":
-            backend.start_flow(workspace, flow_id, name, request.get("description"), request.get("parameters"))
-            reply = _flow_reply()
-        elif op == "stop-flow":
-            backend.stop_flow(workspace, flow_id)
-            reply = _flow_reply()
-        else:
-            reply = _flow_reply()
+        answer = FLOW_DISPATCH.get(op) if isinstance(op, str) else None
+        reply = answer(backend, workspace, request) if answer is not None else _flow_reply()
     except Exception as exc:  # FlowStartError or worse: dropped by the translator, as in 2.11
         logger.info("flow %s failed: %s", op, exc)
         reply = _flow_reply()
@@ -316,22 +315,50 @@ def _anonymous() -> dict[str, Any]:
             "must_change_password": False, "created": ""}
 
 
+def _iam_user(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
+    return {"user": _anonymous()}
+
+
+def _iam_users(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
+    return {"users": [_anonymous()]}
+
+
+def _iam_create_workspace(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
+    record = request.get("workspace_record")
+    if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"]:
+        backend.ensure_workspace(record["id"])
+    return {}
+
+
+def _iam_empty(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+# Accepted (the gateway's registry has them) but answered with an empty reply, on purpose: one
+# shared token stands in for users, keys, passwords and signing keys.
+IAM_NOT_IMPLEMENTED = frozenset({
+    "delete-user", "reset-password", "create-api-key", "list-api-keys", "revoke-api-key",
+    "list-workspaces", "get-workspace", "update-workspace", "disable-workspace", "list-my-workspaces",
+    "change-password", "rotate-signing-key", "mint-token", "login", "bootstrap", "bootstrap-status",
+})
+IAM_DISPATCH: dict[str, Callable[[Backend, dict[str, Any]], dict[str, Any]]] = {
+    **{op: _iam_user for op in ("whoami", "create-user", "get-user", "update-user", "disable-user", "enable-user")},
+    "list-users": _iam_users,
+    "create-workspace": _iam_create_workspace,
+    **{op: _iam_empty for op in sorted(IAM_NOT_IMPLEMENTED)},
+}
+
+
+@handles_global("iam", IAM_DISPATCH)
 async def iam_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
     """Answers as upstream's ``trustgraph.iam.noauth`` does (the local gateway's one shared
     token stands in for real identities): ``whoami`` and the user operations return the
-    anonymous admin, ``create-workspace`` creates (and seeds) the workspace, everything else
-    an empty reply. Errors are dropped by the 2.11 translator: ``bootstrap_available`` is the
-    only field always present."""
+    anonymous admin, ``create-workspace`` creates (and seeds) the workspace, the operations of
+    :data:`IAM_NOT_IMPLEMENTED` an empty reply. Errors are dropped by the 2.11 translator:
+    ``bootstrap_available`` is the only field always present."""
     op = request.get("operation")
-    reply: dict[str, Any] = {}
-    if op in ("whoami", "create-user", "get-user", "update-user", "disable-user", "enable-user"):
-        reply["user"] = _anonymous()
-    elif op == "list-users":
-        reply["users"] = [_anonymous()]
-    elif op == "create-workspace":
-        record = request.get("workspace_record")
-        if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"]:
-            backend.ensure_workspace(record["id"])
+    answer = IAM_DISPATCH.get(op) if isinstance(op, str) else None
+    reply = answer(backend, request) if answer is not None else {}
     reply["bootstrap_available"] = False
     yield reply, True
 
@@ -351,44 +378,62 @@ def _request_error(message: str) -> dict[str, Any]:
     return {"error": {"type": "request-error", "message": message}, "timestamp": "", "collections": []}
 
 
+async def _list_collections(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    try:
+        found = []
+        for _key, value in backend.config.values(workspace, "collection"):
+            meta = json.loads(value)
+            found.append(_collection({k: v for k, v in meta.items() if k in _COLLECTION_FIELDS}))
+    except Exception as exc:
+        yield _request_error(f"Failed to list collections: {exc}"), True
+        return
+    tag_filter = request.get("tag_filter")
+    if tag_filter:
+        wanted = set(tag_filter)
+        found = [c for c in found if any(tag in wanted for tag in c["tags"])]
+    limit = request.get("limit")
+    if isinstance(limit, int) and limit > 0:
+        found = found[:limit]
+    yield {"timestamp": now_iso(), "collections": found}, True
+
+
+async def _update_collection(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    collection = request.get("collection")
+    if not isinstance(collection, str) or not collection:
+        yield _request_error("Failed to update collection: a collection id is required"), True
+        return
+    meta = {
+        "collection": collection,
+        "name": request.get("name") or collection,
+        "description": request.get("description") or "",
+        "tags": list(request.get("tags") or []),
+    }
+    backend.config.put_many(workspace, [("collection", collection, json.dumps(meta))])
+    yield {"timestamp": now_iso(), "collections": [meta]}, True
+
+
+async def _delete_collection(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
+    collection = request.get("collection")
+    if isinstance(collection, str):
+        backend.config.delete_many(workspace, [("collection", collection)])
+        await backend.drop_collection(workspace, collection)
+    yield {"timestamp": now_iso(), "collections": []}, True
+
+
+COLLECTION_DISPATCH: dict[str, Callable[[Backend, str, dict[str, Any]], Stream]] = {
+    "list-collections": _list_collections,
+    "update-collection": _update_collection,
+    "delete-collection": _delete_collection,
+}
+
+
+@handles_global("collection-management", COLLECTION_DISPATCH)
 async def collection_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
     op = request.get("operation")
-    cfg = backend.config
-    collection = request.get("collection")
-    if op == "list-collections":
-        try:
-            found = []
-            for _key, value in cfg.values(workspace, "collection"):
-                meta = json.loads(value)
-                found.append(_collection({k: v for k, v in meta.items() if k in _COLLECTION_FIELDS}))
-        except Exception as exc:
-            yield _request_error(f"Failed to list collections: {exc}"), True
-            return
-        tag_filter = request.get("tag_filter")
-        if tag_filter:
-            wanted = set(tag_filter)
-            found = [c for c in found if any(tag in wanted for tag in c["tags"])]
-        limit = request.get("limit")
-        if isinstance(limit, int) and limit > 0:
-            found = found[:limit]
-        yield {"timestamp": now_iso(), "collections": found}, True
-    elif op == "update-collection":
-        if not isinstance(collection, str) or not collection:
-            yield _request_error("Failed to update collection: a collection id is required"), True
-            return
-        meta = {
-            "collection": collection,
-            "name": request.get("name") or collection,
-            "description": request.get("description") or "",
-            "tags": list(request.get("tags") or []),
-        }
-        cfg.put_many(workspace, [("collection", collection, json.dumps(meta))])
-        yield {"timestamp": now_iso(), "collections": [meta]}, True
-    elif op == "delete-collection":
-        if isinstance(collection, str):
-            cfg.delete_many(workspace, [("collection", collection)])
-            await backend.drop_collection(workspace, collection)
-        yield {"timestamp": now_iso(), "collections": []}, True
+    answer = COLLECTION_DISPATCH.get(op) if isinstance(op, str) else None
+    if answer is not None:
+        async for frame in answer(backend, workspace, request):
+            yield frame
 
 
 # -- knowledge (the knowledge service over the kg-store tables) -----------------------------
@@ -407,50 +452,101 @@ def _load_error(message: str) -> dict[str, Any]:
     return {"error": {"type": "load-error", "message": message}}
 
 
+def _core_key(request: dict[str, Any]) -> str:
+    core_id = request.get("id")
+    return core_id if isinstance(core_id, str) else ""
+
+
+KnowledgeOperation = Callable[[Backend, str, dict[str, Any], dict[str, Any]], Stream]
+
+
+async def _list_kg_cores(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    yield {"ids": backend.workspace(workspace).cores.ids("ge")}, True  # the real store lists the ge table
+
+
+async def _list_de_cores(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    yield {"ids": backend.workspace(workspace).cores.ids("de")}, True
+
+
+async def _get_kg_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    cores = backend.workspace(workspace).cores
+    key = _core_key(request)
+    for triples in cores.items(key, "t"):
+        yield {"triples": {"metadata": _core_metadata(key), "triples": wire.triples(triples)}}, False
+        await asyncio.sleep(0)
+    for entities in cores.items(key, "ge"):
+        ents = [{"vector": v, "entity": wire.term(e)} for e, v in entities]
+        yield {"graph-embeddings": {"metadata": _core_metadata(key), "entities": ents}}, False
+        await asyncio.sleep(0)
+    # Then the library document of the core's id and its children, each as its metadata and
+    # its content (base64 text, as the librarian keeps it).
+    for meta, content in backend.workspace(workspace).library.tree(key):
+        yield {"library-metadata": {k: meta.get(k, d) for k, d in _LIBRARY_FIELDS.items()}}, False
+        yield {"library-blob": {"id": meta.get("id", ""), "data": base64.b64encode(content).decode()}}, False
+    yield {"eos": True}, True
+
+
+async def _get_de_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    key = _core_key(request)
+    for chunks in backend.workspace(workspace).cores.items(key, "de"):
+        rows = [{"chunk_id": c, "vector": v} for c, v in chunks]
+        yield {"document-embeddings": {"metadata": _core_metadata(key), "chunks": rows}}, False
+        await asyncio.sleep(0)
+    yield {"eos": True}, True
+
+
+async def _delete_kg_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    backend.workspace(workspace).cores.delete(_core_key(request), ("t", "ge"))  # library documents stay
+    yield {}, True
+
+
+async def _delete_de_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    backend.workspace(workspace).cores.delete(_core_key(request), ("de",))
+    yield {}, True
+
+
+async def _put_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    store_put(backend, workspace, request.get("id"), put)
+    yield {}, True
+
+
+async def _load_kg_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    async for frame in _republish(backend, workspace, "load-kg-core", request):
+        yield frame
+
+
+async def _load_de_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    async for frame in _republish(backend, workspace, "load-de-core", request):
+        yield frame
+
+
+async def _unload_kg_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
+    yield {"error": {"type": "not-implemented", "message": "Not implemented"}}, False
+
+
+KNOWLEDGE_DISPATCH: dict[str, KnowledgeOperation] = {
+    "list-kg-cores": _list_kg_cores,
+    "list-de-cores": _list_de_cores,
+    "get-kg-core": _get_kg_core,
+    "get-de-core": _get_de_core,
+    "delete-kg-core": _delete_kg_core,
+    "delete-de-core": _delete_de_core,
+    "put-kg-core": _put_core,
+    "put-de-core": _put_core,
+    "load-kg-core": _load_kg_core,
+    "load-de-core": _load_de_core,
+    "unload-kg-core": _unload_kg_core,
+}
+
+
+@handles_global("knowledge", KNOWLEDGE_DISPATCH)
 async def knowledge_service(backend: Backend, workspace: str, request: dict[str, Any]) -> Stream:
     put = decode_knowledge_put(request)  # raises like KnowledgeRequestTranslator.decode
     op = request.get("operation")
-    core_id = request.get("id")
-    cores = backend.workspace(workspace).cores
-    key = core_id if isinstance(core_id, str) else ""
-    if op == "list-kg-cores":
-        yield {"ids": cores.ids("ge")}, True  # the real store lists the graph-embeddings table
-    elif op == "list-de-cores":
-        yield {"ids": cores.ids("de")}, True
-    elif op == "get-kg-core":
-        for triples in cores.items(key, "t"):
-            yield {"triples": {"metadata": _core_metadata(key), "triples": wire.triples(triples)}}, False
-            await asyncio.sleep(0)
-        for entities in cores.items(key, "ge"):
-            ents = [{"vector": v, "entity": wire.term(e)} for e, v in entities]
-            yield {"graph-embeddings": {"metadata": _core_metadata(key), "entities": ents}}, False
-            await asyncio.sleep(0)
-        # Then the library document of the core's id and its children, each as its metadata and
-        # its content (base64 text, as the librarian keeps it).
-        for meta, content in backend.workspace(workspace).library.tree(key):
-            yield {"library-metadata": {k: meta.get(k, d) for k, d in _LIBRARY_FIELDS.items()}}, False
-            yield {"library-blob": {"id": meta.get("id", ""), "data": base64.b64encode(content).decode()}}, False
-        yield {"eos": True}, True
-    elif op == "get-de-core":
-        for chunks in cores.items(key, "de"):
-            rows = [{"chunk_id": c, "vector": v} for c, v in chunks]
-            yield {"document-embeddings": {"metadata": _core_metadata(key), "chunks": rows}}, False
-            await asyncio.sleep(0)
-        yield {"eos": True}, True
-    elif op == "delete-kg-core":
-        cores.delete(key, ("t", "ge"))  # the library documents stay in the librarian
-        yield {}, True
-    elif op == "delete-de-core":
-        cores.delete(key, ("de",))
-        yield {}, True
-    elif op in ("put-kg-core", "put-de-core"):
-        store_put(backend, workspace, core_id, put)
-        yield {}, True
-    elif op in ("load-kg-core", "load-de-core"):
-        async for frame in _load_core(backend, workspace, op, request):
+    answer = KNOWLEDGE_DISPATCH.get(op) if isinstance(op, str) else None
+    if answer is not None:
+        async for frame in answer(backend, workspace, request, put):
             yield frame
-    elif op == "unload-kg-core":
-        yield {"error": {"type": "not-implemented", "message": "Not implemented"}}, False
 
 
 def decode_knowledge_put(request: dict[str, Any]) -> dict[str, Any]:
@@ -511,7 +607,7 @@ def store_put(backend: Backend, workspace: str, core_id: Any, put: dict[str, Any
             data.library.add_from_core(meta, put["library-blob"]["data"])
 
 
-async def _load_core(backend: Backend, workspace: str, op: str, request: dict[str, Any]) -> Stream:
+async def _republish(backend: Backend, workspace: str, op: str, request: dict[str, Any]) -> Stream:
     """load-kg-core / load-de-core: republish the core on the flow's store topics.
 
     Like the real knowledge service the messages carry ``metadata.id`` = the core id and the
@@ -568,7 +664,8 @@ async def _load_core(backend: Backend, workspace: str, op: str, request: dict[st
 LIMIT_ERROR = "LIMIT specified value of invalid type, must be a positive integer"
 
 
-async def triples_query(backend: Backend, workspace: str, request: Any) -> Stream:
+@handles("triples", object_request=False)  # the translator reads the terms first: its own errors
+async def triples_query(ctx: Ctx, request: Any) -> Stream:
     """The triples query service: ``{"response": [triples]}``, batched when streaming.
 
     Streaming reads the store lazily, one batch ahead, so a million-triple result never sits
@@ -591,8 +688,8 @@ async def triples_query(backend: Backend, workspace: str, request: Any) -> Strea
     if limit < 0:
         yield {"response": [], "error": {"type": "triples-query-error", "message": LIMIT_ERROR}}, True
         return
-    await backend.settle()  # triples still queued for the store are visible to the query
-    store = backend.workspace(workspace).triple_store(str(collection), create=False)
+    await ctx.backend.settle()  # triples still queued for the store are visible to the query
+    store = ctx.backend.workspace(ctx.workspace).triple_store(str(collection), create=False)
     if store is None or limit == 0:
         yield {"response": []}, True
         return
@@ -611,13 +708,3 @@ async def triples_query(backend: Backend, workspace: str, request: Any) -> Strea
         yield JsonBatch(batch), False
         batch = upcoming
         await asyncio.sleep(0)  # let other requests run between batches
-
-
-_GLOBAL_HANDLERS: dict[str, Callable[[Backend, str, dict[str, Any]], Stream]] = {
-    "config": config_service,
-    "flow": flow_service,
-    "collection-management": collection_service,
-    "knowledge": knowledge_service,
-    "librarian": librarian_service,
-    "iam": iam_service,
-}
