@@ -399,7 +399,7 @@ def test_mux_runs_at_most_16_requests_at_once(local_gw: LocalGateway, monkeypatc
     import asyncio
     import dataclasses
 
-    from tg_connect.local import registration
+    from tg_connect.local.standins import registration
 
     async def slow(backend: Any, workspace: str, request: dict[str, Any]) -> Any:
         await asyncio.sleep(0.5)

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from tg_connect.local import registration
-from tg_connect.local import services as dispatch  # importing it registers every handler
-from tg_connect.local.backend import Backend
+from tg_connect.local.standins import admin, dispatch, registration  # importing dispatch registers every handler
+from tg_connect.local.storage.backend import Backend
 from tg_connect.protocol.registry import SERVICES, Service
 
 Handlers = Mapping[str, object]
@@ -94,17 +93,17 @@ def test_an_unknown_or_misplaced_service_fails_at_registration() -> None:
 def test_iam_operations_not_implemented_are_answered_empty() -> None:
     """The IAM operations the local gateway does not implement are accepted (the registry has
     them) and answered as before: an empty reply with ``bootstrap_available``."""
-    assert dispatch.IAM_NOT_IMPLEMENTED < SERVICES["iam"].operations
+    assert admin.IAM_NOT_IMPLEMENTED < SERVICES["iam"].operations
     backend = Backend(None)
 
     async def answers() -> dict[str, Any]:
         replies = {}
-        for op in sorted(dispatch.IAM_NOT_IMPLEMENTED):
-            replies[op] = [frame async for frame in dispatch.iam_service(backend, "default", {"operation": op})]
+        for op in sorted(admin.IAM_NOT_IMPLEMENTED):
+            replies[op] = [frame async for frame in admin.iam_service(backend, "default", {"operation": op})]
         return replies
 
     try:
         replies = asyncio.run(answers())
     finally:
         backend.close()
-    assert replies == {op: [({"bootstrap_available": False}, True)] for op in dispatch.IAM_NOT_IMPLEMENTED}
+    assert replies == {op: [({"bootstrap_available": False}, True)] for op in admin.IAM_NOT_IMPLEMENTED}

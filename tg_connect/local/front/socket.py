@@ -19,13 +19,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ..protocol.mux import MAX_CONCURRENT_REQUESTS
-from ..protocol.registry import FLOW_SERVICES
+from ...protocol.mux import MAX_CONCURRENT_REQUESTS
+from ...protocol.registry import FLOW_SERVICES
+from ..standins.dispatch import flow_stream, global_stream
+from ..standins.registration import global_operations
+from ..standins.triples import JsonBatch
+from ..storage.backend import Backend
 from .auth import DEFAULT_WORKSPACE, Auth
-from .backend import Backend
-from .bulk import accept
-from .registration import global_operations
-from .services import JsonBatch, flow_stream, global_stream
+from .bulk_sockets import accept
 
 logger = logging.getLogger("tg_connect.local")
 

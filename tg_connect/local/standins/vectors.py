@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import wire
+from ..front import wire
 from .flowctx import Ctx, Stream
 from .model import cosine
 from .registration import handles

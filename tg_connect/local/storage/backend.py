@@ -25,7 +25,7 @@ Two ways to consume a store topic:
   Everything that publishes goes through that queue: ``load-kg-core`` then answers once its
   messages are queued, and retrieval services' explainability triples wait their turn.
 
-Either way the store consumers' metrics (:mod:`.metrics`) count a message once it is stored.
+Either way the store consumers' metrics (:mod:`..front.gateway_metrics`) count a message once it is stored.
 """
 
 from __future__ import annotations
@@ -45,14 +45,14 @@ from typing import Any
 import pyarrow as pa
 import pyoxigraph as ox
 
-from ..protocol.registry import FLOW_SERVICES, STORE_INTERFACES
-from . import wire
-from .bulk import StoreQueueFull, TapHub
-from .metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
-from .model import LanguageModel, make_model
-from .rdf import TermCodec, TripleStore
+from ...protocol.registry import FLOW_SERVICES, STORE_INTERFACES
+from ..front import wire
+from ..front.gateway_metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
+from ..standins.model import LanguageModel, make_model
+from ..standins.templates import seed_prompts, seed_tools
 from .stores import ConfigStore, CoreStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
-from .templates import seed_prompts, seed_tools
+from .taps import StoreQueueFull, TapHub
+from .triple_store import TermCodec, TripleStore
 
 logger = logging.getLogger("tg_connect.local")
 

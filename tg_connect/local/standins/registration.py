@@ -15,11 +15,11 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..protocol.registry import SERVICES, Scope
+from ...protocol.registry import SERVICES, Scope
 from .flowctx import Ctx, Stream
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..storage.backend import Backend
 
 FlowAnswer = Callable[[Ctx, Any], Stream]
 GlobalAnswer = Callable[["Backend", str, dict[str, Any]], Stream]
@@ -39,7 +39,7 @@ class GlobalHandler:
     operations: frozenset[str]
 
 
-# Filled as the handler modules are imported (:mod:`.services` imports them all).
+# Filled as the handler modules are imported (:mod:`.dispatch` imports them all).
 FLOW_HANDLERS: dict[str, FlowAnswer] = {}
 GLOBAL_HANDLERS: dict[str, GlobalHandler] = {}
 

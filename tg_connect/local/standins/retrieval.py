@@ -37,10 +37,10 @@ import re
 import uuid
 from typing import Any
 
+from ..storage.triple_store import TripleStore
 from . import explain
 from .flowctx import Ctx, Emit, PromptError, Stream, pump
 from .model import embed, overlap_score, words
-from .rdf import TripleStore
 from .registration import handles
 from .vectors import document_matches, nearest
 

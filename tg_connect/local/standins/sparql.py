@@ -23,8 +23,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..storage.triple_store import TermCodec
 from .flowctx import Ctx, Stream
-from .rdf import TermCodec
 from .registration import handles
 
 _NOISE = re.compile(r"<[^>]*>|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|#[^\n]*")
