@@ -19,9 +19,6 @@ from ..storage.backend import Backend
 from .flowctx import Stream
 from .registration import handles_global
 
-# -- knowledge (the knowledge service over the kg-store tables) -----------------------------
-
-
 _LIBRARY_FIELDS: dict[str, Any] = {"id": "", "kind": "", "title": "", "parent-id": "", "document-type": "",
                                    "comments": "", "tags": []}
 
@@ -93,14 +90,70 @@ async def _put_core(backend: Backend, workspace: str, request: dict[str, Any], p
     yield {}, True
 
 
+def _load_refusal(backend: Backend, workspace: str, request: dict[str, Any], needed: tuple[str, ...]) -> str | None:
+    """Why a load-kg-core / load-de-core cannot run (the real service's messages), or ``None``."""
+    if request.get("id") is None:
+        return "Core ID must be specified"
+    flow_id = request.get("flow")
+    if flow_id is None:
+        return "Flow ID must be specified"
+    record = backend.flow(workspace, flow_id)
+    if record is None:
+        return f"Invalid flow {flow_id} for workspace {workspace}"
+    interfaces = record.get("interfaces")
+    if not isinstance(interfaces, dict):
+        return "No defined interfaces"
+    for name in needed:
+        if name not in interfaces:
+            return f"Flow has no {name}"
+    return None
+
+
+def _load_metadata(request: dict[str, Any]) -> dict[str, Any]:
+    """The metadata the republished messages carry: the core id and the requested collection."""
+    return {"id": request.get("id"), "root": "", "collection": request.get("collection") or "default"}
+
+
+# load-kg-core / load-de-core republish the core on the flow's store topics. Like the real
+# knowledge service the messages carry ``metadata.id`` = the core id and the requested
+# collection, so they are stored, tapped, and (as kg-store does) appended to the core again
+# (hence the core's items are listed before publishing). The reply is sent after publishing,
+# so a query right after it sees the data.
+
+
 async def _load_kg_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
-    async for frame in _republish(backend, workspace, "load-kg-core", request):
-        yield frame
+    refusal = _load_refusal(backend, workspace, request, ("triples-store", "graph-embeddings-store"))
+    if refusal is not None:
+        yield _load_error(refusal), False
+        return
+    meta = _load_metadata(request)
+    cores = backend.workspace(workspace).cores
+    t_topic = backend.topic(workspace, request.get("flow"), "triples")
+    ge_topic = backend.topic(workspace, request.get("flow"), "graph-embeddings")
+    for triples in list(cores.items(_core_key(request), "t")):
+        if t_topic is not None:
+            await backend.publish(workspace, t_topic, "triples", {"metadata": meta, "triples": triples})
+    for entities in list(cores.items(_core_key(request), "ge")):
+        if ge_topic is not None:
+            await backend.publish(workspace, ge_topic, "graph-embeddings", {
+                "metadata": meta, "entities": [{"entity": e, "vector": v} for e, v in entities]})
+    await backend.settle()
+    yield {}, True
 
 
 async def _load_de_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
-    async for frame in _republish(backend, workspace, "load-de-core", request):
-        yield frame
+    refusal = _load_refusal(backend, workspace, request, ("document-embeddings-store",))
+    if refusal is not None:
+        yield _load_error(refusal), False
+        return
+    meta = _load_metadata(request)
+    topic = backend.topic(workspace, request.get("flow"), "document-embeddings")
+    for chunks in list(backend.workspace(workspace).cores.items(_core_key(request), "de")):
+        if topic is not None:
+            await backend.publish(workspace, topic, "document-embeddings", {
+                "metadata": meta, "chunks": [{"chunk_id": c, "vector": v} for c, v in chunks]})
+    await backend.settle()
+    yield {}, True
 
 
 async def _unload_kg_core(backend: Backend, workspace: str, request: dict[str, Any], put: dict[str, Any]) -> Stream:
@@ -188,55 +241,3 @@ def store_put(backend: Backend, workspace: str, core_id: Any, put: dict[str, Any
         meta = data.library_pending.pop(str(put["library-blob"]["id"]), None)
         if meta is not None:  # a blob without its metadata is dropped, as the real service logs
             data.library.add_from_core(meta, put["library-blob"]["data"])
-
-
-async def _republish(backend: Backend, workspace: str, op: str, request: dict[str, Any]) -> Stream:
-    """load-kg-core / load-de-core: republish the core on the flow's store topics.
-
-    Like the real knowledge service the messages carry ``metadata.id`` = the core id and the
-    requested collection, so they are stored, tapped, and (as kg-store does) appended to the
-    core again. The reply is sent after publishing, so a query right after it sees the data.
-    """
-    core_id = request.get("id")
-    flow_id = request.get("flow")
-    if core_id is None:
-        yield _load_error("Core ID must be specified"), False
-        return
-    if flow_id is None:
-        yield _load_error("Flow ID must be specified"), False
-        return
-    record = backend.flow(workspace, flow_id)
-    if record is None:
-        yield _load_error(f"Invalid flow {flow_id} for workspace {workspace}"), False
-        return
-    interfaces = record.get("interfaces")
-    if not isinstance(interfaces, dict):
-        yield _load_error("No defined interfaces"), False
-        return
-    needed = ("document-embeddings-store",) if op == "load-de-core" else ("triples-store", "graph-embeddings-store")
-    for name in needed:
-        if name not in interfaces:
-            yield _load_error(f"Flow has no {name}"), False
-            return
-    collection = request.get("collection") or "default"
-    meta = {"id": core_id, "root": "", "collection": collection}
-    cores = backend.workspace(workspace).cores
-    key = core_id if isinstance(core_id, str) else ""
-    if op == "load-de-core":
-        topic = backend.topic(workspace, flow_id, "document-embeddings")
-        for chunks in list(cores.items(key, "de")):
-            if topic is not None:
-                await backend.publish(workspace, topic, "document-embeddings", {
-                    "metadata": meta, "chunks": [{"chunk_id": c, "vector": v} for c, v in chunks]})
-    else:
-        t_topic = backend.topic(workspace, flow_id, "triples")
-        ge_topic = backend.topic(workspace, flow_id, "graph-embeddings")
-        for triples in list(cores.items(key, "t")):
-            if t_topic is not None:
-                await backend.publish(workspace, t_topic, "triples", {"metadata": meta, "triples": triples})
-        for entities in list(cores.items(key, "ge")):
-            if ge_topic is not None:
-                await backend.publish(workspace, ge_topic, "graph-embeddings", {
-                    "metadata": meta, "entities": [{"entity": e, "vector": v} for e, v in entities]})
-    await backend.settle()
-    yield {}, True
