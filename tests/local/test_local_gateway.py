@@ -397,14 +397,16 @@ def test_mux_frames(local_gw: LocalGateway) -> None:
 
 def test_mux_runs_at_most_16_requests_at_once(local_gw: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
+    import dataclasses
 
-    from tg_connect.local import services
+    from tg_connect.local.standins import registration
 
     async def slow(backend: Any, workspace: str, request: dict[str, Any]) -> Any:
         await asyncio.sleep(0.5)
         yield {"slept": True}, True
 
-    monkeypatch.setitem(services._GLOBAL_HANDLERS, "librarian", slow)
+    librarian = registration.GLOBAL_HANDLERS["librarian"]
+    monkeypatch.setitem(registration.GLOBAL_HANDLERS, "librarian", dataclasses.replace(librarian, answer=slow))
     mux = Mux(local_gw.url, TOKEN)
     try:
         t0 = time.perf_counter()

@@ -17,10 +17,10 @@ import msgpack
 import pytest
 
 from tg_connect.local import LocalGateway
-from tg_connect.local import app as local_app
-from tg_connect.local.backend import Backend
-from tg_connect.local.server import exposed_addresses
-from tg_connect.local.stores import CoreStore
+from tg_connect.local.front import app as local_app
+from tg_connect.local.front.server import exposed_addresses
+from tg_connect.local.storage.backend import Backend
+from tg_connect.local.storage.stores import CoreStore
 
 from .helpers import TOKEN, Http, ServerProcess, ws_connect, ws_url
 

@@ -173,7 +173,7 @@ def test_serve_flag() -> None:
 
 
 def test_printed_url_has_no_credentials() -> None:
-    from tg_connect.local.server import _without_credentials
+    from tg_connect.local.front.server import _without_credentials
 
     assert _without_credentials("http://user:secret@host:8000/v1") == "http://host:8000/v1"
     assert _without_credentials("http://localhost:11434/v1") == "http://localhost:11434/v1"

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 import tg_connect
 from tg_connect.local import LocalGateway
-from tg_connect.local.backend import Pacer
+from tg_connect.local.storage.backend import Pacer
 
 from .helpers import TOKEN, Http, ServerProcess, Tap, import_frames, ws_connect, ws_url
 

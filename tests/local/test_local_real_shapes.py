@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tg_connect.local import LocalGateway
-from tg_connect.local.model import embed
+from tg_connect.local.standins.model import embed
 
 from .helpers import TOKEN, Mux, import_frames
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tg_connect.local import LocalGateway
-from tg_connect.local.model import ECHO_REPLY, embed
+from tg_connect.local.standins.model import ECHO_REPLY, embed
 
 from .helpers import TOKEN, Http, Mux, import_frames
 
@@ -160,7 +160,7 @@ def test_prompt_templates(local_gw: LocalGateway, http: Http) -> None:
 
 
 def test_template_engine() -> None:
-    from tg_connect.local.templates import Template, TemplateError
+    from tg_connect.local.standins.templates import Template, TemplateError
 
     def render(src: str, **kw: Any) -> str:
         return Template(src).render(kw)
@@ -393,7 +393,7 @@ def test_agent(local_gw: LocalGateway, http: Http) -> None:
     assert reply["message_type"] == "answer" and reply["content"] == expected
     assert rest(http, "agent", {"streaming": True}) == {"error": {"type": "gateway-error", "message": "'question'"}}
     # A reply the agent cannot parse: the 2.11 translator's own failure.
-    from tg_connect.local.templates import seed_prompts
+    from tg_connect.local.standins.templates import seed_prompts
 
     seeded = {key: value for _t, key, value in seed_prompts()}["template.agent-react"]
     bad = {"prompt": "echo: Thought: x\nAction: knowledge-query\nArgs: {not json", "response-type": "text"}
@@ -627,7 +627,7 @@ SERVICE_REQUESTS: dict[str, dict[str, Any]] = {
 
 
 def test_every_flow_service_answers(local_gw: LocalGateway, http: Http) -> None:
-    from tg_connect.local.backend import FLOW_SERVICES
+    from tg_connect.protocol.registry import FLOW_SERVICES
 
     assert set(SERVICE_REQUESTS) == set(FLOW_SERVICES) and len(FLOW_SERVICES) == 21
     mux = Mux(local_gw.url, TOKEN)

@@ -14,8 +14,8 @@ import pytest
 
 import tg_connect
 from tg_connect.local import LocalGateway
-from tg_connect.local import metrics as m
-from tg_connect.local.rdf import TripleStore
+from tg_connect.local.front import gateway_metrics as m
+from tg_connect.local.storage.triple_store import TripleStore
 
 from .helpers import TOKEN, Http, import_frames
 

@@ -11,16 +11,23 @@ msgpack for knowledge cores), in memory or under one data directory::
     with LocalGateway(token="tg_secret") as gw:
         ...  # gw.url is e.g. "http://127.0.0.1:54321"
 
-Modules: :mod:`.server` (``LocalGateway``, ``serve``, ``run_forever``), :mod:`.app` (routes),
-:mod:`.auth`, :mod:`.mux` (``/api/v1/socket``), :mod:`.bulk` (import/export sockets, live
-taps), :mod:`.services` (global services, the triples query, dispatch), :mod:`.backend`
-(config, flows, the store topics), :mod:`.stores` and :mod:`.rdf` (storage), :mod:`.wire`
-(the real translators' rules), :mod:`.metrics`; the flow services in :mod:`.flowctx`
-(what handlers share), :mod:`.model` (scripted LLM, OpenAI client, embedder),
-:mod:`.templates` (prompt templates), :mod:`.inference`, :mod:`.vectors`,
-:mod:`.retrieval` (graph-rag, document-rag), :mod:`.agent`, :mod:`.sparql`,
-:mod:`.structured` (rows, nlp-query, structured-query, structured-diag, row-embeddings),
-:mod:`.explain` (explainability triples) and :mod:`.library` (the librarian).
+Three subpackages. :mod:`.front`, what a client connects to: :mod:`.front.server`
+(``LocalGateway``, ``serve``, ``run_forever``), :mod:`.front.app` (routes), :mod:`.front.auth`,
+:mod:`.front.socket` (``/api/v1/socket``), :mod:`.front.bulk_sockets` (import/export sockets),
+:mod:`.front.wire` (the real translators' rules), :mod:`.front.gateway_metrics` (counters and
+the metrics API). :mod:`.storage`, in the place of the broker and the store processors:
+:mod:`.storage.backend` (config, flows, the store topics), :mod:`.storage.taps` (live export
+taps), :mod:`.storage.stores`, :mod:`.storage.triple_store`, :mod:`.storage.library_store` and
+:mod:`.storage.files`. :mod:`.standins`, the back-end services: :mod:`.standins.registration`
+(each handler registers against :mod:`tg_connect.protocol.registry`), :mod:`.standins.dispatch`;
+the global services in :mod:`.standins.admin` (config, flow, iam, collection-management),
+:mod:`.standins.kg_cores` (knowledge) and :mod:`.standins.librarian`; the flow services in
+:mod:`.standins.triples`, :mod:`.standins.inference`, :mod:`.standins.vectors`,
+:mod:`.standins.retrieval` (graph-rag, document-rag), :mod:`.standins.agent`,
+:mod:`.standins.sparql` and :mod:`.standins.structured` (rows, nlp-query, structured-query,
+structured-diag, row-embeddings), with what they share in :mod:`.standins.flowctx`,
+:mod:`.standins.model` (scripted LLM, OpenAI client, embedder), :mod:`.standins.templates`
+(prompt templates) and :mod:`.standins.explain` (explainability triples).
 
 Where it differs from a real 2.11 deployment, on purpose:
 
@@ -34,7 +41,7 @@ Where it differs from a real 2.11 deployment, on purpose:
   nearest-neighbour queries over the imported embeddings, graph-rag / document-rag / a ReAct
   agent built on those, SPARQL on the triple store, GraphQL over imported rows, and
   deterministic stand-ins where the real back end is a model or server the local gateway
-  does not have (see :mod:`.inference`, :mod:`.structured`). The librarian keeps documents,
+  does not have (see :mod:`.standins.inference`, :mod:`.standins.structured`). The librarian keeps documents,
   processing records and chunked uploads. IAM answers as upstream's no-auth regime
   (``create-workspace`` creates a seeded workspace); one shared token stands in for
   identities.
@@ -46,22 +53,22 @@ Where it differs from a real 2.11 deployment, on purpose:
   never completes, unless the core id is also a librarian document), cores keep
   literal datatypes and languages, and ``load-kg-core`` answers once the data is stored.
 * One shared token instead of IAM; without one, bulk sockets also work without ``?token=``.
-* Request bodies (:mod:`.app`): a caller whose credential is not accepted has at most 64 KiB
+* Request bodies (:mod:`.front.app`): a caller whose credential is not accepted has at most 64 KiB
   of a REST body read (a longer one is a 401 at once; the real gateway reads and parses up
   to 256 MiB first), and an accepted caller's JSON body is capped at 64 MiB (413).
 * No permessage-deflate on WebSockets; metrics are answered from the gateway's own
   counters (selectors, and sum/count/min/max/avg over them) instead of a Prometheus server. They include the
   store consumers' series with the real names and labels (``tg_consumer_processing_total``,
-  ``tg_triples_store_write_batch_size``/``_duration_seconds``; :mod:`.metrics`), counted
+  ``tg_triples_store_write_batch_size``/``_duration_seconds``; :mod:`.front.gateway_metrics`), counted
   when the data is stored.
 * Stores write at once, and an import socket's close handshake completes once everything
   it carried is stored. ``store_rows_per_second=`` (``tg-connect serve --store-rate``)
   instead behaves like a real deployment's slow stores behind a broker: frames are taken in
-  at full speed and stored at that rate in the background (:mod:`.backend`).
+  at full speed and stored at that rate in the background (:mod:`.storage.backend`).
 * With a data directory, a ``kill -9`` leaves the knowledge cores and the triple store
-  agreeing once it restarts (:mod:`.stores`).
+  agreeing once it restarts (:mod:`.storage.stores`).
 """
 
-from .server import LocalGateway, run_forever, serve
+from .front.server import LocalGateway, run_forever, serve
 
 __all__ = ["LocalGateway", "run_forever", "serve"]

@@ -25,9 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
+from ..storage.backend import DEFAULT_STORE_QUEUE_BYTES, Backend
 from .app import make_app
 from .auth import Auth
-from .backend import DEFAULT_STORE_QUEUE_BYTES, Backend
 
 logger = logging.getLogger("tg_connect.local")
 

@@ -46,8 +46,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .files import atomic_write
-from .library import Library
-from .rdf import TripleStore
+from .library_store import Library
+from .triple_store import TripleStore
 
 logger = logging.getLogger("tg_connect.local")
 

@@ -40,8 +40,8 @@ from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
-from ..protocol.terms import RDF_LANG_STRING, XSD_STRING, normalise_literal
-from . import wire
+from ...protocol.terms import RDF_LANG_STRING, XSD_STRING, normalise_literal
+from ..front import wire
 
 RESERVED = "urn:tg-connect:"
 PRIVATE_TERM = RESERVED + "term:"

@@ -1,4 +1,4 @@
-"""Bulk import/export sockets (``/api/v1/flow/{flow}/import|export/{kind}``) and the live tap.
+"""Bulk import/export sockets (``/api/v1/flow/{flow}/import|export/{kind}``).
 
 Import: each text frame is one message; it is parsed with the stdlib ``json`` module and
 published (stored, kept in the knowledge core, tapped) *inside the receive loop*, before the
@@ -10,14 +10,14 @@ frame's publish before reading the next): aiohttp answers a client's PING inside
 ``receive()``, in order with the data frames, so a PONG means every frame sent before the
 PING was taken in; and the close handshake completes only after every frame before the
 CLOSE was. Taken in means stored (the inserts queued for the store thread are waited for
-when a query or the close needs them), except with a paced store (see :mod:`.backend`),
+when a query or the close needs them), except with a paced store (see :mod:`..storage.backend`),
 where, as with the real gateway's broker, it means queued: the close handshake then does
 not wait for the queue, and the store metrics tell what is stored. A paced store whose
 queue is full closes the socket with 1011 (internal error) and says why in the reason.
 
 Export is a live tap, like the real gateway's fresh broker subscription per socket: an
 export socket sees the messages published on its workspace+topic while it is open, and
-nothing from before. Each subscriber has a bounded queue (:data:`TAP_QUEUE_FRAMES`): when a
+nothing from before. Each subscriber has a bounded queue (:mod:`..storage.taps`): when a
 reader falls behind, publishers *wait* for it (backpressure reaches the importing client
 through TCP) instead of buffering without bound. The real gateway's RabbitMQ queue is
 unbounded; this is the deliberate difference that keeps memory flat.
@@ -33,16 +33,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from ..storage.taps import StoreQueueFull
+
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..storage.backend import Backend
 
-
-class StoreQueueFull(RuntimeError):
-    """A paced store's queue is at its size cap: the message was not taken in."""
 
 logger = logging.getLogger("tg_connect.local")
 
-TAP_QUEUE_FRAMES = 64
 WS_MAX_MESSAGE = 50 * 1024 * 1024  # the real gateway's max_msg_size
 
 
@@ -72,58 +70,6 @@ async def accept(request: web.Request, autoclose: bool = True) -> web.WebSocketR
     if sockets is not None:
         sockets.add(ws)
     return ws
-
-
-class Subscriber:
-    """One export socket's queue of serialised frames."""
-
-    def __init__(self, size: int = TAP_QUEUE_FRAMES) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=size)
-        self.closed = asyncio.Event()
-
-    async def put(self, frame: str) -> None:
-        """Queue a frame, waiting while the queue is full unless the subscriber goes away."""
-        try:
-            self.queue.put_nowait(frame)
-            return
-        except asyncio.QueueFull:
-            pass
-        put = asyncio.ensure_future(self.queue.put(frame))
-        gone = asyncio.ensure_future(self.closed.wait())
-        try:
-            await asyncio.wait({put, gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (put, gone):
-                if not task.done():
-                    task.cancel()
-
-
-class TapHub:
-    """Subscribers per (workspace, flow topic): the broker's fan-out for export sockets."""
-
-    def __init__(self) -> None:
-        self._subscribers: dict[tuple[str, str], set[Subscriber]] = {}
-
-    def active(self, workspace: str, topic: str) -> bool:
-        return bool(self._subscribers.get((workspace, topic)))
-
-    def subscribe(self, workspace: str, topic: str) -> Subscriber:
-        sub = Subscriber()
-        self._subscribers.setdefault((workspace, topic), set()).add(sub)
-        return sub
-
-    def unsubscribe(self, workspace: str, topic: str, sub: Subscriber) -> None:
-        sub.closed.set()
-        subs = self._subscribers.get((workspace, topic))
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self._subscribers[(workspace, topic)]
-
-    async def publish(self, workspace: str, topic: str, frame: str) -> None:
-        for sub in list(self._subscribers.get((workspace, topic), ())):
-            if not sub.closed.is_set():
-                await sub.put(frame)
 
 
 async def _close_at_once(ws: web.WebSocketResponse) -> web.WebSocketResponse:

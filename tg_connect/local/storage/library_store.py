@@ -1,6 +1,7 @@
-"""The librarian: documents, processing records and chunked uploads of one workspace.
+"""The librarian's storage: documents, processing records and chunked uploads of one workspace.
 
-Follows the real librarian (``trustgraph/librarian/librarian.py``) operation by operation,
+The service answering ``/api/v1/librarian`` over it is :mod:`..standins.librarian`. Follows the
+real librarian (``trustgraph/librarian/librarian.py``) operation by operation,
 including the messages of the errors it surfaces. The real store is Cassandra plus an S3
 bucket; here metadata lives in memory (and in ``library.json`` under the data directory)
 and document bytes as files (``blobs/``) or in memory.
@@ -14,7 +15,6 @@ nothing and the request waits for the gateway timeout).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -22,16 +22,13 @@ import math
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import wire
+from ..front import wire
 from .files import atomic_write
-
-if TYPE_CHECKING:
-    from .backend import Backend
 
 DEFAULT_UPLOAD_CHUNK = 2 * 1024 * 1024
 DEFAULT_STREAM_CHUNK = 1024 * 1024
@@ -361,125 +358,3 @@ class Library:
                         "chunk-size": s["chunk-size"], "total-chunks": s["total-chunks"],
                         "chunks-received": len(s["chunks"]), "created-at": s["created-at"]})
         return out
-
-
-# -- the librarian service ------------------------------------------------------------------
-
-_REPLY_ORDER = ("error", "document-metadata", "content", "document-metadatas", "processing-metadatas",
-                "upload-id", "chunk-size", "total-chunks", "chunk-index", "chunks-received", "bytes-received",
-                "total-bytes", "document-id", "object-id", "upload-state", "received-chunks", "missing-chunks",
-                "upload-sessions")
-
-
-def librarian_reply(**fields: Any) -> dict[str, Any]:
-    """``LibraryResponseTranslator.encode``: the two lists always, anything else if truthy."""
-    fields.setdefault("document-metadatas", [])
-    fields.setdefault("processing-metadatas", [])
-    out: dict[str, Any] = {}
-    for key in _REPLY_ORDER:
-        value = fields.get(key)
-        if key in ("document-metadatas", "processing-metadatas") or value:
-            out[key] = value
-    return out
-
-
-def _kw(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k.replace("_", "-"): v for k, v in fields.items()}
-
-
-async def librarian_service(
-    backend: Backend, workspace: str, request: dict[str, Any]
-) -> AsyncIterator[tuple[Any, bool]]:
-    """The librarian behind ``/api/v1/librarian`` (errors are surfaced, as in 2.11)."""
-    if "criteria" in request:  # decoded with required keys, as the translator does
-        [(c["key"], c["value"], c["operator"]) for c in request["criteria"]]
-    if "document-metadata" in request:
-        decode_metadata(request["document-metadata"])
-    if "processing-metadata" in request:
-        decode_processing(request["processing-metadata"])
-    op = request.get("operation")
-    library = backend.workspace(workspace).library
-    try:
-        if op == "stream-document":
-            chunk_size = int(request.get("chunk-size", 0) or 0)
-            for piece in library.stream(request.get("document-id", ""), chunk_size):
-                final = piece.pop("final")
-                yield librarian_reply(**piece), final
-                await asyncio.sleep(0)
-            return
-        reply = await _librarian_operation(backend, workspace, library, op, request)
-    except RequestError as exc:
-        reply = librarian_reply(error={"type": "request-error", "message": str(exc)})
-    except Exception as exc:
-        reply = librarian_reply(error={"type": "unexpected-error", "message": str(exc)})
-    yield reply, True
-
-
-async def _librarian_operation(backend: Backend, workspace: str, library: Library, op: Any,
-                               request: dict[str, Any]) -> dict[str, Any]:
-    if op == "add-document":
-        metadata = request.get("document-metadata")
-        if metadata is None:
-            raise LibrarianError("'NoneType' object has no attribute 'kind'")
-        library.add_document(metadata, request.get("content"))
-        return librarian_reply()
-    if op == "remove-document":
-        library.remove_document(request.get("document-id", ""))
-        return librarian_reply()
-    if op == "update-document":
-        metadata = request.get("document-metadata")
-        if metadata is None:
-            raise LibrarianError("'NoneType' object has no attribute 'id'")
-        library.update_document(metadata)
-        return librarian_reply()
-    if op == "get-document-metadata":
-        return librarian_reply(**{"document-metadata": library.metadata(request.get("document-id", ""))})
-    if op == "get-document-content":
-        data = library.content(request.get("document-id", ""))
-        return librarian_reply(content=base64.b64encode(data).decode())
-    if op == "list-documents":
-        return librarian_reply(**{"document-metadatas": library.list_documents(
-            bool(request.get("include-children", False)))})
-    if op == "add-processing":
-        processing = request.get("processing-metadata")
-        if isinstance(processing, dict) and processing.get("collection"):
-            backend.ensure_collection(workspace, str(processing["collection"]))
-        document = library.add_processing(processing)
-        _load_document(backend, workspace, document, decode_processing(processing))
-        return librarian_reply()
-    if op == "remove-processing":
-        library.remove_processing(request.get("processing-id", ""))
-        return librarian_reply()
-    if op == "list-processing":
-        return librarian_reply(**{"processing-metadatas": library.list_processing()})
-    if op == "begin-upload":
-        session = library.begin_upload(request.get("document-metadata"), request.get("total-size", 0),
-                                       request.get("chunk-size", 0))
-        return librarian_reply(**{"upload-id": session["upload-id"], "chunk-size": session["chunk-size"],
-                                  "total-chunks": session["total-chunks"]})
-    if op == "upload-chunk":
-        return librarian_reply(**library.upload_chunk(request.get("upload-id", ""), request.get("chunk-index", 0),
-                                                      request.get("content")))
-    if op == "complete-upload":
-        return librarian_reply(**library.complete_upload(request.get("upload-id", "")))
-    if op == "abort-upload":
-        library.abort_upload(request.get("upload-id", ""))
-        return librarian_reply()
-    if op == "get-upload-status":
-        return librarian_reply(**library.upload_status(request.get("upload-id", "")))
-    if op == "list-uploads":
-        return librarian_reply(**{"upload-sessions": library.list_uploads()})
-    raise RequestError(f"Invalid operation: {op}")
-
-
-def _load_document(backend: Backend, workspace: str, document: dict[str, Any], processing: dict[str, Any]) -> None:
-    """Hand the document to the flow's loader, as the real librarian does. The local gateway
-    has no extraction pipeline: a flow with a ``text-load``/``document-load`` interface accepts
-    the document (like a queue nothing reads), any other fails like the real one."""
-    flow = backend.flow(workspace, processing["flow"])
-    if flow is None:
-        raise LibrarianError(f"Invalid flow ID {processing['flow']} for workspace {workspace}")
-    kind = "text-load" if document.get("kind") == "text/plain" else "document-load"
-    interfaces = flow.get("interfaces") or {}
-    if kind not in interfaces:
-        raise LibrarianError(repr(kind))

@@ -19,11 +19,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from ..protocol.mux import MAX_CONCURRENT_REQUESTS
+from ...protocol.mux import MAX_CONCURRENT_REQUESTS
+from ...protocol.registry import FLOW_SERVICES
+from ..standins.dispatch import flow_stream, global_stream
+from ..standins.registration import global_operations
+from ..standins.triples import JsonBatch
+from ..storage.backend import Backend
 from .auth import DEFAULT_WORKSPACE, Auth
-from .backend import FLOW_SERVICES, Backend
-from .bulk import accept
-from .services import IAM_OPERATIONS, JsonBatch, flow_stream, global_stream, known_global
+from .bulk_sockets import accept
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -70,10 +73,10 @@ class MuxSession:
             flow = data.get("flow")
             if flow:
                 known = service in FLOW_SERVICES
-            elif service == "iam":
-                known = operation in IAM_OPERATIONS
+            elif service == "iam":  # IAM operations are registered under bare names (docs/protocol.md 3.4)
+                known = operation in global_operations("iam")
             else:
-                known = bool(operation) and known_global(service, operation)
+                known = bool(operation) and operation in global_operations(service)
             if not known:
                 await self.send({"id": request_id, "error": {"message": "unknown service", "type": "unknown-service"},
                                  "complete": True})

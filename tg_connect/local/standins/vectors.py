@@ -15,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import wire
+from ..front import wire
 from .flowctx import Ctx, Stream
 from .model import cosine
+from .registration import handles
 
 
 def nearest(ctx: Ctx, kind: str, collection: str, vector: Any, limit: int, key: str,
@@ -77,6 +78,7 @@ def _matches_attributes(stored: Any, wanted: dict[str, Any]) -> bool:
     return True
 
 
+@handles("graph-embeddings")
 async def graph_embeddings_query(ctx: Ctx, request: Any) -> Stream:
     """``{"entities": [{"entity": Term, "score"}]}``: entities nearest to ``vector`` in the
     collection. Entities come back exactly as imported (the real Qdrant store turns every
@@ -95,6 +97,7 @@ async def graph_embeddings_query(ctx: Ctx, request: Any) -> Stream:
     yield {"entities": [{"entity": wire.term(json.loads(e)), "score": s} for e, s, _x in found]}, True
 
 
+@handles("document-embeddings")
 async def document_embeddings_query(ctx: Ctx, request: Any) -> Stream:
     """``{"chunks": [{"chunk_id", "score", "attributes"?}]}``: chunks nearest to ``vector``;
     ``attributes`` filters on the chunk attributes given at import (every value must match)."""

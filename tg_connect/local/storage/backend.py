@@ -25,7 +25,7 @@ Two ways to consume a store topic:
   Everything that publishes goes through that queue: ``load-kg-core`` then answers once its
   messages are queued, and retrieval services' explainability triples wait their turn.
 
-Either way the store consumers' metrics (:mod:`.metrics`) count a message once it is stored.
+Either way the store consumers' metrics (:mod:`..front.gateway_metrics`) count a message once it is stored.
 """
 
 from __future__ import annotations
@@ -45,13 +45,14 @@ from typing import Any
 import pyarrow as pa
 import pyoxigraph as ox
 
-from . import wire
-from .bulk import StoreQueueFull, TapHub
-from .metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
-from .model import LanguageModel, make_model
-from .rdf import TermCodec, TripleStore
+from ...protocol.registry import FLOW_SERVICES, STORE_INTERFACES
+from ..front import wire
+from ..front.gateway_metrics import CORE_WRITER, STORE_CONSUMERS, TRIPLES_WRITER, Metrics
+from ..standins.model import LanguageModel, make_model
+from ..standins.templates import seed_prompts, seed_tools
 from .stores import ConfigStore, CoreStore, Mark, WorkspaceData, json_text, text_or_none, vector_array
-from .templates import seed_prompts, seed_tools
+from .taps import StoreQueueFull, TapHub
+from .triple_store import TermCodec, TripleStore
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -60,24 +61,6 @@ DEFAULT_FLOW = "default"
 DEFAULT_BLUEPRINT = "local"
 _MAX_PENDING = 2  # store inserts queued behind the one running
 DEFAULT_STORE_QUEUE_BYTES = 1024 * 1024 * 1024  # the paced store's queue cap (frame text)
-
-# Flow-scoped request/response services of the 2.11 gateway (gateway/registry.py _FLOW_SERVICES).
-FLOW_SERVICES = (
-    "agent", "text-completion", "prompt", "mcp-tool", "graph-rag", "document-rag",
-    "embeddings", "graph-embeddings", "document-embeddings", "triples", "rows", "nlp-query",
-    "structured-query", "structured-diag", "row-embeddings", "sparql", "reranker",
-    "image-to-text", "cloze", "decision-scoring", "field-extraction",
-)
-# Bulk socket kind -> flow interface carrying it (dispatch/manager.py: "-store", or "-load").
-IMPORT_INTERFACES = {
-    "triples": "triples-store",
-    "graph-embeddings": "graph-embeddings-store",
-    "document-embeddings": "document-embeddings-store",
-    "entity-contexts": "entity-contexts-load",
-    "rows": "rows-store",
-}
-EXPORT_INTERFACES = {k: v for k, v in IMPORT_INTERFACES.items() if k != "rows"}
-
 
 def local_blueprint() -> dict[str, Any]:
     """The blueprint of the seeded ``default`` flow: every flow service and store interface.
@@ -93,7 +76,7 @@ def local_blueprint() -> dict[str, Any]:
         for kind in FLOW_SERVICES
     }
     stores = {
-        name: {"flow": f"flow:tg:{{workspace}}:{name}:{{id}}"} for name in IMPORT_INTERFACES.values()
+        name: {"flow": f"flow:tg:{{workspace}}:{name}:{{id}}"} for name in STORE_INTERFACES.values()
     }
     return {
         "description": "tg-connect local gateway (development and test target): triples in"
@@ -384,7 +367,7 @@ class Backend:
 
     def topic(self, workspace: str, flow_id: Any, kind: str) -> str | None:
         """The flow topic behind a bulk socket kind, or ``None`` if the flow lacks it."""
-        spec = self.interface(workspace, flow_id, IMPORT_INTERFACES[kind])
+        spec = self.interface(workspace, flow_id, STORE_INTERFACES[kind])
         topic = spec.get("flow") if isinstance(spec, dict) else None
         return topic if isinstance(topic, str) else None
 
@@ -513,7 +496,7 @@ class Backend:
                     schema=log.schema,
                 ))
         self.ensure_collection(workspace, collection)
-        interface = IMPORT_INTERFACES[kind]
+        interface = STORE_INTERFACES[kind]
         for processor in STORE_CONSUMERS.get(interface, ()):  # ge-write + kg-store, de-write
             self.metrics.consumed(processor, topic, seconds=paced_seconds if processor != CORE_WRITER else 0.0)
         if tap and kind != "rows" and self.taps.active(workspace, topic):

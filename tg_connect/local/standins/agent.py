@@ -30,6 +30,7 @@ from . import explain
 from .flowctx import Ctx, Emit, Stream, pump
 from .inference import mcp_tool
 from .model import ModelError, word_chunks
+from .registration import handles
 from .retrieval import graph_rag
 
 logger = logging.getLogger("tg_connect.local")
@@ -135,6 +136,7 @@ async def _run_tool(ctx: Ctx, spec: dict[str, Any] | None, name: str, arguments:
     raise RuntimeError(f"Tool type {kind} is not available on the local gateway")
 
 
+@handles("agent")
 async def agent(ctx: Ctx, request: Any) -> Stream:
     question = request["question"]
     collection = str(request.get("collection", "default"))

@@ -18,6 +18,7 @@ from typing import Any
 
 from .flowctx import Ctx, Emit, PromptError, Stream, pump
 from .model import EMBEDDING_DIM, ModelError, embed, overlap_score, words
+from .registration import handles
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -35,6 +36,7 @@ def _usage(frame: dict[str, Any], in_token: int | None, out_token: int | None, m
 # -- text-completion --------------------------------------------------------------------------
 
 
+@handles("text-completion")
 async def text_completion(ctx: Ctx, request: Any) -> Stream:
     """``{"response", "in_token", "out_token", "model", "end_of_stream"}``; streaming sends one
     frame per chunk, then an empty final one with the usage. ``operation: list-models`` answers
@@ -88,6 +90,7 @@ def prompt_terms(request: Any) -> dict[str, Any]:
     return terms  # type: ignore[no-any-return]
 
 
+@handles("prompt")
 async def prompt(ctx: Ctx, request: Any) -> Stream:
     """Render a template from config type ``prompt`` and run it through the model.
 
@@ -127,6 +130,7 @@ async def prompt(ctx: Ctx, request: Any) -> Stream:
 # -- embeddings and reranking ----------------------------------------------------------------------
 
 
+@handles("embeddings")
 async def embeddings(ctx: Ctx, request: Any) -> Stream:
     """``{"vectors": [[float] * 16]}``: the built-in word-hash embedder, one vector per text."""
     texts = request["texts"]
@@ -136,6 +140,7 @@ async def embeddings(ctx: Ctx, request: Any) -> Stream:
     yield {"vectors": [embed(t, EMBEDDING_DIM) for t in texts]}, True
 
 
+@handles("reranker")
 async def reranker(ctx: Ctx, request: Any) -> Stream:
     """``{"results": [{document_id, query_id, score}]}``: word overlap (shared words over query
     words, plus 1e-3), best first, ties in document order, cut to ``limit`` (0 = all)."""
@@ -159,6 +164,7 @@ async def reranker(ctx: Ctx, request: Any) -> Stream:
 # -- image-to-text ---------------------------------------------------------------------------------
 
 
+@handles("image-to-text")
 async def image_to_text(ctx: Ctx, request: Any) -> Stream:
     """``{"description", tokens}``. The built-in model does not look at images: it answers the
     prompt as a text completion (``"echo: X"`` -> ``X``). With ``--llm-url`` the image goes to the
@@ -179,6 +185,7 @@ async def image_to_text(ctx: Ctx, request: Any) -> Stream:
 # -- services without a local back end -----------------------------------------------------------
 
 
+@handles("mcp-tool")
 async def mcp_tool(ctx: Ctx, request: Any) -> Stream:
     """MCP tools are remote servers the local gateway cannot reach offline. Built in, tool
     ``echo`` returns its parameters (an object as ``object``, anything else as ``text``); any
@@ -198,6 +205,7 @@ async def mcp_tool(ctx: Ctx, request: Any) -> Stream:
         yield {}, True
 
 
+@handles("cloze")
 async def cloze(ctx: Ctx, request: Any) -> Stream:
     """Label prediction. Models are config type ``cloze``: key = model name, value
     ``{"labels": [...]}``. ``predict`` picks the label sharing the most words with ``query``
@@ -244,6 +252,7 @@ def _state_text(state: Any) -> str:
     return json.dumps(state) if not isinstance(state, str) else state
 
 
+@handles("decision-scoring")
 async def decision_scoring(ctx: Ctx, request: Any) -> Stream:
     """``{"answers": {key: score}, "model": "word-overlap"}``: for each question, the share of
     its words found in the state (its JSON text), between 0 and 1."""
@@ -261,6 +270,7 @@ async def decision_scoring(ctx: Ctx, request: Any) -> Stream:
     yield {"answers": answers, "model": "word-overlap"}, True
 
 
+@handles("field-extraction")
 async def field_extraction(ctx: Ctx, request: Any) -> Stream:
     """``{"answers": {field: value}, "model": "state-lookup"}``: each requested field is looked
     up in the state by name (exactly, then ignoring case); a missing field answers ``""``."""

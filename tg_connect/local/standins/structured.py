@@ -37,6 +37,7 @@ import numpy as np
 
 from .flowctx import Ctx, Stream
 from .model import EMBEDDING_DIM, cosine, embed, words
+from .registration import handles
 
 INFER_ROWS = 1000
 
@@ -253,6 +254,7 @@ def _rows_reply(result: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
+@handles("rows")
 async def rows_query(ctx: Ctx, request: Any) -> Stream:
     """``{"data", "errors"?}``; failures ``{"data": null, "error": {"type": "rows-query-error"}}``."""
     collection = str(request.get("collection", "default"))
@@ -289,6 +291,7 @@ def _nlp(ctx: Ctx, question: str, max_results: int) -> dict[str, Any]:
             "confidence": 0.9}
 
 
+@handles("nlp-query")
 async def nlp_query(ctx: Ctx, request: Any) -> Stream:
     question = str(request.get("question", ""))
     max_results = request.get("max_results", 100)
@@ -301,6 +304,7 @@ async def nlp_query(ctx: Ctx, request: Any) -> Stream:
     yield reply, True
 
 
+@handles("structured-query")
 async def structured_query(ctx: Ctx, request: Any) -> Stream:
     """``{"data", "errors": [str]}``: nlp-query, then the rows query on ``collection``."""
     question = str(request.get("question", ""))
@@ -406,6 +410,7 @@ def _descriptor(sample: str, kind: str, schema: RowSchema) -> dict[str, Any]:
             "output": {"format": "trustgraph-objects", "schema_name": schema.name, "options": {"confidence": 0.9}}}
 
 
+@handles("structured-diag")
 async def structured_diag(ctx: Ctx, request: Any) -> Stream:
     operation = request["operation"]
     sample = request["sample"]
@@ -466,6 +471,7 @@ async def structured_diag(ctx: Ctx, request: Any) -> Stream:
 # -- row-embeddings ----------------------------------------------------------------------------------
 
 
+@handles("row-embeddings")
 async def row_embeddings_query(ctx: Ctx, request: Any) -> Stream:
     """``{"matches": [{index_name, index_value, text, score}]}``: the indexed field values of the
     collection's rows (``schema_name`` and ``index_name`` narrow them), embedded with the

@@ -29,7 +29,7 @@ and parses it before it looks at the credential, so anyone can make it hold and 
 
 A client sending ``Expect: 100-continue`` gets these refusals instead of ``100 Continue``,
 so it does not even send the body. WebSocket frames are capped at 50 MiB, as in the real
-gateway (:mod:`.bulk`).
+gateway (:mod:`.bulk_sockets`).
 """
 
 from __future__ import annotations
@@ -42,21 +42,16 @@ from typing import Any
 import msgpack
 from aiohttp import HttpVersion11, web
 
-from ..protocol.cores import GRAPH_EMBEDDINGS_TAG, TRIPLES_TAG
-from . import bulk, metrics
+from ...protocol.cores import GRAPH_EMBEDDINGS_TAG, TRIPLES_TAG
+from ...protocol.registry import EXPORT_KINDS, FLOW_SERVICES, IMPORT_KINDS
+from ..standins.dispatch import flow_stream, global_stream, last_frame
+from ..standins.kg_cores import decode_knowledge_put, knowledge_service, store_put
+from ..standins.registration import global_operations
+from ..storage.backend import Backend
+from . import bulk_sockets, gateway_metrics
 from .auth import DEFAULT_WORKSPACE, Auth, auth_failure, workspace_not_found
-from .backend import EXPORT_INTERFACES, FLOW_SERVICES, IMPORT_INTERFACES, Backend
-from .bulk import SOCKETS
-from .mux import socket_handler
-from .services import (
-    GLOBAL_OPERATIONS,
-    decode_knowledge_put,
-    flow_stream,
-    global_stream,
-    knowledge_service,
-    last_frame,
-    store_put,
-)
+from .bulk_sockets import SOCKETS
+from .socket import socket_handler
 
 logger = logging.getLogger("tg_connect.local")
 
@@ -73,7 +68,7 @@ def make_app(backend: Backend, auth: Auth) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[BACKEND] = backend
     app[AUTH] = auth
-    app[SOCKETS] = bulk.OpenSockets()
+    app[SOCKETS] = bulk_sockets.OpenSockets()
     app.router.add_get("/api/metrics/{path:.*}", metrics_route)
     # Before /api/v1/{kind}: aiohttp before 3.10 tries routes in the order they were added.
     app.router.add_post("/api/v1/import-core", import_core_route, expect_handler=_expect_core)
@@ -202,7 +197,7 @@ async def global_route(request: web.Request) -> web.Response:
     operation = body.get("operation", "")
     if not operation:
         return _json({"error": "missing operation"}, 400)
-    if operation not in GLOBAL_OPERATIONS.get(kind, ()):
+    if operation not in global_operations(kind):
         return _json({"error": "unknown operation"}, 400)
     auth.check_headers(request.headers)
     workspace = body.get("workspace") or DEFAULT_WORKSPACE
@@ -241,7 +236,7 @@ async def metrics_route(request: web.Request) -> web.Response:
     """``GET /api/metrics/{path}``: Prometheus HTTP API answers (text/plain, like the proxy)."""
     auth = request.app[AUTH]
     auth.check_headers(request.headers)
-    status, body = metrics.answer(request.app[BACKEND].metrics, request.match_info["path"], request.query)
+    status, body = gateway_metrics.answer(request.app[BACKEND].metrics, request.match_info["path"], request.query)
     if body is None:
         return web.Response(status=404, text="404 page not found")
     return web.Response(status=status, text=json.dumps(body, separators=(",", ":")))
@@ -257,13 +252,13 @@ async def mux_route(request: web.Request) -> web.StreamResponse:
 async def _bulk_route(request: web.Request, direction: str) -> web.StreamResponse:
     backend, auth = request.app[BACKEND], request.app[AUTH]
     kind = request.match_info["kind"]
-    kinds = IMPORT_INTERFACES if direction == "import" else EXPORT_INTERFACES
+    kinds = IMPORT_KINDS if direction == "import" else EXPORT_KINDS
     if kind not in kinds:
         return _json({"error": "unknown kind"}, 404)
     auth.check_query(request.query)  # 401 at the handshake
     workspace = request.query.get("workspace", DEFAULT_WORKSPACE)
     flow = request.match_info["flow"]
-    handler = bulk.import_socket if direction == "import" else bulk.export_socket
+    handler = bulk_sockets.import_socket if direction == "import" else bulk_sockets.export_socket
     return await handler(request, backend, kind, workspace, flow)
 
 

@@ -37,10 +37,11 @@ import re
 import uuid
 from typing import Any
 
+from ..storage.triple_store import TripleStore
 from . import explain
 from .flowctx import Ctx, Emit, PromptError, Stream, pump
 from .model import embed, overlap_score, words
-from .rdf import TripleStore
+from .registration import handles
 from .vectors import document_matches, nearest
 
 LABEL_PREDICATES = (
@@ -179,6 +180,7 @@ def _int(request: Any, key: str, default: int) -> int:
 # -- graph-rag ---------------------------------------------------------------------------------
 
 
+@handles("graph-rag")
 async def graph_rag(ctx: Ctx, request: Any) -> Stream:
     """Frames as the 2.11 graph-rag service sends them (see the module docstring)."""
     query = request["query"]
@@ -381,6 +383,7 @@ def _trace_sources(graph: Graph, edges: list[Any]) -> tuple[list[dict[str, str]]
 # -- document-rag ------------------------------------------------------------------------------
 
 
+@handles("document-rag")
 async def document_rag(ctx: Ctx, request: Any) -> Stream:
     """Frames as the 2.11 document-rag service sends them: explain frames without ``response``,
     chunk frames, then (streaming) ``{"message_type": "end", ...}`` or (not streaming) one

@@ -19,7 +19,7 @@ from .model import Chunk, Completion, LanguageModel, ModelError
 from .templates import Prompts, parse_json_reply, parse_jsonl_reply
 
 if TYPE_CHECKING:
-    from .backend import Backend
+    from ..storage.backend import Backend
 
 logger = logging.getLogger("tg_connect.local")
 

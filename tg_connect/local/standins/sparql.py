@@ -23,8 +23,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from ..storage.triple_store import TermCodec
 from .flowctx import Ctx, Stream
-from .rdf import TermCodec
+from .registration import handles
 
 _NOISE = re.compile(r"<[^>]*>|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|#[^\n]*")
 _FORM = re.compile(r"\b(select|ask|construct|describe)\b", re.IGNORECASE)
@@ -56,6 +57,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
     return {"query-type": "", "error": {"type": kind, "message": message}}
 
 
+@handles("sparql")
 async def sparql_query(ctx: Ctx, request: Any) -> Stream:
     query = request.get("query", "")
     collection = str(request.get("collection", "default"))
