@@ -2,7 +2,7 @@
 is on its faces, and the generated face methods are what ``scripts/gen_faces.py`` writes now.
 
 (The local gateway's side — a handler for every registered service and operation — is
-checked in ``tests/unit/test_local_registry.py``.)
+checked in ``tests/unit/test_local_registration.py``.)
 """
 
 from __future__ import annotations
