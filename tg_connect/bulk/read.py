@@ -94,8 +94,8 @@ def query_request(kind: schemas.Kind, collection: str, s: str | Term | None, p: 
     Built by the client's own builder, so a pattern means here what it means to
     ``Api.flow().triples_query``: a bare string is an IRI as subject or predicate, its kind
     guessed as object (:func:`~tg_connect.protocol.calls.term_arg`). Its checks hold here
-    too: ``limit`` from 1 to 2**31-1, ``batch_size`` from 1 to 100,000 (a frame of 100,000
-    triples is already some MB; far more would near the 50 MiB frame limit).
+    too: ``limit`` from 1 to 2**31-1, ``batch_size`` from 1 to 100,000 (a frame that size is
+    about 16 MB of short terms already; the socket's frame limit is 50 MiB).
     """
     if kind != "triples":
         raise ValueError(f"source='query' reads triples; read {kind} with source='core' or 'tail'")
