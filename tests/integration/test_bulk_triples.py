@@ -225,3 +225,29 @@ def test_nothing_answering_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(tg_connect.GatewayConnectionError, match="nothing answers at http://127.0.0.1") as raised:
         tg_connect.to_trustgraph(sample_triples(8), progress=False)
     assert "TRUSTGRAPH_URL" in str(raised.value) and "url=" in str(raised.value)
+
+
+def test_a_bare_string_pattern_means_what_it_means_to_the_flow_client(local_gateway: tg_connect.LocalGateway,
+                                                                       run_id: str) -> None:
+    """A bare subject string is an IRI when reading, as in ``Api.flow().triples_query``: one
+    term rule (:func:`tg_connect.protocol.calls.term_arg`) for every triples query."""
+    collection, pred = f"t{run_id}", f"http://run-{run_id}.example/p"
+    n = 3
+    table = pa.table({
+        "s": ["http://example.org/alice", "alice", "http://example.org/bob"], "s_type": ["iri"] * n,
+        "p": [pred] * n, "p_type": ["iri"] * n, "o": ["one", "two", "three"], "o_type": ["literal"] * n,
+        "o_datatype": [None] * n, "o_language": [None] * n, "g": [None] * n,
+    }, schema=schemas.TRIPLES)
+    assert tg_connect.to_trustgraph(table, url=local_gateway.url, collection=collection, progress=False).ok
+    api = tg_connect.Api(local_gateway.url)
+    flow = api.flow().id("default")
+    for subject, expected in (("http://example.org/alice", ["one"]), ("alice", ["two"]),
+                              ("<alice>", ["two"])):
+        read = tg_connect.read_batches("triples", local_gateway.url, collection=collection, s=subject).read_all()
+        assert read.column("o").to_pylist() == expected and set(read.column("s_type").to_pylist()) == {"iri"}
+        asked = flow.triples_query(s=subject, collection=collection)
+        assert [t.o.value for t in asked] == expected
+    # A literal subject is asked for as a Term, and none is stored.
+    assert tg_connect.read_batches("triples", local_gateway.url, collection=collection,
+                                   s=tg_connect.Term.literal("alice")).read_all().num_rows == 0
+    api.close()

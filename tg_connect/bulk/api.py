@@ -140,9 +140,13 @@ def read_batches(
 
     ``source="query"`` (the default for triples) reads the stored graph through the
     streaming triples query, filtered by the ``s``/``p``/``o`` pattern and graph ``g``
-    (``"*"``: all graphs, ``None``: the default graph). ``source="core"`` reads the knowledge
-    core ``core_id`` (a snapshot of triples and graph embeddings). ``source="tail"`` taps the
-    live export socket until ``max_rows`` rows or ``idle_timeout`` seconds without data.
+    (``"*"``: all graphs, ``None``: the default graph). The pattern is read as
+    ``Api(...).flow().triples_query`` reads it: a string is an IRI as ``s`` or ``p`` and its
+    kind is guessed as ``o`` (a :class:`~tg_connect.Term` says the kind); ``limit`` (``None``:
+    no limit) and ``batch_size`` (triples a frame, 1 to 100,000) are checked the same way.
+    ``source="core"`` reads the knowledge core ``core_id`` (a snapshot of triples and graph
+    embeddings). ``source="tail"`` taps the live export socket until ``max_rows`` rows or
+    ``idle_timeout`` seconds without data.
 
     Reading it never ends short in silence. A tail whose socket closes (cleanly or not) before
     ``max_rows`` / ``idle_timeout`` raises :class:`~tg_connect.errors.GatewayConnectionError`

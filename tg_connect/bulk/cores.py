@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Generator, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +150,32 @@ def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: 
                        cores.graph_embeddings_item(core_id, "default", frame["entities"]))
 
 
+def _file_pieces(source: Any, counted: dict[str, int]) -> Generator[bytes, None, None]:
+    """The core file ``source`` in chunks, its items checked and counted (into ``counted``) as
+    they pass: sent as read, never read whole."""
+    decoder = cores.CoreDecoder(arrow=False)
+    with open(os.fspath(source), "rb") as f:
+        while data := f.read(_CHUNK):
+            try:
+                for decoded in decoder.feed(data):
+                    counted["items"] += 1
+                    counted[decoded.tag] = counted.get(decoded.tag, 0) + decoded.rows
+            except ValueError as exc:
+                raise InputError(f"not a knowledge-core file: {exc}", source=os.fspath(source)) from None
+            counted["bytes"] += len(data)
+            yield data
+
+
+def _table_pieces(core_id: str, triples: Any, graph_embeddings: Any,
+                  counted: dict[str, int]) -> Generator[bytes, None, None]:
+    """The core's items built from the tables, counted (into ``counted``) as they pass."""
+    for tag, rows, item in core_items_from_tables(core_id, triples, graph_embeddings):
+        counted["items"] += 1
+        counted[tag] += rows
+        counted["bytes"] += len(item)
+        yield item
+
+
 async def aimport_core(target: Target, core_id: str, source: Any = None, *, triples: Any = None,
                        graph_embeddings: Any = None) -> CoreTransfer:
     """Upload a core: from a msgpack file ``source``, or built from ``triples`` and
@@ -163,26 +190,12 @@ async def aimport_core(target: Target, core_id: str, source: Any = None, *, trip
     progress: list[deadline] = []
 
     async def body() -> AsyncGenerator[bytes, None]:
-        if source is not None:
-            decoder = cores.CoreDecoder(arrow=False)  # checked and counted, sent as read
-            with open(os.fspath(source), "rb") as f:
-                while data := f.read(_CHUNK):
-                    try:
-                        for decoded in decoder.feed(data):
-                            counted["items"] += 1
-                            counted[decoded.tag] = counted.get(decoded.tag, 0) + decoded.rows
-                    except ValueError as exc:
-                        raise InputError(f"not a knowledge-core file: {exc}", source=os.fspath(source)) from None
-                    counted["bytes"] += len(data)
-                    progress[0].touch()  # the previous chunk was written
-                    yield data
-        else:
-            for tag, rows, item in core_items_from_tables(core_id, triples, graph_embeddings):
-                counted["items"] += 1
-                counted[tag] += rows
-                counted["bytes"] += len(item)
-                progress[0].touch()
-                yield item
+        pieces = (_file_pieces(source, counted) if source is not None
+                  else _table_pieces(core_id, triples, graph_embeddings, counted))
+        with closing(pieces):  # an upload cut short closes its source file now
+            for piece in pieces:
+                progress[0].touch()  # the previous piece was written
+                yield piece
         progress[0].touch()  # the whole body is out: now the reply has timeout to come
 
     if source is None and triples is None and graph_embeddings is None:

@@ -100,20 +100,9 @@ def _spec(target: Target, kind: str, flow: str, collection: str, batch_size: int
           wait_timeout: float, verify: bool, verify_timeout: float, create_collection: bool,
           retries: int) -> LoadSpec:
     kind_name = schemas.normalise_kind(kind)
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
-    if not 0 < max_batch_bytes <= MAX_FRAME:
-        raise ValueError(f"max_batch_bytes must be between 1 and {MAX_FRAME:,} (the gateway's frame limit)")
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
-    if compression == "auto":
-        compression = None if is_loopback(target.url) else "deflate"
-    if compression not in (None, "deflate"):
-        raise ValueError("compression must be None, 'deflate' or 'auto'")
-    if isinstance(max_rows_per_second, str) and max_rows_per_second != "auto":
-        raise ValueError(f"max_rows_per_second must be a number, 'auto' or None, not {max_rows_per_second!r}")
-    if isinstance(max_rows_per_second, (int, float)) and not max_rows_per_second > 0:
-        raise ValueError("max_rows_per_second must be positive")
+    _check_sizes(batch_size, max_batch_bytes, concurrency)
+    compression = _compression(target, compression)
+    _check_rate(max_rows_per_second)
     if wait not in ("delivered", "stored"):
         raise ValueError(f"wait must be 'delivered' or 'stored', not {wait!r}")
     if retries < 0:
@@ -123,6 +112,31 @@ def _spec(target: Target, kind: str, flow: str, collection: str, batch_size: int
     return LoadSpec(kind_name, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
                     max_rows_per_second, cast(Wait, wait), wait_timeout, verify, verify_timeout,
                     create_collection, DeliveryPolicy(retries=retries))
+
+
+def _check_sizes(batch_size: int, max_batch_bytes: int, concurrency: int) -> None:
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if not 0 < max_batch_bytes <= MAX_FRAME:
+        raise ValueError(f"max_batch_bytes must be between 1 and {MAX_FRAME:,} (the gateway's frame limit)")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+
+
+def _compression(target: Target, compression: str | None) -> str | None:
+    """The socket compression asked for; ``"auto"``: none on loopback, deflate elsewhere."""
+    if compression == "auto":
+        compression = None if is_loopback(target.url) else "deflate"
+    if compression not in (None, "deflate"):
+        raise ValueError("compression must be None, 'deflate' or 'auto'")
+    return compression
+
+
+def _check_rate(max_rows_per_second: Rate) -> None:
+    if isinstance(max_rows_per_second, str) and max_rows_per_second != "auto":
+        raise ValueError(f"max_rows_per_second must be a number, 'auto' or None, not {max_rows_per_second!r}")
+    if isinstance(max_rows_per_second, (int, float)) and not max_rows_per_second > 0:
+        raise ValueError("max_rows_per_second must be positive")
 
 
 class _Encoder:
@@ -309,22 +323,10 @@ async def aload(
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
     spec = _spec(target, kind, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
                  max_rows_per_second, wait, wait_timeout, verify, verify_timeout, create_collection, retries)
-    file_names = {canonical: name for name, canonical in (columns or {}).items()}
-    few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(spec.kind, ())]
-    source = open_source(data, chunk_rows(spec.kind, batch_size), kind=spec.kind, format=format,
-                         dictionary_columns=few, **dict(read_options or {}))
+    source = _open(data, spec, columns, format, read_options)
 
-    ckpt: Checkpoint | None = None
-    if checkpoint is not None:
-        ckpt = Checkpoint(checkpoint, {
-            "kind": spec.kind, "target": redact(target.url), "workspace": target.workspace,
-            "flow": flow, "collection": collection, "batch_size": batch_size,
-        })
-        if document_id is not None and ckpt.document_id not in (None, document_id):
-            raise InputError(f"checkpoint was written for document_id {ckpt.document_id!r}",
-                             source=str(ckpt.path))
-        document_id = document_id or ckpt.document_id
-    doc = document_id or f"tg-connect-{uuid.uuid4()}"
+    ckpt = _checkpoint(checkpoint, target, spec, batch_size, document_id)
+    doc = document_id or (ckpt.document_id if ckpt is not None else None) or f"tg-connect-{uuid.uuid4()}"
     report = LoadReport(spec.kind, redact(target.url), flow, collection, doc)
 
     checked = await check_load_target(target, spec.kind, flow, collection, create_collection=create_collection)
@@ -349,6 +351,44 @@ async def aload(
     senders = _Senders(bulk_url(target.url, "import", flow, spec.kind, target.token, target.workspace),
                        target, spec, meta, ledger, pacer, queue)
     started = time.monotonic()
+    try:
+        failure = await _run_stages(encoder, senders, loop)
+    finally:
+        await pacer.aclose()
+        report.seconds = time.monotonic() - started
+        if ckpt is not None:
+            ckpt.close()
+    if ledger.rejected_parts:
+        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
+    if failure is not None:
+        failure = await _failed(failure, target, report, ledger, source.total_rows, sink, watch)
+        if isinstance(failure, TgConnectError):
+            failure.report = report  # type: ignore[attr-defined]
+        raise failure
+    try:
+        if spec.wait == "stored":
+            await _wait_stored(report, ledger, watch, spec.wait_timeout)
+        if sent_rows is not None:
+            await _verify(report, target, spec, doc, sent_rows)
+    finally:
+        sink.close()
+        await _stop_watching(watch)
+        report.seconds = time.monotonic() - started
+    return report
+
+
+def _open(data: Any, spec: LoadSpec, columns: Mapping[str, str] | None, format: str | None,
+          read_options: Mapping[str, Any] | None) -> Source:
+    """The load's source, reading its columns of few distinct values as dictionaries."""
+    file_names = {canonical: name for name, canonical in (columns or {}).items()}
+    few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(spec.kind, ())]
+    return open_source(data, chunk_rows(spec.kind, spec.batch_size), kind=spec.kind, format=format,
+                       dictionary_columns=few, **dict(read_options or {}))
+
+
+async def _run_stages(encoder: _Encoder, senders: _Senders, loop: asyncio.AbstractEventLoop) -> BaseException | None:
+    """Encode on a worker thread and send until both are done; what stopped the senders, if
+    anything (the encoder's own failure raises)."""
     failure: BaseException | None = None
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tg-connect-read") as pool:
         producer = loop.run_in_executor(pool, encoder.run)
@@ -362,37 +402,47 @@ async def aload(
                 senders.drain()
                 await asyncio.sleep(0.01)
             senders.drain()
-            await pacer.aclose()
-            report.seconds = time.monotonic() - started
-            if ckpt is not None:
-                ckpt.close()
         await producer
-    if ledger.rejected_parts:
-        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
-    if failure is not None:
-        if isinstance(failure, AuthenticationError):  # the import socket's handshake: say which
-            failure = token_advice(target, failure)
-        sink.close()
-        if watch is not None and watch.progress is not None:
-            await watch.progress.aclose()
-        report.unsent_ranges = ledger.undelivered(source.total_rows)
-        report.error = f"{type(failure).__name__}: {failure}"
-        if isinstance(failure, TgConnectError):
-            failure.report = report  # type: ignore[attr-defined]
-        raise failure
-    try:
-        if spec.wait == "stored":
-            await _wait_stored(report, ledger, watch, spec.wait_timeout)
-        if sent_rows is not None:
-            report.rows_confirmed, report.unconfirmed, missing = await averify(
-                target, spec.kind, flow, collection, doc, sent_rows, spec.verify_timeout)
-            report.rows_unconfirmed = missing
-    finally:
-        sink.close()
-        if watch is not None and watch.progress is not None:
-            await watch.progress.aclose()
-        report.seconds = time.monotonic() - started
-    return report
+    return failure
+
+
+def _checkpoint(checkpoint: Any, target: Target, spec: LoadSpec, batch_size: int,
+                document_id: str | None) -> Checkpoint | None:
+    """The checkpoint file asked for (``None``: none), checked to be this load's."""
+    if checkpoint is None:
+        return None
+    ckpt = Checkpoint(checkpoint, {
+        "kind": spec.kind, "target": redact(target.url), "workspace": target.workspace,
+        "flow": spec.flow, "collection": spec.collection, "batch_size": batch_size,
+    })
+    if document_id is not None and ckpt.document_id not in (None, document_id):
+        raise InputError(f"checkpoint was written for document_id {ckpt.document_id!r}",
+                         source=str(ckpt.path))
+    return ckpt
+
+
+async def _failed(failure: BaseException, target: Target, report: LoadReport, ledger: Ledger,
+                  total_rows: int | None, sink: ProgressSink, watch: StoreWatch | None) -> BaseException:
+    """``failure``, made ready to raise: progress stopped, the report saying what was not sent."""
+    if isinstance(failure, AuthenticationError):  # the import socket's handshake: say which
+        failure = token_advice(target, failure)
+    sink.close()
+    await _stop_watching(watch)
+    report.unsent_ranges = ledger.undelivered(total_rows)
+    report.error = f"{type(failure).__name__}: {failure}"
+    return failure
+
+
+async def _stop_watching(watch: StoreWatch | None) -> None:
+    if watch is not None and watch.progress is not None:
+        await watch.progress.aclose()
+
+
+async def _verify(report: LoadReport, target: Target, spec: LoadSpec, doc: str, sent_rows: SentRows) -> None:
+    """``verify=True``: read the rows back; the report says how many were found."""
+    report.rows_confirmed, report.unconfirmed, missing = await averify(
+        target, spec.kind, spec.flow, spec.collection, doc, sent_rows, spec.verify_timeout)
+    report.rows_unconfirmed = missing
 
 
 async def _wait_stored(report: LoadReport, ledger: Ledger, watch: StoreWatch | None, timeout: float) -> None:

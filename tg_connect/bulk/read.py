@@ -17,19 +17,20 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 import aiohttp
 import pyarrow as pa
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError, TgConnectError
-from ..protocol import messages, mux, schemas
+from ..protocol import messages, mux, schemas, services
 from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
 from ..protocol.endpoints import SOCKET_PATH, bulk_url, http_base, redact, ws_base
-from ..protocol.terms import Term, guess_kind
+from ..protocol.terms import Term
 from ..target import Target
 from ..transport.connect import abort_websocket, closed_error, http_session, is_alive, keepalive, open_websocket
 from ..transport.mux_client import open_authenticated, quick_close
@@ -43,16 +44,6 @@ UNLIMITED = 2**31 - 1
 DEFAULT_READ_BATCH = 1000
 _TAIL_QUEUE = 64  # frames waiting to be decoded
 _TAIL_BLOCK_BYTES = 4 * 1024 * 1024  # decode at most this much text at once
-
-
-def pattern_term(value: str | Term | None) -> dict[str, Any] | None:
-    """A query pattern term from a :class:`Term` or a bare string (kind guessed as on load)."""
-    if value is None:
-        return None
-    if isinstance(value, Term):
-        return value.to_wire()
-    kind, text = guess_kind(value)
-    return Term(text, kind).to_wire()
 
 
 async def aread_batches(
@@ -77,20 +68,11 @@ async def aread_batches(
     if source is None:
         source = "query" if kind_name == "triples" else "core"
     if source == "query":
-        if kind_name != "triples":
-            raise ValueError(f"source='query' reads triples; read {kind_name} with source='core' or 'tail'")
-        gen = _query_triples(target, flow, collection, s, p, o, g, limit, batch_size)
+        gen = _query_triples(target, flow, query_request(kind_name, collection, s, p, o, g, limit, batch_size))
     elif source == "core":
-        if not core_id:
-            raise ValueError("source='core' needs core_id= (a load's document_id names its core)")
-        if kind_name not in ("triples", "graph-embeddings"):
-            raise ValueError("knowledge cores hold triples and graph-embeddings only")
-        gen = _read_core(target, kind_name, core_id, max_rows)
+        gen = _read_core(target, kind_name, _core_id(kind_name, core_id), max_rows)
     elif source == "tail":
-        if kind_name not in schemas.EXPORTABLE_KINDS:
-            raise ValueError(f"the gateway has no export socket for {kind_name}")
-        if max_rows is None and idle_timeout is None:
-            raise ValueError("source='tail' never ends by itself: pass max_rows= or idle_timeout=")
+        _check_tail(kind_name, max_rows, idle_timeout)
         gen = _tail(target, kind_name, flow, max_rows, idle_timeout)
     else:
         raise ValueError(f"source must be 'query', 'core' or 'tail', not {source!r}")
@@ -105,19 +87,90 @@ async def aread_batches(
         raise
 
 
+def query_request(kind: schemas.Kind, collection: str, s: str | Term | None, p: str | Term | None,
+                  o: str | Term | None, g: str | None, limit: int | None, batch_size: int) -> dict[str, Any]:
+    """The body of the streaming triples query that reads ``kind`` (triples only).
+
+    Built by the client's own builder, so a pattern means here what it means to
+    ``Api.flow().triples_query``: a bare string is an IRI as subject or predicate, its kind
+    guessed as object (:func:`~tg_connect.protocol.calls.term_arg`). Its checks hold here
+    too: ``limit`` from 1 to 2**31-1, ``batch_size`` from 1 to 100,000 (a frame that size is
+    about 16 MB of short terms already; the socket's frame limit is 50 MiB).
+    """
+    if kind != "triples":
+        raise ValueError(f"source='query' reads triples; read {kind} with source='core' or 'tail'")
+    call = services.triples_query(s, p, o, g, streaming=True, collection=collection,
+                                  limit=UNLIMITED if limit is None else limit, batch_size=batch_size)
+    return call.wire_body(every_frame=True)
+
+
+def _core_id(kind: schemas.Kind, core_id: str | None) -> str:
+    """``core_id``, checked to name a core that can hold ``kind``."""
+    if not core_id:
+        raise ValueError("source='core' needs core_id= (a load's document_id names its core)")
+    if kind not in ("triples", "graph-embeddings"):
+        raise ValueError("knowledge cores hold triples and graph-embeddings only")
+    return core_id
+
+
+def _check_tail(kind: schemas.Kind, max_rows: int | None, idle_timeout: float | None) -> None:
+    if kind not in schemas.EXPORTABLE_KINDS:
+        raise ValueError(f"the gateway has no export socket for {kind}")
+    if max_rows is None and idle_timeout is None:
+        raise ValueError("source='tail' never ends by itself: pass max_rows= or idle_timeout=")
+
+
+def _capped(batch: pa.RecordBatch, max_rows: int | None, sent: int) -> pa.RecordBatch:
+    """``batch`` cut to the rows still wanted after ``sent``."""
+    return batch if max_rows is None else batch.slice(0, max_rows - sent)
+
+
+def _wanting(max_rows: int | None, sent: int) -> bool:
+    """Whether a read capped at ``max_rows`` still wants rows after ``sent``."""
+    return max_rows is None or sent < max_rows
+
+
+# -- the socket's frames, queued by a reader task and taken a block at a time ---------------
+
+Frames = asyncio.Queue[bytes | ConnectionClosed]
+
+
+async def _pump(ws: ClientConnection, frames: Frames) -> None:
+    """Queue every frame of ``ws``, then the close that ended them."""
+    try:
+        while True:
+            await frames.put(await ws.recv(decode=False))
+    except ConnectionClosed as exc:
+        await frames.put(exc)
+
+
+def _block(frames: Frames, first: bytes) -> tuple[list[bytes], ConnectionClosed | None]:
+    """``first`` and the frames already waiting after it, up to a few MB (decoded together);
+    and the close, if the queue reached it."""
+    block, size = [first], len(first)
+    while size < _TAIL_BLOCK_BYTES and not frames.empty():
+        more = frames.get_nowait()
+        if isinstance(more, ConnectionClosed):
+            return block, more
+        block.append(more)
+        size += len(more)
+    return block, None
+
+
+# -- the streaming triples query ------------------------------------------------------------
+
 # A 2.11 gateway whose IAM service times out while authorising a request refuses it even
 # though the socket's token was accepted; the same request usually passes moments later.
 _TRANSIENT_AUTH_RETRY_DELAYS = (1.0, 4.0)
 
 
-async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: Any, o: Any,
-                         g: str | None, limit: int | None, batch_size: int) -> AsyncIterator[pa.RecordBatch]:
+async def _query_triples(target: Target, flow: str, request: dict[str, Any]) -> AsyncIterator[pa.RecordBatch]:
     """The triples query, asked again (up to twice) when the gateway refuses it for a reason
     that passes (:attr:`AuthenticationError.transient`) before any triple arrived."""
     for delay in (*_TRANSIENT_AUTH_RETRY_DELAYS, None):
         started = False
         try:
-            async for batch in _query_once(target, flow, collection, s, p, o, g, limit, batch_size):
+            async for batch in _query_once(target, flow, request):
                 started = True
                 yield batch
             return
@@ -128,8 +181,7 @@ async def _query_triples(target: Target, flow: str, collection: str, s: Any, p: 
             await asyncio.sleep(delay)
 
 
-async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any, o: Any,
-                      g: str | None, limit: int | None, batch_size: int) -> AsyncIterator[pa.RecordBatch]:
+async def _query_once(target: Target, flow: str, request: dict[str, Any]) -> AsyncIterator[pa.RecordBatch]:
     """The streaming triples query on a socket of its own, decoded a block of frames at a time.
 
     With no other request sharing the socket, frames need no routing by id, so they are not
@@ -140,88 +192,69 @@ async def _query_once(target: Target, flow: str, collection: str, s: Any, p: Any
     notices a stall, and counts only while the caller waits, so a slow consumer (whose full
     queue stops the socket being read, pongs included) is never mistaken for a stall.
     """
-    request: dict[str, Any] = {
-        "collection": collection,
-        "limit": UNLIMITED if limit is None else int(limit),
-        "streaming": True,
-        "batch-size": int(batch_size),
-    }
-    for name, value in (("s", s), ("p", p), ("o", o)):
-        term = pattern_term(value)
-        if term is not None:
-            request[name] = term
-    if g is not None:
-        request["g"] = g
     url = ws_base(target.url) + SOCKET_PATH
     ws, _auth = await open_authenticated(url, target.token, verify=target.verify, timeout=target.timeout,
                                          ping_interval=None, close_timeout=quick_close(target.timeout))
-    frames: asyncio.Queue[bytes | ConnectionClosed] = asyncio.Queue(_TAIL_QUEUE)
-
-    async def reader() -> None:
-        try:
-            while True:
-                await frames.put(await ws.recv(decode=False))
-        except ConnectionClosed as exc:
-            await frames.put(exc)
-
-    task = asyncio.get_running_loop().create_task(reader())
+    frames: Frames = asyncio.Queue(_TAIL_QUEUE)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(_pump(ws, frames))
     complete = False
     try:
-        try:
-            await asyncio.wait_for(
-                ws.send(mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace)),
-                target.timeout)
-        except TimeoutError:
-            raise GatewayTimeoutError(f"triples query: {url} did not take the request within {target.timeout} s"
-                                      ) from None
-        except ConnectionClosed as exc:
-            raise closed_error(exc, f"triples query to {url} not sent", target.timeout) from None
-        while True:
-            try:
-                first = frames.get_nowait() if not frames.empty() else \
-                    await asyncio.wait_for(frames.get(), target.timeout)
-            except TimeoutError:
-                raise GatewayTimeoutError(f"triples query: no frame from {url} within {target.timeout} s") from None
-            if isinstance(first, ConnectionClosed):
-                raise closed_error(first, f"triples query from {url} lost", target.timeout)
-            block, size = [first], len(first)
-            while size < _TAIL_BLOCK_BYTES and not frames.empty():
-                more = frames.get_nowait()
-                if isinstance(more, ConnectionClosed):
-                    frames.put_nowait(more)  # seen again (and reported) if the stream is not complete
+        await _send_query(ws, mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace),
+                          url, target.timeout)
+        while not complete:
+            block, closed = _block(frames, await _next_query_frame(frames, url, target.timeout))
+            if closed is not None:
+                frames.put_nowait(closed)  # seen again (and reported) if the stream is not complete
+            decoded = await loop.run_in_executor(None, decode_query_frames, block)
+            # None: frame by frame, which raises the gateway's error if there is one
+            for batch, complete in _frame_by_frame(block, url) if decoded is None else (decoded,):
+                if batch.num_rows:
+                    yield batch
+                if complete:
                     break
-                block.append(more)
-                size += len(more)
-            decoded = await asyncio.get_running_loop().run_in_executor(None, decode_query_frames, block)
-            if decoded is None:  # frame by frame: raises the gateway's error if there is one
-                done = False
-                for raw in block:
-                    frame = mux.parse_response_frame(json.loads(raw))
-                    mux.raise_for_frame("triples", frame, url)
-                    try:
-                        batch = messages.triples_from_wire((frame.response or {}).get("response") or [])
-                    except ValueError as exc:
-                        raise ProtocolError(f"triples query: {exc}") from None
-                    if batch.num_rows:
-                        yield batch
-                    if frame.final:
-                        done = True
-                        break
-                if done:
-                    complete = True
-                    return
-                continue
-            batch, complete = decoded
-            if batch.num_rows:
-                yield batch
-            if complete:
-                return
     finally:
         task.cancel()
         if complete:
             await ws.close()  # bounded by close_timeout
         else:
             await abort_websocket(ws)  # failed, stalled or abandoned: no handshake to wait for
+
+
+async def _send_query(ws: ClientConnection, frame: str, url: str, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(ws.send(frame), timeout)
+    except TimeoutError:
+        raise GatewayTimeoutError(f"triples query: {url} did not take the request within {timeout} s") from None
+    except ConnectionClosed as exc:
+        raise closed_error(exc, f"triples query to {url} not sent", timeout) from None
+
+
+async def _next_query_frame(frames: Frames, url: str, timeout: float) -> bytes:
+    """The next frame of the query, waiting up to ``timeout``; a close raises."""
+    try:
+        first = frames.get_nowait() if not frames.empty() else await asyncio.wait_for(frames.get(), timeout)
+    except TimeoutError:
+        raise GatewayTimeoutError(f"triples query: no frame from {url} within {timeout} s") from None
+    if isinstance(first, ConnectionClosed):
+        raise closed_error(first, f"triples query from {url} lost", timeout)
+    return first
+
+
+def _frame_by_frame(block: list[bytes], url: str) -> Iterator[tuple[pa.RecordBatch, bool]]:
+    """Each frame's triples and whether it ends the stream; the gateway's error raises at
+    its frame (after the frames before it were taken)."""
+    for raw in block:
+        frame = mux.parse_response_frame(json.loads(raw))
+        mux.raise_for_frame("triples", frame, url)
+        try:
+            batch = messages.triples_from_wire((frame.response or {}).get("response") or [])
+        except ValueError as exc:
+            raise ProtocolError(f"triples query: {exc}") from None
+        yield batch, frame.final
+
+
+# -- knowledge cores --------------------------------------------------------------------------
 
 
 async def _read_core(
@@ -244,19 +277,11 @@ async def _read_core(
                                    headers=bearer(target)) as resp:
                 await raise_for_status(resp, url)
                 async for chunk in resp.content.iter_chunked(1 << 16):
-                    try:
-                        items = list(decoder.feed(chunk))
-                    except ValueError as exc:
-                        raise ProtocolError(f"knowledge core {core_id!r} from {endpoint}: {exc}") from None
-                    for item in items:
-                        if item.tag != tag or item.batch is None or item.batch.num_rows == 0:
-                            continue
-                        batch = item.batch
-                        if max_rows is not None:
-                            batch = batch.slice(0, max_rows - sent)
+                    for batch in _core_batches(decoder, chunk, tag, f"knowledge core {core_id!r} from {endpoint}"):
+                        batch = _capped(batch, max_rows, sent)
                         sent += batch.num_rows
                         yield batch
-                        if max_rows is not None and sent >= max_rows:
+                        if not _wanting(max_rows, sent):
                             return
         except TgConnectError:
             raise
@@ -269,6 +294,18 @@ async def _read_core(
     error = core_error(core_id, endpoint, decoder, f"{sent} {kind} rows")
     if error is not None:
         raise error
+
+
+def _core_batches(decoder: CoreDecoder, chunk: bytes, tag: str, what: str) -> list[pa.RecordBatch]:
+    """The non-empty batches of the items tagged ``tag`` that ``chunk`` completes."""
+    try:
+        items = list(decoder.feed(chunk))
+    except ValueError as exc:
+        raise ProtocolError(f"{what}: {exc}") from None
+    return [item.batch for item in items if item.tag == tag and item.batch is not None and item.batch.num_rows]
+
+
+# -- export taps ------------------------------------------------------------------------------
 
 
 async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | None,
@@ -292,58 +329,35 @@ async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | N
     what = f"{kind} export on flow {flow!r} ({redact(url)})"
     ws = await open_websocket(url, verify=target.verify, timeout=target.timeout,
                               ping_interval=None, close_timeout=quick_close(target.timeout))
-    frames: asyncio.Queue[bytes | ConnectionClosed] = asyncio.Queue(_TAIL_QUEUE)
-
-    async def reader() -> None:
-        try:
-            while True:
-                await frames.put(await ws.recv(decode=False))
-        except ConnectionClosed as exc:
-            await frames.put(exc)
-
+    frames: Frames = asyncio.Queue(_TAIL_QUEUE)
     loop = asyncio.get_running_loop()
-    task = loop.create_task(reader())
+    task = loop.create_task(_pump(ws, frames))
     probe = keepalive(target.timeout)
     idle_at = loop.time() + idle_timeout if idle_timeout else math.inf
     sent = received = 0
     healthy = False
     try:
-        while max_rows is None or sent < max_rows:
-            if frames.empty():
-                try:
-                    first = await asyncio.wait_for(frames.get(), max(min(probe, idle_at - loop.time()), 0.0))
-                except TimeoutError:
-                    # No data for a while: idle is fine, a stalled gateway is not.
-                    if not await is_alive(ws, probe):
-                        raise GatewayTimeoutError(
-                            f"{what}: the gateway stopped answering pings (timeout {target.timeout} s)"
-                            f" after {sent} rows") from None
-                    if loop.time() >= idle_at and frames.empty():
-                        healthy = True
-                        return  # idle: the tap has nothing more for now
-                    continue
-            else:
-                first = frames.get_nowait()
+        while _wanting(max_rows, sent):
+            first = frames.get_nowait() if not frames.empty() else await _await_tap(frames, probe, idle_at)
+            if first is None:  # no data for a while: idle is fine, a stalled gateway is not
+                if not await is_alive(ws, probe):
+                    raise GatewayTimeoutError(f"{what}: the gateway stopped answering pings (timeout"
+                                              f" {target.timeout} s) after {sent} rows") from None
+                if loop.time() >= idle_at and frames.empty():
+                    healthy = True
+                    return  # idle: the tap has nothing more for now
+                continue
             if isinstance(first, ConnectionClosed):
                 raise _tail_closed(first, what, target.timeout, sent, received)
-            block, size, closed = [first], len(first), None
-            while size < _TAIL_BLOCK_BYTES and not frames.empty():
-                more = frames.get_nowait()
-                if isinstance(more, ConnectionClosed):
-                    closed = more
-                    break
-                block.append(more)
-                size += len(more)
+            block, closed = _block(frames, first)
             received += len(block)
             # Decoded on a worker thread (Arrow's parser releases the GIL): the socket keeps
             # being read meanwhile, so receiving and decoding overlap.
-            batch = await loop.run_in_executor(None, decode_frames, kind, block)
-            if max_rows is not None:
-                batch = batch.slice(0, max_rows - sent)
+            batch = _capped(await loop.run_in_executor(None, decode_frames, kind, block), max_rows, sent)
             sent += batch.num_rows
             if batch.num_rows:
                 yield batch
-            if closed is not None and (max_rows is None or sent < max_rows):
+            if closed is not None and _wanting(max_rows, sent):
                 raise _tail_closed(closed, what, target.timeout, sent, received)
             if idle_timeout:
                 idle_at = loop.time() + idle_timeout
@@ -354,6 +368,14 @@ async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | N
             await ws.close()  # bounded by close_timeout
         else:
             await abort_websocket(ws)  # failed, stalled or abandoned: no handshake to wait for
+
+
+async def _await_tap(frames: Frames, probe: float, idle_at: float) -> bytes | ConnectionClosed | None:
+    """The next frame, waiting up to ``probe`` s (less if ``idle_at`` comes first); ``None`` if none came."""
+    try:
+        return await asyncio.wait_for(frames.get(), max(min(probe, idle_at - asyncio.get_running_loop().time()), 0.0))
+    except TimeoutError:
+        return None
 
 
 def _tail_closed(exc: ConnectionClosed, what: str, timeout: float, rows: int, frames: int) -> TgConnectError:

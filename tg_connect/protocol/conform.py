@@ -336,95 +336,34 @@ class Conformer:
     ) -> dict[str, pa.Array]:
         value = _to_string(cols[position])
         type_col = f"{position}_type"
-        dt_col, ln_col = f"{position}_datatype", f"{position}_language"
-        datatype = _to_string(cols[dt_col]) if literal_parts and dt_col in cols else None
-        language = _to_string(cols[ln_col]) if literal_parts and ln_col in cols else None
-        if datatype is not None:
-            datatype = pc.if_else(pc.equal(datatype, ""), _nulls_like(datatype), datatype)
-        if language is not None:
-            language = pc.if_else(pc.equal(language, ""), _nulls_like(language), language)
-
+        datatype = _optional_text(cols, f"{position}_datatype") if literal_parts else None
+        language = _optional_text(cols, f"{position}_language") if literal_parts else None
         given = self._explicit_kinds(cols[type_col], type_col, bad) if type_col in cols else None
         as_given = given is not None and given[0].null_count == 0
-        guessed_literal: pa.Array | None = None  # rows whose kind was guessed as a literal
         if given is not None and as_given:
             codes, kind = given  # every row says its kind: nothing to guess (the fast, common path)
         else:
-            guessed, stripped = _guess_kinds(value)
-            has_literal_parts = None
-            for part in (datatype, language):
-                if part is not None:
-                    valid = pc.is_valid(part)
-                    has_literal_parts = valid if has_literal_parts is None else pc.or_(has_literal_parts, valid)
-            if has_literal_parts is not None:  # a datatype or language makes an unmarked row a literal
-                guessed = pc.if_else(has_literal_parts, LITERAL, guessed)
-                stripped = pc.if_else(has_literal_parts, value, stripped)
-            kind = guessed if given is None else pc.coalesce(given[1], guessed)
-            value = stripped if given is None else pc.if_else(pc.is_valid(given[1]), value, stripped)
-            codes = pc.dictionary_encode(kind)
+            codes, kind, value = _guessed_kinds(value, given, datatype, language)
         learned.kinds[type_col] = codes
         is_kind = _KindMasks(codes)
-        if position in ("s", "p") and not as_given and is_kind.any(LITERAL):
-            guessed_literal = is_kind(LITERAL)
-            if given is not None:
-                guessed_literal = pc.and_(guessed_literal, pc.is_null(given[1]))
 
         _flag(bad, pc.is_null(value), position, "null value")
-        if guessed_literal is not None:
+        if position in ("s", "p") and not as_given and is_kind.any(LITERAL):
             # A subject is an IRI or a blank node, a predicate an IRI: text that the guess makes a
             # literal there is a data error. Text with a scheme (``http://x/a b``) is meant as an
             # IRI, and is an invalid one; say so rather than "not an IRI".
+            guessed_literal = is_kind(LITERAL)
+            if given is not None:
+                guessed_literal = pc.and_(guessed_literal, pc.is_null(given[1]))
             _flag_guessed_literals(bad, guessed_literal, value, position)
         if position == "p":  # RDF predicates are IRIs (explicitly typed ones too)
             _flag(bad, pc.invert(is_kind(IRI)), position, "predicate is not an IRI")
         # The values of a dictionary column, as given, are among its distinct values: screen those.
         screened = cols[position].dictionary if as_given and pa.types.is_dictionary(cols[position].type) else value
-        if is_kind.only(IRI) and not text_contains_any(screened, _BAD_IRI_TABLE):
-            # All IRIs, and no byte an IRI forbids: valid, and (since those bytes include every
-            # one JSON escapes) nothing to escape: the encoder is told so and skips its scan.
-            learned.plain.add(position)
-            iri_bad = pc.equal(value, "")
-        elif is_kind.any(IRI):
-            is_iri = is_kind(IRI)
-            iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
-        else:
-            iri_bad = None
-        _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
-        if is_kind.any(BLANK):
-            _flag(bad, pc.and_(is_kind(BLANK), pc.equal(value, "")), position, "empty blank node id")
-        if is_kind.any(TRIPLE):
-            for i in pc.indices_nonzero(is_kind(TRIPLE)).to_pylist():
-                text = value[i].as_py()
-                if text is None:
-                    continue
-                try:
-                    parse_quoted_triple(text)
-                except ValueError as exc:
-                    bad.setdefault(i, (position, f"invalid quoted triple: {exc}"))
+        _flag_bad_terms(bad, value, screened, position, is_kind, learned)
         out = {position: value, type_col: kind}
         if literal_parts:
-            null = pa.nulls(n, pa.string())
-            if not is_kind.any(LITERAL) or (datatype is None and language is None):
-                for part, name in ((datatype, dt_col), (language, ln_col)):
-                    if part is not None:
-                        _flag(bad, pc.is_valid(part), name, f"{name.split('_')[-1]} given for a non-literal")
-                out[dt_col] = out[ln_col] = null
-                return out
-            is_lit = is_kind(LITERAL)
-            for part, name in ((datatype, dt_col), (language, ln_col)):
-                if part is not None:
-                    _flag(bad, pc.and_(pc.invert(is_lit), pc.is_valid(part)), name,
-                          f"{name.split('_')[-1]} given for a non-literal")
-            if datatype is not None:
-                _flag(bad, pc.and_(is_lit, _bad_iri_text(datatype, is_lit)), dt_col,
-                      "invalid datatype IRI")
-            language = language if language is not None else null
-            datatype = datatype if datatype is not None else null
-            implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])),
-                              pc.is_valid(language))
-            datatype = pc.if_else(pc.fill_null(implicit, False), null, datatype)
-            out[dt_col] = pc.if_else(is_lit, datatype, null)
-            out[ln_col] = pc.if_else(is_lit, language, null)
+            out.update(_literal_columns(bad, position, datatype, language, is_kind, n))
         return out
 
     def _explicit_kinds(self, col: pa.Array, name: str,
@@ -729,6 +668,87 @@ def _dictionary(col: pa.Array) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(col), dtype=np.int32)), col.slice(0, 1))
     encoded = pc.dictionary_encode(col)
     return encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+
+
+def _optional_text(cols: dict[str, pa.Array], name: str) -> pa.Array | None:
+    """Column ``name`` as strings with ``""`` as null; ``None`` when there is no such column."""
+    if name not in cols:
+        return None
+    text = _to_string(cols[name])
+    return pc.if_else(pc.equal(text, ""), _nulls_like(text), text)
+
+
+def _guessed_kinds(value: pa.Array, given: tuple[pa.DictionaryArray, pa.Array] | None, datatype: pa.Array | None,
+                   language: pa.Array | None) -> tuple[pa.DictionaryArray, pa.Array, pa.Array]:
+    """Kind codes, kinds and values of a term column whose kinds are not all ``given``: guessed
+    where missing, from the text (``<...>`` and ``_:`` stripped) and the literal parts."""
+    guessed, stripped = _guess_kinds(value)
+    has_literal_parts = None
+    for part in (datatype, language):
+        if part is not None:
+            valid = pc.is_valid(part)
+            has_literal_parts = valid if has_literal_parts is None else pc.or_(has_literal_parts, valid)
+    if has_literal_parts is not None:  # a datatype or language makes an unmarked row a literal
+        guessed = pc.if_else(has_literal_parts, LITERAL, guessed)
+        stripped = pc.if_else(has_literal_parts, value, stripped)
+    kind = guessed if given is None else pc.coalesce(given[1], guessed)
+    value = stripped if given is None else pc.if_else(pc.is_valid(given[1]), value, stripped)
+    return pc.dictionary_encode(kind), kind, value
+
+
+def _flag_bad_terms(bad: dict[int, tuple[str | None, str]], value: pa.Array, screened: pa.Array, position: str,
+                    is_kind: _KindMasks, learned: _Learned) -> None:
+    """Flag invalid IRIs, empty blank node ids and unparsable quoted triples; ``screened``: the
+    text to look through first (a dictionary column's distinct values)."""
+    if is_kind.only(IRI) and not text_contains_any(screened, _BAD_IRI_TABLE):
+        # All IRIs, and no byte an IRI forbids: valid, and (since those bytes include every
+        # one JSON escapes) nothing to escape: the encoder is told so and skips its scan.
+        learned.plain.add(position)
+        iri_bad = pc.equal(value, "")
+    elif is_kind.any(IRI):
+        is_iri = is_kind(IRI)
+        iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
+    else:
+        iri_bad = None
+    _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
+    if is_kind.any(BLANK):
+        _flag(bad, pc.and_(is_kind(BLANK), pc.equal(value, "")), position, "empty blank node id")
+    if is_kind.any(TRIPLE):
+        for i in pc.indices_nonzero(is_kind(TRIPLE)).to_pylist():
+            text = value[i].as_py()
+            if text is None:
+                continue
+            try:
+                parse_quoted_triple(text)
+            except ValueError as exc:
+                bad.setdefault(i, (position, f"invalid quoted triple: {exc}"))
+
+
+def _literal_columns(bad: dict[int, tuple[str | None, str]], position: str, datatype: pa.Array | None,
+                     language: pa.Array | None, is_kind: _KindMasks, n: int) -> dict[str, pa.Array]:
+    """The datatype and language columns of ``position``: null outside literals (flagged where
+    given there), and an implicit datatype (xsd:string, rdf:langString) as null."""
+    dt_col, ln_col = f"{position}_datatype", f"{position}_language"
+    null = pa.nulls(n, pa.string())
+    if not is_kind.any(LITERAL) or (datatype is None and language is None):
+        for part, name in ((datatype, dt_col), (language, ln_col)):
+            if part is not None:
+                _flag(bad, pc.is_valid(part), name, f"{name.split('_')[-1]} given for a non-literal")
+        return {dt_col: null, ln_col: null}
+    is_lit = is_kind(LITERAL)
+    for part, name in ((datatype, dt_col), (language, ln_col)):
+        if part is not None:
+            _flag(bad, pc.and_(pc.invert(is_lit), pc.is_valid(part)), name,
+                  f"{name.split('_')[-1]} given for a non-literal")
+    if datatype is not None:
+        _flag(bad, pc.and_(is_lit, _bad_iri_text(datatype, is_lit)), dt_col,
+              "invalid datatype IRI")
+    language = language if language is not None else null
+    datatype = datatype if datatype is not None else null
+    implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])),
+                      pc.is_valid(language))
+    datatype = pc.if_else(pc.fill_null(implicit, False), null, datatype)
+    return {dt_col: pc.if_else(is_lit, datatype, null), ln_col: pc.if_else(is_lit, language, null)}
 
 
 class _KindMasks:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +42,7 @@ def rebatch(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    pending: list[pa.RecordBatch] = []
-    held = 0
+    pending = _Pending(batch_size)
     upstream = iter(batches)
     while True:
         try:
@@ -51,32 +50,57 @@ def rebatch(
         except StopIteration:
             break
         except BaseException:
-            if held:
-                yield _concat(pending)
+            if pending.held:
+                yield pending.flush()
             raise
-        if pending and not batch.schema.equals(pending[0].schema):
-            yield _concat(pending)
-            pending, held = [], 0
+        if pending.parts and not batch.schema.equals(pending.parts[0].schema):
+            yield pending.flush()
         start = 0
+        if min_rows is not None and not pending.parts:
+            start = yield from _as_it_is(batch, batch_size, min_rows)
+        yield from pending.gather(batch, start)
+        if batch.num_rows == 0 and not pending.parts:
+            pending.parts.append(batch)  # keep the schema of an empty input
+    if pending.held or pending.parts:
+        yield pending.flush()
+
+
+def _as_it_is(batch: pa.RecordBatch, batch_size: int, min_rows: int) -> Generator[pa.RecordBatch, None, int]:
+    """The parts of ``batch`` workable as they are (``min_rows`` to ``batch_size`` rows):
+    slices, no copy. Returns the row the rest starts at."""
+    start, n = 0, batch.num_rows
+    while n - start >= min_rows:
+        piece = batch.slice(start, batch_size) if start or n > batch_size else batch
+        start += piece.num_rows
+        yield piece
+    return start
+
+
+class _Pending:
+    """Rows gathered towards a batch of ``size`` rows."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.parts: list[pa.RecordBatch] = []
+        self.held = 0
+
+    def gather(self, batch: pa.RecordBatch, start: int) -> Iterator[pa.RecordBatch]:
+        """Gather ``batch`` from row ``start`` on; yield each batch of ``size`` rows completed."""
         n = batch.num_rows
-        if min_rows is not None and not pending:
-            while n - start >= min_rows:  # workable as it is: slices, no copy
-                piece = batch.slice(start, batch_size) if start or n > batch_size else batch
-                start += piece.num_rows
-                yield piece
         while start < n:
-            room = batch_size - held
+            room = self.size - self.held
             piece = batch.slice(start, room) if start or n - start > room else batch
-            pending.append(piece)
-            held += piece.num_rows
+            self.parts.append(piece)
+            self.held += piece.num_rows
             start += piece.num_rows
-            if held == batch_size:
-                yield _concat(pending)
-                pending, held = [], 0
-        if n == 0 and not pending:
-            pending.append(batch)  # keep the schema of an empty input
-    if held or pending:
-        yield _concat(pending)
+            if self.held == self.size:
+                yield self.flush()
+
+    def flush(self) -> pa.RecordBatch:
+        """What is gathered, as one batch; nothing is held after."""
+        batch = _concat(self.parts)
+        self.parts, self.held = [], 0
+        return batch
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:

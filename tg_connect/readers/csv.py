@@ -38,7 +38,7 @@ import csv as _csv
 import dataclasses
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -310,25 +310,14 @@ def _restarting(options: _Options, names: list[str],
     types: dict[str, pa.DataType] = {n: pa.binary() for n in names}
     recovery: _Recovery | None = None
     while True:
-        skip = done
         try:
             if recovery is not None:
                 yield from recovery.read(options, types, block_size)
                 return
             options.bad_rows = []
-            reader = options.open(block_size, types)
-            if reader.schema.names != names:  # Python's csv and pyarrow read the header differently
-                reader.close()
-                raise InputError(f"cannot read the header row consistently: {names} vs {reader.schema.names} "
-                                 "(pass column_names=)", source=options.name)
+            reader = _open_checked(options, names, types, block_size)
             try:
-                for batch in reader:
-                    if skip:
-                        if batch.num_rows <= skip:
-                            skip -= batch.num_rows
-                            continue
-                        batch = batch.slice(skip)
-                        skip = 0
+                for batch in _after(reader, done):
                     done += batch.num_rows
                     yield batch, []
             finally:
@@ -344,6 +333,29 @@ def _restarting(options: _Options, names: list[str],
             raise options.error(exc, recovery.good_done + recovery.bad_done if recovery else done) from None
         except OSError as exc:
             raise InputError(f"cannot read the file after {done} rows: {exc}", source=options.name) from None
+
+
+def _open_checked(options: _Options, names: list[str], types: dict[str, pa.DataType],
+                  block_size: int) -> pcsv.CSVStreamingReader:
+    """The file opened with blocks of ``block_size``, its header checked to read as ``names``."""
+    reader = options.open(block_size, types)
+    if reader.schema.names != names:  # Python's csv and pyarrow read the header differently
+        reader.close()
+        raise InputError(f"cannot read the header row consistently: {names} vs {reader.schema.names} "
+                         "(pass column_names=)", source=options.name)
+    return reader
+
+
+def _after(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
+    """``batches`` without their first ``skip`` rows (already yielded before a restart)."""
+    for batch in batches:
+        if skip:
+            if batch.num_rows <= skip:
+                skip -= batch.num_rows
+                continue
+            batch = batch.slice(skip)
+            skip = 0
+        yield batch
 
 
 def _text_schema(names: list[str], parse_vectors: bool) -> pa.Schema:

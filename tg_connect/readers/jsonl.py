@@ -135,28 +135,12 @@ class _Lines:
         carry = b""
         while True:
             data = self.raw.read(self.block_size)
-            if data:
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:  # no line ends in this read: a long line, read on to its end
-                    pieces = [carry, data]
-                    while cut == 0:
-                        if sum(len(p) for p in pieces) > MAX_BLOCK_SIZE:
-                            raise InputError(f"line {line} or a later one is longer than {MAX_BLOCK_SIZE:,} bytes",
-                                             source=self.name)
-                        data = self.raw.read(self.block_size)
-                        if not data:
-                            break
-                        cut = data.rfind(b"\n") + 1
-                        pieces.append(data)
-                    if cut == 0:  # the end of the file
-                        buffer, carry = b"".join(pieces), b""
-                    else:
-                        pieces[-1] = data[:cut]
-                        buffer, carry = b"".join(pieces), data[cut:]
-                else:
-                    buffer, carry = carry + data[:cut], data[cut:]
-            else:
+            if not data:
                 buffer, carry = carry, b""
+            elif (cut := data.rfind(b"\n") + 1) == 0:  # no line ends in this read: a long line
+                buffer, carry = self._to_line_end(carry, data, line)
+            else:
+                buffer, carry = carry + data[:cut], data[cut:]
             if not buffer:
                 return
             if line == 1 and buffer.startswith(b"\xef\xbb\xbf"):
@@ -171,6 +155,23 @@ class _Lines:
                 return
             yield line, buffer
             line += buffer.count(b"\n")
+
+    def _to_line_end(self, carry: bytes, data: bytes, line: int) -> tuple[bytes, bytes]:
+        """After ``carry`` and a read ``data`` with no line end, read on to one (or to the end
+        of the file): the whole lines, and what follows them."""
+        pieces = [carry, data]
+        cut = 0
+        while cut == 0:
+            if sum(len(p) for p in pieces) > MAX_BLOCK_SIZE:
+                raise InputError(f"line {line} or a later one is longer than {MAX_BLOCK_SIZE:,} bytes",
+                                 source=self.name)
+            data = self.raw.read(self.block_size)
+            if not data:
+                return b"".join(pieces), b""  # the end of the file
+            cut = data.rfind(b"\n") + 1
+            pieces.append(data)
+        pieces[-1] = data[:cut]
+        return b"".join(pieces), data[cut:]
 
 
 @dataclass
@@ -348,9 +349,9 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= _SHOWN_TEXT else text[:_SHOWN_TEXT] + "...")
 
 
-def _explicit_schema(name: str, compression: str | None, known: list[str], rows_kind: bool) -> pa.Schema:
-    """The kind's columns, plus the keys of the first lines, with their types (see above)."""
-    types: dict[str, pa.DataType] = {}
+def _sample_objects(name: str, compression: str | None) -> Iterator[dict[str, Any]]:
+    """The JSON objects of the file's first lines; lines that are not are skipped here (each is
+    reported with its line number when it is read)."""
     try:
         with pa.input_stream(name, compression=compression) as f:
             sample = f.read(_SAMPLE_BYTES)
@@ -367,23 +368,36 @@ def _explicit_schema(name: str, compression: str | None, known: list[str], rows_
         try:
             obj = json.loads(line)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            continue  # a bad line is reported with its line number when it is read
-        if not isinstance(obj, dict):
-            continue  # likewise
+            continue
+        if isinstance(obj, dict):
+            yield obj
+
+
+def _sampled_type(key: str, value: Any, rows_kind: bool) -> pa.DataType | None:
+    """The column type a sampled value gives its key; ``None``: left to inference (a nested
+    value, which the load names)."""
+    if key == "vector" and not rows_kind:
+        return pa.list_(pa.float32())
+    if rows_kind and isinstance(value, bool):
+        return pa.bool_()
+    if rows_kind and isinstance(value, int):
+        return pa.int64()
+    if rows_kind and isinstance(value, float):
+        return pa.float64()
+    if value is None or isinstance(value, str):
+        return pa.string()
+    return None
+
+
+def _explicit_schema(name: str, compression: str | None, known: list[str], rows_kind: bool) -> pa.Schema:
+    """The kind's columns, plus the keys of the first lines, with their types (see above)."""
+    types: dict[str, pa.DataType] = {}
+    for obj in _sample_objects(name, compression):
         for key, value in obj.items():
-            if key in types:
-                continue
-            if key == "vector" and not rows_kind:
-                types[key] = pa.list_(pa.float32())
-            elif rows_kind and isinstance(value, bool):
-                types[key] = pa.bool_()
-            elif rows_kind and isinstance(value, int):
-                types[key] = pa.int64()
-            elif rows_kind and isinstance(value, float):
-                types[key] = pa.float64()
-            elif value is None or isinstance(value, str):
-                types[key] = pa.string()
-            # anything else (a nested value) is left to inference, and the load names it
+            if key not in types:
+                sampled = _sampled_type(key, value, rows_kind)
+                if sampled is not None:
+                    types[key] = sampled
     if not types or any(key in types for key in known):
         # The file is of this kind: give every column of the kind a type (as leading columns),
         # so a key that is absent at first does not change the schema part way. So too when no

@@ -78,10 +78,23 @@ def from_parquet_files(paths: Sequence[str | os.PathLike[str]], batch_size: int,
     for one in names:
         if not os.path.isfile(one):
             raise InputError("no such Parquet file", source=one)
+    fragments = _fragments(names, dictionary_columns, name)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        parts = [(f.path, functools.partial(_fragment_batches, f, batch_size)) for f in fragments]
+        return rebatch(chain(parts), batch_size, min_rows=batch_size // 2)
+
+    label = name or (names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more")
+    return Source(label, batches, _total_rows(fragments))
+
+
+def _fragments(names: list[str], dictionary_columns: Sequence[str], name: str | None
+               ) -> list[ds.ParquetFileFragment]:
+    """The files as dataset fragments, in order; an unreadable footer is an error naming its file."""
     try:
         options = ds.ParquetReadOptions(dictionary_columns=list(dictionary_columns))
         dataset = ds.dataset(names, format=ds.ParquetFileFormat(read_options=options))
-        fragments = list(dataset.get_fragments())
+        return list(dataset.get_fragments())
     except (pa.ArrowInvalid, OSError) as exc:
         for one in names:  # name the file at fault
             try:
@@ -89,30 +102,29 @@ def from_parquet_files(paths: Sequence[str | os.PathLike[str]], batch_size: int,
             except (pa.ArrowInvalid, OSError) as file_exc:
                 raise _footer_error(one, file_exc) from None
         raise InputError(f"cannot open the Parquet files: {exc}", source=name or names[0]) from None
+
+
+def _total_rows(fragments: list[ds.ParquetFileFragment]) -> int:
     total = 0
     for fragment in fragments:
         try:
             total += fragment.metadata.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
             raise _footer_error(fragment.path, exc) from None
+    return total
 
-    def part(fragment: ds.ParquetFileFragment) -> Iterator[pa.RecordBatch]:
-        rows = 0
-        try:
-            # Row group by row group, so a damaged group costs no rows of the groups before it.
-            for group in fragment.split_by_row_group():
-                for batch in group.to_batches(batch_size=batch_size):
-                    rows += batch.num_rows
-                    yield batch
-            if rows == 0:
-                yield pa.RecordBatch.from_pylist([], schema=fragment.physical_schema)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"Parquet file is corrupt part way, after {rows} good rows: {exc}",
-                             source=fragment.path, row=rows) from None
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        parts = [(f.path, functools.partial(part, f)) for f in fragments]
-        return rebatch(chain(parts), batch_size, min_rows=batch_size // 2)
-
-    label = name or (names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more")
-    return Source(label, batches, total)
+def _fragment_batches(fragment: ds.ParquetFileFragment, batch_size: int) -> Iterator[pa.RecordBatch]:
+    """One file's batches; a file corrupt part way is an error after the rows before the damage."""
+    rows = 0
+    try:
+        # Row group by row group, so a damaged group costs no rows of the groups before it.
+        for group in fragment.split_by_row_group():
+            for batch in group.to_batches(batch_size=batch_size):
+                rows += batch.num_rows
+                yield batch
+        if rows == 0:
+            yield pa.RecordBatch.from_pylist([], schema=fragment.physical_schema)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"Parquet file is corrupt part way, after {rows} good rows: {exc}",
+                         source=fragment.path, row=rows) from None

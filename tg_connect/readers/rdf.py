@@ -67,36 +67,12 @@ def from_rdf(
     ``compression`` is ``None`` (plain), ``"detect"`` (by suffix), or a pyarrow codec name.
     """
     name = os.fspath(path)
-    if schemas.normalise_kind(kind) != "triples":
-        raise InputError(f"an RDF file holds triples; it cannot be loaded as {kind}", source=name)
-    if format not in RDF_FORMATS:
-        raise ValueError(f"not an RDF format: {format!r}; expected one of {', '.join(RDF_FORMATS)}")
-    if not os.path.isfile(name):
-        raise InputError("no such file", source=name)
-    if os.path.getsize(name) == 0:
-        raise InputError("empty file", source=name)
-    rdf_format = RDF_FORMATS[format]
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    rdf_format = _checked(name, kind, format, batch_size)
 
     def batches() -> Iterator[pa.RecordBatch]:
+        bom, stream = _stream(name, compression)
         try:
-            bom = _starts_with_bom(name, compression)
-            stream = pa.input_stream(name, compression=compression) if compression or bom else None
-        except OSError as exc:
-            raise InputError(f"cannot read the file: {exc}", source=name) from None
-        try:
-            if stream is not None and bom:
-                stream.read(len(_BOM))  # a byte order mark (Windows editors write one) is no text
-            try:
-                if stream is not None:
-                    parser = ox.parse(stream, rdf_format, base_iri=base_iri, lenient=lenient)
-                else:
-                    parser = ox.parse(format=rdf_format, path=name, base_iri=base_iri, lenient=lenient)
-            except SyntaxError as exc:
-                raise _syntax_error(exc, name, 0) from None
-            except (OSError, ValueError) as exc:
-                raise InputError(f"cannot parse the file: {exc}", source=name) from None
+            parser = _parser(name, stream, bom, rdf_format, base_iri, lenient)
             yield from _quads_to_batches(parser, batch_size, name, graphs=format in ("nq", "trig"))
         finally:
             if stream is not None:
@@ -105,105 +81,155 @@ def from_rdf(
     return Source(name, batches, None)
 
 
+def _checked(name: str, kind: str, format: str, batch_size: int) -> ox.RdfFormat:
+    """The pyoxigraph format of ``format``, once the file and the arguments are checked."""
+    if schemas.normalise_kind(kind) != "triples":
+        raise InputError(f"an RDF file holds triples; it cannot be loaded as {kind}", source=name)
+    if format not in RDF_FORMATS:
+        raise ValueError(f"not an RDF format: {format!r}; expected one of {', '.join(RDF_FORMATS)}")
+    if not os.path.isfile(name):
+        raise InputError("no such file", source=name)
+    if os.path.getsize(name) == 0:
+        raise InputError("empty file", source=name)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    return RDF_FORMATS[format]
+
+
+def _stream(name: str, compression: str | None) -> tuple[bool, pa.NativeFile | None]:
+    """Whether the file starts with a byte order mark, and the stream to parse when pyoxigraph
+    cannot read the path itself (compressed, or that mark to skip)."""
+    try:
+        bom = _starts_with_bom(name, compression)
+        return bom, pa.input_stream(name, compression=compression) if compression or bom else None
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc}", source=name) from None
+
+
+def _parser(name: str, stream: pa.NativeFile | None, bom: bool, rdf_format: ox.RdfFormat, base_iri: str | None,
+            lenient: bool) -> Any:
+    """pyoxigraph's quad parser over ``stream``, or over the file ``name`` when there is none."""
+    if stream is not None and bom:
+        stream.read(len(_BOM))  # a byte order mark (Windows editors write one) is no text
+    try:
+        if stream is not None:
+            return ox.parse(stream, rdf_format, base_iri=base_iri, lenient=lenient)
+        return ox.parse(format=rdf_format, path=name, base_iri=base_iri, lenient=lenient)
+    except SyntaxError as exc:
+        raise _syntax_error(exc, name, 0) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot parse the file: {exc}", source=name) from None
+
+
 def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = True) -> Iterator[pa.RecordBatch]:
     """Canonical triples batches from pyoxigraph quads; ``graphs=False`` when the format has
     none (every ``g`` is then null without looking)."""
     quads = iter(quads)
-    named, blank, literal, default_graph = ox.NamedNode, ox.BlankNode, ox.Literal, ox.DefaultGraph
-    datatypes: dict[str, str | None] = {}  # datatype IRI -> its normalised form
+    datatypes = _Datatypes()
     rows = 0
     while True:
-        s: list[str] = []
-        s_type: list[str] = []
-        p: list[str] = []
-        o: list[str] = []
-        o_type: list[str] = []
-        o_dt: list[str | None] = []
-        o_ln: list[str | None] = []
-        g: list[str | None] = []
-        s_add, st_add, p_add, o_add, ot_add = s.append, s_type.append, p.append, o.append, o_type.append
-        dt_add, ln_add, g_add = o_dt.append, o_ln.append, g.append
-        error: InputError | None = None
+        columns = _Columns()
         try:
-            for quad in quads:
-                subject = quad.subject
-                kind = type(subject)
-                if kind is named:
-                    s_add(subject.value)
-                    st_add(IRI)
-                elif kind is blank:
-                    s_add(subject.value)
-                    st_add(BLANK)
-                else:
-                    s_add(_quoted(subject))
-                    st_add(TRIPLE)
-                p_add(quad.predicate.value)
-                obj = quad.object
-                kind = type(obj)
-                if kind is literal:
-                    o_add(obj.value)
-                    ot_add(LITERAL)
-                    language = obj.language
-                    if language:
-                        dt_add(None)
-                        ln_add(language)
-                    else:
-                        datatype = obj.datatype.value
-                        try:
-                            dt_add(datatypes[datatype])
-                        except KeyError:
-                            datatypes[datatype] = normalise_literal(datatype, None)[0]
-                            dt_add(datatypes[datatype])
-                        ln_add(None)
-                else:
-                    dt_add(None)
-                    ln_add(None)
-                    if kind is named:
-                        o_add(obj.value)
-                        ot_add(IRI)
-                    elif kind is blank:
-                        o_add(obj.value)
-                        ot_add(BLANK)
-                    else:
-                        o_add(_quoted(obj))
-                        ot_add(TRIPLE)
-                if not graphs:
-                    g_add(None)
-                    if len(s) == batch_size:
-                        break
-                    continue
-                graph = quad.graph_name
-                if type(graph) is default_graph:
-                    g_add(None)
-                elif type(graph) is named:
-                    g_add(graph.value)
-                else:
-                    error = InputError(f"a blank node graph name (_:{graph.value}) cannot be loaded: "
-                                       "graphs are named by IRIs", source=name, column="g",
-                                       row=rows + len(s) - 1)
-                    del s[-1], s_type[-1], p[-1], o[-1], o_type[-1], o_dt[-1], o_ln[-1]
-                    break
-                if len(s) == batch_size:
-                    break
+            error = _fill(columns, quads, batch_size, graphs, datatypes, name, rows)
         except SyntaxError as exc:
-            error = _syntax_error(exc, name, rows + len(s))
+            error = _syntax_error(exc, name, rows + len(columns.s))
         except (OSError, ValueError) as exc:
-            error = InputError(f"cannot read the file after {rows + len(s)} triples: {exc}", source=name,
-                               row=rows + len(s))
-        n = len(s)
+            error = InputError(f"cannot read the file after {rows + len(columns.s)} triples: {exc}", source=name,
+                               row=rows + len(columns.s))
+        n = len(columns.s)
         if n or (rows == 0 and error is None):
-            iri = pa.array([IRI] * n, pa.string()) if n else pa.array([], pa.string())
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(s, pa.string()), pa.array(s_type, pa.string()), pa.array(p, pa.string()), iri,
-                 pa.array(o, pa.string()), pa.array(o_type, pa.string()), pa.array(o_dt, pa.string()),
-                 pa.array(o_ln, pa.string()), pa.array(g, pa.string())],
-                schema=schemas.TRIPLES,
-            )
+            yield columns.batch()
         rows += n
         if error is not None:
             raise error
         if n < batch_size:
             return
+
+
+class _Columns:
+    """The columns of one batch of triples, as Python lists."""
+
+    def __init__(self) -> None:
+        self.s: list[str] = []
+        self.s_type: list[str] = []
+        self.p: list[str] = []
+        self.o: list[str] = []
+        self.o_type: list[str] = []
+        self.o_dt: list[str | None] = []
+        self.o_ln: list[str | None] = []
+        self.g: list[str | None] = []
+
+    def drop_last(self) -> None:
+        """Forget the last row's terms (all but ``g``, which it never got)."""
+        del self.s[-1], self.s_type[-1], self.p[-1], self.o[-1], self.o_type[-1], self.o_dt[-1], self.o_ln[-1]
+
+    def batch(self) -> pa.RecordBatch:
+        n = len(self.s)
+        iri = pa.array([IRI] * n, pa.string()) if n else pa.array([], pa.string())
+        return pa.RecordBatch.from_arrays(
+            [pa.array(self.s, pa.string()), pa.array(self.s_type, pa.string()), pa.array(self.p, pa.string()), iri,
+             pa.array(self.o, pa.string()), pa.array(self.o_type, pa.string()), pa.array(self.o_dt, pa.string()),
+             pa.array(self.o_ln, pa.string()), pa.array(self.g, pa.string())],
+            schema=schemas.TRIPLES,
+        )
+
+
+class _Datatypes(dict[str, str | None]):
+    """Datatype IRI -> its normalised form (``None`` for the implicit ones), worked out once."""
+
+    def __missing__(self, datatype: str) -> str | None:
+        normalised = self[datatype] = normalise_literal(datatype, None)[0]
+        return normalised
+
+
+# The kind of each pyoxigraph term class.
+_TERM_KINDS: dict[type, str] = {ox.NamedNode: IRI, ox.BlankNode: BLANK, ox.Literal: LITERAL, ox.Triple: TRIPLE}
+
+
+def _fill(columns: _Columns, quads: Iterator[Any], batch_size: int, graphs: bool, datatypes: _Datatypes,
+          name: str, rows: int) -> InputError | None:
+    """Add up to ``batch_size`` quads' terms to ``columns``; the error (a blank node graph name)
+    that stops the read before the quads run out, if any.
+
+    The one per-row Python loop of the readers: the methods it calls are bound once, and a
+    term's kind is a lookup by its class, not a chain of tests.
+    """
+    s_add, st_add, p_add = columns.s.append, columns.s_type.append, columns.p.append
+    o_add, ot_add, dt_add, ln_add = columns.o.append, columns.o_type.append, columns.o_dt.append, columns.o_ln.append
+    g_add, size = columns.g.append, columns.s.__len__
+    kinds, named, default_graph = _TERM_KINDS, ox.NamedNode, ox.DefaultGraph
+    for quad in quads:
+        subject = quad.subject
+        kind = kinds[type(subject)]
+        s_add(_quoted(subject) if kind is TRIPLE else subject.value)
+        st_add(kind)
+        p_add(quad.predicate.value)
+        obj = quad.object
+        kind = kinds[type(obj)]
+        o_add(_quoted(obj) if kind is TRIPLE else obj.value)
+        ot_add(kind)
+        if kind is LITERAL:
+            language = obj.language
+            dt_add(None if language else datatypes[obj.datatype.value])
+            ln_add(language or None)
+        else:
+            dt_add(None)
+            ln_add(None)
+        if graphs:
+            graph = quad.graph_name
+            if type(graph) is default_graph:
+                g_add(None)
+            elif type(graph) is named:
+                g_add(graph.value)
+            else:
+                columns.drop_last()
+                return InputError(f"a blank node graph name (_:{graph.value}) cannot be loaded: "
+                                  "graphs are named by IRIs", source=name, column="g", row=rows + size())
+        else:
+            g_add(None)
+        if size() == batch_size:
+            break
+    return None
 
 
 _BOM = b"\xef\xbb\xbf"

@@ -120,44 +120,13 @@ def _generic(records: Iterator[Any], batch_size: int, name: str,
         chunk = list(itertools.islice(records, batch_size))
         if not chunk:
             return
-        flat: list[dict[str, Any]] = []
-        for i, record in enumerate(chunk):
-            try:
-                flat.append(_flatten(fields(record)))
-            except (TypeError, ValueError) as exc:
-                raise InputError(str(exc), source=name, row=row + i) from None
+        flat = _flat_fields(chunk, fields, name, row)
         if columns is None:
-            seen: dict[str, None] = {}
-            for values in flat:
-                seen.update(dict.fromkeys(values))
-            columns = list(seen)
+            columns = _first_columns(flat)
         else:
-            known = set(columns)
-            for i, values in enumerate(flat):
-                for key in values:
-                    if key not in known:
-                        raise InputError("field not in the first batch of records", source=name,
-                                         column=key, row=row + i)
-        arrays = []
+            _check_known(flat, columns, name, row)
         errors: dict[int, tuple[str | None, str]] = {}
-        for column in columns:
-            values_of = [values.get(column) for values in flat]
-            try:
-                if schema is None:
-                    array = _array(values_of, None, column, errors)
-                    if pa.types.is_null(array.type):
-                        array = array.cast(pa.string())
-                else:
-                    array = _array(values_of, schema.field(column).type, column, errors)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError) as exc:
-                at = row
-                expected = ""
-                if schema is not None:
-                    expected = f"; the first batch has {schema.field(column).type}"
-                    at = row + _first_unconvertible(values_of, schema.field(column).type)
-                raise InputError(f"values cannot be converted to Arrow{expected}: {exc}", source=name,
-                                 column=column, row=at) from None
-            arrays.append(array)
+        arrays = [_column(flat, column, schema, errors, name, row) for column in columns]
         batch = pa.RecordBatch.from_arrays(arrays, names=columns)
         if schema is None:
             schema = batch.schema
@@ -165,6 +134,55 @@ def _generic(records: Iterator[Any], batch_size: int, name: str,
         row += len(chunk)
         if len(chunk) < batch_size:
             return
+
+
+def _flat_fields(chunk: list[Any], fields: Callable[[Any], dict[str, Any]], name: str,
+                 row: int) -> list[dict[str, Any]]:
+    """Each record's fields, terms flattened into value and kind columns; ``row``: the first's."""
+    flat: list[dict[str, Any]] = []
+    for i, record in enumerate(chunk):
+        try:
+            flat.append(_flatten(fields(record)))
+        except (TypeError, ValueError) as exc:
+            raise InputError(str(exc), source=name, row=row + i) from None
+    return flat
+
+
+def _first_columns(flat: list[dict[str, Any]]) -> list[str]:
+    """The fields of the first batch of records, in the order first seen: the columns."""
+    seen: dict[str, None] = {}
+    for values in flat:
+        seen.update(dict.fromkeys(values))
+    return list(seen)
+
+
+def _check_known(flat: list[dict[str, Any]], columns: list[str], name: str, row: int) -> None:
+    known = set(columns)
+    for i, values in enumerate(flat):
+        for key in values:
+            if key not in known:
+                raise InputError("field not in the first batch of records", source=name,
+                                 column=key, row=row + i)
+
+
+def _column(flat: list[dict[str, Any]], column: str, schema: pa.Schema | None,
+            errors: dict[int, tuple[str | None, str]], name: str, row: int) -> pa.Array:
+    """One column of the records as an Arrow array: of the type the first batch gave it (a
+    first batch of nulls only: strings); values that do not convert are an error naming the row."""
+    values_of = [values.get(column) for values in flat]
+    try:
+        if schema is None:
+            array = _array(values_of, None, column, errors)
+            return array.cast(pa.string()) if pa.types.is_null(array.type) else array
+        return _array(values_of, schema.field(column).type, column, errors)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError) as exc:
+        at = row
+        expected = ""
+        if schema is not None:
+            expected = f"; the first batch has {schema.field(column).type}"
+            at = row + _first_unconvertible(values_of, schema.field(column).type)
+        raise InputError(f"values cannot be converted to Arrow{expected}: {exc}", source=name,
+                         column=column, row=at) from None
 
 
 def _array(values: list[Any], type_: pa.DataType | None, column: str,

@@ -85,46 +85,54 @@ def iterate(agen: AsyncIterator[T], prefetch: int = 2) -> Iterator[T]:
                 return wait
         return None
 
-    async def pump() -> None:
-        try:
-            async for item in agen:
-                wait = hand_over("item", item)
-                if wait is not None:
-                    await wait
-            hand_over("end", None)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # delivered to the consumer thread
-            hand_over("error", exc)
-        finally:
-            aclose: Callable[[], Awaitable[None]] | None = getattr(agen, "aclose", None)
-            if aclose is not None:
-                await aclose()
+    task_future = asyncio.run_coroutine_threadsafe(_pump(agen, hand_over), bg)
+    return _consume(items, ready, limit, space, lambda: bg.call_soon_threadsafe(_room, space.pop()), task_future)
 
-    def room(wait: asyncio.Future[None]) -> None:
-        if not wait.done():
-            wait.set_result(None)
 
-    task_future = asyncio.run_coroutine_threadsafe(pump(), bg)
+def _room(wait: asyncio.Future[None]) -> None:
+    """Tell the producer waiting on ``wait`` that there is room again."""
+    if not wait.done():
+        wait.set_result(None)
 
-    def gen() -> Iterator[T]:
-        try:
-            while True:
-                with ready:
-                    while not items:
-                        ready.wait()
-                    kind, value = items.popleft()
-                    if space and len(items) <= limit // 2:
-                        bg.call_soon_threadsafe(room, space.pop())
-                if kind == "item":
-                    yield value
-                elif kind == "end":
-                    return
-                else:
-                    raise value
-        finally:
-            task_future.cancel()
-            # Wait for the producer to unwind; its own errors were already delivered above.
-            concurrent.futures.wait([task_future], timeout=5)
 
-    return gen()
+async def _pump(agen: AsyncIterator[Any], hand_over: Callable[[str, Any], asyncio.Future[None] | None]) -> None:
+    """Hand every item of ``agen`` over, then its end or its error; wait when told to."""
+    try:
+        async for item in agen:
+            wait = hand_over("item", item)
+            if wait is not None:
+                await wait
+        hand_over("end", None)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # delivered to the consumer thread
+        hand_over("error", exc)
+    finally:
+        aclose: Callable[[], Awaitable[None]] | None = getattr(agen, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _consume(items: collections.deque[tuple[str, Any]], ready: threading.Condition, limit: int,
+             space: list[asyncio.Future[None]], make_room: Callable[[], Any],
+             task_future: concurrent.futures.Future[None]) -> Iterator[Any]:
+    """The consumer's side: take the items handed over (waking the producer once half of
+    ``limit`` is free) until the end or an error; closing this cancels the producer."""
+    try:
+        while True:
+            with ready:
+                while not items:
+                    ready.wait()
+                kind, value = items.popleft()
+                if space and len(items) <= limit // 2:
+                    make_room()
+            if kind == "item":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        task_future.cancel()
+        # Wait for the producer to unwind; its own errors were already delivered above.
+        concurrent.futures.wait([task_future], timeout=5)

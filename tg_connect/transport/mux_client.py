@@ -273,14 +273,18 @@ class AsyncMuxClient:
             reason = f"the gateway sent a malformed frame ({exc})"
             await ws.close()
         finally:
-            if self._closing:
-                reason, stalled = "the client closed the connection", False
-            elif self._dropped is not None:
-                reason, stalled = self._dropped, True
-            for request in self.requests.lost():  # queued ones fail with the others, unsent
-                channel = channels.get(request.rid)
-                if channel is not None:
-                    channel.push((_CLOSED, reason, stalled))
+            self._lose_requests(reason, stalled)
+
+    def _lose_requests(self, reason: str, stalled: bool) -> None:
+        """The socket is gone: every request on it (queued ones too, unsent) ends with why."""
+        if self._closing:
+            reason, stalled = "the client closed the connection", False
+        elif self._dropped is not None:
+            reason, stalled = self._dropped, True
+        for request in self.requests.lost():
+            channel = self._channels.get(request.rid)
+            if channel is not None:
+                channel.push((_CLOSED, reason, stalled))
 
     async def open_channel(self, service: str, body: Mapping[str, Any], flow: str | None,
                            workspace: str | None) -> _Channel:

@@ -62,12 +62,7 @@ def write(reader: Any, dest: Destination, *, format: str | None = None, kind: st
         path = os.fspath(dest)  # type: ignore[arg-type]
         suffix_format, compression = split_suffix(path)
         if rolling is not None or os.path.isdir(path) or "{" in path:
-            if (fmt or suffix_format or "parquet") != "parquet":
-                raise ValueError("rolling files (max_rows_per_file=, a directory or a {i} pattern) "
-                                 "are written as Parquet only")
-            if rolling is None:
-                raise ValueError(f"{path!r} is a directory or a {{i}} pattern: pass max_rows_per_file=")
-            return write_parquet_files(reader, path, rolling, **options)
+            return _write_rolling(reader, path, fmt or suffix_format, rolling, options)
         fmt = fmt or suffix_format
         if fmt is None:
             raise ValueError(f"cannot tell the format from {path!r}: pass format= (one of {', '.join(FORMATS)})")
@@ -80,6 +75,23 @@ def write(reader: Any, dest: Destination, *, format: str | None = None, kind: st
     if rolling is not None:
         raise ValueError("max_rows_per_file applies to Parquet only")
     options.setdefault("compression", compression)
+    return _write_text(reader, dest, fmt, kind_name, options)
+
+
+def _write_rolling(reader: Any, path: str, fmt: str | None, rolling: int | None,
+                   options: dict[str, Any]) -> WriteResult:
+    """Rolling Parquet files under ``path`` (a directory or a ``{i}`` pattern)."""
+    if (fmt or "parquet") != "parquet":
+        raise ValueError("rolling files (max_rows_per_file=, a directory or a {i} pattern) "
+                         "are written as Parquet only")
+    if rolling is None:
+        raise ValueError(f"{path!r} is a directory or a {{i}} pattern: pass max_rows_per_file=")
+    return write_parquet_files(reader, path, rolling, **options)
+
+
+def _write_text(reader: Any, dest: Destination, fmt: str, kind_name: schemas.Kind,
+                options: dict[str, Any]) -> WriteResult:
+    """``dest`` in one of the text formats: CSV/TSV, JSON Lines or RDF."""
     if fmt in ("csv", "tsv"):
         if fmt == "tsv":
             options.setdefault("delimiter", "\t")

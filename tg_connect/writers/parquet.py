@@ -13,6 +13,7 @@ import contextlib
 import glob
 import os
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -120,24 +121,10 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
                               "remove them or write elsewhere")
     result = WriteResult()
     schema = reader.schema
-
-    def parts() -> Any:
-        """Batches cut at file boundaries: yields (part index, batch)."""
-        index, in_part = 0, 0
-        for batch in reader:
-            start = 0
-            while start < batch.num_rows:
-                if in_part == max_rows_per_file:
-                    index, in_part = index + 1, 0
-                take = min(max_rows_per_file - in_part, batch.num_rows - start)
-                yield index, batch.slice(start, take)
-                in_part += take
-                start += take
-
     part: _Part | None = None
     with AtomicFiles() as files:
         try:
-            for index, piece in parts():
+            for index, piece in _cut_into_parts(reader, max_rows_per_file):
                 if part is None or index != part.index:
                     if part is not None:
                         part.finish()
@@ -156,6 +143,21 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
                 part.abort()
             raise
     return result
+
+
+def _cut_into_parts(batches: Iterable[pa.RecordBatch], max_rows_per_file: int
+                    ) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """Batches cut at file boundaries: yields (part index, batch)."""
+    index, in_part = 0, 0
+    for batch in batches:
+        start = 0
+        while start < batch.num_rows:
+            if in_part == max_rows_per_file:
+                index, in_part = index + 1, 0
+            take = min(max_rows_per_file - in_part, batch.num_rows - start)
+            yield index, batch.slice(start, take)
+            in_part += take
+            start += take
 
 
 class _Part:
