@@ -108,14 +108,21 @@ def main() -> None:
         rss_3 = peak_rss_mb(f"http://127.0.0.1:{port}", args.rows * args.scale)
     finally:
         server.terminate()
-    print(json.dumps({
-        "rows": args.rows,
-        "raw_receive_triples_per_s": round(args.rows / raw),
-        "tg_connect_tail_to_arrow_triples_per_s": round(args.rows / ours),
-        "ratio": round(raw / ours, 3),
-        "peak_rss_mb_export_to_parquet": {f"{args.rows:,}": round(rss_1, 1),
-                                          f"{args.rows * args.scale:,}": round(rss_3, 1)},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "raw_receive_triples_per_s": round(args.rows / raw),
+                "tg_connect_tail_to_arrow_triples_per_s": round(args.rows / ours),
+                "ratio": round(raw / ours, 3),
+                "peak_rss_mb_export_to_parquet": {
+                    f"{args.rows:,}": round(rss_1, 1),
+                    f"{args.rows * args.scale:,}": round(rss_3, 1),
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,10 @@ def sink(port_queue: mp.Queue[int]) -> None:
     the real gateway (aiohttp, like this sink) does, and answering PINGs in order with them."""
     from aiohttp import WSMsgType, web
 
-    interfaces = {f"{kind}-store": {"flow": f"flow:tg:default:{kind}-store:default"}
-                  for kind in ("triples", "graph-embeddings", "document-embeddings", "rows")}
+    interfaces = {
+        f"{kind}-store": {"flow": f"flow:tg:default:{kind}-store:default"}
+        for kind in ("triples", "graph-embeddings", "document-embeddings", "rows")
+    }
     interfaces["entity-contexts-load"] = {"flow": "flow:tg:default:entity-contexts-load:default"}
 
     async def flow(request: web.Request) -> web.Response:
@@ -80,8 +82,12 @@ def frames_for(path: Path, batch_size: int, kind: str) -> list[bytes]:
     with pq.ParquetFile(path) as f:
         for batch in f.iter_batches(batch_size=65_536):
             good = conformer.conform(batch).batch
-            out.extend(bytes(frame) for frame, _, _ in messages.encode_messages(  # type: ignore[arg-type]
-                kind, good, meta, batch_size, max_bytes=8 * 1024 * 1024))
+            out.extend(
+                bytes(frame)
+                for frame, _, _ in messages.encode_messages(  # type: ignore[arg-type]
+                    kind, good, meta, batch_size, max_bytes=8 * 1024 * 1024
+                )
+            )
     return out
 
 
@@ -94,11 +100,14 @@ def sample(kind: str, rows: int, dim: int) -> pa.Table:
     if kind == "triples":
         return sample_triples(rows)
     values = np.random.default_rng(1).normal(size=rows * dim).astype(np.float32)
-    return pa.table({
-        "entity": pa.array([f"http://example.org/entity/{i}" for i in range(rows)]),
-        "entity_type": pa.array(["iri"] * rows),
-        "vector": pa.FixedSizeListArray.from_arrays(pa.array(values), dim),
-    }, schema=schemas.graph_embeddings_schema(dim))
+    return pa.table(
+        {
+            "entity": pa.array([f"http://example.org/entity/{i}" for i in range(rows)]),
+            "entity_type": pa.array(["iri"] * rows),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(values), dim),
+        },
+        schema=schemas.graph_embeddings_schema(dim),
+    )
 
 
 async def raw_send(url: str, frames: list[bytes]) -> float:
@@ -117,8 +126,9 @@ def tg_connect_send(base: str, path: Path, batch_size: int, kind: str) -> float:
 
     start = time.perf_counter()
     # Unpaced: the sink has no stores (and no metrics) to pace against; this measures the client.
-    report = tg_connect.to_trustgraph(path, kind, url=base, progress=False, batch_size=batch_size,
-                                      create_collection=False, max_rows_per_second=None)
+    report = tg_connect.to_trustgraph(
+        path, kind, url=base, progress=False, batch_size=batch_size, create_collection=False, max_rows_per_second=None
+    )
     elapsed = time.perf_counter() - start
     assert report.ok, report
     return elapsed

@@ -43,15 +43,19 @@ def server(port_queue: mp.Queue[int]) -> None:
             request = msg["request"]
             if request.get("streaming"):
                 n = int(request["prompt"])
-                head = ('{"id": ' + rid + ', "response": {"response": " word", "end_of_stream": false}, '
-                        '"complete": false}')
+                head = (
+                    '{"id": ' + rid + ', "response": {"response": " word", "end_of_stream": false}, "complete": false}'
+                )
                 for _ in range(n):
                     await ws.send(head)
-                await ws.send('{"id": ' + rid + ', "response": {"response": "", "end_of_stream": true, '
-                              '"in_token": 1, "out_token": ' + str(n) + '}, "complete": true}')
+                await ws.send(
+                    '{"id": ' + rid + ', "response": {"response": "", "end_of_stream": true, '
+                    '"in_token": 1, "out_token": ' + str(n) + '}, "complete": true}'
+                )
             else:
-                await ws.send('{"id": ' + rid + ', "response": {"response": "ok", "end_of_stream": true}, '
-                              '"complete": true}')
+                await ws.send(
+                    '{"id": ' + rid + ', "response": {"response": "ok", "end_of_stream": true}, "complete": true}'
+                )
 
     async def main() -> None:
         async with websockets.serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as srv:
@@ -65,8 +69,15 @@ def server(port_queue: mp.Queue[int]) -> None:
 
 
 def envelope(rid: int, prompt: str, streaming: bool) -> str:
-    return json.dumps({"id": f"r{rid}", "service": "text-completion", "flow": "default", "workspace": "default",
-                       "request": {"system": "", "prompt": prompt, "streaming": streaming}})
+    return json.dumps(
+        {
+            "id": f"r{rid}",
+            "service": "text-completion",
+            "flow": "default",
+            "workspace": "default",
+            "request": {"system": "", "prompt": prompt, "streaming": streaming},
+        }
+    )
 
 
 async def raw_connect(url: str) -> Any:
@@ -198,17 +209,21 @@ def ours_stream_sync(base: str, chunks: int) -> float:
 def peak_rss_mb(base: str, chunks: int, sync: bool) -> float:
     """Peak RSS (VmHWM) of a fresh process that streams ``chunks`` chunks and counts them."""
     face = "socket" if sync else "async_socket"
-    loop = ("n = sum(1 for _ in api.socket().flow('default').text_completion('', str(N), streaming=True))"
-            if sync else
-            "import asyncio\n"
-            "async def go():\n"
-            "    async with api:\n"
-            "        return sum([1 async for _ in api.async_socket().flow('default').text_completion('', str(N),"
-            " streaming=True)])\n"
-            "n = asyncio.run(go())")
-    code = (f"import tg_connect\nN = {chunks}\napi = tg_connect.Api({base!r}, token={TOKEN!r})\n{loop}\n"
-            f"assert n == N + 1, ({face!r}, n)\napi.close()\n"
-            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
+    loop = (
+        "n = sum(1 for _ in api.socket().flow('default').text_completion('', str(N), streaming=True))"
+        if sync
+        else "import asyncio\n"
+        "async def go():\n"
+        "    async with api:\n"
+        "        return sum([1 async for _ in api.async_socket().flow('default').text_completion('', str(N),"
+        " streaming=True)])\n"
+        "n = asyncio.run(go())"
+    )
+    code = (
+        f"import tg_connect\nN = {chunks}\napi = tg_connect.Api({base!r}, token={TOKEN!r})\n{loop}\n"
+        f"assert n == N + 1, ({face!r}, n)\napi.close()\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
@@ -237,25 +252,43 @@ def main() -> None:
     r = args.repeat
     try:
         n, c, k = args.round_trips, args.concurrent, args.chunks
-        raw_rt, async_rt, sync_rt = best(r, lambda: asyncio.run(raw_round_trips(url, n)),
-                                         lambda: asyncio.run(ours_round_trips_async(base, n)),
-                                         lambda: ours_round_trips_sync(base, n))
-        raw_pipe, ours_conc = best(r, lambda: asyncio.run(raw_pipelined(url, c)),
-                                   lambda: asyncio.run(ours_concurrent(base, c)))
-        raw_st, async_st, sync_st = best(r, lambda: asyncio.run(raw_stream(url, k)),
-                                         lambda: asyncio.run(ours_stream_async(base, k)),
-                                         lambda: ours_stream_sync(base, k))
-        memory = {f"{face} {m:,} chunks": round(peak_rss_mb(base, m, face == "sync"), 1)
-                  for face in ("async", "sync") for m in (k, args.big_chunks)}
+        raw_rt, async_rt, sync_rt = best(
+            r,
+            lambda: asyncio.run(raw_round_trips(url, n)),
+            lambda: asyncio.run(ours_round_trips_async(base, n)),
+            lambda: ours_round_trips_sync(base, n),
+        )
+        raw_pipe, ours_conc = best(
+            r, lambda: asyncio.run(raw_pipelined(url, c)), lambda: asyncio.run(ours_concurrent(base, c))
+        )
+        raw_st, async_st, sync_st = best(
+            r,
+            lambda: asyncio.run(raw_stream(url, k)),
+            lambda: asyncio.run(ours_stream_async(base, k)),
+            lambda: ours_stream_sync(base, k),
+        )
+        memory = {
+            f"{face} {m:,} chunks": round(peak_rss_mb(base, m, face == "sync"), 1)
+            for face in ("async", "sync")
+            for m in (k, args.big_chunks)
+        }
         result = {
-            "round_trips_per_s": {"raw": round(n / raw_rt), "tg_connect_async": round(n / async_rt),
-                                  "tg_connect_sync": round(n / sync_rt)},
+            "round_trips_per_s": {
+                "raw": round(n / raw_rt),
+                "tg_connect_async": round(n / async_rt),
+                "tg_connect_sync": round(n / sync_rt),
+            },
             "round_trip_ratio": {"async": round(raw_rt / async_rt, 3), "sync": round(raw_rt / sync_rt, 3)},
-            "concurrent_requests_per_s": {"raw_pipelined_100": round(c / raw_pipe),
-                                          "tg_connect_gather": round(c / ours_conc)},
+            "concurrent_requests_per_s": {
+                "raw_pipelined_100": round(c / raw_pipe),
+                "tg_connect_gather": round(c / ours_conc),
+            },
             "concurrent_ratio": round(raw_pipe / ours_conc, 3),
-            "stream_chunks_per_s": {"raw": round(k / raw_st), "tg_connect_async": round(k / async_st),
-                                    "tg_connect_sync": round(k / sync_st)},
+            "stream_chunks_per_s": {
+                "raw": round(k / raw_st),
+                "tg_connect_async": round(k / async_st),
+                "tg_connect_sync": round(k / sync_st),
+            },
             "stream_ratio": {"async": round(raw_st / async_st, 3), "sync": round(raw_st / sync_st, 3)},
             "peak_rss_mb": memory,
             "cpus": os.cpu_count(),

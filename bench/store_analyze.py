@@ -47,11 +47,19 @@ def analyze(rows: list[dict], base_stored: float = 0.0, events: bool = False) ->
         if dc > 0:
             ds = d["tw_sum"] - prev["tw_sum"]
             dd = d["tw_dur"] - prev["tw_dur"]
-            msgs.append({"t": r["t"], "msgs": int(dc), "triples": int(ds),
-                         "stored_before": int(base_stored + prev["tw_sum"] - d0["tw_sum"]),
-                         "write_s": round(dd, 2), "rate": round(ds / dd) if dd > 0 else None,
-                         "kg_done": int(d["kg_ok"] + d["kg_err"] - d0["kg_ok"] - d0["kg_err"]),
-                         "q": r.get("q"), "probe": r.get("probe")})
+            msgs.append(
+                {
+                    "t": r["t"],
+                    "msgs": int(dc),
+                    "triples": int(ds),
+                    "stored_before": int(base_stored + prev["tw_sum"] - d0["tw_sum"]),
+                    "write_s": round(dd, 2),
+                    "rate": round(ds / dd) if dd > 0 else None,
+                    "kg_done": int(d["kg_ok"] + d["kg_err"] - d0["kg_ok"] - d0["kg_err"]),
+                    "q": r.get("q"),
+                    "probe": r.get("probe"),
+                }
+            )
             prev = d
     out["tw_messages"] = msgs if events else len(msgs)
     last = rows[-1]["d"]
@@ -85,20 +93,35 @@ def analyze(rows: list[dict], base_stored: float = 0.0, events: bool = False) ->
             seen.add(v)
             td = first_reach(rows, "d", "tw_sum", v)
             if td is not None:
-                lags.append({"value": v, "direct_t": td, "prom_t": r["t"], "lag": round(r["t"] - td, 1),
-                             "scrape_age": round(r["wall"] - p["scrape_ts"], 1) if p.get("scrape_ts") else None})
-    out["prom_lag_tw_sum"] = lags if events else {
-        "n": len(lags),
-        "min": min((x["lag"] for x in lags), default=None),
-        "median": sorted(x["lag"] for x in lags)[len(lags) // 2] if lags else None,
-        "max": max((x["lag"] for x in lags), default=None)}
+                lags.append(
+                    {
+                        "value": v,
+                        "direct_t": td,
+                        "prom_t": r["t"],
+                        "lag": round(r["t"] - td, 1),
+                        "scrape_age": round(r["wall"] - p["scrape_ts"], 1) if p.get("scrape_ts") else None,
+                    }
+                )
+    out["prom_lag_tw_sum"] = (
+        lags
+        if events
+        else {
+            "n": len(lags),
+            "min": min((x["lag"] for x in lags), default=None),
+            "median": sorted(x["lag"] for x in lags)[len(lags) // 2] if lags else None,
+            "max": max((x["lag"] for x in lags), default=None),
+        }
+    )
     ages = [round(r["wall"] - r["p"]["scrape_ts"], 1) for r in rows if r.get("p") and r["p"].get("scrape_ts")]
     out["scrape_age_s"] = {"min": min(ages, default=None), "max": max(ages, default=None)}
     gaps = [r["t"] for r in rows if "p_err" in r]
     out["prom_errors"] = len(gaps)
     # counter resets
-    resets = [r["t"] for i, r in enumerate(rows[1:]) if r["d"]["tw_sum"] < rows[i]["d"]["tw_sum"]
-              or r["d"]["kg_ok"] < rows[i]["d"]["kg_ok"]]
+    resets = [
+        r["t"]
+        for i, r in enumerate(rows[1:])
+        if r["d"]["tw_sum"] < rows[i]["d"]["tw_sum"] or r["d"]["kg_ok"] < rows[i]["d"]["kg_ok"]
+    ]
     out["direct_counter_resets_at"] = resets
     probes = [r.get("probe") for r in rows if "probe" in r]
     if any(p is not None for p in probes) or probes:

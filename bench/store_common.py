@@ -45,8 +45,9 @@ def import_url(kind: str = "triples", flow: str = "default") -> str:
     return f"{WS_GW}/api/v1/flow/{flow}/import/{kind}?token={TOKEN}"
 
 
-def frames(run: str, n_triples: int, collection: str, frame_size: int = 1000, start: int = 0,
-           kind: str = "triples") -> list[str]:
+def frames(
+    run: str, n_triples: int, collection: str, frame_size: int = 1000, start: int = 0, kind: str = "triples"
+) -> list[str]:
     """Pre-encoded frames; every triple unique (subject and literal carry run and index)."""
     out = []
     i = start
@@ -55,14 +56,23 @@ def frames(run: str, n_triples: int, collection: str, frame_size: int = 1000, st
         k = min(frame_size, end - i)
         fid = f"{run}-f{i // frame_size}"
         if kind == "triples":
-            ts = [{"s": {"t": "i", "i": f"http://bench.example/{run}/s{j}"},
-                   "p": {"t": "i", "i": f"http://bench.example/p{j % 7}"},
-                   "o": {"t": "l", "v": f"value {run} {j}"}} for j in range(i, i + k)]
-            out.append(json.dumps({"metadata": {"id": fid, "root": fid, "collection": collection},
-                                   "triples": ts}))
+            ts = [
+                {
+                    "s": {"t": "i", "i": f"http://bench.example/{run}/s{j}"},
+                    "p": {"t": "i", "i": f"http://bench.example/p{j % 7}"},
+                    "o": {"t": "l", "v": f"value {run} {j}"},
+                }
+                for j in range(i, i + k)
+            ]
+            out.append(json.dumps({"metadata": {"id": fid, "root": fid, "collection": collection}, "triples": ts}))
         elif kind == "entity-contexts":  # queue-only interface: no consumer, nothing stored
-            es = [{"entity": {"t": "i", "i": f"http://bench.example/{run}/s{j}"},
-                   "context": f"value {run} {j} " + "x" * 60} for j in range(i, i + k)]
+            es = [
+                {
+                    "entity": {"t": "i", "i": f"http://bench.example/{run}/s{j}"},
+                    "context": f"value {run} {j} " + "x" * 60,
+                }
+                for j in range(i, i + k)
+            ]
             out.append(json.dumps({"metadata": {"id": fid, "collection": collection}, "entities": es}))
         else:
             raise ValueError(kind)
@@ -71,9 +81,11 @@ def frames(run: str, n_triples: int, collection: str, frame_size: int = 1000, st
 
 
 async def create_collection(session: aiohttp.ClientSession, c: str) -> dict:
-    async with session.post(f"{GW}/api/v1/collection-management", headers=AUTH,
-                            json={"operation": "update-collection", "collection": c, "name": c,
-                                  "workspace": "default"}) as r:
+    async with session.post(
+        f"{GW}/api/v1/collection-management",
+        headers=AUTH,
+        json={"operation": "update-collection", "collection": c, "name": c, "workspace": "default"},
+    ) as r:
         body = await r.json(content_type=None)
         if r.status != 200 or "error" in body:
             raise RuntimeError(f"update-collection {c}: {r.status} {body}")
@@ -91,7 +103,7 @@ def _empty() -> dict[str, float]:
 
 PROM_QUERIES = {
     "batch": '{__name__=~"tg_triples_store_write_batch_size_sum|tg_triples_store_write_batch_size_count'
-             '|tg_triples_store_write_duration_seconds_sum"}',
+    '|tg_triples_store_write_duration_seconds_sum"}',
     "proc": f'tg_consumer_processing_total{{consumer="{CONSUMER}"}}',
     # when the back end's counters were last scraped (the state gauge exists from consumer start)
     "scrape": f'max(timestamp(tg_consumer_state{{consumer="{CONSUMER}"}}))',
@@ -114,8 +126,9 @@ def _fill(d: dict[str, float], name: str, labels: dict[str, str], v: float) -> N
 
 
 async def prom_query(session: aiohttp.ClientSession, q: str, timeout: float = 5.0) -> list[dict]:
-    async with session.get(f"{GW}/api/metrics/query", params={"query": q}, headers=AUTH,
-                           timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+    async with session.get(
+        f"{GW}/api/metrics/query", params={"query": q}, headers=AUTH, timeout=aiohttp.ClientTimeout(total=timeout)
+    ) as r:
         body = await r.json(content_type=None)
         if not isinstance(body, dict) or body.get("status") != "success":
             raise RuntimeError(f"metrics {r.status}: {str(body)[:120]}")
@@ -136,7 +149,7 @@ async def read_prom(session: aiohttp.ClientSession, timeout: float = 30.0) -> di
     return d
 
 
-_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([^\s]+)')
+_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([^\s]+)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -181,10 +194,12 @@ async def probe_query(session: aiohttp.ClientSession, timeout: float = 60.0) -> 
     ("401 after 10.0s", "timeout 60s", ...)."""
     t0 = time.monotonic()
     try:
-        async with session.post(f"{GW}/api/v1/flow/default/service/triples", headers=AUTH,
-                                json={"p": {"t": "i", "i": "http://bench.example/none"}, "collection": "default",
-                                      "limit": 1},
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+        async with session.post(
+            f"{GW}/api/v1/flow/default/service/triples",
+            headers=AUTH,
+            json={"p": {"t": "i", "i": "http://bench.example/none"}, "collection": "default", "limit": 1},
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as r:
             body = await r.read()
             if r.status != 200 or b'"error"' in body:
                 return f"{r.status} after {time.monotonic() - t0:.1f}s {body[:80]!r}"
@@ -200,9 +215,16 @@ class Sampler:
     ``queue_every`` s, + a probe query every ``probe_every`` s). Records go to a JSONL file and
     stay in ``self.rows``."""
 
-    def __init__(self, session: aiohttp.ClientSession, path: str, interval: float = 1.0,
-                 queue_every: float = 5.0, probe_every: float = 0.0, prom: bool = True,
-                 prom_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        path: str,
+        interval: float = 1.0,
+        queue_every: float = 5.0,
+        probe_every: float = 0.0,
+        prom: bool = True,
+        prom_timeout: float = 30.0,
+    ) -> None:
         self.session, self.path, self.interval = session, path, interval
         self.queue_every, self.probe_every, self.prom = queue_every, probe_every, prom
         self.rows: list[dict[str, Any]] = []
@@ -214,7 +236,7 @@ class Sampler:
         self.latest_q: dict[str, int] = {}
         self.latest_probe: float | str | None = None
         self.prom_timeout = prom_timeout
-        self.probes: list[tuple[float, float | str]] = []   # (t sent, result)
+        self.probes: list[tuple[float, float | str]] = []  # (t sent, result)
         self._probe_task: asyncio.Task | None = None
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._fh = open(path, "w")
@@ -251,8 +273,11 @@ class Sampler:
         if self.queue_every and now - self._last_q >= self.queue_every:
             self._last_q = now
             asyncio.create_task(self._queues())
-        if (self.probe_every and now - self._last_probe >= self.probe_every
-                and (self._probe_task is None or self._probe_task.done())):   # one in flight at most
+        if (
+            self.probe_every
+            and now - self._last_probe >= self.probe_every
+            and (self._probe_task is None or self._probe_task.done())
+        ):  # one in flight at most
             self._last_probe = now
             self._probe_task = asyncio.create_task(self._probe())
         row["q"] = dict(self.latest_q)
@@ -294,18 +319,19 @@ class Sender:
     ping_every: int = 1
     t0: float = field(default_factory=time.monotonic)
     sent: int = 0
-    send_done: list[float] = field(default_factory=list)    # t when send() of frame i returned
+    send_done: list[float] = field(default_factory=list)  # t when send() of frame i returned
     pings: list[tuple[int, float]] = field(default_factory=list)  # (frames before it, t sent)
-    pongs: dict[int, float] = field(default_factory=dict)   # frames before it -> t pong came
-    confirmed: int = 0                                       # frames proved taken in
+    pongs: dict[int, float] = field(default_factory=dict)  # frames before it -> t pong came
+    confirmed: int = 0  # frames proved taken in
     _tasks: list[asyncio.Task] = field(default_factory=list)
 
     @classmethod
     async def open(cls, kind: str = "triples", ping_every: int = 1) -> Sender:
         import websockets
 
-        ws = await websockets.connect(import_url(kind), max_size=None, compression=None,
-                                      ping_interval=None, close_timeout=30)
+        ws = await websockets.connect(
+            import_url(kind), max_size=None, compression=None, ping_interval=None, close_timeout=30
+        )
         return cls(ws=ws, ping_every=ping_every)
 
     def now(self) -> float:
@@ -346,8 +372,14 @@ class Sender:
         out = []
         for n, ts in self.pings:
             tp = self.pongs.get(n)
-            out.append({"frames": n, "ping_t": round(ts, 4), "pong_t": None if tp is None else round(tp, 4),
-                        "latency": None if tp is None else round(tp - ts, 4)})
+            out.append(
+                {
+                    "frames": n,
+                    "ping_t": round(ts, 4),
+                    "pong_t": None if tp is None else round(tp, 4),
+                    "latency": None if tp is None else round(tp - ts, 4),
+                }
+            )
         return out
 
 
@@ -358,8 +390,9 @@ def log_size(path: str) -> int:
         return 0
 
 
-def log_since(path: str, offset: int,
-              pattern: str = r"ERROR|WARNING|Traceback|heartbeat|onnection|stuck|closed") -> list[str]:
+def log_since(
+    path: str, offset: int, pattern: str = r"ERROR|WARNING|Traceback|heartbeat|onnection|stuck|closed"
+) -> list[str]:
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
@@ -372,14 +405,17 @@ def log_since(path: str, offset: int,
 
 def falkor_counts() -> dict[str, int]:
     """Node counts per label in the FalkorDB graph (ground truth of what is stored)."""
-    code = ("from falkordb import FalkorDB;import json;"
-            "g=FalkorDB.from_url('falkor://127.0.0.1:6380').select_graph('trustgraph');"
-            "r=g.query('MATCH (n) RETURN labels(n)[0], count(n)').result_set;"
-            "e=g.query('MATCH ()-[r]->() RETURN count(r)').result_set;"
-            "print(json.dumps({'labels':{a:b for a,b in r},'rels':e[0][0]}))")
+    code = (
+        "from falkordb import FalkorDB;import json;"
+        "g=FalkorDB.from_url('falkor://127.0.0.1:6380').select_graph('trustgraph');"
+        "r=g.query('MATCH (n) RETURN labels(n)[0], count(n)').result_set;"
+        "e=g.query('MATCH ()-[r]->() RETURN count(r)').result_set;"
+        "print(json.dumps({'labels':{a:b for a,b in r},'rels':e[0][0]}))"
+    )
     try:
-        out = subprocess.run(["/tmp/tgreal/venv/bin/python", "-c", code], capture_output=True, text=True,
-                             timeout=60, check=False).stdout
+        out = subprocess.run(
+            ["/tmp/tgreal/venv/bin/python", "-c", code], capture_output=True, text=True, timeout=60, check=False
+        ).stdout
         return json.loads(out)
     except Exception as e:  # noqa: BLE001
         return {"error": repr(e)}

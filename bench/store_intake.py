@@ -92,16 +92,25 @@ async def main() -> None:
     fr = frames(run, a.triples, coll, a.frame, kind=a.kind)
     log_off = log_size(BACKEND_LOG)
     rmq_off = log_size(RMQ_LOG)
-    res: dict = {"run": run, "collection": coll, "kind": a.kind, "triples": a.triples, "frame": a.frame,
-                 "bytes_per_frame": len(fr[0]), "ping_every": a.ping_every, "rate": a.rate}
+    res: dict = {
+        "run": run,
+        "collection": coll,
+        "kind": a.kind,
+        "triples": a.triples,
+        "frame": a.frame,
+        "bytes_per_frame": len(fr[0]),
+        "ping_every": a.ping_every,
+        "rate": a.rate,
+    }
 
     async with aiohttp.ClientSession() as session:
         if a.kind == "triples":
             await create_collection(session, coll)
-            await asyncio.sleep(1.0)   # let the config push reach the stores
+            await asyncio.sleep(1.0)  # let the config push reach the stores
         before = await read_direct(session)
-        sampler = Sampler(session, f"{OUT_DIR}/{tag}.jsonl", interval=1.0,
-                          probe_every=a.probe_every) if a.wait else None
+        sampler = (
+            Sampler(session, f"{OUT_DIR}/{tag}.jsonl", interval=1.0, probe_every=a.probe_every) if a.wait else None
+        )
         if sampler:
             sampler.start()
         s = await Sender.open(a.kind, a.ping_every)
@@ -136,10 +145,11 @@ async def main() -> None:
                 if tw >= target and kg >= target:
                     break
                 if time.monotonic() - last_change > a.stall_after:
-                    res["stalled"] = (f"no progress for {a.stall_after} s at tw={tw} kg={kg} of {target}"
-                                      f" (t={sampler.now():.0f})")
+                    res["stalled"] = (
+                        f"no progress for {a.stall_after} s at tw={tw} kg={kg} of {target} (t={sampler.now():.0f})"
+                    )
                     break
-            await asyncio.sleep(12)   # let Prometheus catch up for the lag measurement
+            await asyncio.sleep(12)  # let Prometheus catch up for the lag measurement
             await sampler.stop()
             res["samples"] = sampler.path
             res["store"] = store_summary(sampler.rows, before, target, a.frame)

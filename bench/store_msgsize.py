@@ -58,8 +58,12 @@ async def main() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     res: dict = {"tag": tag, "collection": coll, "runs": []}
     if a.preload:
-        out = subprocess.run([sys.executable, os.path.join(here, "store_preload.py"), "--triples", str(a.preload)],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, os.path.join(here, "store_preload.py"), "--triples", str(a.preload)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         res["preload"] = json.loads(out)
     log_off, rmq_off = log_size(BACKEND_LOG), log_size(RMQ_LOG)
     async with aiohttp.ClientSession() as session:
@@ -91,15 +95,22 @@ async def main() -> None:
             probes = [p for p in sampler.probes if t0 - 1 <= p[0] <= t1]
             prom_fail = [r.get("p_err", "")[:60] for r in rows if "p_err" in r]
             prom_s = [r.get("p_s", 0) for r in rows]
-            rec = {"frame": f, "nodes_after": falkor_counts().get("labels", {}).get("Node"),
-                   "write_s": round(w, 2), "per_triple_ms": round(1000 * w / f, 2), "elapsed_s": round(t1 - t0, 1),
-                   "pong_s": pong_s,
-                   "metrics_queries": len(rows), "metrics_failures": len(prom_fail),
-                   "metrics_fail_kinds": sorted(set(prom_fail))[:3],
-                   "metrics_max_s": max(prom_s, default=None),
-                   "probes": len(probes), "probe_ok": sum(isinstance(p[1], float) for p in probes),
-                   "probe_max_s": max((p[1] for p in probes if isinstance(p[1], float)), default=None),
-                   "probe_fail_kinds": sorted({str(p[1])[:40] for p in probes if not isinstance(p[1], float)})[:3]}
+            rec = {
+                "frame": f,
+                "nodes_after": falkor_counts().get("labels", {}).get("Node"),
+                "write_s": round(w, 2),
+                "per_triple_ms": round(1000 * w / f, 2),
+                "elapsed_s": round(t1 - t0, 1),
+                "pong_s": pong_s,
+                "metrics_queries": len(rows),
+                "metrics_failures": len(prom_fail),
+                "metrics_fail_kinds": sorted(set(prom_fail))[:3],
+                "metrics_max_s": max(prom_s, default=None),
+                "probes": len(probes),
+                "probe_ok": sum(isinstance(p[1], float) for p in probes),
+                "probe_max_s": max((p[1] for p in probes if isinstance(p[1], float)), default=None),
+                "probe_fail_kinds": sorted({str(p[1])[:40] for p in probes if not isinstance(p[1], float)})[:3],
+            }
             res["runs"].append(rec)
             print(json.dumps(rec), flush=True)
         await sampler.stop()

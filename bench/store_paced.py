@@ -64,9 +64,13 @@ async def main() -> None:
     ap.add_argument("--triples", type=int, default=50000)
     ap.add_argument("--frame", type=int, default=1000)
     ap.add_argument("--min-frame", type=int, default=20)
-    ap.add_argument("--initial-frame", type=int, default=100,
-                    help="frame size until the write time per triple has been measured (a big first frame "
-                         "into a big store can block the back end for minutes)")
+    ap.add_argument(
+        "--initial-frame",
+        type=int,
+        default=100,
+        help="frame size until the write time per triple has been measured (a big first frame "
+        "into a big store can block the back end for minutes)",
+    )
     ap.add_argument("--adaptive-frame", action="store_true")
     ap.add_argument("--msg-seconds", type=float, default=10.0)
     ap.add_argument("--bound", type=int, default=2000, help="B: max triples sent but not yet processed")
@@ -76,14 +80,22 @@ async def main() -> None:
     ap.add_argument("--window", type=float, default=60.0)
     ap.add_argument("--query-timeout", type=float, default=3.0)
     ap.add_argument("--stall-after", type=float, default=400.0)
-    ap.add_argument("--backlog-on", default="writer", choices=["writer", "slowest"],
-                    help="writer: backlog = sent - triples written by triples-write (kg-store only has to stay "
-                         "within --kg-max-lag messages); slowest: min over both consumers, in messages")
+    ap.add_argument(
+        "--backlog-on",
+        default="writer",
+        choices=["writer", "slowest"],
+        help="writer: backlog = sent - triples written by triples-write (kg-store only has to stay "
+        "within --kg-max-lag messages); slowest: min over both consumers, in messages",
+    )
     ap.add_argument("--kg-max-lag", type=int, default=200, help="max frames kg-store may be behind the sender")
-    ap.add_argument("--frame-rule", default="write-time", choices=["write-time", "rate"],
-                    help="write-time: frame = msg-seconds / (seconds per triple from "
-                         "tg_triples_store_write_duration_seconds_sum / _batch_size_sum); "
-                         "rate: msg-seconds x processed rate")
+    ap.add_argument(
+        "--frame-rule",
+        default="write-time",
+        choices=["write-time", "rate"],
+        help="write-time: frame = msg-seconds / (seconds per triple from "
+        "tg_triples_store_write_duration_seconds_sum / _batch_size_sum); "
+        "rate: msg-seconds x processed rate",
+    )
     ap.add_argument("--tag", default="")
     a = ap.parse_args()
 
@@ -111,14 +123,14 @@ async def main() -> None:
         base = None
         while base is None:
             base = await read()
-        sizes: list[int] = []          # size of each frame sent, in order
-        prefix = [0]                   # prefix sums of sizes
+        sizes: list[int] = []  # size of each frame sent, in order
+        prefix = [0]  # prefix sums of sizes
         s = await Sender.open("triples", ping_every=1)
         t0 = time.monotonic()
         cur = dict(base)
-        hist: deque = deque()          # (scrape_ts, processed_triples)
-        whist: deque = deque()         # (scrape_ts, tw_sum, tw_dur)
-        tau = 0.0                      # s of write per triple
+        hist: deque = deque()  # (scrape_ts, processed_triples)
+        whist: deque = deque()  # (scrape_ts, tw_sum, tw_dur)
+        tau = 0.0  # s of write per triple
         rate = 0.0
         next_i = 0
         last_progress = time.monotonic()
@@ -201,12 +213,24 @@ async def main() -> None:
             max_backlog = max(max_backlog, backlog)
             if tick_n % 5 == 0 and (q_task is None or q_task.done()):
                 q_task = asyncio.create_task(queues())
-            row = {"t": round(time.monotonic() - t0, 2), "sent": prefix[len(sizes)], "confirmed_frames": s.confirmed,
-                   "frames": len(sizes), "processed": ptriples, "backlog": backlog, "rate": round(rate, 1),
-                   "written": written, "kg_msgs": kg_msgs, "ms_per_triple": round(1000 * tau, 2),
-                   "frame": frame_now,
-                   "scrape_age": round(time.time() - cur["scrape_ts"], 1) if cur.get("scrape_ts") else None,
-                   "query_ok": c is not None, "query_s": query_s, "sent_now": sent_now, "q": qd}
+            row = {
+                "t": round(time.monotonic() - t0, 2),
+                "sent": prefix[len(sizes)],
+                "confirmed_frames": s.confirmed,
+                "frames": len(sizes),
+                "processed": ptriples,
+                "backlog": backlog,
+                "rate": round(rate, 1),
+                "written": written,
+                "kg_msgs": kg_msgs,
+                "ms_per_triple": round(1000 * tau, 2),
+                "frame": frame_now,
+                "scrape_age": round(time.time() - cur["scrape_ts"], 1) if cur.get("scrape_ts") else None,
+                "query_ok": c is not None,
+                "query_s": query_s,
+                "sent_now": sent_now,
+                "q": qd,
+            }
             fh.write(json.dumps(row) + "\n")
             fh.flush()
             tick_n += 1
@@ -222,18 +246,32 @@ async def main() -> None:
         close_s = await s.close()
         direct = await read_direct(session)
     fh.close()
-    res = {"tag": tag, "collection": coll, "triples": a.triples, "bound": a.bound, "frame": a.frame,
-           "adaptive_frame": a.adaptive_frame, "msg_seconds": a.msg_seconds, "source": a.source,
-           "backlog_on": a.backlog_on, "frame_rule": a.frame_rule,
-           "elapsed_s": round(elapsed, 1), "written_all_at_s": t_written, "stalled": stalled,
-           "frame_size_min_max": [min(frame_sizes_hist, default=0), max(frame_sizes_hist, default=0)],
-           "processed": last_processed,
-           "avg_rate": round(last_processed / elapsed, 1), "frames_sent": len(sizes),
-           "max_backlog_seen": max_backlog, "metric_query_failures": query_fail, "close_s": round(close_s, 3),
-           "tw_write_s_total": round(direct["tw_dur"], 1),
-           "backend_log": log_since(BACKEND_LOG, log_off)[-20:],
-           "rabbitmq_log": log_since(RMQ_LOG, rmq_off, r"heartbeat|missed|closing|error|timeout")[-20:],
-           "falkordb": falkor_counts()}
+    res = {
+        "tag": tag,
+        "collection": coll,
+        "triples": a.triples,
+        "bound": a.bound,
+        "frame": a.frame,
+        "adaptive_frame": a.adaptive_frame,
+        "msg_seconds": a.msg_seconds,
+        "source": a.source,
+        "backlog_on": a.backlog_on,
+        "frame_rule": a.frame_rule,
+        "elapsed_s": round(elapsed, 1),
+        "written_all_at_s": t_written,
+        "stalled": stalled,
+        "frame_size_min_max": [min(frame_sizes_hist, default=0), max(frame_sizes_hist, default=0)],
+        "processed": last_processed,
+        "avg_rate": round(last_processed / elapsed, 1),
+        "frames_sent": len(sizes),
+        "max_backlog_seen": max_backlog,
+        "metric_query_failures": query_fail,
+        "close_s": round(close_s, 3),
+        "tw_write_s_total": round(direct["tw_dur"], 1),
+        "backend_log": log_since(BACKEND_LOG, log_off)[-20:],
+        "rabbitmq_log": log_since(RMQ_LOG, rmq_off, r"heartbeat|missed|closing|error|timeout")[-20:],
+        "falkordb": falkor_counts(),
+    }
     with open(f"{OUT_DIR}/{tag}.json", "w") as out:
         json.dump(res, out, indent=1)
     print(json.dumps(res, indent=1))

@@ -15,7 +15,7 @@ import json
 import subprocess
 import uuid
 
-CODE = r'''
+CODE = r"""
 import json, sys, time
 from falkordb import FalkorDB
 n, coll, graph, run, url = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
@@ -34,7 +34,7 @@ for a in range(0, n, step):
         params={"a": a, "b": b, "run": run, "c": coll})
 r = g.query("MATCH (n) RETURN labels(n)[0], count(n)").result_set
 print(json.dumps({"seconds": round(time.time() - t, 1), "labels": {x: y for x, y in r}}))
-'''
+"""
 
 
 def main() -> None:
@@ -45,8 +45,13 @@ def main() -> None:
     ap.add_argument("--url", default="falkor://127.0.0.1:6380")
     ap.add_argument("--python", default="/tmp/tgreal/venv/bin/python")
     a = ap.parse_args()
-    out = subprocess.run([a.python, "-c", CODE, str(a.triples), a.collection, a.graph, uuid.uuid4().hex[:6], a.url],
-                         capture_output=True, text=True, timeout=900, check=False)
+    out = subprocess.run(
+        [a.python, "-c", CODE, str(a.triples), a.collection, a.graph, uuid.uuid4().hex[:6], a.url],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if out.returncode:
         raise SystemExit(out.stderr)
     print(json.dumps(json.loads(out.stdout)))

@@ -162,10 +162,13 @@ EMBEDDINGS = [
 
 
 def write(name: str, cells: list[nbformat.NotebookNode]) -> None:
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    })
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+    )
     nbformat.write(nb, HERE / name)
 
 

@@ -8,7 +8,8 @@ A builder in ``tg_connect/protocol/builders/`` registered with ``@method(face)``
 ``tg_connect/protocol/registry.py``) becomes a method of that face's async class in
 ``tg_connect/flow/core.py``, written between the class's two registry markers:
 
-* with the builder's parameters, defaults and docstring, copied from its source;
+* with the builder's parameters, defaults and docstring, copied from its source, and the
+  result formatted by ``ruff format`` as the rest of the repository is;
 * ``Call[C, R]`` builders return ``R`` (``async def``, awaited through ``Face._result``);
 * a builder with a keyword ``streaming: bool = False`` gets the three overloads every
   streaming method has (``Awaitable[R]``, ``ChunkStream[C]``, either) and goes through
@@ -38,7 +39,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "python scripts/gen_faces.py"
 TARGET = "tg_connect/flow/core.py"
-WIDTH = 120
 # The registry's face names and the async classes that carry them.
 FACE_CLASSES = {
     "flow-instance": "AsyncFlowInstance",
@@ -90,8 +90,12 @@ def _builder_node(builder: Any) -> tuple[ast.FunctionDef, str]:
 def _call_types(node: ast.FunctionDef) -> tuple[str, str]:
     """(C, R) of a ``Call[C, R]`` return annotation."""
     ann = node.returns
-    if not (isinstance(ann, ast.Subscript) and ast.unparse(ann.value) == "Call"
-            and isinstance(ann.slice, ast.Tuple) and len(ann.slice.elts) == 2):
+    if not (
+        isinstance(ann, ast.Subscript)
+        and ast.unparse(ann.value) == "Call"
+        and isinstance(ann.slice, ast.Tuple)
+        and len(ann.slice.elts) == 2
+    ):
         raise GenerationError(f"{node.name}: a registered builder must return Call[C, R]")
     chunk, result = ann.slice.elts
     return ast.unparse(chunk), ast.unparse(result)
@@ -137,38 +141,13 @@ def _arguments(node: ast.FunctionDef) -> list[str]:
 
 
 def _statement(head: str, arguments: list[str], close: str) -> list[str]:
-    """``head`` + the arguments + ``close``, wrapped at WIDTH under the call's parenthesis."""
-    lines = [head]
-    fresh = True
-    for i, arg in enumerate(arguments):
-        piece = arg + (", " if i < len(arguments) - 1 else "")
-        if not fresh and len(lines[-1]) + len(piece.rstrip()) + len(close) > WIDTH:
-            lines[-1] = lines[-1].rstrip()
-            lines.append(" " * len(head))
-        lines[-1] += piece
-        fresh = False
-    lines[-1] += close
-    return lines
+    """``head`` + the arguments + ``close`` on one line (``ruff format`` wraps it)."""
+    return [head + ", ".join(arguments) + close]
 
 
 def _signature(prefix: str, params: list[str], returns: str, suffix: str) -> list[str]:
-    """``prefix(params) -> returns:suffix`` wrapped at WIDTH, continuation lines under the first parameter."""
-    head = f"    {prefix}("
-    indent = " " * len(head)
-    lines = [head]
-    fresh = True  # the current line holds no parameter yet
-    for i, param in enumerate(params):
-        piece = param + (", " if i < len(params) - 1 else "")
-        if not fresh and len(lines[-1]) + len(piece.rstrip()) > WIDTH:
-            lines[-1] = lines[-1].rstrip()
-            lines.append(indent)
-        lines[-1] += piece
-        fresh = False
-    tail = f") -> {returns}:{suffix}"
-    if len(lines[-1]) + len(tail) > WIDTH:
-        lines.append(indent[:-1])  # the closing parenthesis under the opening one
-    lines[-1] += tail
-    return lines
+    """``prefix(params) -> returns:suffix`` on one line (``ruff format`` wraps it)."""
+    return [f"    {prefix}({', '.join(params)}) -> {returns}:{suffix}"]
 
 
 def _docstring(node: ast.FunctionDef) -> list[str]:
@@ -197,8 +176,11 @@ def method_text(name: str, builder: Any, shadowed: set[str]) -> str:
     if "streaming" in kw_names:
         either = f"Awaitable[{result}] | ChunkStream[{chunk}]"
         lines: list[str] = []
-        for streaming, returns in (("Literal[False] = False", f"Awaitable[{result}]"),
-                                   ("Literal[True]", f"ChunkStream[{chunk}]"), ("bool", either)):
+        for streaming, returns in (
+            ("Literal[False] = False", f"Awaitable[{result}]"),
+            ("Literal[True]", f"ChunkStream[{chunk}]"),
+            ("bool", either),
+        ):
             lines += ["    @overload", *_signature(f"def {name}", _params(node, source, streaming), returns, " ...")]
         lines += _signature(f"def {name}", _params(node, source, None), either, "")
         lines += [*doc, *_statement(f"        return self._dispatch(sv.{builder.__name__}(", arguments, "))")]
@@ -213,7 +195,11 @@ def method_text(name: str, builder: Any, shadowed: set[str]) -> str:
 
 
 def generate(text: str, methods: list[Any]) -> str:
-    """``text`` (flow/core.py) with every class's registry block rewritten."""
+    """``text`` (flow/core.py) with every class's registry block rewritten, formatted."""
+    return _load_gen_sync().formatted(_generate(text, methods), TARGET)
+
+
+def _generate(text: str, methods: list[Any]) -> str:
     by_class: dict[str, list[str]] = {cls: [] for cls in FACE_CLASSES.values()}
     names: dict[str, set[str]] = {}
     for m in methods:
@@ -232,7 +218,7 @@ def generate(text: str, methods: list[Any]) -> str:
     while i < len(lines):
         line = lines[i]
         if line.startswith("class "):
-            current = line[len("class "):].split("(")[0].split(":")[0]
+            current = line[len("class ") :].split("(")[0].split(":")[0]
         if line == BEGIN:
             if current not in by_class:
                 raise GenerationError(f"{TARGET}: a registry block in class {current}, which has no face name")
@@ -269,11 +255,15 @@ def _with_type_imports(text: str, texts: list[str]) -> str:
     new builder's result type needs no hand edit of the face module."""
     from tg_connect import types
 
-    own = {name for name, obj in vars(types).items()
-           if getattr(obj, "__module__", None) == types.__name__ and not name.startswith("_")}
+    own = {
+        name
+        for name, obj in vars(types).items()
+        if getattr(obj, "__module__", None) == types.__name__ and not name.startswith("_")
+    }
     tree = ast.parse(text)
-    statement = next((s for s in tree.body if isinstance(s, ast.ImportFrom) and s.level == 2 and s.module == "types"),
-                     None)
+    statement = next(
+        (s for s in tree.body if isinstance(s, ast.ImportFrom) and s.level == 2 and s.module == "types"), None
+    )
     if statement is None:
         raise GenerationError(f"{TARGET}: no 'from ..types import (...)' to extend")
     have = {a.name for a in statement.names}
@@ -283,7 +273,7 @@ def _with_type_imports(text: str, texts: list[str]) -> str:
     lines = text.split("\n")
     new = ["from ..types import (", *(f"    {name}," for name in wanted), ")"]
     assert statement.end_lineno is not None
-    return "\n".join(lines[:statement.lineno - 1] + new + lines[statement.end_lineno:])
+    return "\n".join(lines[: statement.lineno - 1] + new + lines[statement.end_lineno :])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,8 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stale = current != wanted
     if stale and args.check:
-        sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True),
-                                                   f"{TARGET} (checked in)", f"{TARGET} (generated)"))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                current.splitlines(True), wanted.splitlines(True), f"{TARGET} (checked in)", f"{TARGET} (generated)"
+            )
+        )
         print(f"{TARGET} is stale: run {COMMAND}", file=sys.stderr)
         return 1
     if stale:

@@ -20,11 +20,10 @@ parameters, written out here from the async source. Per member:
 * private members, and those a job lists as async-only, are left out.
 
 Anything else is refused with a message, so a new kind of member needs a rule here rather
-than a silently wrong twin. Signatures are copied as text (the author's line breaks kept,
-continuation lines shifted by what ``async `` took), docstrings and section comments too,
+than a silently wrong twin. Signatures are copied as text, docstrings and section comments too,
 with ``AsyncX`` read as ``X`` and ``api.async_x()`` as ``api.x()``. Imports are the async
-module's, less what the output does not use. ``tests/unit/test_sync_generated.py`` fails
-when a checked-in file differs from what this script writes.
+module's, less what the output does not use, and the file is formatted by ``ruff format``.
+``tests/unit/test_sync_generated.py`` fails when a checked-in file differs from what this script writes.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ import ast
 import builtins
 import difflib
 import re
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,13 +72,13 @@ JOBS = (
             "AsyncFlow": "Flow",
             "AsyncSocketClient": "SocketClient",
         },
-        docstring='''The sync faces: the async faces of :mod:`.core` run on tg_connect's one background loop.
+        docstring="""The sync faces: the async faces of :mod:`.core` run on tg_connect's one background loop.
 
 Every method has the signature of its async twin and returns what the coroutine returns;
 streaming methods return a :class:`ChunkIterator`. Calls go through
 :mod:`tg_connect.transport.bridge`, so they work from any number of threads and inside a
 running event loop (Jupyter), and a streamed answer crosses threads through a bounded
-queue (a slow consumer slows the socket, it does not grow memory).''',
+queue (a slow consumer slows the socket, it does not grow memory).""",
         imports=(
             "from ..transport import bridge",
             "from . import core",
@@ -164,8 +164,10 @@ class ClassWriter:
             text = re.sub(rf"\b{re.escape(old)}\b", new, text)
         found = ASYNC_WORDS.search(text)
         if found:
-            raise GenerationError(f"{where}: the docstring still speaks of async after substitution"
-                                  f" ({found[0]!r}); reword it, or add a doc_subs entry")
+            raise GenerationError(
+                f"{where}: the docstring still speaks of async after substitution"
+                f" ({found[0]!r}); reword it, or add a doc_subs entry"
+            )
         return text
 
     def returns(self, node: ast.expr) -> str:
@@ -185,26 +187,20 @@ class ClassWriter:
         return self.src.segment(node)
 
     def header(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> str:
-        """``def name(...) -> R:`` with the source's parameters and line breaks."""
+        """``def name(...) -> R:`` with the source's parameters, on one line."""
         if fn.returns is None:
             raise GenerationError(f"{self.src.where(fn)}: {fn.name} has no return annotation")
         for arg in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]:
             if arg.annotation is not None and _names_in(arg.annotation) & self.job.classes.keys():
                 raise GenerationError(f"{self.src.where(fn)}: an async face as a parameter type: no rule for it")
-        lines = self.src.lines[fn.lineno - 1:fn.returns.lineno]
-        lines[-1] = lines[-1][:fn.returns.col_offset]
-        text = "\n".join(lines)[fn.col_offset:]
-        opening = text[:text.index("(") + 1]
-        new_opening = f"def {name}("
-        text = new_opening + text[len(opening):]
-        shift = len(opening) - len(new_opening)
-        out = [text.splitlines()[0]]
-        for line in text.splitlines()[1:]:
-            if shift > 0 and not line[:shift].isspace():
-                raise GenerationError(f"{self.src.where(fn)}: a continuation line of {fn.name} is not indented"
-                                      " past 'async '")
-            out.append(line[shift:] if shift > 0 else " " * -shift + line)
-        return "\n".join(out) + self.returns(fn.returns) + ":"
+        lines = self.src.lines[fn.lineno - 1 : fn.returns.lineno]
+        lines[-1] = lines[-1][: fn.returns.col_offset]
+        text = " ".join(line.strip() for line in lines)  # one line: the generated file is formatted after
+        text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
+        if "#" in text:
+            raise GenerationError(f"{self.src.where(fn)}: a comment inside the signature of {fn.name}: no rule for it")
+        params = text[text.index("(") :]
+        return f"def {name}{params}" + self.returns(fn.returns) + ":"
 
     def call_args(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
         a = fn.args
@@ -229,8 +225,7 @@ class ClassWriter:
         """The sync twin of one member, as lines; None when it has none."""
         name = fn.name
         if name == "__repr__":
-            return ["    def __repr__(self) -> str:",
-                    '        return repr(self._a).replace("Async", "", 1)']
+            return ["    def __repr__(self) -> str:", '        return repr(self._a).replace("Async", "", 1)']
         if name == "__init__" or name in self.job.async_only:
             return None
         if name.startswith("__"):
@@ -246,8 +241,12 @@ class ClassWriter:
                 raise GenerationError(f"{self.src.where(fn)}: no rule for this property")
             if _names_in(fn.returns) & self.job.classes.keys():
                 raise GenerationError(f"{self.src.where(fn)}: a property returning an async face: no rule for it")
-            return ["    @property", "    " + self.header(fn, sync_name), *self.docstring(fn),
-                    f"        return self._a.{name}"]
+            return [
+                "    @property",
+                "    " + self.header(fn, sync_name),
+                *self.docstring(fn),
+                f"        return self._a.{name}",
+            ]
         header = "    " + self.header(fn, sync_name)
         if "overload" in decorators:
             return ["    @overload", header + " ..."]
@@ -262,8 +261,9 @@ class ClassWriter:
         elif _names_in(fn.returns) & ({UNWRAP} | RENAME_TYPES.keys()):
             body = wrap_call(f"        return run_or_iterate({call}", args, "))")
         else:
-            raise GenerationError(f"{self.src.where(fn)}: {name} is neither async nor streaming nor returns an"
-                                  " async face: no rule for it")
+            raise GenerationError(
+                f"{self.src.where(fn)}: {name} is neither async nor streaming nor returns an async face: no rule for it"
+            )
         return [header, *self.docstring(fn), body]
 
     def write(self) -> str:
@@ -291,11 +291,15 @@ class ClassWriter:
         last: str | None = None
         for stmt in body:
             start = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
-            comments += [self.substitute_doc(line, f"{self.src.where(stmt)} (the comment above)")
-                         for line in self.src.lines[previous_end:start - 1] if line.strip().startswith("#")]
+            comments += [
+                self.substitute_doc(line, f"{self.src.where(stmt)} (the comment above)")
+                for line in self.src.lines[previous_end : start - 1]
+                if line.strip().startswith("#")
+            ]
             previous_end = stmt.end_lineno or stmt.lineno
-            if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-                                              and stmt.value.value is Ellipsis):
+            if isinstance(stmt, ast.Pass) or (
+                isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
+            ):
                 continue
             if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 raise GenerationError(f"{self.src.where(stmt)}: no rule for {type(stmt).__name__} in a class body")
@@ -354,8 +358,38 @@ def _import_key(stmt: ast.Import | ast.ImportFrom) -> tuple[int, int, str]:
     return (0, 0, "")
 
 
+def formatted(text: str, path: str) -> str:
+    """``text`` as ``ruff format`` leaves it (the repository's style, checked in CI), so a
+    generated file is what the formatter would make of it and the two never disagree."""
+    done = subprocess.run(
+        # --config: the file named may lie outside the repository (the generator's own tests)
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "format",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--stdin-filename",
+            path,
+            "-",
+        ],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if done.returncode != 0:
+        raise GenerationError(f"{path}: ruff format failed: {done.stderr.strip()}")
+    return done.stdout
+
+
 def generate(job: Job) -> str:
-    """The text of ``job.target``."""
+    """The text of ``job.target``, formatted."""
+    return formatted(_generate(job), job.target)
+
+
+def _generate(job: Job) -> str:
     src = Source(ROOT / job.source)
     if Path(job.source).parent != Path(job.target).parent:
         raise GenerationError(f"{job.target}: a sync module sits next to its async one")
@@ -366,12 +400,17 @@ def generate(job: Job) -> str:
     classes = [ClassWriter(job, src, node).write() for node in found.values()]
     aliases = []
     for stmt in src.tree.body:  # AsyncSocketFlowInstance = AsyncFlowInstance -> SocketFlowInstance = FlowInstance
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and isinstance(stmt.value, ast.Name) and stmt.value.id in job.classes):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Name)
+            and stmt.value.id in job.classes
+        ):
             alias = stmt.targets[0].id
             if not alias.startswith("Async"):
                 raise GenerationError(f"{src.where(stmt)}: alias {alias} does not start with Async")
-            aliases.append(f"{alias[len('Async'):]} = {job.classes[stmt.value.id]}")
+            aliases.append(f"{alias[len('Async') :]} = {job.classes[stmt.value.id]}")
     code = "\n\n".join(classes) + ("\n\n" + "\n".join(aliases) + "\n" if aliases else "")
 
     # Imports: the source's, then the job's, then the source module's own names; each only if used.
@@ -406,11 +445,16 @@ def generate(job: Job) -> str:
     if unknown:
         raise GenerationError(f"{job.target}: generated code uses {sorted(unknown)}, which nothing imports")
 
-    head = (f"# Generated from {job.source} by scripts/gen_sync.py; do not edit.\n"
-            f"# Change the async face there, then run: {COMMAND}\n"
-            + (f'"""{job.docstring}\n"""\n' if "\n" in job.docstring else f'"""{job.docstring}"""\n'))
-    parts = [head, "from __future__ import annotations\n",
-             *("\n".join(groups[k]) + "\n" for k in sorted(groups) if groups[k])]
+    head = (
+        f"# Generated from {job.source} by scripts/gen_sync.py; do not edit.\n"
+        f"# Change the async face there, then run: {COMMAND}\n"
+        + (f'"""{job.docstring}\n"""\n' if "\n" in job.docstring else f'"""{job.docstring}"""\n')
+    )
+    parts = [
+        head,
+        "from __future__ import annotations\n",
+        *("\n".join(groups[k]) + "\n" for k in sorted(groups) if groups[k]),
+    ]
     if checked:
         parts.append("if TYPE_CHECKING:\n" + "".join(f"    {line}\n" for line in checked))
     return "\n".join(parts) + "\n\n" + code
@@ -439,8 +483,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for job, current, wanted in todo:
         if args.check:
-            diff = difflib.unified_diff(current.splitlines(True), wanted.splitlines(True),
-                                        f"{job.target} (checked in)", f"{job.target} (generated)")
+            diff = difflib.unified_diff(
+                current.splitlines(True),
+                wanted.splitlines(True),
+                f"{job.target} (checked in)",
+                f"{job.target} (generated)",
+            )
             sys.stdout.writelines(diff)
             print(f"{job.target} is stale: run {COMMAND}", file=sys.stderr)
         else:

@@ -59,10 +59,20 @@ class Api:
     ``verify=False`` skips TLS certificate checks (and warns once).
     """
 
-    def __init__(self, url: str | None = None, timeout: float = 60, token: str | None = None,
-                 workspace: str | None = None, verify: bool = True) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0 \
-                or not math.isfinite(timeout):
+    def __init__(
+        self,
+        url: str | None = None,
+        timeout: float = 60,
+        token: str | None = None,
+        workspace: str | None = None,
+        verify: bool = True,
+    ) -> None:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not timeout > 0
+            or not math.isfinite(timeout)
+        ):
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         if workspace is not None and (not isinstance(workspace, str) or not workspace):
             raise ValueError("workspace must be a non-empty string")
@@ -88,8 +98,9 @@ class Api:
         """The resolved gateway (``url``, else ``$TRUSTGRAPH_URL``, else ``http://localhost:8088``)."""
         with self._lock:
             if self._resolved is None:
-                self._resolved = resolve_target(self._url, self._token, workspace=self._workspace,
-                                                timeout=self._timeout, verify=self._verify)
+                self._resolved = resolve_target(
+                    self._url, self._token, workspace=self._workspace, timeout=self._timeout, verify=self._verify
+                )
             return self._resolved
 
     @property

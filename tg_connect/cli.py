@@ -23,8 +23,10 @@ from .writers import write
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="gateway URL (default: $TRUSTGRAPH_URL, else http://localhost:8088)")
-    p.add_argument("--token", help="API token (default: $TRUSTGRAPH_TOKEN; prefer the variable, "
-                   "command lines are visible to other users)")
+    p.add_argument(
+        "--token",
+        help="API token (default: $TRUSTGRAPH_TOKEN; prefer the variable, command lines are visible to other users)",
+    )
     p.add_argument("--flow", default="default")
     p.add_argument("--collection", default="default")
     p.add_argument("--workspace", default=None)
@@ -56,29 +58,58 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--batch-size", type=int, default=1000, help="rows per import message")
     load.add_argument("--max-batch-bytes", type=int, default=8 * 1024 * 1024)
     load.add_argument("--concurrency", type=int, default=1, help="import sockets to spread the load over")
-    load.add_argument("--rate", type=_rate, default="auto", metavar="ROWS_PER_S|auto|none",
-                      help="pace the load (the gateway has no back-pressure): 'auto' follows the stores' own"
-                      " progress in the gateway's metrics, a number is at most that many rows per second,"
-                      " 'none' is as fast as the socket takes them (default: auto)")
-    load.add_argument("--retries", type=int, default=5,
-                      help="reconnects in a row, without progress, before a dropped load fails (default: 5;"
-                      " 0 fails at the first drop)")
-    load.add_argument("--wait", choices=["delivered", "stored"], default="delivered",
-                      help="stored: after sending, wait until the stores have processed everything, as the"
-                      " gateway's metrics show (default: delivered)")
-    load.add_argument("--wait-timeout", type=float, default=600.0, metavar="SECONDS",
-                      help="with --wait stored: how long to wait (default: 600)")
+    load.add_argument(
+        "--rate",
+        type=_rate,
+        default="auto",
+        metavar="ROWS_PER_S|auto|none",
+        help="pace the load (the gateway has no back-pressure): 'auto' follows the stores' own"
+        " progress in the gateway's metrics, a number is at most that many rows per second,"
+        " 'none' is as fast as the socket takes them (default: auto)",
+    )
+    load.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        help="reconnects in a row, without progress, before a dropped load fails (default: 5;"
+        " 0 fails at the first drop)",
+    )
+    load.add_argument(
+        "--wait",
+        choices=["delivered", "stored"],
+        default="delivered",
+        help="stored: after sending, wait until the stores have processed everything, as the"
+        " gateway's metrics show (default: delivered)",
+    )
+    load.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="with --wait stored: how long to wait (default: 600)",
+    )
     load.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     load.add_argument("--checkpoint", help="file recording what was sent; rerun with it to resume")
-    load.add_argument("--verify", action="store_true",
-                      help="read back what the load wrote; rows not read back make the exit status 2")
-    load.add_argument("--verify-timeout", type=float, default=60.0, metavar="SECONDS",
-                      help="with --verify: how long to keep reading back while rows are missing (default: 60)")
+    load.add_argument(
+        "--verify", action="store_true", help="read back what the load wrote; rows not read back make the exit status 2"
+    )
+    load.add_argument(
+        "--verify-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --verify: how long to keep reading back while rows are missing (default: 60)",
+    )
     load.add_argument("--document-id", help="metadata id of every message (names the knowledge core)")
-    load.add_argument("--compression", choices=["auto", "deflate", "none"], default="auto",
-                      help="permessage-deflate (auto: on except on loopback)")
-    load.add_argument("--format", help="input format when the suffix does not say (parquet, csv, tsv,"
-                      " jsonl, nt, nq, ttl, trig)")
+    load.add_argument(
+        "--compression",
+        choices=["auto", "deflate", "none"],
+        default="auto",
+        help="permessage-deflate (auto: on except on loopback)",
+    )
+    load.add_argument(
+        "--format", help="input format when the suffix does not say (parquet, csv, tsv, jsonl, nt, nq, ttl, trig)"
+    )
     load.add_argument("--delimiter", help="CSV field delimiter")
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     load.add_argument("--no-progress", action="store_true")
@@ -94,12 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     dump = sub.add_parser("dump", help="write TrustGraph data to a file (Parquet, CSV, JSON Lines, RDF)")
     dump.add_argument("kind", choices=[k for k in KINDS] + [k.replace("-", "_") for k in KINDS])
-    dump.add_argument("dest", help="file to write; the format comes from its suffix (.parquet .csv .tsv"
-                      " .jsonl .nt .nq .ttl .trig, optionally .gz) or --format")
+    dump.add_argument(
+        "dest",
+        help="file to write; the format comes from its suffix (.parquet .csv .tsv"
+        " .jsonl .nt .nq .ttl .trig, optionally .gz) or --format",
+    )
     dump.add_argument("--format", help="output format when the suffix does not say")
     dump.add_argument("--max-rows-per-file", type=int, help="Parquet: roll over to numbered part files")
-    dump.add_argument("--drop-graphs", action="store_true",
-                      help="N-Triples/Turtle: write named-graph triples into the one graph")
+    dump.add_argument(
+        "--drop-graphs", action="store_true", help="N-Triples/Turtle: write named-graph triples into the one graph"
+    )
     _common(dump)
     dump.add_argument("--source", choices=["query", "core", "tail"], default=None)
     dump.add_argument("--core-id")
@@ -117,14 +152,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8088)
     serve.add_argument("--data", help="directory to persist data in (default: memory only)")
     serve.add_argument("--token", help="require this token (default: $TRUSTGRAPH_TOKEN; none = open)")
-    serve.add_argument("--llm-url", help="send text completion to this OpenAI-compatible endpoint "
-                       "(e.g. http://localhost:11434/v1) instead of the built-in scripted model")
-    serve.add_argument("--store-rate", type=float, metavar="ROWS_PER_S",
-                       help="simulate slow stores: the import sockets take frames in at full speed onto a "
-                       "queue and at most ROWS_PER_S rows per second are stored (default: stored at once)")
-    serve.add_argument("--store-queue-mb", type=float, default=1024, metavar="MB",
-                       help="with --store-rate: the queue's cap in MB of frame text; a frame past it closes "
-                       "its import socket with code 1011 (default: 1024)")
+    serve.add_argument(
+        "--llm-url",
+        help="send text completion to this OpenAI-compatible endpoint "
+        "(e.g. http://localhost:11434/v1) instead of the built-in scripted model",
+    )
+    serve.add_argument(
+        "--store-rate",
+        type=float,
+        metavar="ROWS_PER_S",
+        help="simulate slow stores: the import sockets take frames in at full speed onto a "
+        "queue and at most ROWS_PER_S rows per second are stored (default: stored at once)",
+    )
+    serve.add_argument(
+        "--store-queue-mb",
+        type=float,
+        default=1024,
+        metavar="MB",
+        help="with --store-rate: the queue's cap in MB of frame text; a frame past it closes "
+        "its import socket with code 1011 (default: 1024)",
+    )
 
     demo = sub.add_parser("demo", help="load the bundled sample into a local gateway and read it back")
     demo.add_argument("--no-progress", action="store_true")
@@ -165,9 +212,12 @@ class LogLines:
             self._last = p.elapsed
             total = f"/{p.total_rows:,}" if p.total_rows is not None else ""
             rate = p.rows / p.elapsed if p.elapsed > 0 else 0.0
-            print(f"tg-connect: {p.rows:,}{total} rows, {p.bytes / 1e6:,.1f} MB, {p.batches:,} messages,"
-                  f" {p.elapsed:,.1f} s, {rate:,.0f} rows/s{' (done)' if p.done else ''}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"tg-connect: {p.rows:,}{total} rows, {p.bytes / 1e6:,.1f} MB, {p.batches:,} messages,"
+                f" {p.elapsed:,.1f} s, {rate:,.0f} rows/s{' (done)' if p.done else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def _progress(args: argparse.Namespace) -> bool | LogLines:
@@ -179,13 +229,27 @@ def _progress(args: argparse.Namespace) -> bool | LogLines:
 
 def _load(args: argparse.Namespace) -> int:
     report = to_trustgraph(
-        args.source[0] if len(args.source) == 1 else args.source, kind=args.kind, url=args.url,
-        flow=args.flow, collection=args.collection, token=args.token, progress=_progress(args),
-        workspace=args.workspace, batch_size=args.batch_size, max_batch_bytes=args.max_batch_bytes,
-        on_error=args.on_error, document_id=args.document_id, timeout=args.timeout,
-        concurrency=args.concurrency, max_rows_per_second=args.rate, retries=args.retries, wait=args.wait,
-        wait_timeout=args.wait_timeout, checkpoint=args.checkpoint,
-        verify=args.verify, verify_timeout=args.verify_timeout,
+        args.source[0] if len(args.source) == 1 else args.source,
+        kind=args.kind,
+        url=args.url,
+        flow=args.flow,
+        collection=args.collection,
+        token=args.token,
+        progress=_progress(args),
+        workspace=args.workspace,
+        batch_size=args.batch_size,
+        max_batch_bytes=args.max_batch_bytes,
+        on_error=args.on_error,
+        document_id=args.document_id,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        max_rows_per_second=args.rate,
+        retries=args.retries,
+        wait=args.wait,
+        wait_timeout=args.wait_timeout,
+        checkpoint=args.checkpoint,
+        verify=args.verify,
+        verify_timeout=args.verify_timeout,
         compression=None if args.compression == "none" else args.compression,
         format=args.format,
         read_options={"delimiter": args.delimiter} if args.delimiter else None,
@@ -209,9 +273,17 @@ def _dump(args: argparse.Namespace) -> int:
         options["drop_graphs"] = True
     try:
         reader = read_batches(
-            args.kind, args.url, args.flow, args.collection, args.token, source=args.source,
-            workspace=args.workspace, core_id=args.core_id, max_rows=args.max_rows,
-            idle_timeout=args.idle_timeout, timeout=args.timeout,
+            args.kind,
+            args.url,
+            args.flow,
+            args.collection,
+            args.token,
+            source=args.source,
+            workspace=args.workspace,
+            core_id=args.core_id,
+            max_rows=args.max_rows,
+            idle_timeout=args.idle_timeout,
+            timeout=args.timeout,
         )
         result = write(reader, args.dest, format=args.format, kind=args.kind, **options)
     except TgConnectError as exc:
@@ -226,18 +298,24 @@ def _dump(args: argparse.Namespace) -> int:
 def _core(args: argparse.Namespace) -> int:
     if args.command == "export-core":
         try:
-            moved = export_core(args.core_id, args.dest, args.url, args.token, workspace=args.workspace,
-                                timeout=args.timeout)
+            moved = export_core(
+                args.core_id, args.dest, args.url, args.token, workspace=args.workspace, timeout=args.timeout
+            )
         except TgConnectError:
             print(f"tg-connect: export failed; {args.dest} was not written", file=sys.stderr)
             raise
-        print(f"exported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
-              f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes to {args.dest}")
+        print(
+            f"exported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
+            f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes to {args.dest}"
+        )
     else:
-        moved = import_core(args.core_id, args.source, args.url, args.token, workspace=args.workspace,
-                            timeout=args.timeout)
-        print(f"imported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
-              f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes from {args.source}")
+        moved = import_core(
+            args.core_id, args.source, args.url, args.token, workspace=args.workspace, timeout=args.timeout
+        )
+        print(
+            f"imported core {moved.core_id}: {moved.triples:,} triples, {moved.graph_embeddings:,}"
+            f" graph embeddings, {moved.items:,} items, {moved.bytes:,} bytes from {args.source}"
+        )
     return 0
 
 
@@ -246,9 +324,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .local import run_forever
 
-    run_forever(args.host, args.port, args.data, args.token or os.environ.get("TRUSTGRAPH_TOKEN") or None,
-                llm_url=args.llm_url, store_rows_per_second=args.store_rate,
-                store_queue_bytes=int(args.store_queue_mb * 1024 * 1024))
+    run_forever(
+        args.host,
+        args.port,
+        args.data,
+        args.token or os.environ.get("TRUSTGRAPH_TOKEN") or None,
+        llm_url=args.llm_url,
+        store_rows_per_second=args.store_rate,
+        store_queue_bytes=int(args.store_queue_mb * 1024 * 1024),
+    )
     return 0
 
 
@@ -258,8 +342,13 @@ def _demo(args: argparse.Namespace) -> int:
     path = sample.sample_path()
     with LocalGateway() as gw:
         print(f"local gateway at {gw.url}; loading {path.name}")
-        report = to_trustgraph(path, "triples", url=gw.url, document_id="tg-connect-sample",
-                               progress=not args.no_progress and sys.stderr.isatty())
+        report = to_trustgraph(
+            path,
+            "triples",
+            url=gw.url,
+            document_id="tg-connect-sample",
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
         print(report)
         table = read_batches("triples", gw.url).read_all()
         df = table.to_pandas()

@@ -45,14 +45,21 @@ class AuthenticationError(TgConnectError, PermissionError):
     request (the 2.11 gateway fails closed), and the same request may well pass if retried.
     """
 
-    def __init__(self, endpoint: str, detail: str = "auth failure", *, transient: bool = False,
-                 advice: str | None = None) -> None:
+    def __init__(
+        self, endpoint: str, detail: str = "auth failure", *, transient: bool = False, advice: str | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.detail = detail
         self.transient = transient
         if advice is None:
-            advice = ("the socket's token had been accepted, so the gateway's IAM service failed or"
-                      " timed out while authorising this request; retry") if transient else "check the token"
+            advice = (
+                (
+                    "the socket's token had been accepted, so the gateway's IAM service failed or"
+                    " timed out while authorising this request; retry"
+                )
+                if transient
+                else "check the token"
+            )
         super().__init__(f"authentication failed at {endpoint}: {detail} ({advice})")
 
 

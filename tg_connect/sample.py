@@ -54,21 +54,20 @@ def sample_triples(n: int, seed: int = 7) -> pa.Table:
     values = {
         0: pa.array([EX + "Person"] * n),
         1: pc.binary_join_element_wise("Person ", ent, ""),
-        2: pc.binary_join_element_wise("Persona n.º ", ent, " — «naïve» \"quoted\" \\ 😀", ""),
+        2: pc.binary_join_element_wise("Persona n.º ", ent, ' — «naïve» "quoted" \\ 😀', ""),
         3: ages,
         4: pc.binary_join_element_wise(EX + "company/", company, ""),
         5: pc.binary_join_element_wise(EX + "city/", city, ""),
         6: pc.binary_join_element_wise("addr", ent, ""),
         7: pa.array(["sample generator"] * n),
     }
-    conditions = pc.make_struct(*[pc.equal(pa.array(slot), k) for k in range(len(_SLOTS))],
-                                field_names=[str(k) for k in range(len(_SLOTS))])
+    conditions = pc.make_struct(
+        *[pc.equal(pa.array(slot), k) for k in range(len(_SLOTS))], field_names=[str(k) for k in range(len(_SLOTS))]
+    )
     o = pc.case_when(conditions, *[values[k] for k in range(len(_SLOTS))])
     g = pc.if_else(pc.equal(pa.array(slot), 7), PROVENANCE_GRAPH, pa.nulls(n, pa.string()))
     n_iri = pa.array(["iri"] * n)
-    return pa.table(
-        [s, n_iri, p, n_iri, o, o_type, o_datatype, o_language, g], schema=schemas.TRIPLES
-    )
+    return pa.table([s, n_iri, p, n_iri, o, o_type, o_datatype, o_language, g], schema=schemas.TRIPLES)
 
 
 def sample_path() -> Path:

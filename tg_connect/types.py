@@ -178,8 +178,9 @@ class Table(list[T]):
     ``to_pandas()`` a DataFrame.
     """
 
-    def __init__(self, items: Iterable[T] = (), schema: pa.Schema | None = None,
-                 row: Callable[[T], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, items: Iterable[T] = (), schema: pa.Schema | None = None, row: Callable[[T], dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(items)
         self._schema = schema
         self._row = row
@@ -243,8 +244,9 @@ class TripleList(Sequence[Triple]):
 
 def triple_from_wire(wire: Mapping[str, Any]) -> Triple:
     try:
-        return Triple(Term.from_wire(wire["s"]), Term.from_wire(wire["p"]), Term.from_wire(wire["o"]),
-                      wire.get("g") or None)
+        return Triple(
+            Term.from_wire(wire["s"]), Term.from_wire(wire["p"]), Term.from_wire(wire["o"]), wire.get("g") or None
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(f"malformed triple from the gateway: {exc!r}") from None
 
@@ -252,13 +254,21 @@ def triple_from_wire(wire: Mapping[str, Any]) -> Triple:
 def _term_columns(prefix: str, term: Term | None) -> dict[str, Any]:
     if term is None:
         return {prefix: None, f"{prefix}_type": None, f"{prefix}_datatype": None, f"{prefix}_language": None}
-    return {prefix: term.value, f"{prefix}_type": term.kind, f"{prefix}_datatype": term.datatype,
-            f"{prefix}_language": term.language}
+    return {
+        prefix: term.value,
+        f"{prefix}_type": term.kind,
+        f"{prefix}_datatype": term.datatype,
+        f"{prefix}_language": term.language,
+    }
 
 
 def _term_fields(prefix: str) -> list[pa.Field]:
-    return [pa.field(prefix, pa.string()), pa.field(f"{prefix}_type", pa.string()),
-            pa.field(f"{prefix}_datatype", pa.string()), pa.field(f"{prefix}_language", pa.string())]
+    return [
+        pa.field(prefix, pa.string()),
+        pa.field(f"{prefix}_type", pa.string()),
+        pa.field(f"{prefix}_datatype", pa.string()),
+        pa.field(f"{prefix}_language", pa.string()),
+    ]
 
 
 @dataclass(frozen=True)
@@ -282,8 +292,9 @@ class SparqlResult:
         if self.query_type == "ask":
             return pa.table({"ask": pa.array([self.ask_result], pa.bool_())})
         schema = pa.schema([f for v in self.variables for f in _term_fields(v)])
-        rows = [{k: v for var in self.variables for k, v in _term_columns(var, b.get(var)).items()}
-                for b in self.bindings]
+        rows = [
+            {k: v for var in self.variables for k, v in _term_columns(var, b.get(var)).items()} for b in self.bindings
+        ]
         return pa.Table.from_pylist(rows, schema=schema)
 
     def to_pandas(self) -> Any:
@@ -556,5 +567,3 @@ class QueryOptions(TypedDict, total=False):
     collection: str | None
     limit: int
     batch_size: int | None
-
-

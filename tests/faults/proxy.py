@@ -55,9 +55,17 @@ class Stats:
 class FaultProxy:
     """``with FaultProxy(gateway_url, cut_after=...) as proxy: ... proxy.url ...``"""
 
-    def __init__(self, upstream_url: str, *, cut_after: int | None = None, stall_after: int | None = None,
-                 stall_handshake: bool = False, direction: Direction = "up",
-                 faulty_connections: int | None = None, only: bytes | None = None) -> None:
+    def __init__(
+        self,
+        upstream_url: str,
+        *,
+        cut_after: int | None = None,
+        stall_after: int | None = None,
+        stall_handshake: bool = False,
+        direction: Direction = "up",
+        faulty_connections: int | None = None,
+        only: bytes | None = None,
+    ) -> None:
         parts = urlsplit(upstream_url)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
@@ -187,8 +195,10 @@ class FaultProxy:
             except (ConnectionError, OSError):
                 abort_both()
 
-        tasks = [asyncio.ensure_future(pump(client_reader, up_writer, "up")),
-                 asyncio.ensure_future(pump(up_reader, client_writer, "down"))]
+        tasks = [
+            asyncio.ensure_future(pump(client_reader, up_writer, "up")),
+            asyncio.ensure_future(pump(up_reader, client_writer, "down")),
+        ]
         ended = asyncio.ensure_future(done.wait())
         try:
             try:

@@ -26,9 +26,13 @@ from . import FaultProxy
 
 def triples(n: int, tag: str) -> pa.Table:
     """``n`` distinct plain triples whose predicate carries ``tag`` (to tell runs apart)."""
-    return pa.table({"s": [f"http://example.org/{tag}/s{i}" for i in range(n)],
-                     "p": [f"http://example.org/{tag}/p"] * n,
-                     "o": [f"value {i}" for i in range(n)]})
+    return pa.table(
+        {
+            "s": [f"http://example.org/{tag}/s{i}" for i in range(n)],
+            "p": [f"http://example.org/{tag}/p"] * n,
+            "o": [f"value {i}" for i in range(n)],
+        }
+    )
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -75,6 +79,7 @@ def handshake_bytes(gateway_url: str, path: str = "/api/v1/flow/default/export/t
     counted through a pass-through proxy: a proxy told to stall after that many lets the
     handshake through and nothing else (no auth reply, no frame, no pong)."""
     with FaultProxy(gateway_url) as proxy:
+
         async def run() -> int:
             ws = await open_websocket(f"ws://127.0.0.1:{proxy.port}{path}", timeout=10, ping_interval=None)
             await asyncio.sleep(0.2)  # let the proxy forward all the gateway sent
@@ -101,9 +106,11 @@ def timed_from_fault(proxy: FaultProxy, call: Callable[[], Any], limit: float = 
 def mux_auth_bytes(gateway_url: str) -> int:
     """Bytes the gateway sends to open ``/api/v1/socket`` and answer the auth frame."""
     with FaultProxy(gateway_url) as proxy:
+
         async def run() -> int:
-            ws, _ = await open_authenticated(f"ws://127.0.0.1:{proxy.port}/api/v1/socket", None, verify=True,
-                                             timeout=10, ping_interval=None)
+            ws, _ = await open_authenticated(
+                f"ws://127.0.0.1:{proxy.port}/api/v1/socket", None, verify=True, timeout=10, ping_interval=None
+            )
             await asyncio.sleep(0.2)
             count = proxy.stats.bytes_down
             await ws.close()
@@ -116,8 +123,14 @@ def core_body(core_id: str, items: int, rows_per_item: int) -> tuple[bytes, list
     """A knowledge-core msgpack body of ``items`` triples items, and where each item ends."""
     body, ends = b"", []
     for i in range(items):
-        wire = [{"s": {"t": "i", "i": f"http://example.org/s{i}-{j}"}, "p": {"t": "i", "i": "http://example.org/p"},
-                 "o": {"t": "l", "v": f"v{j}"}} for j in range(rows_per_item)]
+        wire = [
+            {
+                "s": {"t": "i", "i": f"http://example.org/s{i}-{j}"},
+                "p": {"t": "i", "i": "http://example.org/p"},
+                "o": {"t": "l", "v": f"v{j}"},
+            }
+            for j in range(rows_per_item)
+        ]
         body += cores.triples_item(core_id, "default", wire)
         ends.append(len(body))
     return body, ends
@@ -165,8 +178,9 @@ class BodyServer:
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """``tg-connect`` run as a real process."""
-    return subprocess.run([sys.executable, "-m", "tg_connect", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ})
+    return subprocess.run(
+        [sys.executable, "-m", "tg_connect", *args], capture_output=True, text=True, timeout=120, env={**os.environ}
+    )
 
 
 def load(gateway: tg_connect.LocalGateway, table: pa.Table, **options: Any) -> None:

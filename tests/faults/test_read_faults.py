@@ -23,8 +23,11 @@ from .read_helpers import BodyServer, cli, core_body, in_thread, load, triples, 
 def test_a_tail_cut_mid_stream_raises_with_the_rows_read(local_gateway: tg_connect.LocalGateway, run_id: str) -> None:
     table = triples(20_000, run_id)
     with FaultProxy(local_gateway.url, cut_after=300_000, direction="down") as proxy:
-        tail = in_thread(lambda: tg_connect.read_trustgraph("triples", url=proxy.url, source="tail",
-                                                            max_rows=table.num_rows, idle_timeout=30))
+        tail = in_thread(
+            lambda: tg_connect.read_trustgraph(
+                "triples", url=proxy.url, source="tail", max_rows=table.num_rows, idle_timeout=30
+            )
+        )
         wait_until(lambda: proxy.stats.bytes_down > 0)  # the handshake is through: the tap is subscribed
         load(local_gateway, table, batch_size=500)
         tail.join()
@@ -65,12 +68,12 @@ def test_a_tail_on_an_unknown_flow_raises_naming_it(local_gateway: tg_connect.Lo
     # The real 2.11.1 gateway accepts the socket and closes it at once, code 1000, no frame
     # (docs/real-gateway.md); the local one does the same.
     with pytest.raises(GatewayConnectionError, match="flow 'no-such-flow'.*code 1000") as info:
-        tg_connect.read_trustgraph("triples", url=local_gateway.url, flow="no-such-flow", source="tail",
-                                   idle_timeout=30)
+        tg_connect.read_trustgraph(
+            "triples", url=local_gateway.url, flow="no-such-flow", source="tail", idle_timeout=30
+        )
     assert info.value.rows_read == 0 and info.value.partial is not None and info.value.partial.num_rows == 0
     with pytest.raises(GatewayConnectionError, match="no-such-flow"):
-        list(tg_connect.read_batches("graph-embeddings", local_gateway.url, "no-such-flow", source="tail",
-                                     max_rows=5))
+        list(tg_connect.read_batches("graph-embeddings", local_gateway.url, "no-such-flow", source="tail", max_rows=5))
 
 
 def test_a_core_body_ending_inside_an_item_raises(tmp_path: Path) -> None:
@@ -92,8 +95,17 @@ def test_a_core_body_ending_inside_an_item_raises(tmp_path: Path) -> None:
         result = cli("export-core", "cut", str(tmp_path / "new.msgpack"), "--url", server.url)
         assert result.returncode == 1 and "inside an item" in result.stderr
         assert not (tmp_path / "new.msgpack").exists()
-        result = cli("dump", "triples", str(tmp_path / "out.parquet"), "--source", "core", "--core-id", "cut",
-                     "--url", server.url)
+        result = cli(
+            "dump",
+            "triples",
+            str(tmp_path / "out.parquet"),
+            "--source",
+            "core",
+            "--core-id",
+            "cut",
+            "--url",
+            server.url,
+        )
         assert result.returncode == 1 and "inside an item" in result.stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["core.msgpack"]
 
@@ -113,8 +125,9 @@ def test_a_core_body_that_is_not_msgpack_items_is_a_protocol_error(tmp_path: Pat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_core_stream_cut_by_the_network_raises(local_gateway: tg_connect.LocalGateway, run_id: str,
-                                                 tmp_path: Path) -> None:
+def test_a_core_stream_cut_by_the_network_raises(
+    local_gateway: tg_connect.LocalGateway, run_id: str, tmp_path: Path
+) -> None:
     core_id = f"cut-{run_id}"
     load(local_gateway, triples(20_000, run_id), batch_size=1000, document_id=core_id)
     with FaultProxy(local_gateway.url, cut_after=500_000, direction="down") as proxy:
@@ -143,8 +156,17 @@ def test_an_unknown_core_is_an_error_and_leaves_no_file(local_gateway: tg_connec
 
     result = cli("export-core", "no-such-core", str(tmp_path / "new.msgpack"), "--url", local_gateway.url)
     assert result.returncode == 1 and "'no-such-core' not found" in result.stderr
-    result = cli("dump", "triples", str(tmp_path / "out.csv"), "--source", "core", "--core-id", "no-such-core",
-                 "--url", local_gateway.url)
+    result = cli(
+        "dump",
+        "triples",
+        str(tmp_path / "out.csv"),
+        "--source",
+        "core",
+        "--core-id",
+        "no-such-core",
+        "--url",
+        local_gateway.url,
+    )
     assert result.returncode == 1 and "'no-such-core' not found" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["core.msgpack"]
 
@@ -159,12 +181,26 @@ def test_a_core_of_only_the_other_kind_reads_as_empty(local_gateway: tg_connect.
 
 
 def test_the_dump_command_exits_non_zero_and_writes_nothing_when_the_tail_drops(
-        local_gateway: tg_connect.LocalGateway, run_id: str, tmp_path: Path) -> None:
+    local_gateway: tg_connect.LocalGateway, run_id: str, tmp_path: Path
+) -> None:
     table = triples(20_000, run_id)
     dest = tmp_path / "out.parquet"
     with FaultProxy(local_gateway.url, cut_after=300_000, direction="down") as proxy:
-        dump = in_thread(lambda: cli("dump", "triples", str(dest), "--source", "tail", "--max-rows", "20000",
-                                     "--idle-timeout", "30", "--url", proxy.url))
+        dump = in_thread(
+            lambda: cli(
+                "dump",
+                "triples",
+                str(dest),
+                "--source",
+                "tail",
+                "--max-rows",
+                "20000",
+                "--idle-timeout",
+                "30",
+                "--url",
+                proxy.url,
+            )
+        )
         wait_until(lambda: proxy.stats.bytes_down > 0, timeout=60)
         load(local_gateway, table, batch_size=500)
         dump.join()
@@ -175,8 +211,9 @@ def test_the_dump_command_exits_non_zero_and_writes_nothing_when_the_tail_drops(
 
 
 @pytest.mark.parametrize("face", ["sync", "async"])
-def test_bulk_client_reads_keep_the_partial_rows(local_gateway: tg_connect.LocalGateway, run_id: str,
-                                                 face: str) -> None:
+def test_bulk_client_reads_keep_the_partial_rows(
+    local_gateway: tg_connect.LocalGateway, run_id: str, face: str
+) -> None:
     """``Api.bulk().read`` and ``Api.async_bulk().read`` hand the rows read before the failure
     on the error."""
     table = triples(2000, run_id)
@@ -200,8 +237,9 @@ def test_read_errors_never_show_the_token(run_id: str) -> None:
     secret = f"tg_secret_{run_id}"
     with tg_connect.LocalGateway(token=secret) as gateway:
         with pytest.raises(GatewayConnectionError) as tail:
-            tg_connect.read_trustgraph("triples", url=gateway.url, token=secret, flow="no-such-flow",
-                                       source="tail", idle_timeout=5)
+            tg_connect.read_trustgraph(
+                "triples", url=gateway.url, token=secret, flow="no-such-flow", source="tail", idle_timeout=5
+            )
         with pytest.raises(NotFoundError) as core:
             tg_connect.read_trustgraph("triples", url=gateway.url, token=secret, source="core", core_id="nope")
     for error in (tail.value, core.value):
@@ -215,6 +253,6 @@ def test_the_core_decoder_knows_where_items_end() -> None:
     for piece in (13, 64, len(body)):
         for cut in range(len(body) + 1):
             decoder = cores.CoreDecoder(arrow=False)
-            items = sum(len(list(decoder.feed(body[i:min(i + piece, cut)]))) for i in range(0, cut, piece))
+            items = sum(len(list(decoder.feed(body[i : min(i + piece, cut)]))) for i in range(0, cut, piece))
             assert decoder.at_boundary == (cut == 0 or cut in ends), (piece, cut)
             assert items == decoder.items == sum(1 for end in ends if end <= cut)

@@ -81,9 +81,9 @@ PATHS = ["tail", "query", "core read", "export_core", "import_core", "REST call"
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_a_stall_at_the_handshake_raises_within_the_timeout(local_gateway: tg_connect.LocalGateway,
-                                                           stored: tuple[str, str], tmp_path: Path,
-                                                           path: str) -> None:
+def test_a_stall_at_the_handshake_raises_within_the_timeout(
+    local_gateway: tg_connect.LocalGateway, stored: tuple[str, str], tmp_path: Path, path: str
+) -> None:
     """TCP accepted, nothing ever answered (sock_connect alone would not notice)."""
     with FaultProxy(local_gateway.url, stall_handshake=True) as proxy:
         outcome, elapsed = timed_from_fault(proxy, read_paths(proxy.url, *stored, tmp_path)[path])
@@ -92,9 +92,9 @@ def test_a_stall_at_the_handshake_raises_within_the_timeout(local_gateway: tg_co
 
 
 @pytest.mark.parametrize("path", ["query", "mux call"])
-def test_a_stall_before_the_auth_reply_raises_within_the_timeout(local_gateway: tg_connect.LocalGateway,
-                                                                 stored: tuple[str, str], tmp_path: Path,
-                                                                 path: str) -> None:
+def test_a_stall_before_the_auth_reply_raises_within_the_timeout(
+    local_gateway: tg_connect.LocalGateway, stored: tuple[str, str], tmp_path: Path, path: str
+) -> None:
     """The handshake passes, the auth reply never comes: one deadline covers both."""
     hello = handshake_bytes(local_gateway.url, "/api/v1/socket")
     with FaultProxy(local_gateway.url, stall_after=hello, direction="down") as proxy:
@@ -104,8 +104,9 @@ def test_a_stall_before_the_auth_reply_raises_within_the_timeout(local_gateway: 
 
 
 @pytest.mark.parametrize("path", ["query", "core read", "export_core"])
-def test_a_stall_mid_read_raises_within_the_timeout(local_gateway: tg_connect.LocalGateway,
-                                                   stored: tuple[str, str], tmp_path: Path, path: str) -> None:
+def test_a_stall_mid_read_raises_within_the_timeout(
+    local_gateway: tg_connect.LocalGateway, stored: tuple[str, str], tmp_path: Path, path: str
+) -> None:
     """500 kB of a 2 MB answer arrive, then nothing (the gateway stops sending)."""
     dest = tmp_path / "core.msgpack"
     dest.write_bytes(b"previous")
@@ -125,7 +126,8 @@ def test_a_rest_reply_stalled_in_its_headers_raises_within_the_timeout(local_gat
 
 
 def test_an_import_core_the_gateway_stops_reading_raises_within_the_timeout(
-        local_gateway: tg_connect.LocalGateway, tmp_path: Path) -> None:
+    local_gateway: tg_connect.LocalGateway, tmp_path: Path
+) -> None:
     """The gateway stops reading 100 kB into a 300 kB body (the rest fits the socket buffers):
     no answer comes, and the upload raises within the timeout of the stall."""
     item, _ = core_body("small", 1, 1000)
@@ -133,13 +135,15 @@ def test_an_import_core_the_gateway_stops_reading_raises_within_the_timeout(
     source.write_bytes(item * 3)
     with FaultProxy(local_gateway.url, stall_after=100_000, direction="up") as proxy:
         outcome, elapsed = timed_from_fault(
-            proxy, lambda: tg_connect.import_core("small-copy", source, url=proxy.url, timeout=T))
+            proxy, lambda: tg_connect.import_core("small-copy", source, url=proxy.url, timeout=T)
+        )
     error = expect_timeout(outcome, elapsed)
     assert "small-copy" in str(error)
 
 
 def test_an_upload_blocked_by_a_gateway_that_stops_reading_raises_within_the_timeout(
-        local_gateway: tg_connect.LocalGateway, tmp_path: Path) -> None:
+    local_gateway: tg_connect.LocalGateway, tmp_path: Path
+) -> None:
     """40 MB, far more than the socket buffers take, so the upload itself blocks. The kernel
     keeps taking bytes for a while after the proxy stops reading, so the stall's onset, as the
     client sees it, is when it last took a chunk: the source is a pipe whose writer notes when
@@ -154,7 +158,7 @@ def test_an_upload_blocked_by_a_gateway_that_stops_reading_raises_within_the_tim
             with open(fifo, "wb", buffering=0) as pipe:
                 for _ in range(400):
                     for start in range(0, len(item), 65536):
-                        chunk = item[start:start + 65536]
+                        chunk = item[start : start + 65536]
                         if pipe.write(chunk) != len(chunk):
                             return  # cut short: the reader closed the pipe
                         taken.append(time.monotonic())
@@ -173,10 +177,12 @@ def test_an_upload_blocked_by_a_gateway_that_stops_reading_raises_within_the_tim
     assert ended - taken[-1] < LIMIT, f"raised {ended - taken[-1]:.2f} s after the last chunk was taken"
 
 
-def test_a_tail_whose_gateway_stops_mid_stream_raises_within_the_timeout(local_gateway: tg_connect.LocalGateway,
-                                                                        run_id: str) -> None:
+def test_a_tail_whose_gateway_stops_mid_stream_raises_within_the_timeout(
+    local_gateway: tg_connect.LocalGateway, run_id: str
+) -> None:
     table = triples(20_000, run_id)
     with FaultProxy(local_gateway.url, stall_after=300_000, direction="down") as proxy:
+
         def start_load() -> None:
             while proxy.stats.bytes_down == 0:  # the tail's handshake is through: the tap is subscribed
                 time.sleep(0.005)
@@ -184,8 +190,10 @@ def test_a_tail_whose_gateway_stops_mid_stream_raises_within_the_timeout(local_g
 
         loader = threading.Thread(target=start_load)
         loader.start()
-        outcome, elapsed = timed_from_fault(proxy, lambda: tg_connect.read_trustgraph(
-            "triples", url=proxy.url, source="tail", max_rows=10**9, timeout=T))
+        outcome, elapsed = timed_from_fault(
+            proxy,
+            lambda: tg_connect.read_trustgraph("triples", url=proxy.url, source="tail", max_rows=10**9, timeout=T),
+        )
         loader.join(60)
     error = expect_timeout(outcome, elapsed)
     assert "stopped answering pings" in str(error)
@@ -194,8 +202,9 @@ def test_a_tail_whose_gateway_stops_mid_stream_raises_within_the_timeout(local_g
 
 
 @pytest.mark.parametrize("idle_timeout", [30.0, 1.0])
-def test_a_tail_waiting_for_data_notices_a_dead_gateway(local_gateway: tg_connect.LocalGateway,
-                                                       idle_timeout: float) -> None:
+def test_a_tail_waiting_for_data_notices_a_dead_gateway(
+    local_gateway: tg_connect.LocalGateway, idle_timeout: float
+) -> None:
     """Pongs stop coming while the tail waits: a timeout error, not a normal (idle) end, even
     when ``idle_timeout`` is longer than ``timeout`` or shorter."""
     hello = handshake_bytes(local_gateway.url)
@@ -224,8 +233,9 @@ def test_an_idle_tail_on_a_live_gateway_keeps_waiting(local_gateway: tg_connect.
 
 
 @pytest.mark.parametrize("face", ["sync", "async"])
-def test_a_stalled_mux_socket_is_dropped_and_the_next_call_reconnects(local_gateway: tg_connect.LocalGateway,
-                                                                      face: str) -> None:
+def test_a_stalled_mux_socket_is_dropped_and_the_next_call_reconnects(
+    local_gateway: tg_connect.LocalGateway, face: str
+) -> None:
     """The socket authenticates, then the gateway stops sending on it (first connection only)."""
     ready = mux_auth_bytes(local_gateway.url)
     with FaultProxy(local_gateway.url, stall_after=ready, direction="down", faulty_connections=1) as proxy:
@@ -286,8 +296,12 @@ def test_a_slow_consumer_is_not_a_stall(local_gateway: tg_connect.LocalGateway, 
             time.sleep(2.5)
     assert rows == 20_000
     with FaultProxy(local_gateway.url) as proxy:  # passes everything; shows when the tail is connected
-        tail = in_thread(lambda: sum(b.num_rows for b in _slow(tg_connect.read_batches(
-            "triples", proxy.url, source="tail", max_rows=2000, timeout=1.0))))
+        tail = in_thread(
+            lambda: sum(
+                b.num_rows
+                for b in _slow(tg_connect.read_batches("triples", proxy.url, source="tail", max_rows=2000, timeout=1.0))
+            )
+        )
         wait_until(lambda: proxy.stats.bytes_down > 0)
         load(local_gateway, triples(2000, "slow"), batch_size=100)
         tail.join()

@@ -24,9 +24,13 @@ SUFFIXES = ["parquet", "csv", "tsv", "jsonl", "nt", "nq", "ttl", "trig", "csv.gz
 
 def failing_reader(rows: int = 300, fail_after: int = 2) -> pa.RecordBatchReader:
     """Canonical triples batches, then the error a dropped read raises."""
-    table = pa.Table.from_pandas(triples(rows, "w").to_pandas().assign(
-        s_type="iri", p_type="iri", o_type="literal", o_datatype=None, o_language=None, g=None),
-        schema=schemas.TRIPLES, preserve_index=False)
+    table = pa.Table.from_pandas(
+        triples(rows, "w")
+        .to_pandas()
+        .assign(s_type="iri", p_type="iri", o_type="literal", o_datatype=None, o_language=None, g=None),
+        schema=schemas.TRIPLES,
+        preserve_index=False,
+    )
 
     def batches() -> Iterator[pa.RecordBatch]:
         for i, batch in enumerate(table.to_batches(max_chunksize=100)):
@@ -88,13 +92,17 @@ def test_a_file_object_destination_is_written_as_it_goes(tmp_path: Path) -> None
             write(failing_reader(), out, format="csv")
 
 
-def test_writing_a_dropped_tail_leaves_no_file(local_gateway: tg_connect.LocalGateway, run_id: str,
-                                               tmp_path: Path) -> None:
+def test_writing_a_dropped_tail_leaves_no_file(
+    local_gateway: tg_connect.LocalGateway, run_id: str, tmp_path: Path
+) -> None:
     table = triples(20_000, run_id)
     dest = tmp_path / "tail.parquet"
     with FaultProxy(local_gateway.url, cut_after=300_000, direction="down") as proxy:
-        reader_ready = in_thread(lambda: write(
-            tg_connect.read_batches("triples", proxy.url, source="tail", max_rows=20_000, idle_timeout=30), dest))
+        reader_ready = in_thread(
+            lambda: write(
+                tg_connect.read_batches("triples", proxy.url, source="tail", max_rows=20_000, idle_timeout=30), dest
+            )
+        )
         wait_until(lambda: proxy.stats.bytes_down > 0)
         load(local_gateway, table, batch_size=500)
         reader_ready.join()

@@ -60,8 +60,12 @@ class Face:
         return self.name.endswith("socket")
 
     def client(self) -> Any:
-        return {"rest": self.api.flow, "socket": self.api.socket, "async_rest": self.api.async_flow,
-                "async_socket": self.api.async_socket}[self.name]()
+        return {
+            "rest": self.api.flow,
+            "socket": self.api.socket,
+            "async_rest": self.api.async_flow,
+            "async_socket": self.api.async_socket,
+        }[self.name]()
 
     def call(self, fn: Callable[[Any], Any]) -> Any:
         """``fn(client)``, awaited or collected as needed; the same result on every face."""

@@ -127,13 +127,21 @@ class ScriptedGateway:
                 data = json.loads(msg.data)
                 if data.get("type") == "auth":
                     authed = data.get("token") == self.token
-                    await ws.send_json({"type": "auth-ok", "default_workspace": "default"} if authed
-                                       else {"type": "auth-failed", "error": "auth failure"})
+                    await ws.send_json(
+                        {"type": "auth-ok", "default_workspace": "default"}
+                        if authed
+                        else {"type": "auth-failed", "error": "auth failure"}
+                    )
                     continue
                 self.received.append(data)
                 if not authed:
-                    await ws.send_json({"id": data.get("id"), "error": {"message": "auth failure",
-                                                                         "type": "auth-required"}, "complete": True})
+                    await ws.send_json(
+                        {
+                            "id": data.get("id"),
+                            "error": {"message": "auth failure", "type": "auth-required"},
+                            "complete": True,
+                        }
+                    )
                     continue
                 task = asyncio.ensure_future(self._play(ws, request, data))
                 tasks.add(task)

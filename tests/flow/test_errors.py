@@ -74,8 +74,9 @@ DROPPED = [
 
 
 @pytest.mark.parametrize("service,reply,call", DROPPED, ids=[d[0] for d in DROPPED])
-def test_dropped_errors_raise(sface: Face, scripted: ScriptedGateway, service: str, reply: dict[str, Any],
-                              call: Any) -> None:
+def test_dropped_errors_raise(
+    sface: Face, scripted: ScriptedGateway, service: str, reply: dict[str, Any], call: Any
+) -> None:
     scripted.scripts[service] = frames(reply)
     with pytest.raises(ServiceError) as info:
         sface.flow(call)
@@ -85,8 +86,16 @@ def test_dropped_errors_raise(sface: Face, scripted: ScriptedGateway, service: s
 
 def test_dropped_global_errors_raise(sface: Face, scripted: ScriptedGateway) -> None:
     scripted.scripts["config"] = frames({"version": 0, "values": [], "directory": [], "config": {}})
-    scripted.scripts["flow"] = frames({"blueprint-names": [], "flow-ids": [], "blueprint-definition": "", "flow": "",
-                                       "description": "", "parameters": {}})
+    scripted.scripts["flow"] = frames(
+        {
+            "blueprint-names": [],
+            "flow-ids": [],
+            "blueprint-definition": "",
+            "flow": "",
+            "description": "",
+            "parameters": {},
+        }
+    )
     for call in (lambda c: c.config().get([("t", "k")]), lambda c: c.config().list("t"), lambda c: c.config().all()):
         with pytest.raises(ServiceError, match="version 0"):
             sface.call(call)
@@ -99,17 +108,25 @@ def test_dropped_global_errors_raise(sface: Face, scripted: ScriptedGateway) -> 
 def test_a_rag_error_is_a_chunk_then_an_exception(sface: Face, scripted: ScriptedGateway) -> None:
     error = {"type": "graph-rag-error", "message": "no graph"}
     scripted.scripts["graph-rag"] = frames(
-        {"message_type": "explain", "response": "", "explain_id": "urn:e", "explain_graph": "urn:g",
-         "explain_triples": []},
+        {
+            "message_type": "explain",
+            "response": "",
+            "explain_id": "urn:e",
+            "explain_graph": "urn:g",
+            "explain_triples": [],
+        },
         {"message_type": "chunk", "response": "An", "end_of_stream": False, "end_of_session": False},
-        {"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": True, "error": error})
+        {"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": True, "error": error},
+    )
     received: list[Any] = []
 
     def stream(flow: Any) -> Any:
         if sface.is_async:
+
             async def run() -> None:
                 async for chunk in flow.graph_rag("q", streaming=True):
                     received.append(chunk)
+
             return run()
         for chunk in flow.graph_rag("q", streaming=True):
             received.append(chunk)
@@ -126,16 +143,19 @@ def test_a_rag_error_is_a_chunk_then_an_exception(sface: Face, scripted: Scripte
 
 def test_a_knowledge_error_ends_the_request_without_waiting(sface: Face, scripted: ScriptedGateway) -> None:
     # 2.11 sends knowledge errors with complete:false and then nothing (docs/protocol.md 5.5).
-    scripted.scripts["knowledge"] = [{"response": {"error": {"type": "load-error", "message": "no core"}},
-                                      "complete": False}, Hang()]
+    scripted.scripts["knowledge"] = [
+        {"response": {"error": {"type": "load-error", "message": "no core"}}, "complete": False},
+        Hang(),
+    ]
     with pytest.raises(ServiceError) as info:  # a ServiceError at once, not a timeout after 30 s
         sface.call(lambda c: c.knowledge().load_kg_core("nope"))
     assert (info.value.service, info.value.type, info.value.message) == ("knowledge", "load-error", "no core")
 
 
 def test_gateway_error_shapes(sface: Face, scripted: ScriptedGateway) -> None:
-    scripted.scripts["agent"] = frames({"error": {"type": "gateway-error",
-                                                  "message": "'Error' object has no attribute 'code'"}})
+    scripted.scripts["agent"] = frames(
+        {"error": {"type": "gateway-error", "message": "'Error' object has no attribute 'code'"}}
+    )
     with pytest.raises(ServiceError, match="loses the agent's own error message"):
         sface.flow(lambda f: f.agent("q"))
     scripted.scripts["embeddings"] = frames({"error": {"type": "gateway-error", "message": ""}})
@@ -146,8 +166,15 @@ def test_gateway_error_shapes(sface: Face, scripted: ScriptedGateway) -> None:
         sface.flow(lambda f: f.triples_query())
 
 
-@pytest.mark.parametrize("kind,error", [("access-denied", AccessDeniedError), ("auth-required", AuthenticationError),
-                                        ("unknown-service", ServiceError), ("error", ServiceError)])
+@pytest.mark.parametrize(
+    "kind,error",
+    [
+        ("access-denied", AccessDeniedError),
+        ("auth-required", AuthenticationError),
+        ("unknown-service", ServiceError),
+        ("error", ServiceError),
+    ],
+)
 def test_top_level_socket_errors(scripted: ScriptedGateway, kind: str, error: type[Exception]) -> None:
     scripted.scripts["embeddings"] = [{"error": {"type": kind, "message": "refused"}, "complete": True}]
     with Api(scripted.url, token=SECRET) as api, pytest.raises(error, match="refused"):
@@ -169,23 +196,35 @@ def test_bad_tokens_are_refused_and_never_shown(scripted: ScriptedGateway, caplo
     assert wrong not in caplog.text
 
 
-def test_the_token_is_not_in_logs_reprs_or_errors(gateway: Gateway, caplog: pytest.LogCaptureFixture,
-                                                  run_id: str) -> None:
+def test_the_token_is_not_in_logs_reprs_or_errors(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture, run_id: str
+) -> None:
     secret = "tg_" + "never-shown-" + run_id  # the real gateway takes any tg_ key
     caplog.set_level(logging.DEBUG)
     api = Api(gateway.url, token=secret if gateway.real else gateway.token)
     token = secret if gateway.real else None
     flow = api.socket().flow("default")
-    texts = [repr(api), repr(api.socket()), repr(flow), repr(api.flow().id("default")), repr(api.async_socket()),
-             repr(api.target), repr(api.metrics())]
+    texts = [
+        repr(api),
+        repr(api.socket()),
+        repr(flow),
+        repr(api.flow().id("default")),
+        repr(api.async_socket()),
+        repr(api.target),
+        repr(api.metrics()),
+    ]
     assert flow.text_completion("", "echo: x") == "x"
     assert api.flow().id("default").embeddings("x")
-    report = api.bulk().load(pd.DataFrame({"s": ["http://example.org/s"], "p": [f"http://example.org/{run_id}"],
-                                           "o": ["o"]}), collection=f"c{run_id}")
+    report = api.bulk().load(
+        pd.DataFrame({"s": ["http://example.org/s"], "p": [f"http://example.org/{run_id}"], "o": ["o"]}),
+        collection=f"c{run_id}",
+    )
     assert report.ok
-    for bad in (lambda: flow.sparql_query("nonsense") if not gateway.real else flow.request("nlp-query", {}),
-                lambda: api.socket().flow("nope").embeddings("x"),
-                lambda: api.flow().id("nope").embeddings("x")):
+    for bad in (
+        lambda: flow.sparql_query("nonsense") if not gateway.real else flow.request("nlp-query", {}),
+        lambda: api.socket().flow("nope").embeddings("x"),
+        lambda: api.flow().id("nope").embeddings("x"),
+    ):
         with pytest.raises(TgConnectError) as info:
             bad()
         texts.append("".join(traceback.format_exception(info.value)))
@@ -220,12 +259,17 @@ def test_urls_and_parameters_are_checked_first() -> None:
         assert Api(url).url.split("://")[1].startswith("h")
     api = Api("http://127.0.0.1:9")  # nothing is sent for a call that fails validation
     flow = api.socket().flow("default")
-    for bad in (lambda: flow.text_completion("", ""), lambda: flow.agent("q", bogus=1),  # type: ignore[call-overload]
-                lambda: flow.agent("q", pattern="guess"), lambda: flow.embeddings([1]),  # type: ignore[list-item]
-                lambda: flow.graph_embeddings_query(vector=[float("inf")]),
-                lambda: flow.reranker("q", []), lambda: flow.request("embeddings", {"texts": []}, streaming=True),
-                lambda: api.socket().request("config", {"operation": "drop-all"}),
-                lambda: api.config().put([("t", "k", None)])):  # type: ignore[list-item]
+    for bad in (
+        lambda: flow.text_completion("", ""),
+        lambda: flow.agent("q", bogus=1),  # type: ignore[call-overload]
+        lambda: flow.agent("q", pattern="guess"),
+        lambda: flow.embeddings([1]),  # type: ignore[list-item]
+        lambda: flow.graph_embeddings_query(vector=[float("inf")]),
+        lambda: flow.reranker("q", []),
+        lambda: flow.request("embeddings", {"texts": []}, streaming=True),
+        lambda: api.socket().request("config", {"operation": "drop-all"}),
+        lambda: api.config().put([("t", "k", None)]),
+    ):  # type: ignore[list-item]
         with pytest.raises(InputError):
             bad()
     api.close()
@@ -261,8 +305,9 @@ REFUSED = {"error": {"type": "auth-required", "message": "auth failure"}, "compl
 TRIPLE = {"s": {"t": "i", "i": "http://a"}, "p": {"t": "i", "i": "http://p"}, "o": {"t": "l", "v": "x"}}
 
 
-def test_a_triples_read_refused_by_a_failing_iam_is_asked_again(scripted: ScriptedGateway,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_triples_read_refused_by_a_failing_iam_is_asked_again(
+    scripted: ScriptedGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The socket's token was accepted, then one request was refused ('auth-required': the
     2.11 gateway fails closed when its IAM times out): the read asks again and succeeds."""
     monkeypatch.setattr(bulk_read, "_TRANSIENT_AUTH_RETRY_DELAYS", (0.05, 0.05))

@@ -18,7 +18,10 @@ def test_config(face: Face, run_id: str) -> None:
     config = lambda fn: face.call(lambda c: fn(c.config()))  # noqa: E731
     config(lambda c: c.put([ConfigValue(t, "a", "1"), (t, "b", '{"x": 2}')]))
     assert config(lambda c: c.get([ConfigKey(t, "a"), (t, "b"), (t, "missing")])) == [
-        ConfigValue(t, "a", "1"), ConfigValue(t, "b", '{"x": 2}'), ConfigValue(t, "missing", None)]
+        ConfigValue(t, "a", "1"),
+        ConfigValue(t, "b", '{"x": 2}'),
+        ConfigValue(t, "missing", None),
+    ]
     assert sorted(config(lambda c: c.list(t))) == ["a", "b"]
     assert sorted(v.key for v in config(lambda c: c.get_values(t))) == ["a", "b"]
     snapshot, version = config(lambda c: c.all())
@@ -119,11 +122,14 @@ def test_library(face: Face, run_id: str) -> None:
 def test_knowledge_cores(face: Face, run_id: str) -> None:
     core = f"urn:tgc:{run_id}:core"
     s = f"http://example.org/{run_id}/core-subject"
-    triples = {"metadata": {"id": core, "collection": "default"},
-               "triples": [{"s": {"t": "i", "i": s}, "p": {"t": "i", "i": "http://example.org/p"},
-                            "o": {"t": "l", "v": "v"}}]}
-    entities = {"metadata": {"id": core, "collection": "default"},
-                "entities": [{"entity": {"t": "i", "i": s}, "vector": [1.0, 0.0, 0.5]}]}
+    triples = {
+        "metadata": {"id": core, "collection": "default"},
+        "triples": [{"s": {"t": "i", "i": s}, "p": {"t": "i", "i": "http://example.org/p"}, "o": {"t": "l", "v": "v"}}],
+    }
+    entities = {
+        "metadata": {"id": core, "collection": "default"},
+        "entities": [{"entity": {"t": "i", "i": s}, "vector": [1.0, 0.0, 0.5]}],
+    }
     know = lambda fn: face.call(lambda c: fn(c.knowledge()))  # noqa: E731
     # A core is read back with its library document; the real knowledge service needs one.
     face.call(lambda c: c.library().add_document(b"core document", core, title="core"))
@@ -180,9 +186,13 @@ def test_generic_request(face: Face) -> None:
     image = base64.b64encode(b"x").decode()
     with pytest.raises(ServiceError, match="missing-field"):  # the dropped-error check applies here too
         face.flow(lambda f: f.request("text-completion", {"system": "", "prompt": "fail: x"}))
-    for bad in (lambda c: c.request("nope", {"operation": "x"}), lambda c: c.request("config", {"operation": "x"}),
-                lambda c: c.request("config", {}), lambda c: c.id().request("config", {"operation": "list"}),
-                lambda c: c.id().request("embeddings", {"texts": ["a"]}, streaming=True),
-                lambda c: c.id().request("image-to-text", {"image": image, "streaming": True})):
+    for bad in (
+        lambda c: c.request("nope", {"operation": "x"}),
+        lambda c: c.request("config", {"operation": "x"}),
+        lambda c: c.request("config", {}),
+        lambda c: c.id().request("config", {"operation": "list"}),
+        lambda c: c.id().request("embeddings", {"texts": ["a"]}, streaming=True),
+        lambda c: c.id().request("image-to-text", {"image": image, "streaming": True}),
+    ):
         with pytest.raises(InputError):
             face.call(bad)

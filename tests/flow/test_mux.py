@@ -58,6 +58,7 @@ def test_1000_concurrent_requests_on_a_cold_async_client(gateway: Gateway) -> No
 
 def test_sync_streaming_inside_a_running_event_loop(gateway: Gateway) -> None:
     """What a notebook does: sync calls while an event loop runs in the same thread."""
+
     async def notebook_cell() -> tuple[list[Any], str, list[str]]:
         api = Api(gateway.url, token=gateway.token)
         chunks = list(api.socket().flow("default").text_completion("", "What is X?", streaming=True))
@@ -107,9 +108,11 @@ def test_a_socket_dropped_mid_stream_is_a_connection_error(scripted: ScriptedGat
         assert api.socket().flow("default").text_completion("", "x") == "back"
         api.close()
     else:
+
         async def again() -> str:
             async with api:
                 return await api.async_socket().flow("default").text_completion("", "x")
+
         assert asyncio.run(again()) == "back"
     assert scripted.sockets_opened == 2
 
@@ -165,8 +168,9 @@ def test_the_timeout_restarts_at_every_chunk(scripted: ScriptedGateway) -> None:
 
 def test_a_slow_consumer_slows_the_socket(scripted: ScriptedGateway) -> None:
     big = "x" * 65536
-    scripted.scripts["text-completion"] = frames(*([{"response": big, "end_of_stream": False}] * 2000
-                                                   + [{"response": "", "end_of_stream": True}]))
+    scripted.scripts["text-completion"] = frames(
+        *([{"response": big, "end_of_stream": False}] * 2000 + [{"response": "", "end_of_stream": True}])
+    )
     with Api(scripted.url, token="tg_good") as api:
         stream = api.socket().flow("default").text_completion("", "x", streaming=True)
         for _ in range(5):

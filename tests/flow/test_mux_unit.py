@@ -13,15 +13,23 @@ from tg_connect.errors import TgConnectError
 from tg_connect.protocol import mux
 from tg_connect.protocol.replies import error_of
 
-errors = st.one_of(st.none(), st.just(""), st.just({}), st.text(max_size=5),
-                   st.fixed_dictionaries({"type": st.text(max_size=5), "message": st.text(max_size=5)}))
+errors = st.one_of(
+    st.none(),
+    st.just(""),
+    st.just({}),
+    st.text(max_size=5),
+    st.fixed_dictionaries({"type": st.text(max_size=5), "message": st.text(max_size=5)}),
+)
 responses = st.one_of(st.none(), st.fixed_dictionaries({}, optional={"error": errors, "response": st.text(max_size=3)}))
-frames = st.fixed_dictionaries({}, optional={
-    "id": st.one_of(st.none(), st.text(max_size=4), st.integers()),
-    "response": responses,
-    "error": errors,
-    "complete": st.one_of(st.booleans(), st.none()),
-})
+frames = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.none(), st.text(max_size=4), st.integers()),
+        "response": responses,
+        "error": errors,
+        "complete": st.one_of(st.booleans(), st.none()),
+    },
+)
 
 
 @given(frames)
@@ -46,10 +54,16 @@ names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1
 bodies = st.dictionaries(names, st.one_of(st.text(max_size=5), st.integers(), st.booleans(), st.none()), max_size=4)
 
 
-@given(names, st.sampled_from(["text-completion", "config", "graph-rag"]), bodies,
-       st.one_of(st.none(), names), st.one_of(st.none(), names))
-def test_request_frames_are_the_envelope(rid: str, service: str, body: dict[str, Any],
-                                         flow: str | None, workspace: str | None) -> None:
+@given(
+    names,
+    st.sampled_from(["text-completion", "config", "graph-rag"]),
+    bodies,
+    st.one_of(st.none(), names),
+    st.one_of(st.none(), names),
+)
+def test_request_frames_are_the_envelope(
+    rid: str, service: str, body: dict[str, Any], flow: str | None, workspace: str | None
+) -> None:
     env: dict[str, Any] = {"id": rid, "service": service}
     if flow is not None:
         env["flow"] = flow

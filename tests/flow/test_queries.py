@@ -35,8 +35,13 @@ def data(gateway: Gateway) -> dict[str, Any]:
     base = f"http://example.org/{run}"
     collection = f"c{run}"
     pred = f"{base}/p"
-    triples = pd.DataFrame({"s": [f"{base}/s{i}" for i in range(N_TRIPLES)], "p": [pred] * N_TRIPLES,
-                            "o": [f"value {i}" for i in range(N_TRIPLES)]})
+    triples = pd.DataFrame(
+        {
+            "s": [f"{base}/s{i}" for i in range(N_TRIPLES)],
+            "p": [pred] * N_TRIPLES,
+            "o": [f"value {i}" for i in range(N_TRIPLES)],
+        }
+    )
     api = tg_connect.Api(gateway.url, token=gateway.token)
     flow = api.flow().id("default")
     texts = [f"alpha{run} apples", f"beta{run} bananas", f"gamma{run} cherries"]
@@ -44,16 +49,26 @@ def data(gateway: Gateway) -> dict[str, Any]:
     entities = pd.DataFrame({"entity": [f"{base}/e{i}" for i in range(3)], "vector": vectors})
     chunks = pd.DataFrame({"chunk_id": [f"urn:{run}:chunk:{i}" for i in range(3)], "vector": vectors})
     for df, kind in ((triples, "triples"), (entities, "graph-embeddings"), (chunks, "document-embeddings")):
-        report = tg_connect.to_trustgraph(df, kind, url=gateway.url, token=gateway.token, collection=collection,
-                                          progress=False)
+        report = tg_connect.to_trustgraph(
+            df, kind, url=gateway.url, token=gateway.token, collection=collection, progress=False
+        )
         assert report.ok
     gateway.eventually(lambda: flow.triples_query(p=pred, collection=collection), lambda r: len(r) == N_TRIPLES)
     for query in (flow.graph_embeddings_query, flow.document_embeddings_query):
-        gateway.eventually(lambda q=query: q(vector=vectors[0], collection=collection, limit=3),  # type: ignore[misc]
-                           lambda r: len(r) == 3)
+        gateway.eventually(
+            lambda q=query: q(vector=vectors[0], collection=collection, limit=3),  # type: ignore[misc]
+            lambda r: len(r) == 3,
+        )
     api.close()
-    _loaded[gateway.name] = d = {"run": run, "base": base, "pred": pred, "collection": collection,
-                                 "triples": triples, "texts": texts, "vectors": vectors}
+    _loaded[gateway.name] = d = {
+        "run": run,
+        "base": base,
+        "pred": pred,
+        "collection": collection,
+        "triples": triples,
+        "texts": texts,
+        "vectors": vectors,
+    }
     return d
 
 
@@ -85,8 +100,9 @@ def test_triples_query(face: Face) -> None:
 
 def test_triples_query_streaming(face: Face) -> None:
     d = data(face.gateway)
-    batches = face.flow(lambda f: f.triples_query(p=d["pred"], collection=d["collection"], streaming=True,
-                                                   batch_size=7))
+    batches = face.flow(
+        lambda f: f.triples_query(p=d["pred"], collection=d["collection"], streaming=True, batch_size=7)
+    )
     assert all(isinstance(b, TripleList) for b in batches)
     assert [len(b) for b in batches] == ([7, 7, 7, 7, 2] if face.socket else [N_TRIPLES])
     assert {t.s.value for b in batches for t in b} == set(d["triples"]["s"])
@@ -153,10 +169,13 @@ def test_sparql_query(face: Face) -> None:
     batches = face.flow(lambda f: f.sparql_query(query, collection=d["collection"], streaming=True, batch_size=8))
     assert sum(len(b.bindings) for b in batches) == N_TRIPLES
     assert len(batches) == (4 if face.socket else 1)
-    ask = face.flow(lambda f: f.sparql_query(f"ASK {{ ?s <{d['pred']}> \"value 3\" }}", collection=d["collection"]))
+    ask = face.flow(lambda f: f.sparql_query(f'ASK {{ ?s <{d["pred"]}> "value 3" }}', collection=d["collection"]))
     assert ask.query_type == "ask" and ask.ask_result is True
-    built = face.flow(lambda f: f.sparql_query(f"CONSTRUCT {{ ?s <{d['pred']}> ?o }} WHERE {{ ?s <{d['pred']}> ?o }}",
-                                               collection=d["collection"]))
+    built = face.flow(
+        lambda f: f.sparql_query(
+            f"CONSTRUCT {{ ?s <{d['pred']}> ?o }} WHERE {{ ?s <{d['pred']}> ?o }}", collection=d["collection"]
+        )
+    )
     assert built.query_type == "construct" and built.to_arrow().num_rows == N_TRIPLES
     with pytest.raises(ServiceError):
         face.flow(lambda f: f.sparql_query("SELECT nonsense", collection=d["collection"]))
@@ -165,11 +184,13 @@ def test_sparql_query(face: Face) -> None:
 @pytest.fixture
 def people(gateway: Gateway, run_id: str) -> str:
     """Three rows of schema ``person`` in a fresh collection (the local gateway infers the schema)."""
-    rows = pd.DataFrame({"schema_name": ["person"] * 3, "name": ["Ada", "Grace", "Alan"],
-                         "city": ["London", "New York", "Manchester"]})
+    rows = pd.DataFrame(
+        {"schema_name": ["person"] * 3, "name": ["Ada", "Grace", "Alan"], "city": ["London", "New York", "Manchester"]}
+    )
     collection = f"rows{run_id}"
-    report = tg_connect.to_trustgraph(rows, "rows", url=gateway.url, token=gateway.token, collection=collection,
-                                      progress=False)
+    report = tg_connect.to_trustgraph(
+        rows, "rows", url=gateway.url, token=gateway.token, collection=collection, progress=False
+    )
     assert report.ok
     return collection
 

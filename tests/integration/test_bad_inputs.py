@@ -44,32 +44,45 @@ def test_wrong_types_name_the_column(local_gateway: tg_connect.LocalGateway) -> 
 def test_invalid_utf8_is_refused_with_the_column(local_gateway: tg_connect.LocalGateway, tmp_path: Path) -> None:
     # Parquet can hold bytes that are not UTF-8 in a binary column; reading it as text must not guess
     path = tmp_path / "latin1.parquet"
-    pq.write_table(pa.table({"s": ["http://a"], "p": ["http://p"],
-                             "o": pa.array(["café".encode("latin-1")], pa.binary())}), path)
+    pq.write_table(
+        pa.table({"s": ["http://a"], "p": ["http://p"], "o": pa.array(["café".encode("latin-1")], pa.binary())}), path
+    )
     with pytest.raises(tg_connect.InputError) as err:
         load(local_gateway, path)
     assert err.value.column == "o" and str(path) in str(err.value)
 
 
 def test_nulls_nan_and_mixed_lengths_are_rejected_rows(local_gateway: tg_connect.LocalGateway, run_id: str) -> None:
-    triples = pd.DataFrame({"s": ["http://a/1", None, "http://a/3"], "p": ["http://p", "http://p", None],
-                            "o": ["x", "y", "z"]})
+    triples = pd.DataFrame(
+        {"s": ["http://a/1", None, "http://a/3"], "p": ["http://p", "http://p", None], "o": ["x", "y", "z"]}
+    )
     report = load(local_gateway, triples, on_error="skip", collection=f"n{run_id}")
     assert report.rows_sent == 1 and [(r.row, r.column) for r in report.rejections] == [(1, "s"), (2, "p")]
-    vectors = pd.DataFrame({"entity": [f"http://e/{i}" for i in range(4)],
-                            "vector": [np.ones(3), np.array([np.nan, 1, 1]), np.ones(2), np.array([1, np.inf, 1])]})
+    vectors = pd.DataFrame(
+        {
+            "entity": [f"http://e/{i}" for i in range(4)],
+            "vector": [np.ones(3), np.array([np.nan, 1, 1]), np.ones(2), np.array([1, np.inf, 1])],
+        }
+    )
     report = load(local_gateway, vectors, "graph-embeddings", on_error="skip", document_id=f"nan-{run_id}")
     assert report.rows_sent == 1 and [r.row for r in report.rejections] == [1, 2, 3]
     assert report.rejected_rows is not None and report.rejected_rows.num_rows == 3
-    stored = tg_connect.read_trustgraph("graph-embeddings", url=local_gateway.url, source="core",
-                                        core_id=f"nan-{run_id}")
+    stored = tg_connect.read_trustgraph(
+        "graph-embeddings", url=local_gateway.url, source="core", core_id=f"nan-{run_id}"
+    )
     assert stored["entity"].tolist() == ["http://e/0"]
 
 
 def test_a_10_mb_literal_round_trips(local_gateway: tg_connect.LocalGateway, run_id: str) -> None:
-    big = "€ten megabytes \"quoted\"\n" * (10 * 1024 * 1024 // 26)
-    df = pd.DataFrame({"s": ["http://a/big", "http://a/small"], "p": ["http://p/text"] * 2, "o": [big, "small"],
-                       "o_type": ["literal"] * 2})
+    big = '€ten megabytes "quoted"\n' * (10 * 1024 * 1024 // 26)
+    df = pd.DataFrame(
+        {
+            "s": ["http://a/big", "http://a/small"],
+            "p": ["http://p/text"] * 2,
+            "o": [big, "small"],
+            "o_type": ["literal"] * 2,
+        }
+    )
     report = load(local_gateway, df, collection=f"big{run_id}")
     assert report.rows_sent == 2 and report.bytes_sent > 10_000_000
     back = tg_connect.read_trustgraph(url=local_gateway.url, collection=f"big{run_id}")
@@ -97,8 +110,9 @@ def test_a_gateway_lost_mid_load_reports_where_to_resume() -> None:
 
     def run() -> None:
         try:
-            tg_connect.to_trustgraph(table, url=gw.url, progress=False, batch_size=500, max_rows_per_second=4000,
-                                     retries=0)
+            tg_connect.to_trustgraph(
+                table, url=gw.url, progress=False, batch_size=500, max_rows_per_second=4000, retries=0
+            )
         except BaseException as exc:  # the test inspects it below
             outcome["error"] = exc
 

@@ -37,8 +37,9 @@ def test_rdf_is_only_triples(local_gateway: tg_connect.LocalGateway, tmp_path: P
 def test_records_and_dataclasses(local_gateway: tg_connect.LocalGateway, run_id: str) -> None:
     from tg_connect import Term, Triple
 
-    triples = [Triple(Term.iri(f"http://a/{i}"), Term.iri("http://p"), Term.literal(f"v{i}", language="en"))
-               for i in range(10)]
+    triples = [
+        Triple(Term.iri(f"http://a/{i}"), Term.iri("http://p"), Term.literal(f"v{i}", language="en")) for i in range(10)
+    ]
     report = tg_connect.to_trustgraph(iter(triples), url=local_gateway.url, collection=f"dc{run_id}", progress=False)
     assert report.rows_sent == 10
     back = tg_connect.read_trustgraph(url=local_gateway.url, collection=f"dc{run_id}")

@@ -20,8 +20,13 @@ from ..conftest import Gateway
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tg_connect", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "tg_connect", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_load_then_dump(local_gateway: tg_connect.LocalGateway, tmp_path: Path, run_id: str) -> None:
@@ -35,8 +40,7 @@ def test_load_then_dump(local_gateway: tg_connect.LocalGateway, tmp_path: Path, 
     assert pq.read_table(out).sort_by(keys).equals(pq.read_table(sample_path()).sort_by(keys))
 
 
-def test_load_json_report_and_exit_status_on_rejections(local_gateway: tg_connect.LocalGateway,
-                                                        tmp_path: Path) -> None:
+def test_load_json_report_and_exit_status_on_rejections(local_gateway: tg_connect.LocalGateway, tmp_path: Path) -> None:
     table = sample_triples(20)
     s = table.column("s").to_pylist()
     s[5] = None
@@ -71,8 +75,12 @@ def test_serve_answers_and_persists(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
 
     def start() -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, "-m", "tg_connect", "serve", "--port", str(port), "--data", str(data)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tg_connect", "serve", "--port", str(port), "--data", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -115,14 +123,26 @@ def test_dump_writes_any_format(local_gateway: tg_connect.LocalGateway, tmp_path
         assert done.returncode == 0, done.stderr
         assert "wrote 300 triples rows" in done.stdout and (tmp_path / name).stat().st_size > 0
     back = tg_connect.read_batches("triples", local_gateway.url, collection=f"f{run_id}").read_all()
-    reloaded = cli("load", "triples", str(tmp_path / "out.nq"), "--url", local_gateway.url, "--collection",
-                   f"g{run_id}")
+    reloaded = cli(
+        "load", "triples", str(tmp_path / "out.nq"), "--url", local_gateway.url, "--collection", f"g{run_id}"
+    )
     assert reloaded.returncode == 0, reloaded.stderr
     again = tg_connect.read_batches("triples", local_gateway.url, collection=f"g{run_id}").read_all()
     keys = [(k, "ascending") for k in back.schema.names]
     assert again.sort_by(keys).equals(back.sort_by(keys))
-    parts = cli("dump", "triples", str(tmp_path / "parts"), "--url", local_gateway.url, "--collection", f"f{run_id}",
-                "--max-rows-per-file", "100", "--format", "parquet")
+    parts = cli(
+        "dump",
+        "triples",
+        str(tmp_path / "parts"),
+        "--url",
+        local_gateway.url,
+        "--collection",
+        f"f{run_id}",
+        "--max-rows-per-file",
+        "100",
+        "--format",
+        "parquet",
+    )
     assert parts.returncode == 0, parts.stderr
     assert "3 files" in parts.stdout
 
@@ -131,13 +151,33 @@ def test_load_exit_status_follows_what_was_verified(gateway: Gateway, tmp_path: 
     """--verify: rows delivered but not read back exit 2, never 0 (the real gateway's store drops
     languages and datatypes; the local gateway keeps them)."""
     path = tmp_path / "typed.parquet"
-    pq.write_table(pa.table({
-        "s": [f"http://example.org/{run_id}/{i}" for i in range(3)], "p": [f"http://run-{run_id}.example/p"] * 3,
-        "o": ["plain", "tagged", "typed"], "o_language": [None, "en", None],
-        "o_datatype": [None, None, "http://www.w3.org/2001/XMLSchema#token"]}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "s": [f"http://example.org/{run_id}/{i}" for i in range(3)],
+                "p": [f"http://run-{run_id}.example/p"] * 3,
+                "o": ["plain", "tagged", "typed"],
+                "o_language": [None, "en", None],
+                "o_datatype": [None, None, "http://www.w3.org/2001/XMLSchema#token"],
+            }
+        ),
+        path,
+    )
     env = {"TRUSTGRAPH_TOKEN": gateway.token} if gateway.token else None
-    done = cli("load", "triples", str(path), "--url", gateway.url, "--collection", f"cv{run_id}", "--verify",
-               "--verify-timeout", "10" if gateway.real else "1", "--json", env=env)
+    done = cli(
+        "load",
+        "triples",
+        str(path),
+        "--url",
+        gateway.url,
+        "--collection",
+        f"cv{run_id}",
+        "--verify",
+        "--verify-timeout",
+        "10" if gateway.real else "1",
+        "--json",
+        env=env,
+    )
     report = json.loads(done.stdout)
     assert report["rows_delivered"] == 3
     if gateway.real:

@@ -28,6 +28,7 @@ def call(gateway: Gateway, method: str, path: str, body: Any = None, raw: bytes 
             data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
             async with session.request(method, gateway.url + path, data=data, headers=headers) as response:
                 return response.status, await response.read()
+
     return bridge.run(run())
 
 
@@ -47,22 +48,49 @@ def export_items(gateway: Gateway, core_id: str) -> list[Any]:
 
 def test_a_core_carries_its_library_document(gateway: Gateway, run_id: str) -> None:
     doc = f"urn:tg-connect-test:core-doc-{run_id}"
-    metadata = {"id": doc, "kind": "text/plain", "title": "A document", "comments": "for a core", "tags": ["t1"],
-                "time": 0, "metadata": []}
-    post(gateway, "librarian", {"operation": "add-document", "document-metadata": metadata,
-                                "content": base64.b64encode(TEXT).decode()})
-    triple = {"s": {"t": "i", "i": f"http://example.org/{run_id}/s"}, "p": {"t": "i", "i": "http://example.org/p"},
-              "o": {"t": "l", "v": "v"}}
-    post(gateway, "knowledge", {
-        "operation": "put-kg-core", "id": doc,
-        "triples": {"metadata": {"id": doc, "collection": "default"}, "triples": [triple]},
-        "graph-embeddings": {"metadata": {"id": doc, "collection": "default"},
-                             "entities": [{"entity": triple["s"], "vector": [0.5, 0.25]}]},
-    })
+    metadata = {
+        "id": doc,
+        "kind": "text/plain",
+        "title": "A document",
+        "comments": "for a core",
+        "tags": ["t1"],
+        "time": 0,
+        "metadata": [],
+    }
+    post(
+        gateway,
+        "librarian",
+        {"operation": "add-document", "document-metadata": metadata, "content": base64.b64encode(TEXT).decode()},
+    )
+    triple = {
+        "s": {"t": "i", "i": f"http://example.org/{run_id}/s"},
+        "p": {"t": "i", "i": "http://example.org/p"},
+        "o": {"t": "l", "v": "v"},
+    }
+    post(
+        gateway,
+        "knowledge",
+        {
+            "operation": "put-kg-core",
+            "id": doc,
+            "triples": {"metadata": {"id": doc, "collection": "default"}, "triples": [triple]},
+            "graph-embeddings": {
+                "metadata": {"id": doc, "collection": "default"},
+                "entities": [{"entity": triple["s"], "vector": [0.5, 0.25]}],
+            },
+        },
+    )
     items = gateway.eventually(lambda: export_items(gateway, doc), lambda got: len(got) >= 4, timeout=30)
     assert [tag for tag, _body in items] == ["t", "ge", "lm", "lb"]
-    assert items[2][1] == {"i": doc, "k": "text/plain", "t": "A document", "p": "", "d": "source", "c": "for a core",
-                           "g": ["t1"]}
+    assert items[2][1] == {
+        "i": doc,
+        "k": "text/plain",
+        "t": "A document",
+        "p": "",
+        "d": "source",
+        "c": "for a core",
+        "g": ["t1"],
+    }
     assert items[3][1] == {"i": doc, "d": base64.b64encode(TEXT).decode()}  # the librarian's base64 text
 
     # Deleting the core leaves the document; importing the core file brings a deleted one back.
@@ -71,13 +99,18 @@ def test_a_core_carries_its_library_document(gateway: Gateway, run_id: str) -> N
     assert doc in [d["id"] for d in listed]
     post(gateway, "librarian", {"operation": "remove-document", "document-id": doc})
     copy = f"core-copy-{run_id}"
-    status, _body = call(gateway, "POST", f"/api/v1/import-core?id={copy}&workspace=default",
-                         raw=b"".join(msgpack.packb(item, use_bin_type=True) for item in items))
+    status, _body = call(
+        gateway,
+        "POST",
+        f"/api/v1/import-core?id={copy}&workspace=default",
+        raw=b"".join(msgpack.packb(item, use_bin_type=True) for item in items),
+    )
     assert status == 200
 
     def content() -> bytes | None:
-        status, data = call(gateway, "POST", "/api/v1/librarian",
-                            {"operation": "get-document-content", "document-id": doc})
+        status, data = call(
+            gateway, "POST", "/api/v1/librarian", {"operation": "get-document-content", "document-id": doc}
+        )
         reply = json.loads(data or b"null")
         return base64.b64decode(reply["content"]) if status == 200 and reply.get("content") else None
 

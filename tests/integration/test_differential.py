@@ -53,8 +53,10 @@ def differences(local: Any, real: Any, where: str = "$") -> list[str]:
     """Where two shapes disagree. An empty list matches any list (no data to compare), and
     lists compare the shapes of their items as sets (order is data)."""
     if isinstance(local, dict) and isinstance(real, dict):
-        out = [f"{where}.{k}: only on the {'local' if k in local else 'real'} gateway"
-               for k in sorted(set(local) ^ set(real))]
+        out = [
+            f"{where}.{k}: only on the {'local' if k in local else 'real'} gateway"
+            for k in sorted(set(local) ^ set(real))
+        ]
         for key in sorted(set(local) & set(real)):
             out += differences(local[key], real[key], f"{where}.{key}")
         return out
@@ -111,6 +113,7 @@ async def _http(url: str, method: str, path: str, body: Any, token: str | None) 
 def both(local_url: str, method: str, path: str, body: Any = None, token: str | None = TOKEN) -> tuple[Reply, Reply]:
     async def run() -> tuple[Reply, Reply]:
         return (await _http(local_url, method, path, body, token), await _http(REAL_URL, method, path, body, token))
+
     return bridge.run(run())
 
 
@@ -167,12 +170,18 @@ def test_a_flow_writes_its_processors_config_and_its_stop_removes_them(local_url
         flow_id = f"difftest-{os.getpid()}"
         config = {"operation": "config"}
         name = _run_http(url, "/api/v1/flow", {"operation": "list-blueprints"})["blueprint-names"][0]
-        started = _run_http(url, "/api/v1/flow", {"operation": "start-flow", "flow-id": flow_id,
-                                                  "blueprint-name": name, "description": "differential test"})
+        started = _run_http(
+            url,
+            "/api/v1/flow",
+            {"operation": "start-flow", "flow-id": flow_id, "blueprint-name": name, "description": "differential test"},
+        )
         assert "error" not in started, (url, started)
         try:
-            keyed = {t: keys for t, keys in _run_http(url, "/api/v1/config", config)["config"].items()
-                     if t.startswith("processor:") and flow_id in keys}
+            keyed = {
+                t: keys
+                for t, keys in _run_http(url, "/api/v1/config", config)["config"].items()
+                if t.startswith("processor:") and flow_id in keys
+            }
             assert keyed, url  # the flow-level processors, keyed by the new flow's id
             entry = json.loads(next(iter(keyed.values()))[flow_id])
             assert set(entry) == {"topics", "parameters"} and any(flow_id in t for t in entry["topics"].values())
@@ -193,8 +202,11 @@ def test_rejected_tokens_get_the_same_answer(local_url: str, token: str) -> None
     async def run() -> tuple[Reply, Reply]:
         # The local gateway checks tokens only when it has one: give it one.
         with LocalGateway(token="tg_local_secret") as gw:
-            return (await _http(gw.url, "POST", "/api/v1/flow", {"operation": "list-flows"}, token),
-                    await _http(REAL_URL, "POST", "/api/v1/flow", {"operation": "list-flows"}, token))
+            return (
+                await _http(gw.url, "POST", "/api/v1/flow", {"operation": "list-flows"}, token),
+                await _http(REAL_URL, "POST", "/api/v1/flow", {"operation": "list-flows"}, token),
+            )
+
     local, real = bridge.run(run())
     if real.status == 200:  # the reference deployment resolves any tg_ key (no-auth IAM)
         assert token.startswith("tg_")
@@ -227,8 +239,10 @@ async def _mux(url: str, requests: list[dict[str, Any]], token: str) -> list[lis
 
 MUX = [
     ("list-flows", {"service": "flow", "request": {"operation": "list-flows"}}),
-    ("text completion, streamed", {"service": "text-completion", "flow": "default",
-                                   "request": {"system": "", "prompt": "hi", "streaming": True}}),
+    (
+        "text completion, streamed",
+        {"service": "text-completion", "flow": "default", "request": {"system": "", "prompt": "hi", "streaming": True}},
+    ),
     ("embeddings", {"service": "embeddings", "flow": "default", "request": {"texts": ["a", "b"]}}),
     ("unknown flow", {"service": "triples", "flow": "no-such-flow", "request": {"limit": 1}}),
     ("unknown service", {"service": "no-such-service", "request": {}}),

@@ -25,6 +25,7 @@ def rest(gateway: Gateway, coro_fn: Any) -> Any:
             return await coro_fn(client)
         finally:
             await client.aclose()
+
     return bridge.run(main())
 
 
@@ -35,6 +36,7 @@ def mux(gateway: Gateway, coro_fn: Any, token: str | None = "same") -> Any:
             return await coro_fn(client)
         finally:
             await client.aclose()
+
     return bridge.run(main())
 
 
@@ -52,16 +54,26 @@ def test_config_put_get_list_delete(gateway: Gateway, run_id: str) -> None:
     t = f"tgc{run_id}"
     put = {"operation": "put", "workspace": "default", "values": [{"type": t, "key": "k", "value": "v1"}]}
     rest(gateway, lambda c: c.global_service("config", put))
-    got = rest(gateway, lambda c: c.global_service("config", {"operation": "get", "workspace": "default",
-                                                               "keys": [{"type": t, "key": "k"}]}))
+    got = rest(
+        gateway,
+        lambda c: c.global_service(
+            "config", {"operation": "get", "workspace": "default", "keys": [{"type": t, "key": "k"}]}
+        ),
+    )
     assert [v["value"] for v in got["values"]] == ["v1"]
-    listed = rest(gateway,
-                  lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
+    listed = rest(
+        gateway, lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t})
+    )
     assert listed["directory"] == ["k"]
-    rest(gateway, lambda c: c.global_service("config", {"operation": "delete", "workspace": "default",
-                                                        "keys": [{"type": t, "key": "k"}]}))
-    listed = rest(gateway,
-                  lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t}))
+    rest(
+        gateway,
+        lambda c: c.global_service(
+            "config", {"operation": "delete", "workspace": "default", "keys": [{"type": t, "key": "k"}]}
+        ),
+    )
+    listed = rest(
+        gateway, lambda c: c.global_service("config", {"operation": "list", "workspace": "default", "type": t})
+    )
     assert listed["directory"] == []
 
 
@@ -74,16 +86,24 @@ def test_rest_errors(gateway: Gateway) -> None:
 
 def test_collections(gateway: Gateway, run_id: str) -> None:
     name = f"col{run_id}"
-    rest(gateway, lambda c: c.global_service("collection-management", {
-        "operation": "update-collection", "workspace": "default", "collection": name, "name": name}))
-    listed = rest(gateway, lambda c: c.global_service("collection-management",
-                                                      {"operation": "list-collections", "workspace": "default"}))
+    rest(
+        gateway,
+        lambda c: c.global_service(
+            "collection-management",
+            {"operation": "update-collection", "workspace": "default", "collection": name, "name": name},
+        ),
+    )
+    listed = rest(
+        gateway,
+        lambda c: c.global_service("collection-management", {"operation": "list-collections", "workspace": "default"}),
+    )
     assert name in [c["collection"] for c in listed["collections"]]
 
 
 def test_mux_concurrent_requests(gateway: Gateway) -> None:
     async def many(client: AsyncMuxClient) -> list[Any]:
         return await asyncio.gather(*[client.request("flow", {"operation": "list-flows"}) for _ in range(40)])
+
     results = mux(gateway, many)
     assert len(results) == 40 and all("default" in r[-1]["flow-ids"] for r in results)
 
@@ -106,11 +126,17 @@ def test_mux_streaming_triples_frames(gateway: Gateway, run_id: str) -> None:
     table = table.set_column(2, "p", pc.cast(pc.if_else(True, pred, table.column("p")), "string"))
     table = table.filter(pc.and_(pc.is_null(table.column("g")), pc.equal(table.column("o_type"), "iri")))
     tg_connect.to_trustgraph(table, url=gateway.url, token=gateway.token, collection=f"c{run_id}", progress=False)
-    request = {"collection": f"c{run_id}", "limit": 1000, "streaming": True, "batch-size": 7,
-               "p": {"t": "i", "i": pred}}
+    request = {
+        "collection": f"c{run_id}",
+        "limit": 1000,
+        "streaming": True,
+        "batch-size": 7,
+        "p": {"t": "i", "i": pred},
+    }
     frames = gateway.eventually(
         lambda: mux(gateway, lambda c: c.request("triples", request, flow="default")),
-        lambda fr: sum(len(f["response"]) for f in fr) >= len(table))
+        lambda fr: sum(len(f["response"]) for f in fr) >= len(table),
+    )
     sizes = [len(f["response"]) for f in frames]
     assert sum(sizes) == len(table) and all(s == 7 for s in sizes[:-1]) and 0 < sizes[-1] <= 7
 
@@ -121,11 +147,15 @@ def test_metrics_query(gateway: Gateway) -> None:
         async with aiohttp.ClientSession() as s:
             async with s.get(gateway.url + path, headers=headers) as r:
                 return r.status, json.loads(await r.text())
+
     # make sure a counted request happened first
     rest(gateway, lambda c: c.global_service("flow", {"operation": "list-flows"}))
     # Prometheus scrapes the real gateway periodically: wait for the counter to show up.
-    status, body = gateway.eventually(lambda: bridge.run(get("/api/metrics/query?query=tg_gateway_request_total")),
-                                      lambda r: r[0] == 200 and bool(r[1]["data"]["result"]), timeout=60)
+    status, body = gateway.eventually(
+        lambda: bridge.run(get("/api/metrics/query?query=tg_gateway_request_total")),
+        lambda r: r[0] == 200 and bool(r[1]["data"]["result"]),
+        timeout=60,
+    )
     assert status == 200 and body["status"] == "success" and body["data"]["resultType"] == "vector"
     assert all(r["metric"]["__name__"] == "tg_gateway_request_total" for r in body["data"]["result"])
     # An aggregation, as dashboards and Prometheus clients send (the local gateway evaluates the

@@ -54,12 +54,25 @@ def test_auto_pacing_follows_the_stores(slow_gateway: Gateway, run_id: str) -> N
     gateway = slow_gateway
     rows = ROWS[gateway.name]
     pred = f"http://pacing-{run_id}.example/p"
-    df = pd.DataFrame({"s": [f"http://pacing-{run_id}.example/s/{i // OBJECTS}" for i in range(rows)],
-                       "p": [pred] * rows, "o": [f"value {i % OBJECTS}" for i in range(rows)]})
+    df = pd.DataFrame(
+        {
+            "s": [f"http://pacing-{run_id}.example/s/{i // OBJECTS}" for i in range(rows)],
+            "p": [pred] * rows,
+            "o": [f"value {i % OBJECTS}" for i in range(rows)],
+        }
+    )
     before = store_totals(gateway)
     started = time.monotonic()
-    report = tg_connect.to_trustgraph(df, url=gateway.url, token=gateway.token, collection=f"pace{run_id}",
-                                      progress=False, max_rows_per_second="auto", wait="stored", wait_timeout=900)
+    report = tg_connect.to_trustgraph(
+        df,
+        url=gateway.url,
+        token=gateway.token,
+        collection=f"pace{run_id}",
+        progress=False,
+        max_rows_per_second="auto",
+        wait="stored",
+        wait_timeout=900,
+    )
     wall = time.monotonic() - started
     assert report.ok, str(report)
     assert report.rows_delivered == rows and report.stored_complete and report.rows_stored == rows
@@ -75,13 +88,16 @@ def test_auto_pacing_follows_the_stores(slow_gateway: Gateway, run_id: str) -> N
     written, seconds = since(after[0], before[0]), since(after[1], before[1])
     assert written >= rows and seconds > 0
     store_rate = written / seconds
-    print(f"\n{gateway.name}: {rows:,} rows in {wall:.1f} s; the stores needed {rows / store_rate:.1f} s"
-          f" ({store_rate:,.0f} rows/s while writing)")
+    print(
+        f"\n{gateway.name}: {rows:,} rows in {wall:.1f} s; the stores needed {rows / store_rate:.1f} s"
+        f" ({store_rate:,.0f} rows/s while writing)"
+    )
     assert wall <= 1.5 * rows / store_rate, (wall, rows, store_rate)
 
     # Every triple is stored, and the back end still answers.
-    got = tg_connect.read_trustgraph("triples", url=gateway.url, token=gateway.token,
-                                     collection=f"pace{run_id}", p=pred)
+    got = tg_connect.read_trustgraph(
+        "triples", url=gateway.url, token=gateway.token, collection=f"pace{run_id}", p=pred
+    )
     assert len(got) == rows and set(zip(got["s"], got["o"], strict=True)) == set(zip(df["s"], df["o"], strict=True))
 
 
@@ -90,12 +106,25 @@ def test_auto_cuts_messages_to_a_second_of_store_work(tmp_path: Path, run_id: st
     its work) though batch_size says 1,000: the first few of 100 rows while its speed is
     unknown. A checkpoint still records whole messages, once all their parts are delivered."""
     rows = 1200
-    df = pd.DataFrame({"s": [f"http://cut-{run_id}.example/s/{i}" for i in range(rows)],
-                       "p": [f"http://cut-{run_id}.example/p"] * rows, "o": [f"v{i}" for i in range(rows)]})
+    df = pd.DataFrame(
+        {
+            "s": [f"http://cut-{run_id}.example/s/{i}" for i in range(rows)],
+            "p": [f"http://cut-{run_id}.example/p"] * rows,
+            "o": [f"v{i}" for i in range(rows)],
+        }
+    )
     ckpt = tmp_path / "cut.ckpt"
     with tg_connect.LocalGateway(store_rows_per_second=200) as gw:
-        report = tg_connect.to_trustgraph(df, url=gw.url, collection=f"cut{run_id}", progress=False, batch_size=1000,
-                                          max_rows_per_second="auto", wait="stored", checkpoint=ckpt)
+        report = tg_connect.to_trustgraph(
+            df,
+            url=gw.url,
+            collection=f"cut{run_id}",
+            progress=False,
+            batch_size=1000,
+            max_rows_per_second="auto",
+            wait="stored",
+            checkpoint=ckpt,
+        )
         assert report.ok and report.rows_stored == rows, str(report)
         metrics = tg_connect.Api(gw.url).metrics()
         writes = metrics.query("tg_triples_store_write_batch_size_count").series[0].value

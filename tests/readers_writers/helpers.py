@@ -22,10 +22,19 @@ def quoted(s: dict[str, Any], p: str, o: dict[str, Any]) -> str:
 
 def quoted_rows() -> list[dict[str, Any]]:
     """Triples whose object is a quoted triple (one nested two deep), in and out of a graph."""
-    inner = quoted({"t": "i", "i": EX + "alice"}, EX + "says", {"t": "l", "v": "hi \"there\"", "ln": "en"})
-    nested = quoted({"t": "b", "d": "b7"}, EX + "believes",
-                    {"t": "t", "tr": {"s": {"t": "i", "i": EX + "bob"}, "p": {"t": "i", "i": EX + "age"},
-                                      "o": {"t": "l", "v": "42", "dt": XSD_INTEGER}}})
+    inner = quoted({"t": "i", "i": EX + "alice"}, EX + "says", {"t": "l", "v": 'hi "there"', "ln": "en"})
+    nested = quoted(
+        {"t": "b", "d": "b7"},
+        EX + "believes",
+        {
+            "t": "t",
+            "tr": {
+                "s": {"t": "i", "i": EX + "bob"},
+                "p": {"t": "i", "i": EX + "age"},
+                "o": {"t": "l", "v": "42", "dt": XSD_INTEGER},
+            },
+        },
+    )
     base = {"s_type": "iri", "p_type": "iri", "o_type": "triple", "o_datatype": None, "o_language": None}
     return [
         {**base, "s": EX + "claim/1", "p": EX + "about", "o": inner, "g": None},
@@ -43,7 +52,7 @@ def triples_table(n: int = 200) -> pa.Table:
 def graph_embeddings(n: int = 50, dim: int = 8) -> pa.Table:
     values = [((i * 31 + j * 7) % 97) / 97.0 - 0.5 + 1e-7 * j for i in range(n) for j in range(dim)]
     vector = pa.FixedSizeListArray.from_arrays(pa.array(values, pa.float32()), dim)
-    entity = pa.array([f"{EX}entity/{i}" if i % 3 else f"label «{i}», \"q\"" for i in range(n)])
+    entity = pa.array([f"{EX}entity/{i}" if i % 3 else f'label «{i}», "q"' for i in range(n)])
     kinds = pa.array(["iri" if i % 3 else "literal" for i in range(n)])
     return pa.Table.from_arrays([entity, kinds, vector], schema=schemas.graph_embeddings_schema(dim))
 

@@ -54,6 +54,7 @@ def expect_load_error(src: Any, kind: str = "triples", **where: Any) -> tuple[li
 
 # -- empty files -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", ["csv", "tsv", "jsonl", "nt", "ttl", "parquet", "csv.gz"])
 def test_empty_files_are_errors_naming_the_file(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"empty.{suffix}"
@@ -76,6 +77,7 @@ def test_an_empty_iterable_is_an_error() -> None:
 
 
 # -- missing columns and wrong types -------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
 def test_a_missing_column_is_named_with_the_file(tmp_path: Path, suffix: str) -> None:
@@ -100,8 +102,9 @@ def test_jsonl_wrong_json_type_names_column_and_row(tmp_path: Path) -> None:
     lines = spo_lines(3000) + [{"s": "http://x", "p": "http://p", "o": 42}] + spo_lines(5, 3000)
     path = tmp_path / "w.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    rows, error = expect_load_error(open_source(path, 100_000, block_size=16_384), column="o", row=3000,
-                                    source=str(path))
+    rows, error = expect_load_error(
+        open_source(path, 100_000, block_size=16_384), column="o", row=3000, source=str(path)
+    )
     # Every line before the bad one is handed on, those of its own block included.
     assert [r["s"] for r in rows] == [r["s"] for r in lines[:3000]]
     assert "line 3001" in str(error) and "number" in str(error)
@@ -116,8 +119,9 @@ def test_parquet_wrong_type_is_named_by_the_load(tmp_path: Path) -> None:
 
 
 def test_records_with_a_new_field_or_another_type_are_named() -> None:
-    records = [{"s": "http://a", "p": "http://p", "o": "x"}] * 3 + [{"s": "http://a", "p": "http://p", "o": "x",
-                                                                     "q": 1}]
+    records = [{"s": "http://a", "p": "http://p", "o": "x"}] * 3 + [
+        {"s": "http://a", "p": "http://p", "o": "x", "q": 1}
+    ]
     rows, error = expect_error(open_source(records, 2), column="q", row=3, source="records")
     assert len(rows) == 2
     records = [{"entity": "http://e", "vector": [1.0, 2.0]}] * 2 + [{"entity": "http://e", "vector": "oops"}]
@@ -127,42 +131,59 @@ def test_records_with_a_new_field_or_another_type_are_named() -> None:
 
 # -- values the load rejects: nulls, NaN, mixed vector lengths ------------------------------
 
+
 def test_bad_values_in_csv_are_rejected_rows_and_the_rest_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "ge.csv"
-    path.write_text('entity,vector\n'
-                    'http://e/0,"[0.5, 1.5, 2.5]"\n'
-                    ',"[1, 2, 3]"\n'  # null entity
-                    'http://e/2,"[NaN, 1, 2]"\n'  # NaN
-                    'http://e/3,"[1, 2]"\n'  # another length
-                    'http://e/4,\n'  # null vector
-                    'http://e/5,"[1, null, 3]"\n'  # a null item
-                    'http://e/6,"[3, 2, 1]"\n')
+    path.write_text(
+        "entity,vector\n"
+        'http://e/0,"[0.5, 1.5, 2.5]"\n'
+        ',"[1, 2, 3]"\n'  # null entity
+        'http://e/2,"[NaN, 1, 2]"\n'  # NaN
+        'http://e/3,"[1, 2]"\n'  # another length
+        "http://e/4,\n"  # null vector
+        'http://e/5,"[1, null, 3]"\n'  # a null item
+        'http://e/6,"[3, 2, 1]"\n'
+    )
     source = open_source(path, 100, kind="graph-embeddings")
     conformed = Conformer("graph-embeddings", on_error="skip", source=source.name).conform(next(source.open()))
     assert [(r.row, r.column) for r in conformed.rejections] == [
-        (1, "entity"), (2, "vector"), (3, "vector"), (4, "vector"), (5, "vector")]
+        (1, "entity"),
+        (2, "vector"),
+        (3, "vector"),
+        (4, "vector"),
+        (5, "vector"),
+    ]
     assert conformed.batch.column("entity").to_pylist() == ["http://e/0", "http://e/6"]
     assert conformed.batch.column("vector").to_pylist() == [[0.5, 1.5, 2.5], [3.0, 2.0, 1.0]]
 
 
 def test_bad_values_in_jsonl_are_rejected_rows(tmp_path: Path) -> None:
     path = tmp_path / "de.jsonl"
-    path.write_text('{"chunk_id": "a", "vector": [1, 2]}\n{"chunk_id": null, "vector": [1, 2]}\n'
-                    '{"chunk_id": "c", "vector": [1, null]}\n{"chunk_id": "d", "vector": [1, 2, 3]}\n'
-                    '{"chunk_id": "e"}\n{"chunk_id": "f", "vector": [0.25, -1e-3]}\n')
+    path.write_text(
+        '{"chunk_id": "a", "vector": [1, 2]}\n{"chunk_id": null, "vector": [1, 2]}\n'
+        '{"chunk_id": "c", "vector": [1, null]}\n{"chunk_id": "d", "vector": [1, 2, 3]}\n'
+        '{"chunk_id": "e"}\n{"chunk_id": "f", "vector": [0.25, -1e-3]}\n'
+    )
     source = open_source(path, 100, kind="document-embeddings")
     conformed = Conformer("document-embeddings", on_error="skip").conform(next(source.open()))
     assert [(r.row, r.column) for r in conformed.rejections] == [
-        (1, "chunk_id"), (2, "vector"), (3, "vector"), (4, "vector")]
+        (1, "chunk_id"),
+        (2, "vector"),
+        (3, "vector"),
+        (4, "vector"),
+    ]
     assert conformed.batch.column("chunk_id").to_pylist() == ["a", "f"]
 
 
 def test_a_load_reports_rejections_and_sends_the_rest(tmp_path: Path, local_gateway: Any) -> None:
     path = tmp_path / "ge.csv"
-    path.write_text('entity,vector\nhttp://e/0,"[0.5, 1.5]"\nhttp://e/1,"[NaN, 1]"\n,"[1, 2]"\n'
-                    'http://e/3,"[1, 2, 3]"\nhttp://e/4,"[2.5, 3.5]"\n')
-    report = tg_connect.to_trustgraph(str(path), "graph-embeddings", url=local_gateway.url, on_error="skip",
-                                      progress=False)
+    path.write_text(
+        'entity,vector\nhttp://e/0,"[0.5, 1.5]"\nhttp://e/1,"[NaN, 1]"\n,"[1, 2]"\n'
+        'http://e/3,"[1, 2, 3]"\nhttp://e/4,"[2.5, 3.5]"\n'
+    )
+    report = tg_connect.to_trustgraph(
+        str(path), "graph-embeddings", url=local_gateway.url, on_error="skip", progress=False
+    )
     assert report.rows_read == 5 and report.rows_sent == 2 and report.rows_rejected == 3
     assert [(r.row, r.column) for r in report.rejections] == [(1, "vector"), (2, "entity"), (3, "vector")]
     assert report.rejected_rows is not None and report.rejected_rows.num_rows == 3
@@ -170,12 +191,15 @@ def test_a_load_reports_rejections_and_sends_the_rest(tmp_path: Path, local_gate
 
 # -- malformed vectors, invalid UTF-8 --------------------------------------------------------
 
+
 def test_malformed_vector_text_names_the_row_after_the_rows_before(tmp_path: Path) -> None:
     path = tmp_path / "v.csv"
-    path.write_text("chunk_id,vector\n" + "".join(f'c{i},"[{i}, 1]"\n' for i in range(10))
-                    + 'bad,"[1, x]"\nz,"[0, 0]"\n')
-    rows, error = expect_error(open_source(path, 4, kind="document-embeddings"), column="vector", row=10,
-                               source=str(path))
+    path.write_text(
+        "chunk_id,vector\n" + "".join(f'c{i},"[{i}, 1]"\n' for i in range(10)) + 'bad,"[1, x]"\nz,"[0, 0]"\n'
+    )
+    rows, error = expect_error(
+        open_source(path, 4, kind="document-embeddings"), column="vector", row=10, source=str(path)
+    )
     assert [r["chunk_id"] for r in rows] == [f"c{i}" for i in range(10)]
     assert "[1, x]" in str(error)
 
@@ -209,13 +233,29 @@ def test_invalid_utf8_in_ntriples_names_the_line(tmp_path: Path) -> None:
 
 # -- a 10 MB literal ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", ["csv", "jsonl", "nt", "parquet"])
 def test_a_10_mb_literal_is_read_whole(tmp_path: Path, suffix: str) -> None:
-    big = "é" + "x" * TEN_MB + "\"quoted\"\n"
+    big = "é" + "x" * TEN_MB + '"quoted"\n'
     rows = spo_lines(5) + [{"s": "http://big", "p": "http://p", "o": big}] + spo_lines(5, 5)
-    table = pa.Table.from_pylist([{**r, "s_type": "iri", "p_type": "iri", "o_type": "literal",
-                                   "o_datatype": None, "o_language": None, "g": None} for r in rows]
-                                 ).select(schemas.TRIPLES.names).cast(schemas.TRIPLES)
+    table = (
+        pa.Table.from_pylist(
+            [
+                {
+                    **r,
+                    "s_type": "iri",
+                    "p_type": "iri",
+                    "o_type": "literal",
+                    "o_datatype": None,
+                    "o_language": None,
+                    "g": None,
+                }
+                for r in rows
+            ]
+        )
+        .select(schemas.TRIPLES.names)
+        .cast(schemas.TRIPLES)
+    )
     path = tmp_path / f"big.{suffix}"
     write(table.to_reader(), path)
     back = read_path(path, batch_size=4)
@@ -224,6 +264,7 @@ def test_a_10_mb_literal_is_read_whole(tmp_path: Path, suffix: str) -> None:
 
 
 # -- files truncated or corrupt part way ------------------------------------------------------
+
 
 def test_a_truncated_parquet_file_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
@@ -246,7 +287,7 @@ def test_a_parquet_file_corrupt_part_way_yields_the_good_row_groups_first(tmp_pa
     meta = pq.ParquetFile(path).metadata
     start = meta.row_group(2).column(4).data_page_offset
     data = bytearray(path.read_bytes())
-    data[start:start + 2000] = b"\x55" * 2000
+    data[start : start + 2000] = b"\x55" * 2000
     path.write_bytes(bytes(data))
     source = open_source(str(tmp_path / "*.parquet") if as_dataset else path, 300)
     assert source.total_rows == 4000
@@ -261,8 +302,7 @@ def test_a_csv_truncated_mid_row_names_the_line_after_the_rows_before(tmp_path: 
     write(table.to_reader(), path)
     text = path.read_bytes()
     path.write_bytes(text[: len(text) - 40])  # the last row loses its last fields
-    rows, error = expect_load_error(open_source(path, 500, block_size=16_384), source=str(path),
-                                    row=table.num_rows - 1)
+    rows, error = expect_load_error(open_source(path, 500, block_size=16_384), source=str(path), row=table.num_rows - 1)
     last_line = text[: len(text) - 40].count(b"\n") + 1  # as an editor numbers it (quoted values span lines)
     assert f"malformed CSV row at line {last_line}" in str(error)
     assert rows == table.to_pylist()[:-1]  # every row before it, those of its own block too

@@ -77,8 +77,18 @@ def test_a_malformed_jsonl_line_rejects_that_line_only(tmp_path: Path) -> None:
     assert [r["s"] for r in good_rows(parts)] == [f"http://a/{i}" for i in range(6000) if i != 4088]
     # The rejected row: nulls where the line could not be read, and its raw text.
     rejected = pa.Table.from_batches([p.rejected_rows for p in parts if p.rejected_rows is not None])
-    assert rejected.column_names == ["s", "s_type", "p", "p_type", "o", "o_type", "o_datatype", "o_language", "g",
-                                     schemas.RAW_LINE]
+    assert rejected.column_names == [
+        "s",
+        "s_type",
+        "p",
+        "p_type",
+        "o",
+        "o_type",
+        "o_datatype",
+        "o_language",
+        "g",
+        schemas.RAW_LINE,
+    ]
     assert rejected.to_pylist() == [{**{c: None for c in rejected.column_names}, schemas.RAW_LINE: MALFORMED}]
 
 
@@ -129,14 +139,21 @@ def test_malformed_lines_in_many_blocks_with_blank_lines_and_a_long_line(tmp_pat
     assert [r["s"] for r in good_rows(parts)] == kept
 
 
-@pytest.mark.parametrize(("line", "column", "words"), [
-    ('{"s": "http://a", "p": "http://p", "o": 42}', "o", "a number where the column holds string"),
-    ('{"s": "http://a/\\ud800", "p": "http://p", "o": "x"}', "s", "lone surrogate (\\ud800)"),
-    ('{"s": "http://a", "p": "http://p", "o": "x", "o": "y"}', "o", "appears twice"),
-    ('{"s": "http://a", "p": "http://p", "o": "x", "g": 1e400}', "g", "too large for a double"),
-    ('["http://a", "http://p", "x"]', None, "is not a JSON object but an array"),
-    ('{"s": "http://a", "p": "http://p", "o": "x"} trailing', None, "malformed JSON at line 2, column 46: Extra data"),
-])
+@pytest.mark.parametrize(
+    ("line", "column", "words"),
+    [
+        ('{"s": "http://a", "p": "http://p", "o": 42}', "o", "a number where the column holds string"),
+        ('{"s": "http://a/\\ud800", "p": "http://p", "o": "x"}', "s", "lone surrogate (\\ud800)"),
+        ('{"s": "http://a", "p": "http://p", "o": "x", "o": "y"}', "o", "appears twice"),
+        ('{"s": "http://a", "p": "http://p", "o": "x", "g": 1e400}', "g", "too large for a double"),
+        ('["http://a", "http://p", "x"]', None, "is not a JSON object but an array"),
+        (
+            '{"s": "http://a", "p": "http://p", "o": "x"} trailing',
+            None,
+            "malformed JSON at line 2, column 46: Extra data",
+        ),
+    ],
+)
 def test_each_unreadable_jsonl_line_is_named(tmp_path: Path, line: str, column: str | None, words: str) -> None:
     path = jsonl(tmp_path / "b.jsonl", [json.dumps(spo(0)), line, json.dumps(spo(2))])
     parts, read = load_skip(open_source(path, 10))
@@ -152,8 +169,11 @@ def test_a_jsonl_file_of_nothing_but_bad_lines_rejects_each(tmp_path: Path) -> N
     assert read == 4 and good_rows(parts) == []
     assert [(r.row, r.column) for r in rejections(parts)] == [(0, None), (1, None), (2, None), (3, None)]
     assert [r.reason.split(":")[0] for r in rejections(parts)] == [
-        "malformed JSON at line 1, column 1", "malformed JSON at line 2, column 2",
-        "malformed JSON at line 4, column 4", "line 5 is not a JSON object but null"]
+        "malformed JSON at line 1, column 1",
+        "malformed JSON at line 2, column 2",
+        "malformed JSON at line 4, column 4",
+        "line 5 is not a JSON object but null",
+    ]
     _, error = expect_load_error(open_source(path, 10), row=0, source=str(path))
     assert "malformed JSON at line 1, column 1" in str(error)
 
@@ -172,16 +192,23 @@ def test_a_malformed_line_in_the_second_of_two_files_names_that_file(tmp_path: P
 
 def test_a_compressed_jsonl_with_a_bom_and_a_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl.gz"
-    path.write_bytes(gzip.compress(b"\xef\xbb\xbf" + "\n".join(
-        [json.dumps(spo(0)), "{bad", json.dumps(spo(2))]).encode()))
+    path.write_bytes(
+        gzip.compress(b"\xef\xbb\xbf" + "\n".join([json.dumps(spo(0)), "{bad", json.dumps(spo(2))]).encode())
+    )
     parts, read = load_skip(open_source(path, 10))
     assert read == 3 and [r["s"] for r in good_rows(parts)] == ["http://a/0", "http://a/2"]
     assert [r.row for r in rejections(parts)] == [1] and "line 2" in rejections(parts)[0].reason
 
 
 def test_a_vector_beyond_float32_in_jsonl_is_rejected(tmp_path: Path) -> None:
-    path = jsonl(tmp_path / "v.jsonl", ['{"chunk_id": "a", "vector": [1, 2]}', '{"chunk_id": "b", "vector": [1e39, 2]}',
-                                        '{"chunk_id": "c", "vector": [3, 4]}'])
+    path = jsonl(
+        tmp_path / "v.jsonl",
+        [
+            '{"chunk_id": "a", "vector": [1, 2]}',
+            '{"chunk_id": "b", "vector": [1e39, 2]}',
+            '{"chunk_id": "c", "vector": [3, 4]}',
+        ],
+    )
     parts, _ = load_skip(open_source(path, 10, kind="document-embeddings"), "document-embeddings")
     [rejection] = rejections(parts)
     assert (rejection.row, rejection.column) == (1, "vector") and "float32" in rejection.reason
@@ -189,6 +216,7 @@ def test_a_vector_beyond_float32_in_jsonl_is_rejected(tmp_path: Path) -> None:
 
 
 # -- CSV: a malformed row rejects that row only ------------------------------------------------
+
 
 def test_a_malformed_csv_row_rejects_that_row_only(tmp_path: Path) -> None:
     rows = [f"http://a/{i},http://p,v{i}" for i in range(5000)]
@@ -207,6 +235,7 @@ def test_a_malformed_csv_row_rejects_that_row_only(tmp_path: Path) -> None:
 
 # -- RDF: a syntax error names the line (and column) ------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", ["nt", "nq", "nt.gz"])
 def test_an_ntriples_syntax_error_names_line_12(tmp_path: Path, suffix: str) -> None:
     lines = [f'<http://a/{i}> <http://p> "v{i}" .' for i in range(30)]
@@ -221,8 +250,10 @@ def test_an_ntriples_syntax_error_names_line_12(tmp_path: Path, suffix: str) -> 
 
 def test_a_turtle_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "e.ttl"
-    path.write_text('@prefix ex: <http://ex/> .\n\nex:a ex:p ex:b ;\n   ex:q "two\\nlines" .\n'
-                    "# a comment\nex:c ex:p ex:d .\nex:e ex:p  ,, .\n")
+    path.write_text(
+        '@prefix ex: <http://ex/> .\n\nex:a ex:p ex:b ;\n   ex:q "two\\nlines" .\n'
+        "# a comment\nex:c ex:p ex:d .\nex:e ex:p  ,, .\n"
+    )
     rows, error = expect_error(open_source(path, 10), source=str(path), row=3)
     assert "RDF syntax error at line 7, column 12: , is not a valid RDF object" in str(error)
     assert len(rows) == 3
@@ -243,9 +274,12 @@ def test_an_escaped_lone_surrogate_in_ntriples_names_line_and_column(tmp_path: P
 
 # -- lone surrogates from Python data ----------------------------------------------------------
 
+
 def test_a_lone_surrogate_in_a_dataframe_is_a_rejected_row() -> None:
-    df = pd.DataFrame({"s": ["http://a/0", "http://a/1\ud800", "http://a/2"], "p": ["http://p"] * 3,
-                       "o": ["x", "y", "z\udc00"]}, dtype=object)
+    df = pd.DataFrame(
+        {"s": ["http://a/0", "http://a/1\ud800", "http://a/2"], "p": ["http://p"] * 3, "o": ["x", "y", "z\udc00"]},
+        dtype=object,
+    )
     parts, read = load_skip(open_source(df, 10))
     assert read == 3 and [r["s"] for r in good_rows(parts)] == ["http://a/0"]
     assert [(r.row, r.column) for r in rejections(parts)] == [(1, "s"), (2, "o")]
@@ -259,8 +293,9 @@ def test_a_lone_surrogate_in_records_and_triples_is_a_rejected_row() -> None:
     parts, _ = load_skip(open_source(records, 4))
     assert [(r.row, r.column) for r in rejections(parts)] == [(3, "o")]
     assert len(good_rows(parts)) == 5
-    triples = [Triple(Term.iri("http://a"), Term.iri("http://p"), Term.literal("x\ud800" if i == 1 else "x"))
-               for i in range(3)]
+    triples = [
+        Triple(Term.iri("http://a"), Term.iri("http://p"), Term.literal("x\ud800" if i == 1 else "x")) for i in range(3)
+    ]
     parts, _ = load_skip(open_source(triples, 10))
     assert [(r.row, r.column) for r in rejections(parts)] == [(1, "o")] and len(good_rows(parts)) == 2
 
@@ -268,8 +303,9 @@ def test_a_lone_surrogate_in_records_and_triples_is_a_rejected_row() -> None:
 def invalid_utf8_strings(values: list[bytes]) -> pa.Array:
     """A string array holding bytes that are not UTF-8, as a careless writer leaves them."""
     offsets = np.concatenate([[0], np.cumsum([len(v) for v in values])]).astype(np.int32)
-    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()),
-                                                            pa.py_buffer(b"".join(values))])
+    return pa.Array.from_buffers(
+        pa.string(), len(values), [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(values))]
+    )
 
 
 def test_invalid_utf8_inside_arrow_text_is_a_rejected_row(tmp_path: Path) -> None:
@@ -283,8 +319,16 @@ def test_invalid_utf8_inside_arrow_text_is_a_rejected_row(tmp_path: Path) -> Non
     assert [r["o"] for r in good_rows(parts)] == ["fine", "é ok"]
     # A Parquet file can hold such bytes too: pyarrow's writer lets them through.
     path = tmp_path / "u.parquet"
-    pq.write_table(pa.table({"s": ["http://a/0", "http://a/1"], "p": ["http://p"] * 2,
-                             "o": invalid_utf8_strings([b"fine", b"bad \xed\xa0\x80"])}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "s": ["http://a/0", "http://a/1"],
+                "p": ["http://p"] * 2,
+                "o": invalid_utf8_strings([b"fine", b"bad \xed\xa0\x80"]),
+            }
+        ),
+        path,
+    )
     parts, _ = load_skip(open_source(path, 10))
     assert [(r.row, r.column) for r in rejections(parts)] == [(1, "o")]
     # Read as a dictionary (as a load reads columns of few values), it is screened the same.
@@ -295,11 +339,18 @@ def test_invalid_utf8_inside_arrow_text_is_a_rejected_row(tmp_path: Path) -> Non
 
 # -- vectors beyond float32, NaN and infinities --------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["graph-embeddings", "document-embeddings"])
 def test_vector_values_json_cannot_carry_are_rejected(kind: str) -> None:
     key = "entity" if kind == "graph-embeddings" else "chunk_id"
-    vectors = [np.array([0.5, 1.0]), np.array([1e39, 1.0]), np.array([1.0, -3.5e38]), np.array([np.nan, 1.0]),
-               np.array([1.0, np.inf]), np.array([3.4e38, -1e-45])]
+    vectors = [
+        np.array([0.5, 1.0]),
+        np.array([1e39, 1.0]),
+        np.array([1.0, -3.5e38]),
+        np.array([np.nan, 1.0]),
+        np.array([1.0, np.inf]),
+        np.array([3.4e38, -1e-45]),
+    ]
     df = pd.DataFrame({key: [f"http://e/{i}" for i in range(6)], "vector": vectors})
     parts, _ = load_skip(open_source(df, 10), kind)
     reasons = {r.row: r.reason for r in rejections(parts)}
@@ -312,8 +363,7 @@ def test_vector_values_json_cannot_carry_are_rejected(kind: str) -> None:
     assert kept[1]["vector"][0] == pytest.approx(3.4e38, rel=1e-6) and math.isfinite(kept[1]["vector"][0])
     # And what is kept encodes to JSON that reads back as the same float32 values.
     meta = messages.Metadata("d", "c", "d")
-    frame = json.loads(b"".join(bytes(f) for f, _, _ in messages.encode_messages(
-        kind, parts[0].batch, meta, 10)))  # type: ignore[arg-type]
+    frame = json.loads(b"".join(bytes(f) for f, _, _ in messages.encode_messages(kind, parts[0].batch, meta, 10)))  # type: ignore[arg-type]
     items = frame["entities" if kind == "graph-embeddings" else "chunks"]
     assert [np.float32(x) for x in items[1]["vector"]] == [np.float32(x) for x in kept[1]["vector"]]
 
@@ -328,9 +378,13 @@ def test_a_float_beyond_float32_in_csv_is_rejected(tmp_path: Path) -> None:
 
 # -- subjects: an IRI with a space is no literal -------------------------------------------------
 
+
 def test_a_subject_that_looks_like_an_iri_with_a_space_is_rejected() -> None:
-    data = {"s": ["http://example.org/a b", "http://example.org/ok", "Alice", "_:b1", "<http://x>", "urn:x y"],
-            "p": ["http://p"] * 6, "o": ["http://example.org/a b"] * 6}
+    data = {
+        "s": ["http://example.org/a b", "http://example.org/ok", "Alice", "_:b1", "<http://x>", "urn:x y"],
+        "p": ["http://p"] * 6,
+        "o": ["http://example.org/a b"] * 6,
+    }
     out = Conformer("triples", on_error="skip").conform(pa.record_batch(data))
     reasons = {r.row: (r.column, r.reason) for r in out.rejections}
     assert sorted(reasons) == [0, 5]
@@ -338,8 +392,12 @@ def test_a_subject_that_looks_like_an_iri_with_a_space_is_rejected() -> None:
     assert reasons[5][1].startswith("invalid IRI") and "subject must be an IRI or a blank node" in reasons[5][1]
     rows = out.batch.to_pylist()
     # Plain text in s stays a literal subject, as guessed (docs/schemas.md).
-    assert [(r["s"], r["s_type"]) for r in rows] == [("http://example.org/ok", "iri"), ("Alice", "literal"),
-                                                     ("b1", "blank"), ("http://x", "iri")]
+    assert [(r["s"], r["s_type"]) for r in rows] == [
+        ("http://example.org/ok", "iri"),
+        ("Alice", "literal"),
+        ("b1", "blank"),
+        ("http://x", "iri"),
+    ]
     # In the object the same text is a literal: nothing wrong with it there.
     assert {(r["o"], r["o_type"]) for r in rows} == {("http://example.org/a b", "literal")}
     with pytest.raises(InputError) as info:
@@ -350,25 +408,36 @@ def test_a_subject_that_looks_like_an_iri_with_a_space_is_rejected() -> None:
 def test_an_explicit_subject_kind_is_taken_as_given() -> None:
     """s_type says what the user means: a subject literal is carried (the wire allows any
     term), and an explicit IRI with a space is an invalid IRI as before."""
-    out = Conformer("triples", on_error="skip").conform(pa.record_batch(
-        {"s": ["a label", "http://x y", "http://ok"], "s_type": ["literal", "iri", None], "p": ["http://p"] * 3,
-         "o": ["v"] * 3}))
+    out = Conformer("triples", on_error="skip").conform(
+        pa.record_batch(
+            {
+                "s": ["a label", "http://x y", "http://ok"],
+                "s_type": ["literal", "iri", None],
+                "p": ["http://p"] * 3,
+                "o": ["v"] * 3,
+            }
+        )
+    )
     assert [(r.row, r.column) for r in out.rejections] == [(1, "s")]
     assert [(r["s"], r["s_type"]) for r in out.batch.to_pylist()] == [("a label", "literal"), ("http://ok", "iri")]
 
 
 def test_a_predicate_with_a_space_is_an_invalid_iri() -> None:
-    out = Conformer("triples", on_error="skip").conform(pa.record_batch(
-        {"s": ["http://a"] * 2, "p": ["http://p q", "http://p"], "o": ["v"] * 2}))
+    out = Conformer("triples", on_error="skip").conform(
+        pa.record_batch({"s": ["http://a"] * 2, "p": ["http://p q", "http://p"], "o": ["v"] * 2})
+    )
     assert [(r.row, r.column) for r in out.rejections] == [(0, "p")]
     assert out.rejections[0].reason.startswith("invalid IRI")
 
 
 # -- duplicate columns and columns= collisions --------------------------------------------------
 
+
 def test_duplicate_column_names_are_an_input_error_naming_the_column() -> None:
-    table = pa.Table.from_arrays([pa.array(["http://a"]), pa.array(["http://p"]), pa.array(["x"]),
-                                  pa.array(["http://b"])], names=["s", "p", "o", "s"])
+    table = pa.Table.from_arrays(
+        [pa.array(["http://a"]), pa.array(["http://p"]), pa.array(["x"]), pa.array(["http://b"])],
+        names=["s", "p", "o", "s"],
+    )
     with pytest.raises(InputError, match="duplicate column name") as info:
         Conformer("triples", source="t").conform(table.to_batches()[0])
     assert info.value.column == "s" and info.value.source == "t"
@@ -380,8 +449,13 @@ def test_duplicate_column_names_are_an_input_error_naming_the_column() -> None:
 
 def test_a_parquet_file_with_duplicate_columns_is_named(tmp_path: Path) -> None:
     path = tmp_path / "d.parquet"
-    pq.write_table(pa.Table.from_arrays([pa.array(["http://a"]), pa.array(["http://p"]), pa.array(["x"]),
-                                         pa.array(["y"])], names=["s", "p", "o", "o"]), path)
+    pq.write_table(
+        pa.Table.from_arrays(
+            [pa.array(["http://a"]), pa.array(["http://p"]), pa.array(["x"]), pa.array(["y"])],
+            names=["s", "p", "o", "o"],
+        ),
+        path,
+    )
     src = open_source(path, 10)
     with pytest.raises(InputError, match="duplicate column name") as info:
         Conformer("triples", source=src.name).conform(next(iter(src.open())))
@@ -399,15 +473,18 @@ def test_a_columns_mapping_onto_an_existing_name_names_both_columns() -> None:
     assert info.value.column == "s" and "'a'" in str(info.value) and "'b'" in str(info.value)
     # Renaming in a circle is fine: no two columns end with one name.
     swapped = Conformer("triples", columns={"s": "o", "o": "s"}).conform(
-        pa.record_batch({"s": ["a literal"], "p": ["http://p"], "o": ["http://subject"]}))
+        pa.record_batch({"s": ["a literal"], "p": ["http://p"], "o": ["http://subject"]})
+    )
     assert swapped.batch.to_pylist()[0]["s"] == "http://subject"
 
 
 # -- a row too large for one gateway message -----------------------------------------------------
 
+
 def big_rows(o_big: str) -> pa.RecordBatch:
-    return pa.record_batch({"s": ["http://a/0", "http://a/1", "http://a/2"], "p": ["http://p"] * 3,
-                            "o": ["small", o_big, "small too"]})
+    return pa.record_batch(
+        {"s": ["http://a/0", "http://a/1", "http://a/2"], "p": ["http://p"] * 3, "o": ["small", o_big, "small too"]}
+    )
 
 
 def test_a_row_too_large_for_one_message_is_rejected_and_its_neighbours_kept() -> None:
@@ -418,8 +495,11 @@ def test_a_row_too_large_for_one_message_is_rejected_and_its_neighbours_kept() -
     [rejection] = out.rejections
     assert (rejection.row, rejection.column) == (11, "o")
     # The whole message that row would be: the head, the row's JSON, the closing "]}".
-    row = {"s": {"t": "i", "i": "http://a/1"}, "p": {"t": "i", "i": "http://p"},
-           "o": {"t": "l", "v": batch["o"][1].as_py()}}
+    row = {
+        "s": {"t": "i", "i": "http://a/1"},
+        "p": {"t": "i", "i": "http://p"},
+        "o": {"t": "l", "v": batch["o"][1].as_py()},
+    }
     size = limit.overhead + len(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode())
     assert rejection.reason == f"too large for one gateway message ({size:,} bytes > 50 MiB)"
     assert out.batch.column("s").to_pylist() == ["http://a/0", "http://a/2"]
@@ -439,20 +519,23 @@ def test_the_frame_limit_is_exact() -> None:
     room = messages.GATEWAY_MAX_FRAME - 1 - limit.overhead - empty_row
     fits = Conformer("triples", on_error="skip").conform(big_rows("y" * room), frame_limit=limit)
     assert fits.rejections == []
-    frames = [bytes(f) for f, _, _ in messages.encode_messages("triples", fits.batch, meta, 1000, fits.hints,
-                                                                8 * 1024 * 1024)]
+    frames = [
+        bytes(f) for f, _, _ in messages.encode_messages("triples", fits.batch, meta, 1000, fits.hints, 8 * 1024 * 1024)
+    ]
     assert sorted(len(f) for f in frames)[-1] == messages.GATEWAY_MAX_FRAME - 1
     over = Conformer("triples", on_error="skip").conform(big_rows("y" * (room + 1)), frame_limit=limit)
     assert [r.reason for r in over.rejections] == [
-        "too large for one gateway message (52,428,800 bytes = 50 MiB; the gateway takes less than that)"]
+        "too large for one gateway message (52,428,800 bytes = 50 MiB; the gateway takes less than that)"
+    ]
 
 
 def test_text_that_needs_escaping_is_measured_escaped() -> None:
     """Each control character becomes six bytes of JSON (\\u0001): 9 MB of them is too large."""
     meta = messages.Metadata("doc", "coll", "doc")
-    out = Conformer("entity-contexts", on_error="skip").conform(pa.record_batch(
-        {"entity": ["http://e/0", "http://e/1"], "context": ["ok", "\x01" * (9 * 1024 * 1024)]}),
-        frame_limit=messages.FrameLimit.of("entity-contexts", meta))
+    out = Conformer("entity-contexts", on_error="skip").conform(
+        pa.record_batch({"entity": ["http://e/0", "http://e/1"], "context": ["ok", "\x01" * (9 * 1024 * 1024)]}),
+        frame_limit=messages.FrameLimit.of("entity-contexts", meta),
+    )
     assert [(r.row, r.column) for r in out.rejections] == [(1, "context")]
     assert "(56,623,213 bytes > 50 MiB)" in out.rejections[0].reason  # 6 x 9 MiB and 109 more
 
@@ -462,8 +545,9 @@ def test_a_rows_kind_row_counts_its_schema_name() -> None:
     limit = messages.FrameLimit.of("rows", meta)
     name = "n" * 1000
     room = messages.GATEWAY_MAX_FRAME - 1 - limit.overhead - len(json.dumps(name)) - len('{"f":""}')
-    out = Conformer("rows", on_error="skip").conform(pa.record_batch(
-        {"schema_name": [name, name], "f": ["y" * room, "y" * (room + 1)]}), frame_limit=limit)
+    out = Conformer("rows", on_error="skip").conform(
+        pa.record_batch({"schema_name": [name, name], "f": ["y" * room, "y" * (room + 1)]}), frame_limit=limit
+    )
     assert [(r.row, r.column) for r in out.rejections] == [(1, "f")]
     [frame] = [bytes(f) for f, _, _ in messages.encode_messages("rows", out.batch, meta, 10)]
     assert len(frame) == messages.GATEWAY_MAX_FRAME - 1
@@ -479,8 +563,11 @@ _GOOD_JSONL = "".join(json.dumps(spo(i)) + "\n" for i in range(50))
 
 
 def _parquet_cut_in_half(path: Path) -> None:
-    pq.write_table(pa.table({"s": [f"http://a/{i}" for i in range(3000)], "p": ["http://p"] * 3000,
-                             "o": ["v"] * 3000}), path, row_group_size=500)
+    pq.write_table(
+        pa.table({"s": [f"http://a/{i}" for i in range(3000)], "p": ["http://p"] * 3000, "o": ["v"] * 3000}),
+        path,
+        row_group_size=500,
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
 

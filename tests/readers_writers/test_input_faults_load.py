@@ -71,8 +71,14 @@ def test_a_malformed_csv_row_is_rejected_and_the_rest_stored(local_gateway: Any,
 
 
 def test_a_lone_surrogate_is_a_rejected_row(local_gateway: Any, run_id: str) -> None:
-    df = pd.DataFrame({"s": [f"http://a/{i}" for i in range(5)], "p": ["http://p"] * 5,
-                       "o": ["ok", "bad \ud800", "ok", "ok", "also \udfff bad"]}, dtype=object)
+    df = pd.DataFrame(
+        {
+            "s": [f"http://a/{i}" for i in range(5)],
+            "p": ["http://p"] * 5,
+            "o": ["ok", "bad \ud800", "ok", "ok", "also \udfff bad"],
+        },
+        dtype=object,
+    )
     report = load(local_gateway, df, f"sur{run_id}", on_error="skip")
     assert [(r.row, r.column) for r in report.rejections] == [(1, "o"), (4, "o")]
     assert "lone surrogate" in report.rejections[0].reason
@@ -84,8 +90,13 @@ def test_a_lone_surrogate_is_a_rejected_row(local_gateway: Any, run_id: str) -> 
 
 
 def test_a_subject_iri_with_a_space_is_rejected(local_gateway: Any, run_id: str) -> None:
-    df = pd.DataFrame({"s": ["http://example.org/a", "http://example.org/a b", "http://example.org/c"],
-                       "p": ["http://p"] * 3, "o": ["x", "y", "http://example.org/a b"]})
+    df = pd.DataFrame(
+        {
+            "s": ["http://example.org/a", "http://example.org/a b", "http://example.org/c"],
+            "p": ["http://p"] * 3,
+            "o": ["x", "y", "http://example.org/a b"],
+        }
+    )
     report = load(local_gateway, df, f"iri{run_id}", on_error="skip")
     assert [(r.row, r.column) for r in report.rejections] == [(1, "s")]
     back = tg_connect.read_trustgraph("triples", url=local_gateway.url, collection=f"iri{run_id}")
@@ -95,9 +106,12 @@ def test_a_subject_iri_with_a_space_is_rejected(local_gateway: Any, run_id: str)
 
 
 def test_vector_values_beyond_float32_are_rejected_not_stored_as_nan(local_gateway: Any, run_id: str) -> None:
-    df = pd.DataFrame({"entity": [f"http://e/{i}" for i in range(4)],
-                       "vector": [np.array([0.5, 1.5]), np.array([1e39, 1.0]), np.array([np.inf, 1.0]),
-                                  np.array([2.5, -3.0e38])]})
+    df = pd.DataFrame(
+        {
+            "entity": [f"http://e/{i}" for i in range(4)],
+            "vector": [np.array([0.5, 1.5]), np.array([1e39, 1.0]), np.array([np.inf, 1.0]), np.array([2.5, -3.0e38])],
+        }
+    )
     doc = f"vec-{run_id}"
     report = load(local_gateway, df, f"vec{run_id}", "graph-embeddings", on_error="skip", document_id=doc)
     assert [(r.row, r.column) for r in report.rejections] == [(1, "vector"), (2, "vector")]
@@ -110,8 +124,9 @@ def test_vector_values_beyond_float32_are_rejected_not_stored_as_nan(local_gatew
 
 
 def test_duplicate_and_colliding_columns_are_input_errors(local_gateway: Any, run_id: str) -> None:
-    table = pa.Table.from_arrays([pa.array(["http://a"]), pa.array(["http://p"]), pa.array(["x"]),
-                                  pa.array(["y"])], names=["s", "p", "o", "o"])
+    table = pa.Table.from_arrays(
+        [pa.array(["http://a"]), pa.array(["http://p"]), pa.array(["x"]), pa.array(["y"])], names=["s", "p", "o", "o"]
+    )
     with pytest.raises(InputError, match="duplicate column") as info:
         load(local_gateway, table, f"dup{run_id}")
     assert info.value.column == "o"
@@ -125,8 +140,9 @@ def test_a_50_mb_literal_is_rejected_and_the_rows_around_it_load(local_gateway: 
     """One frame over 50 MiB would make the gateway drop the socket (1009): the row is
     rejected instead, before anything is sent, and its neighbours go in the same load."""
     big = "x" * (51 * 1024 * 1024)
-    table = pa.table({"s": [f"http://a/{i}" for i in range(5)], "p": ["http://p"] * 5,
-                      "o": ["one", "two", big, "four", "five"]})
+    table = pa.table(
+        {"s": [f"http://a/{i}" for i in range(5)], "p": ["http://p"] * 5, "o": ["one", "two", big, "four", "five"]}
+    )
     report = load(local_gateway, table, f"big{run_id}", on_error="skip")
     assert (report.rows_sent, report.rows_rejected) == (4, 1)
     [rejection] = report.rejections

@@ -55,8 +55,13 @@ def test_batches_have_batch_size_rows(tmp_path: Path) -> None:
 def test_arrow_inputs() -> None:
     table = triples_table(100)
     assert open_source(table, 64).total_rows == table.num_rows
-    for data in (table, table.to_batches()[0], table.to_reader(max_chunksize=10), CStreamOnly(table),
-                 ds.dataset(table)):
+    for data in (
+        table,
+        table.to_batches()[0],
+        table.to_reader(max_chunksize=10),
+        CStreamOnly(table),
+        ds.dataset(table),
+    ):
         got = read_all(open_source(data, 64))
         assert got.equals(table if not isinstance(data, pa.RecordBatch) else pa.Table.from_batches([data]))
     assert open_source(CStreamOnly(table), 64).total_rows is None
@@ -123,20 +128,65 @@ def test_files_with_columns_in_another_order_are_aligned(tmp_path: Path) -> None
 def test_rdf_files_by_suffix(tmp_path: Path) -> None:
     (tmp_path / "a.nt").write_text('<http://a> <http://p> "x" .\n')
     (tmp_path / "b.ttl").write_text('@prefix ex: <http://ex/> .\nex:a ex:p ex:b, "y"@en .\n')
-    (tmp_path / "c.nq").write_text('<http://a> <http://p> <http://o> <http://g> .\n')
-    (tmp_path / "d.trig").write_text('@prefix ex: <http://ex/> .\nex:g { ex:a ex:p 1 . }\n')
+    (tmp_path / "c.nq").write_text("<http://a> <http://p> <http://o> <http://g> .\n")
+    (tmp_path / "d.trig").write_text("@prefix ex: <http://ex/> .\nex:g { ex:a ex:p 1 . }\n")
     got = read_path(tmp_path)
     assert got.to_pylist() == [
-        {"s": "http://a", "s_type": "iri", "p": "http://p", "p_type": "iri", "o": "x", "o_type": "literal",
-         "o_datatype": None, "o_language": None, "g": None},
-        {"s": "http://ex/a", "s_type": "iri", "p": "http://ex/p", "p_type": "iri", "o": "http://ex/b",
-         "o_type": "iri", "o_datatype": None, "o_language": None, "g": None},
-        {"s": "http://ex/a", "s_type": "iri", "p": "http://ex/p", "p_type": "iri", "o": "y", "o_type": "literal",
-         "o_datatype": None, "o_language": "en", "g": None},
-        {"s": "http://a", "s_type": "iri", "p": "http://p", "p_type": "iri", "o": "http://o", "o_type": "iri",
-         "o_datatype": None, "o_language": None, "g": "http://g"},
-        {"s": "http://ex/a", "s_type": "iri", "p": "http://ex/p", "p_type": "iri", "o": "1", "o_type": "literal",
-         "o_datatype": "http://www.w3.org/2001/XMLSchema#integer", "o_language": None, "g": "http://ex/g"},
+        {
+            "s": "http://a",
+            "s_type": "iri",
+            "p": "http://p",
+            "p_type": "iri",
+            "o": "x",
+            "o_type": "literal",
+            "o_datatype": None,
+            "o_language": None,
+            "g": None,
+        },
+        {
+            "s": "http://ex/a",
+            "s_type": "iri",
+            "p": "http://ex/p",
+            "p_type": "iri",
+            "o": "http://ex/b",
+            "o_type": "iri",
+            "o_datatype": None,
+            "o_language": None,
+            "g": None,
+        },
+        {
+            "s": "http://ex/a",
+            "s_type": "iri",
+            "p": "http://ex/p",
+            "p_type": "iri",
+            "o": "y",
+            "o_type": "literal",
+            "o_datatype": None,
+            "o_language": "en",
+            "g": None,
+        },
+        {
+            "s": "http://a",
+            "s_type": "iri",
+            "p": "http://p",
+            "p_type": "iri",
+            "o": "http://o",
+            "o_type": "iri",
+            "o_datatype": None,
+            "o_language": None,
+            "g": "http://g",
+        },
+        {
+            "s": "http://ex/a",
+            "s_type": "iri",
+            "p": "http://ex/p",
+            "p_type": "iri",
+            "o": "1",
+            "o_type": "literal",
+            "o_datatype": "http://www.w3.org/2001/XMLSchema#integer",
+            "o_language": None,
+            "g": "http://ex/g",
+        },
     ]
 
 
@@ -150,9 +200,15 @@ def test_rdf_refuses_other_kinds(tmp_path: Path) -> None:
 def test_iterables_of_triples() -> None:
     triples = [
         Triple(Term.iri("http://a"), Term.iri("http://p"), Term.literal("x", language="en")),
-        Triple(Term.blank("b1"), Term.iri("http://p"),
-               Term("1", "literal", "http://www.w3.org/2001/XMLSchema#string"), "http://g"),
-        Triple(Term.iri("http://a"), Term.iri("http://p"), Term.literal("7", "http://www.w3.org/2001/XMLSchema#integer")),
+        Triple(
+            Term.blank("b1"),
+            Term.iri("http://p"),
+            Term("1", "literal", "http://www.w3.org/2001/XMLSchema#string"),
+            "http://g",
+        ),
+        Triple(
+            Term.iri("http://a"), Term.iri("http://p"), Term.literal("7", "http://www.w3.org/2001/XMLSchema#integer")
+        ),
     ]
     source = open_source(triples, 2)
     assert source.total_rows == 3
@@ -181,14 +237,30 @@ def test_iterables_of_dataclasses_and_dicts() -> None:
     conformed = Conformer("graph-embeddings").conform(batch.combine_chunks().to_batches()[0])
     assert conformed.error is None and conformed.batch.num_rows == 5
 
-    dicts = [{"s": "http://a", "p": "http://p", "o": Term.literal("x", language="fr")},
-             {"s": "_:b", "p": "http://p", "o": Term.iri("http://o"), "g": "http://g"}]
+    dicts = [
+        {"s": "http://a", "p": "http://p", "o": Term.literal("x", language="fr")},
+        {"s": "_:b", "p": "http://p", "o": Term.iri("http://o"), "g": "http://g"},
+    ]
     got = read_all(open_source(dicts, 10)).to_pylist()
     assert got == [
-        {"s": "http://a", "p": "http://p", "o": "x", "o_type": "literal", "o_datatype": None, "o_language": "fr",
-         "g": None},
-        {"s": "_:b", "p": "http://p", "o": "http://o", "o_type": "iri", "o_datatype": None, "o_language": None,
-         "g": "http://g"},
+        {
+            "s": "http://a",
+            "p": "http://p",
+            "o": "x",
+            "o_type": "literal",
+            "o_datatype": None,
+            "o_language": "fr",
+            "g": None,
+        },
+        {
+            "s": "_:b",
+            "p": "http://p",
+            "o": "http://o",
+            "o_type": "iri",
+            "o_datatype": None,
+            "o_language": None,
+            "g": "http://g",
+        },
     ]
 
 

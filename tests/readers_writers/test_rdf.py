@@ -27,12 +27,18 @@ def one(path: Path, text: str, **kw: object) -> list[dict[str, object]]:
 
 
 def test_literals_are_normalised(tmp_path: Path) -> None:
-    rows = one(tmp_path / "l.nt", "\n".join([
-        f'<http://a> <http://p> "s"^^<{XSD}string> .',
-        '<http://a> <http://p> "x"@en-US .',
-        f'<http://a> <http://p> "042"^^<{XSD}integer> .',
-        '<http://a> <http://p> "tab\\there \\"q\\" \\u00e9 \\U0001F600" .',
-    ]) + "\n")
+    rows = one(
+        tmp_path / "l.nt",
+        "\n".join(
+            [
+                f'<http://a> <http://p> "s"^^<{XSD}string> .',
+                '<http://a> <http://p> "x"@en-US .',
+                f'<http://a> <http://p> "042"^^<{XSD}integer> .',
+                '<http://a> <http://p> "tab\\there \\"q\\" \\u00e9 \\U0001F600" .',
+            ]
+        )
+        + "\n",
+    )
     assert [(r["o"], r["o_type"], r["o_datatype"], r["o_language"]) for r in rows] == [
         ("s", "literal", None, None),  # xsd:string is implicit
         ("x", "literal", None, "en-us"),  # pyoxigraph lower-cases language tags
@@ -50,11 +56,14 @@ def test_blank_nodes_keep_their_labels(tmp_path: Path) -> None:
 
 
 def test_triple_terms_are_canonical_quoted_triple_text(tmp_path: Path) -> None:
-    rows = one(tmp_path / "q.nt",
-               '<http://c> <http://about> <<( _:x <http://says> <<( <http://a> <http://p> "v"@en )>> )>> .\n')
+    rows = one(
+        tmp_path / "q.nt",
+        '<http://c> <http://about> <<( _:x <http://says> <<( <http://a> <http://p> "v"@en )>> )>> .\n',
+    )
     inner = {"s": {"t": "i", "i": "http://a"}, "p": {"t": "i", "i": "http://p"}, "o": {"t": "l", "v": "v", "ln": "en"}}
-    expected = quoted_triple_text({"s": {"t": "b", "d": "x"}, "p": {"t": "i", "i": "http://says"},
-                                   "o": {"t": "t", "tr": inner}})
+    expected = quoted_triple_text(
+        {"s": {"t": "b", "d": "x"}, "p": {"t": "i", "i": "http://says"}, "o": {"t": "t", "tr": inner}}
+    )
     assert (rows[0]["o"], rows[0]["o_type"]) == (expected, "triple")
 
 
@@ -94,10 +103,13 @@ def test_an_empty_graph_file_yields_no_rows(tmp_path: Path) -> None:
 
 # -- round trips of arbitrary terms --------------------------------------------------------
 
-iris = st.builds(lambda a, b, q, f: f"http://example.org/{a}/{''.join(b)}{q}{f}",
-                 st.text("abcXYZ019-._~é", max_size=8),
-                 st.lists(st.sampled_from(["a", "%20", "ü", "/"]), max_size=4),
-                 st.sampled_from(["", "?q=1", "?a=b&c=%C3%A9"]), st.sampled_from(["", "#x", "#"]))
+iris = st.builds(
+    lambda a, b, q, f: f"http://example.org/{a}/{''.join(b)}{q}{f}",
+    st.text("abcXYZ019-._~é", max_size=8),
+    st.lists(st.sampled_from(["a", "%20", "ü", "/"]), max_size=4),
+    st.sampled_from(["", "?q=1", "?a=b&c=%C3%A9"]),
+    st.sampled_from(["", "#x", "#"]),
+)
 blank_ids = st.text("abcdefXYZ0123456789", min_size=1, max_size=8).map(lambda t: "b" + t)
 any_text = st.text(st.characters(codec="utf-8"), max_size=20)
 languages = st.sampled_from(["en", "en-gb", "fr", "zh-hant-tw"])
@@ -114,10 +126,18 @@ def wire_term(depth: int) -> st.SearchStrategy[dict]:
     )
     if depth == 0:
         return base
-    subject = st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris),
-                        st.builds(lambda d: {"t": "b", "d": d}, blank_ids))
-    return st.one_of(base, st.builds(lambda s, p, o: {"t": "t", "tr": {"s": s, "p": {"t": "i", "i": p}, "o": o}},
-                                     subject, iris, wire_term(depth - 1)))
+    subject = st.one_of(
+        st.builds(lambda i: {"t": "i", "i": i}, iris), st.builds(lambda d: {"t": "b", "d": d}, blank_ids)
+    )
+    return st.one_of(
+        base,
+        st.builds(
+            lambda s, p, o: {"t": "t", "tr": {"s": s, "p": {"t": "i", "i": p}, "o": o}},
+            subject,
+            iris,
+            wire_term(depth - 1),
+        ),
+    )
 
 
 def flat(term: dict) -> tuple[str, str, str | None, str | None]:
@@ -131,10 +151,15 @@ def flat(term: dict) -> tuple[str, str, str | None, str | None]:
 
 
 rows_strategy = st.lists(
-    st.tuples(st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris),
-                        st.builds(lambda d: {"t": "b", "d": d}, blank_ids)),
-              iris, wire_term(2), st.one_of(st.none(), iris)),
-    min_size=1, max_size=25)
+    st.tuples(
+        st.one_of(st.builds(lambda i: {"t": "i", "i": i}, iris), st.builds(lambda d: {"t": "b", "d": d}, blank_ids)),
+        iris,
+        wire_term(2),
+        st.one_of(st.none(), iris),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 def as_table(rows: list[tuple[dict, str, dict, str | None]], graphs: bool) -> pa.Table:
@@ -142,8 +167,19 @@ def as_table(rows: list[tuple[dict, str, dict, str | None]], graphs: bool) -> pa
     for s, p, o, g in rows:
         sv, sk, _, _ = flat(s)
         ov, ok, odt, oln = flat(o)
-        out.append({"s": sv, "s_type": sk, "p": p, "p_type": "iri", "o": ov, "o_type": ok,
-                    "o_datatype": odt, "o_language": oln, "g": g if graphs else None})
+        out.append(
+            {
+                "s": sv,
+                "s_type": sk,
+                "p": p,
+                "p_type": "iri",
+                "o": ov,
+                "o_type": ok,
+                "o_datatype": odt,
+                "o_language": oln,
+                "g": g if graphs else None,
+            }
+        )
     return pa.Table.from_pylist(out, schema=schemas.TRIPLES)
 
 

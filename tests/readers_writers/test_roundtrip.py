@@ -120,8 +120,14 @@ def test_embeddings_round_trip(tmp_path: Path, suffix: str, kind: str) -> None:
 def test_csv_keeps_nulls_and_empty_strings_apart(tmp_path: Path) -> None:
     """A null is an empty unquoted field and an empty string a quoted one, so both survive
     (a spreadsheet's empty cell therefore reads as null)."""
-    table = pa.table({"s": ["http://a", "http://b", "http://c"], "p": ["http://p"] * 3,
-                      "o": ["", None, "x"], "g": [None, "", "http://g"]})
+    table = pa.table(
+        {
+            "s": ["http://a", "http://b", "http://c"],
+            "p": ["http://p"] * 3,
+            "o": ["", None, "x"],
+            "g": [None, "", "http://g"],
+        }
+    )
     write(table.to_reader(), tmp_path / "n.csv")
     text = (tmp_path / "n.csv").read_text()
     assert '"http://a","http://p","",\n' in text and '"http://b","http://p",,""\n' in text
@@ -135,8 +141,10 @@ def test_csv_keeps_nulls_and_empty_strings_apart(tmp_path: Path) -> None:
 def test_csv_reads_text_as_text(tmp_path: Path) -> None:
     """No type inference: numbers, dates, booleans and NA stay the text they are."""
     path = tmp_path / "t.csv"
-    path.write_text("s,p,o\nhttp://a,http://p,042\nhttp://a,http://p,2024-01-01\nhttp://a,http://p,true\n"
-                    "http://a,http://p,NA\nhttp://a,http://p,1e5\n")
+    path.write_text(
+        "s,p,o\nhttp://a,http://p,042\nhttp://a,http://p,2024-01-01\nhttp://a,http://p,true\n"
+        "http://a,http://p,NA\nhttp://a,http://p,1e5\n"
+    )
     back = read_path(path)
     assert back.column("o").to_pylist() == ["042", "2024-01-01", "true", "NA", "1e5"]
     assert all(f.type == pa.string() for f in back.schema)
@@ -154,8 +162,10 @@ def test_csv_vector_text_forms(tmp_path: Path) -> None:
 
 
 def test_csv_values_with_newlines_and_long_values_cross_blocks(tmp_path: Path) -> None:
-    rows = [{"s": f"http://a/{i}", "p": "http://p", "o": f"line one\nline two {i}\r\nend \"q\" " + "x" * (i % 50)}
-            for i in range(3000)]
+    rows = [
+        {"s": f"http://a/{i}", "p": "http://p", "o": f'line one\nline two {i}\r\nend "q" ' + "x" * (i % 50)}
+        for i in range(3000)
+    ]
     table = pa.Table.from_pylist(rows)
     write(table.to_reader(), tmp_path / "nl.csv")
     back = read_all_small_blocks(tmp_path / "nl.csv")
@@ -187,8 +197,9 @@ def test_rolling_parquet_with_a_pattern_and_an_empty_input(tmp_path: Path) -> No
     result = write(table.to_reader(), tmp_path / "x" / "triples-{i:03d}.parquet", max_rows_per_file=50)
     assert [Path(f).name for f in result.files] == ["triples-000.parquet", "triples-001.parquet", "triples-002.parquet"]
     assert read_path(str(tmp_path / "x" / "triples-*.parquet")).equals(table)
-    empty = write(pa.RecordBatchReader.from_batches(schemas.TRIPLES, iter([])), tmp_path / "empty",
-                  max_rows_per_file=10)
+    empty = write(
+        pa.RecordBatchReader.from_batches(schemas.TRIPLES, iter([])), tmp_path / "empty", max_rows_per_file=10
+    )
     assert empty.rows == 0 and len(empty.files) == 1
     assert pq.read_schema(empty.files[0]).equals(schemas.TRIPLES)
 
@@ -207,8 +218,11 @@ def test_a_failed_rolling_export_leaves_no_part(tmp_path: Path) -> None:
     (tmp_path / "kept").mkdir()
     (tmp_path / "kept" / "notes.txt").write_text("mine")
     with pytest.raises(RuntimeError, match="went away"):
-        write(pa.RecordBatchReader.from_batches(table.schema, batches()), tmp_path / "kept" / "t-{i}.parquet",
-              max_rows_per_file=50)
+        write(
+            pa.RecordBatchReader.from_batches(table.schema, batches()),
+            tmp_path / "kept" / "t-{i}.parquet",
+            max_rows_per_file=50,
+        )
     assert [p.name for p in (tmp_path / "kept").iterdir()] == ["notes.txt"]
 
 
@@ -255,12 +269,21 @@ def test_rdf_refuses_other_kinds_and_rolling_is_parquet_only(tmp_path: Path) -> 
 def test_jsonl_text_is_standard_json(tmp_path: Path) -> None:
     import json
 
-    table = pa.table({"a": ["x\u0001\ty\n\"\\", None], "n": [1, None], "f": [0.1, float("nan")],
-                      "b": [True, False], "v": pa.array([[0.25, float("inf")], None], pa.list_(pa.float32()))})
+    table = pa.table(
+        {
+            "a": ['x\u0001\ty\n"\\', None],
+            "n": [1, None],
+            "f": [0.1, float("nan")],
+            "b": [True, False],
+            "v": pa.array([[0.25, float("inf")], None], pa.list_(pa.float32())),
+        }
+    )
     write(table.to_reader(), tmp_path / "t.jsonl")
     lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
-    assert lines == [{"a": "x\u0001\ty\n\"\\", "n": 1, "f": 0.1, "b": True, "v": [0.25, None]},
-                     {"a": None, "n": None, "f": None, "b": False, "v": None}]
+    assert lines == [
+        {"a": 'x\u0001\ty\n"\\', "n": 1, "f": 0.1, "b": True, "v": [0.25, None]},
+        {"a": None, "n": None, "f": None, "b": False, "v": None},
+    ]
 
 
 def test_to_pandas_and_to_polars(monkeypatch: pytest.MonkeyPatch) -> None:

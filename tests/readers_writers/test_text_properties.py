@@ -44,12 +44,16 @@ def test_vector_text_round_trips_float32_exactly(vectors: list[list[float] | Non
     assert parsed.to_pylist() == arr.to_pylist()
 
 
-@given(rows=st.lists(st.tuples(optional_text, optional_text, optional_text), min_size=1, max_size=30),
-       suffix=st.sampled_from(["csv", "tsv", "jsonl", "parquet"]))
+@given(
+    rows=st.lists(st.tuples(optional_text, optional_text, optional_text), min_size=1, max_size=30),
+    suffix=st.sampled_from(["csv", "tsv", "jsonl", "parquet"]),
+)
 @SETTINGS
 def test_any_text_and_nulls_round_trip_through_tabular_files(tmp_path: Path, rows: list[tuple], suffix: str) -> None:
-    table = pa.table({"s": [r[0] for r in rows], "p": [r[1] for r in rows], "o": [r[2] for r in rows]},
-                     schema=pa.schema([("s", pa.string()), ("p", pa.string()), ("o", pa.string())]))
+    table = pa.table(
+        {"s": [r[0] for r in rows], "p": [r[1] for r in rows], "o": [r[2] for r in rows]},
+        schema=pa.schema([("s", pa.string()), ("p", pa.string()), ("o", pa.string())]),
+    )
     path = tmp_path / f"t.{suffix}"
     write(table.to_reader(), path)
     back = read_path(path, batch_size=8)
@@ -60,15 +64,20 @@ def test_any_text_and_nulls_round_trip_through_tabular_files(tmp_path: Path, row
     assert back.equals(table)
 
 
-@given(vectors=st.lists(st.lists(st.floats(width=32), min_size=3, max_size=3), min_size=1, max_size=20),
-       suffix=st.sampled_from(["csv", "jsonl"]))
+@given(
+    vectors=st.lists(st.lists(st.floats(width=32), min_size=3, max_size=3), min_size=1, max_size=20),
+    suffix=st.sampled_from(["csv", "jsonl"]),
+)
 @SETTINGS
 def test_vectors_round_trip_through_text_files(tmp_path: Path, vectors: list[list[float]], suffix: str) -> None:
     """Finite values exactly; JSON has no NaN/infinity (written as null), CSV keeps them."""
-    table = pa.table({"chunk_id": [str(i) for i in range(len(vectors))],
-                      "vector": pa.FixedSizeListArray.from_arrays(pa.array([x for v in vectors for x in v],
-                                                                           pa.float32()), 3)},
-                     schema=schemas.document_embeddings_schema(3))
+    table = pa.table(
+        {
+            "chunk_id": [str(i) for i in range(len(vectors))],
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array([x for v in vectors for x in v], pa.float32()), 3),
+        },
+        schema=schemas.document_embeddings_schema(3),
+    )
     path = tmp_path / f"v.{suffix}"
     write(table.to_reader(), path, kind="document-embeddings")
     back = read_path(path, kind="document-embeddings").column("vector").to_pylist()

@@ -40,15 +40,17 @@ def test_fast_path_on_canonical_data() -> None:
 
 
 def test_embeddings_and_contexts() -> None:
-    ge = [json.dumps({"metadata": {},
-                      "entities": [{"vector": [1, 0.5], "entity": {"t": "i", "i": "http://e"}}]}).encode()] * 2
+    ge = [
+        json.dumps({"metadata": {}, "entities": [{"vector": [1, 0.5], "entity": {"t": "i", "i": "http://e"}}]}).encode()
+    ] * 2
     out = arrow_decode.decode_frames("graph-embeddings", ge)
     assert out.to_pylist() == [{"entity": "http://e", "entity_type": "iri", "vector": [1.0, 0.5]}] * 2
     de = [json.dumps({"metadata": {}, "chunks": [{"vector": [0.25], "chunk_id": "c1"}]}).encode()]
     assert arrow_decode.decode_frames("document-embeddings", de).to_pylist() == [{"chunk_id": "c1", "vector": [0.25]}]
     ec = [json.dumps({"metadata": {}, "entities": [{"context": "x\ny", "entity": {"t": "l", "v": "e"}}]}).encode()]
     assert arrow_decode.decode_frames("entity-contexts", ec).to_pylist() == [
-        {"entity": "e", "entity_type": "literal", "context": "x\ny"}]
+        {"entity": "e", "entity_type": "literal", "context": "x\ny"}
+    ]
 
 
 def query_frame(triples: list[dict], complete: bool) -> bytes:
@@ -69,8 +71,9 @@ def test_query_frames_match_the_per_row_decoder(blocks: list[list[dict]]) -> Non
 
 
 def test_query_error_frames_take_the_precise_path() -> None:
-    err = json.dumps({"id": "q", "response": {"response": [], "error": {"type": "x", "message": "m"}},
-                      "complete": True}).encode()
+    err = json.dumps(
+        {"id": "q", "response": {"response": [], "error": {"type": "x", "message": "m"}}, "complete": True}
+    ).encode()
     assert arrow_decode.decode_query_frames([query_frame([], False), err]) is None
     top = json.dumps({"id": "q", "error": {"type": "error", "message": "Invalid flow"}, "complete": True}).encode()
     assert arrow_decode.decode_query_frames([top]) is None
@@ -91,8 +94,13 @@ def test_knowledge_core_entities_and_malformed_items() -> None:
     assert got.equals(messages.graph_embeddings_from_wire(items, "e", "v"))
     assert got.to_pylist()[1] == {"entity": "x", "entity_type": "literal", "vector": [0.25, 2.0]}
     with pytest.raises(ValueError, match="triple 1"):
-        arrow_decode.decode_wire_triples([{"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "p"},
-                                           "o": {"t": "l", "v": "x"}}, {"s": {"t": "i", "i": 5}}])
+        arrow_decode.decode_wire_triples(
+            [
+                {"s": {"t": "i", "i": "a"}, "p": {"t": "i", "i": "p"}, "o": {"t": "l", "v": "x"}},
+                {"s": {"t": "i", "i": 5}},
+            ]
+        )
     with pytest.raises(ValueError, match="length"):
-        arrow_decode.decode_wire_entities([{"e": {"t": "i", "i": "a"}, "v": [1.0]},
-                                           {"e": {"t": "i", "i": "b"}, "v": [1.0, 2.0]}], "e", "v")
+        arrow_decode.decode_wire_entities(
+            [{"e": {"t": "i", "i": "a"}, "v": [1.0]}, {"e": {"t": "i", "i": "b"}, "v": [1.0, 2.0]}], "e", "v"
+        )

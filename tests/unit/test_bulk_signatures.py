@@ -56,11 +56,12 @@ def actual(method: Callable[..., Any]) -> list[tuple[str, Any, Any, Any]]:
     return shape(params[1:], typing.get_type_hints(method))
 
 
-@pytest.mark.parametrize("method, function, defaults", CASES,
-                         ids=[f"{m.__qualname__}~{f.__name__}" for m, f, _ in CASES])
-def test_a_client_method_takes_its_entry_points_parameters(method: Callable[..., Any],
-                                                          function: Callable[..., Any],
-                                                          defaults: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "method, function, defaults", CASES, ids=[f"{m.__qualname__}~{f.__name__}" for m, f, _ in CASES]
+)
+def test_a_client_method_takes_its_entry_points_parameters(
+    method: Callable[..., Any], function: Callable[..., Any], defaults: dict[str, Any]
+) -> None:
     assert actual(method) == expected(function, defaults)
 
 
@@ -78,4 +79,5 @@ def test_read_trustgraph_takes_read_batches_parameters_and_a_dtype_backend() -> 
     assert list(frame.values()) == list(batches.values())
     hints = typing.get_type_hints(tg_connect.read_trustgraph)
     assert {k: v for k, v in hints.items() if k in batches} == {
-        k: v for k, v in typing.get_type_hints(tg_connect.read_batches).items() if k in batches}
+        k: v for k, v in typing.get_type_hints(tg_connect.read_batches).items() if k in batches
+    }

@@ -57,8 +57,7 @@ def sections() -> set[str]:
         subsection = SUBSECTION.match(line)
         if subsection:
             parent, number = int(subsection.group(1)), int(subsection.group(2))
-            assert parent == top and number == sub + 1, \
-                f"docs/protocol.md: {parent}.{number} follows {top}.{sub}"
+            assert parent == top and number == sub + 1, f"docs/protocol.md: {parent}.{number} follows {top}.{sub}"
             sub = number
             found.add(f"{parent}.{number}")
     return found
@@ -104,8 +103,11 @@ def test_every_citation_names_docs_protocol_md_and_a_section_that_exists() -> No
     assert len(with_sections) >= 20, with_sections
     assert len({n for c in with_sections for n in c[3]}) >= 12
     assert any(f == "tg_connect/protocol/mux.py" and "5.4" in n for f, _, _, n in found)
-    wrong_path = [f"{f}:{line}: written with {prefix!r} before the name" for f, line, prefix, _ in found
-                  if prefix != "docs/" and not (f.startswith("docs/") and prefix == "")]
+    wrong_path = [
+        f"{f}:{line}: written with {prefix!r} before the name"
+        for f, line, prefix, _ in found
+        if prefix != "docs/" and not (f.startswith("docs/") and prefix == "")
+    ]
     assert wrong_path == [], "cite it as docs/protocol.md"
     unresolved = [f"{f}:{line}: {n}" for f, line, _, ns in found for n in ns if n not in numbers]
     assert unresolved == [], "sections not in docs/protocol.md"
@@ -113,8 +115,12 @@ def test_every_citation_names_docs_protocol_md_and_a_section_that_exists() -> No
 
 def test_cross_references_inside_the_document_resolve() -> None:
     numbers = sections()
-    refs = [n for group in re.findall(r"\((\d+(?:\.\d+)?(?:, \d+(?:\.\d+)?)*)\)", PROTOCOL.read_text("utf-8"))
-            for n in cited(group) if int(n.split(".")[0]) < 100]  # (401) is a status, not a section
+    refs = [
+        n
+        for group in re.findall(r"\((\d+(?:\.\d+)?(?:, \d+(?:\.\d+)?)*)\)", PROTOCOL.read_text("utf-8"))
+        for n in cited(group)
+        if int(n.split(".")[0]) < 100
+    ]  # (401) is a status, not a section
     assert len(refs) >= 20
     assert [n for n in refs if n not in numbers] == []
 

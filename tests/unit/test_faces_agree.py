@@ -35,8 +35,12 @@ RENAMED = {"aclose": "close"}
 ASYNC_ONLY = {"transport"}
 SYNC_ONLY = {BulkClient: {"read_pandas"}}
 FACES = {
-    core.AsyncFlowInstance: sync.FlowInstance, core.AsyncConfig: sync.Config, core.AsyncLibrary: sync.Library,
-    core.AsyncKnowledge: sync.Knowledge, core.AsyncCollection: sync.Collection, core.AsyncIam: sync.Iam,
+    core.AsyncFlowInstance: sync.FlowInstance,
+    core.AsyncConfig: sync.Config,
+    core.AsyncLibrary: sync.Library,
+    core.AsyncKnowledge: sync.Knowledge,
+    core.AsyncCollection: sync.Collection,
+    core.AsyncIam: sync.Iam,
     core.AsyncFlow: sync.Flow,
 }
 

@@ -162,8 +162,11 @@ def _private_attribute_reads(module: Module, known: dict[str, Module]) -> list[s
     return [
         f"{module.path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value.id}.{node.attr}"
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-        and node.attr.startswith("_") and not node.attr.startswith("__")
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in aliases
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
     ]
 
 

@@ -33,15 +33,18 @@ def unregistered(services: Mapping[str, Service], flow: Handlers, global_: Handl
     )
 
 
-def operation_mismatches(services: Mapping[str, Service],
-                         global_: Mapping[str, registration.GlobalHandler]) -> dict[str, dict[str, list[str]]]:
+def operation_mismatches(
+    services: Mapping[str, Service], global_: Mapping[str, registration.GlobalHandler]
+) -> dict[str, dict[str, list[str]]]:
     """Per global service: operations the registry has and the handler does not, and the reverse."""
     found = {}
     for name, handler in global_.items():
         accepted = services[name].operations if name in services else frozenset()
         if handler.operations != accepted:
-            found[name] = {"not answered": sorted(accepted - handler.operations),
-                           "not in the registry": sorted(handler.operations - accepted)}
+            found[name] = {
+                "not answered": sorted(accepted - handler.operations),
+                "not in the registry": sorted(handler.operations - accepted),
+            }
     return found
 
 
@@ -71,8 +74,9 @@ def test_the_checks_find_a_difference() -> None:
     global_["config"] = registration.GlobalHandler(config.answer, (config.operations - {"put"}) | {"frobnicate"})
     assert unhandled(SERVICES, flow, global_) == ["sparql"]
     assert unregistered(SERVICES, flow, global_) == ["flow no-such-service"]
-    assert operation_mismatches(SERVICES, global_) == {"config": {"not answered": ["put"],
-                                                                  "not in the registry": ["frobnicate"]}}
+    assert operation_mismatches(SERVICES, global_) == {
+        "config": {"not answered": ["put"], "not in the registry": ["frobnicate"]}
+    }
 
 
 def test_an_unknown_or_misplaced_service_fails_at_registration() -> None:

@@ -47,8 +47,9 @@ def test_term_fragments_match_the_reference_encoder(values: list[str]) -> None:
 
 
 def test_mixed_kinds_in_one_column() -> None:
-    arr = pa.array(["http://a", "b0", "text",
-                    '{"o":{"t":"l","v":"x"},"p":{"i":"urn:p","t":"i"},"s":{"i":"urn:s","t":"i"}}'])
+    arr = pa.array(
+        ["http://a", "b0", "text", '{"o":{"t":"l","v":"x"},"p":{"i":"urn:p","t":"i"},"s":{"i":"urn:s","t":"i"}}']
+    )
     kinds = pa.array(["iri", "blank", "literal", "triple"])
     dts = pa.array([None, None, "urn:dt", None], pa.string())
     lns = pa.array([None, None, None, None], pa.string())
@@ -60,13 +61,21 @@ def test_mixed_kinds_in_one_column() -> None:
 
 
 @settings(max_examples=50)
-@given(st.lists(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=4, max_size=4),
-                min_size=1, max_size=10))
+@given(
+    st.lists(
+        st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=4, max_size=4),
+        min_size=1,
+        max_size=10,
+    )
+)
 def test_graph_embeddings_float32_exact(vectors: list[list[float]]) -> None:
     n = len(vectors)
     batch = pa.record_batch(
-        [pa.array([f"http://e/{i}" for i in range(n)]), pa.array(["iri"] * n),
-         pa.array(vectors, schemas.vector_type(4))],
+        [
+            pa.array([f"http://e/{i}" for i in range(n)]),
+            pa.array(["iri"] * n),
+            pa.array(vectors, schemas.vector_type(4)),
+        ],
         schema=schemas.graph_embeddings_schema(4),
     )
     frame = json.loads(messages.encode_message("graph-embeddings", batch, META))
@@ -78,14 +87,19 @@ def test_graph_embeddings_float32_exact(vectors: list[list[float]]) -> None:
 
 
 def test_document_embeddings_and_entity_contexts_frames() -> None:
-    de = pa.record_batch([pa.array(["c1", "c\"2"]), pa.array([[1.0, 0.5], [0.25, -2.0]], schemas.vector_type(2))],
-                         schema=schemas.document_embeddings_schema(2))
+    de = pa.record_batch(
+        [pa.array(["c1", 'c"2']), pa.array([[1.0, 0.5], [0.25, -2.0]], schemas.vector_type(2))],
+        schema=schemas.document_embeddings_schema(2),
+    )
     frame = json.loads(messages.encode_message("document-embeddings", de, META))
-    assert frame == {"metadata": {"id": "doc-1", "root": "doc-1", "collection": "coll"},
-                     "chunks": [{"chunk_id": "c1", "vector": [1, 0.5]}, {"chunk_id": "c\"2", "vector": [0.25, -2]}]}
+    assert frame == {
+        "metadata": {"id": "doc-1", "root": "doc-1", "collection": "coll"},
+        "chunks": [{"chunk_id": "c1", "vector": [1, 0.5]}, {"chunk_id": 'c"2', "vector": [0.25, -2]}],
+    }
     assert messages.document_embeddings_from_wire(frame["chunks"]).equals(de)
-    ec = pa.record_batch([pa.array(["http://e"]), pa.array(["iri"]), pa.array(["ctx\n1"])],
-                         schema=schemas.ENTITY_CONTEXTS)
+    ec = pa.record_batch(
+        [pa.array(["http://e"]), pa.array(["iri"]), pa.array(["ctx\n1"])], schema=schemas.ENTITY_CONTEXTS
+    )
     frame = json.loads(messages.encode_message("entity-contexts", ec, META))
     assert frame["entities"] == [{"entity": {"t": "i", "i": "http://e"}, "context": "ctx\n1"}]
     assert messages.entity_contexts_from_wire(frame["entities"]).equals(ec)
@@ -93,8 +107,9 @@ def test_document_embeddings_and_entity_contexts_frames() -> None:
 
 def test_rows_frames_split_by_schema_and_omit_nulls() -> None:
     batch = pa.record_batch({"schema_name": ["a", "b", "a"], "x": ["1", None, None], "y": ["q", "r", None]})
-    frames = [json.loads(messages.encode_message("rows", part, META))
-              for part in messages.split_for_messages("rows", batch)]
+    frames = [
+        json.loads(messages.encode_message("rows", part, META)) for part in messages.split_for_messages("rows", batch)
+    ]
     assert frames == [
         {"metadata": {"id": "doc-1", "collection": "coll"}, "schema_name": "a", "values": [{"x": "1", "y": "q"}, {}]},
         {"metadata": {"id": "doc-1", "collection": "coll"}, "schema_name": "b", "values": [{"y": "r"}]},
@@ -112,14 +127,18 @@ def test_export_frame_decoding_rejects_rows() -> None:
 
 
 @settings(max_examples=80)
-@given(st.lists(wire_triples(), min_size=1, max_size=30), st.integers(1, 8), st.integers(150, 3000),
-       st.lists(st.integers(0, 2000), min_size=30, max_size=30))
+@given(
+    st.lists(wire_triples(), min_size=1, max_size=30),
+    st.integers(1, 8),
+    st.integers(150, 3000),
+    st.lists(st.integers(0, 2000), min_size=30, max_size=30),
+)
 def test_messages_keep_under_the_byte_cap(triples: list[dict], rows: int, cap: int, pads: list[int]) -> None:
     """Every message holds at most ``rows`` rows and ``cap`` bytes, unless one row alone is
     larger; together they carry every row once, in order."""
     for t, pad in zip(triples, pads, strict=False):
         if t["o"].get("t") == "l":
-            t["o"]["v"] += "\\n\u00e9\"" * (pad // 4)  # text that escaping makes longer
+            t["o"]["v"] += '\\n\u00e9"' * (pad // 4)  # text that escaping makes longer
     batch = messages.triples_from_wire(triples)
     got, covered = [], []
     for frame, start, stop in messages.encode_messages("triples", batch, META, rows, max_bytes=cap):
@@ -133,15 +152,21 @@ def test_messages_keep_under_the_byte_cap(triples: list[dict], rows: int, cap: i
 
 
 def test_byte_cap_for_every_kind() -> None:
-    contexts = pa.RecordBatch.from_pydict({"entity": [f"http://e/{i}" for i in range(50)], "entity_type": ["iri"] * 50,
-                                           "context": ["x" * (i * 40) for i in range(50)]},
-                                          schema=schemas.ENTITY_CONTEXTS)
+    contexts = pa.RecordBatch.from_pydict(
+        {
+            "entity": [f"http://e/{i}" for i in range(50)],
+            "entity_type": ["iri"] * 50,
+            "context": ["x" * (i * 40) for i in range(50)],
+        },
+        schema=schemas.ENTITY_CONTEXTS,
+    )
     frames = list(messages.encode_messages("entity-contexts", contexts, META, 20, max_bytes=4000))
     assert all(len(f) <= 4000 or stop - start == 1 for f, start, stop in frames)
     assert [r for _, a, b in frames for r in range(a, b)] == list(range(50))
     assert sum(len(json.loads(bytes(f))["entities"]) for f, _, _ in frames) == 50
-    vectors = pa.RecordBatch.from_pydict({"chunk_id": [f"c{i}" for i in range(40)],
-                                          "vector": [[float(i)] * 64 for i in range(40)]},
-                                         schema=schemas.document_embeddings_schema(64))
+    vectors = pa.RecordBatch.from_pydict(
+        {"chunk_id": [f"c{i}" for i in range(40)], "vector": [[float(i)] * 64 for i in range(40)]},
+        schema=schemas.document_embeddings_schema(64),
+    )
     frames = list(messages.encode_messages("document-embeddings", vectors, META, 1000, max_bytes=2000))
     assert len(frames) > 1 and all(len(f) <= 2000 for f, _, _ in frames)

@@ -163,10 +163,12 @@ def test_stores_that_stop_fail_the_load(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_auto_without_metrics_falls_back_and_says_so() -> None:
     async def run() -> list[Any]:
-        fallback = await make_pacer("auto", StoreWatch(None, "the gateway's metrics are unavailable (HTTP 502)"),
-                                    "http://gw.example")
-        unconsumed = await make_pacer("auto", StoreWatch(None, "no store consumes flow:tg:default:rows-store:default"),
-                                      "http://gw.example")
+        fallback = await make_pacer(
+            "auto", StoreWatch(None, "the gateway's metrics are unavailable (HTTP 502)"), "http://gw.example"
+        )
+        unconsumed = await make_pacer(
+            "auto", StoreWatch(None, "no store consumes flow:tg:default:rows-store:default"), "http://gw.example"
+        )
         return [fallback, unconsumed]
 
     fallback, unconsumed = asyncio.run(run())

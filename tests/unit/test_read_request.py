@@ -12,16 +12,18 @@ from tg_connect.protocol import services
 from tg_connect.protocol.terms import Term
 
 
-def read_request(s: Any = None, p: Any = None, o: Any = None, g: str | None = "*", limit: Any = None,
-                 batch_size: Any = 1000) -> dict[str, Any]:
+def read_request(
+    s: Any = None, p: Any = None, o: Any = None, g: str | None = "*", limit: Any = None, batch_size: Any = 1000
+) -> dict[str, Any]:
     """The request ``read_batches(s=s, ...)`` sends (its defaults too)."""
     return query_request("triples", "default", s, p, o, g, limit, batch_size)
 
 
 def test_the_read_request_is_the_builders_body() -> None:
     got = read_request(s="alice", p="http://x/p", o="bob")
-    call = services.triples_query("alice", "http://x/p", "bob", "*", streaming=True, collection="default",
-                                  limit=UNLIMITED, batch_size=1000)
+    call = services.triples_query(
+        "alice", "http://x/p", "bob", "*", streaming=True, collection="default", limit=UNLIMITED, batch_size=1000
+    )
     assert got == call.wire_body(every_frame=True) == {**call.body, "streaming": True}
     # The builder's term rule: a bare subject is an IRI, a bare object's kind is guessed.
     assert got["s"] == Term.iri("alice").to_wire() and got["o"] == Term.literal("bob").to_wire()

@@ -43,8 +43,12 @@ def builder_functions() -> list[tuple[str, object]]:
     for info in pkgutil.iter_modules(builders.__path__):
         module = importlib.import_module(f"{builders.__name__}.{info.name}")
         for name, fn in vars(module).items():
-            if (inspect.isfunction(fn) and fn.__module__ == module.__name__ and not name.startswith("_")
-                    and str(inspect.signature(fn).return_annotation).startswith("Call[")):
+            if (
+                inspect.isfunction(fn)
+                and fn.__module__ == module.__name__
+                and not name.startswith("_")
+                and str(inspect.signature(fn).return_annotation).startswith("Call[")
+            ):
                 out.append((f"{info.name}.{name}", fn))
     return out
 
@@ -78,7 +82,8 @@ def test_every_registered_method_is_on_its_async_and_sync_face(method: registry.
         face_params = list(inspect.signature(getattr(async_face, method.name)).parameters.values())[1:]
         builder_params = list(inspect.signature(method.builder).parameters.values())
         assert [(p.name, p.kind, p.default) for p in face_params] == [
-            (p.name, p.kind, p.default) for p in builder_params]
+            (p.name, p.kind, p.default) for p in builder_params
+        ]
 
 
 def test_every_registered_builder_returns_a_call() -> None:
@@ -93,6 +98,12 @@ def test_the_generated_face_methods_are_what_the_generator_writes() -> None:
     current = path.read_text()
     wanted = gen_faces.generate(current, registry.METHODS)
     if current != wanted:
-        diff = "".join(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True),
-                                            f"{gen_faces.TARGET} (checked in)", f"{gen_faces.TARGET} (generated)"))
+        diff = "".join(
+            difflib.unified_diff(
+                current.splitlines(True),
+                wanted.splitlines(True),
+                f"{gen_faces.TARGET} (checked in)",
+                f"{gen_faces.TARGET} (generated)",
+            )
+        )
         pytest.fail(f"{gen_faces.TARGET} is stale: run {gen_faces.COMMAND}\n{diff}")

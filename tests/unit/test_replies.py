@@ -11,14 +11,17 @@ from tg_connect.protocol import mux, replies
 from tg_connect.protocol.endpoints import bulk_url, redact, validate_base_url
 
 
-@pytest.mark.parametrize("body, expected", [
-    ({"error": "Invalid flow default/f2"}, ("error", "Invalid flow default/f2")),
-    ({"error": {"type": "gateway-error", "message": "'question'"}}, ("gateway-error", "'question'")),
-    ({"error": {"type": "gateway-error", "message": ""}}, ("gateway-error", "")),
-    ({"response": []}, None),
-    ({"error": None}, None),
-    ([], None),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ({"error": "Invalid flow default/f2"}, ("error", "Invalid flow default/f2")),
+        ({"error": {"type": "gateway-error", "message": "'question'"}}, ("gateway-error", "'question'")),
+        ({"error": {"type": "gateway-error", "message": ""}}, ("gateway-error", "")),
+        ({"response": []}, None),
+        ({"error": None}, None),
+        ([], None),
+    ],
+)
 def test_error_of(body: object, expected: object) -> None:
     assert replies.error_of(body) == expected
 
@@ -45,17 +48,24 @@ def test_completion_rule() -> None:
     assert not f.final
     assert mux.parse_response_frame({"id": "r1", "response": {}, "complete": True}).final
     top = mux.parse_response_frame(
-        {"id": "r1", "error": {"type": "error", "message": "Invalid flow"}, "complete": True})
+        {"id": "r1", "error": {"type": "error", "message": "Invalid flow"}, "complete": True}
+    )
     assert top.final and top.error == ("error", "Invalid flow")
     # knowledge errors arrive with complete:false and nothing follows (docs/protocol.md 5.5)
     knowledge = mux.parse_response_frame(
-        {"id": "r1", "response": {"error": {"type": "x", "message": "m"}}, "complete": False})
+        {"id": "r1", "response": {"error": {"type": "x", "message": "m"}}, "complete": False}
+    )
     assert knowledge.final
     with pytest.raises(ServiceError, match="x: m"):
         mux.raise_for_frame("knowledge", knowledge, "ws://h")
     with pytest.raises(AuthenticationError):
-        mux.raise_for_frame("flow", mux.parse_response_frame(
-            {"id": "r0", "error": {"message": "auth failure", "type": "auth-required"}, "complete": True}), "ws://h")
+        mux.raise_for_frame(
+            "flow",
+            mux.parse_response_frame(
+                {"id": "r0", "error": {"message": "auth failure", "type": "auth-required"}, "complete": True}
+            ),
+            "ws://h",
+        )
 
 
 def test_envelopes() -> None:

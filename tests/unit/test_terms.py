@@ -56,12 +56,21 @@ def test_implicit_datatypes_are_normalised() -> None:
 
 
 def test_quoted_triple_value_is_canonical_json() -> None:
-    wire = {"t": "t", "tr": {"s": {"t": "i", "i": "urn:a"}, "p": {"t": "i", "i": "urn:b"},
-                             "o": {"t": "l", "v": "c", "dt": XSD_STRING}}}
+    wire = {
+        "t": "t",
+        "tr": {
+            "s": {"t": "i", "i": "urn:a"},
+            "p": {"t": "i", "i": "urn:b"},
+            "o": {"t": "l", "v": "c", "dt": XSD_STRING},
+        },
+    }
     kind, value, _, _ = term_from_wire(wire)
     assert kind == "triple"
-    assert json.loads(value) == {"s": {"t": "i", "i": "urn:a"}, "p": {"t": "i", "i": "urn:b"},
-                                 "o": {"t": "l", "v": "c"}}
+    assert json.loads(value) == {
+        "s": {"t": "i", "i": "urn:a"},
+        "p": {"t": "i", "i": "urn:b"},
+        "o": {"t": "l", "v": "c"},
+    }
 
 
 @pytest.mark.parametrize("bad", [{"t": "x"}, {"t": "i"}, {"t": "l", "v": 3}, {"t": "t"}, "urn:a", None])
@@ -70,15 +79,18 @@ def test_malformed_terms_are_rejected(bad: object) -> None:
         term_from_wire(bad)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("http://x/a", ("iri", "http://x/a")),
-    ("<relative>", ("iri", "relative")),
-    ("_:b0", ("blank", "b0")),
-    ("_:", ("literal", "_:")),
-    ("hello world", ("literal", "hello world")),
-    ("12:30", ("literal", "12:30")),
-    ("", ("literal", "")),
-    ("urn:isbn:1", ("iri", "urn:isbn:1")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("http://x/a", ("iri", "http://x/a")),
+        ("<relative>", ("iri", "relative")),
+        ("_:b0", ("blank", "b0")),
+        ("_:", ("literal", "_:")),
+        ("hello world", ("literal", "hello world")),
+        ("12:30", ("literal", "12:30")),
+        ("", ("literal", "")),
+        ("urn:isbn:1", ("iri", "urn:isbn:1")),
+    ],
+)
 def test_guess_kind(text: str, expected: tuple[str, str]) -> None:
     assert guess_kind(text) == expected

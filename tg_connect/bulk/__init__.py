@@ -9,6 +9,17 @@ from .progress import Progress
 from .read import aread_batches
 from .report import LoadReport
 
-__all__ = ["to_trustgraph", "read_trustgraph", "read_batches", "aload", "aread_batches",
-           "LoadReport", "Progress", "BulkClient", "AsyncBulkClient",
-           "export_core", "import_core", "CoreTransfer"]
+__all__ = [
+    "to_trustgraph",
+    "read_trustgraph",
+    "read_batches",
+    "aload",
+    "aread_batches",
+    "LoadReport",
+    "Progress",
+    "BulkClient",
+    "AsyncBulkClient",
+    "export_core",
+    "import_core",
+    "CoreTransfer",
+]

@@ -104,13 +104,30 @@ def to_trustgraph(
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return bridge.run(
         aload(
-            data, target, kind=kind, flow=flow, collection=collection, batch_size=batch_size,
-            max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns,
-            document_id=document_id, progress=progress, dim=dim,
-            create_collection=create_collection, compression=compression, concurrency=concurrency,
-            max_rows_per_second=max_rows_per_second, retries=retries, wait=wait, wait_timeout=wait_timeout,
-            checkpoint=checkpoint, verify=verify,
-            verify_timeout=verify_timeout, format=format, read_options=read_options,
+            data,
+            target,
+            kind=kind,
+            flow=flow,
+            collection=collection,
+            batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
+            on_error=on_error,
+            columns=columns,
+            document_id=document_id,
+            progress=progress,
+            dim=dim,
+            create_collection=create_collection,
+            compression=compression,
+            concurrency=concurrency,
+            max_rows_per_second=max_rows_per_second,
+            retries=retries,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            checkpoint=checkpoint,
+            verify=verify,
+            verify_timeout=verify_timeout,
+            format=format,
+            read_options=read_options,
         )
     )
 
@@ -159,8 +176,19 @@ def read_batches(
     """
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return BulkClient(target).read_batches(
-        kind, source=source, flow=flow, collection=collection, s=s, p=p, o=o, g=g, limit=limit,
-        batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+        kind,
+        source=source,
+        flow=flow,
+        collection=collection,
+        s=s,
+        p=p,
+        o=o,
+        g=g,
+        limit=limit,
+        batch_size=batch_size,
+        core_id=core_id,
+        max_rows=max_rows,
+        idle_timeout=idle_timeout,
     )
 
 
@@ -193,17 +221,42 @@ def read_trustgraph(
     a core cut inside an item, a stall), the error raised carries the rows read so far as
     ``partial`` (a ``pyarrow.Table``) and ``rows_read`` (see :class:`~tg_connect.errors.TgConnectError`).
     """
-    table = collect(lambda: read_batches(
-        kind, url, flow, collection, token, source=source, workspace=workspace, s=s, p=p, o=o, g=g, limit=limit,
-        batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout, timeout=timeout,
-        tls_verify=tls_verify,
-    ), kind)
+    table = collect(
+        lambda: read_batches(
+            kind,
+            url,
+            flow,
+            collection,
+            token,
+            source=source,
+            workspace=workspace,
+            s=s,
+            p=p,
+            o=o,
+            g=g,
+            limit=limit,
+            batch_size=batch_size,
+            core_id=core_id,
+            max_rows=max_rows,
+            idle_timeout=idle_timeout,
+            timeout=timeout,
+            tls_verify=tls_verify,
+        ),
+        kind,
+    )
     return to_pandas(table, dtype_backend)
 
 
-def export_core(core_id: str, path: str | os.PathLike[str], url: str | None = None,
-                token: str | None = None, *, workspace: str | None = None, timeout: float = 60.0,
-                tls_verify: bool = True) -> CoreTransfer:
+def export_core(
+    core_id: str,
+    path: str | os.PathLike[str],
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    workspace: str | None = None,
+    timeout: float = 60.0,
+    tls_verify: bool = True,
+) -> CoreTransfer:
     """Stream the knowledge core ``core_id`` (triples and graph embeddings) to a msgpack file.
 
     The file appears only when the whole core has arrived: it is written under a temporary
@@ -218,11 +271,19 @@ def export_core(core_id: str, path: str | os.PathLike[str], url: str | None = No
     return bridge.run(aexport_core(target, core_id, path))
 
 
-def import_core(core_id: str, source: str | os.PathLike[str] | None = None, url: str | None = None,
-                token: str | None = None, *, triples: Any = None, graph_embeddings: Any = None,
-                workspace: str | None = None, timeout: float = 60.0, tls_verify: bool = True) -> CoreTransfer:
+def import_core(
+    core_id: str,
+    source: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    triples: Any = None,
+    graph_embeddings: Any = None,
+    workspace: str | None = None,
+    timeout: float = 60.0,
+    tls_verify: bool = True,
+) -> CoreTransfer:
     """Upload a knowledge core from a msgpack file, or from ``triples`` / ``graph_embeddings``
     tables (DataFrames or Arrow tables of those kinds' schemas)."""
     target = resolve_target(url, token, workspace=workspace, timeout=timeout, verify=tls_verify)
     return bridge.run(aimport_core(target, core_id, source, triples=triples, graph_embeddings=graph_embeddings))
-

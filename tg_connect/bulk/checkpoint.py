@@ -51,8 +51,10 @@ class Checkpoint:
             mine = {k: v for k, v in self.job.items() if k != "document_id"}
             if stored != mine:
                 changed = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
-                raise InputError(f"checkpoint belongs to another job (differs in {', '.join(changed)});"
-                                 " use a new checkpoint path", source=str(self.path))
+                raise InputError(
+                    f"checkpoint belongs to another job (differs in {', '.join(changed)}); use a new checkpoint path",
+                    source=str(self.path),
+                )
             self.document_id = header["job"].get("document_id")
             for line in f:
                 line = line.strip()

@@ -38,47 +38,133 @@ class AsyncBulkClient:
     def __repr__(self) -> str:
         return f"AsyncBulkClient({self.target.url!r})"
 
-    async def load(self, data: Any, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-                   progress: ProgressArg = False, batch_size: int = DEFAULT_BATCH_SIZE,
-                   max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES, on_error: OnError = "raise",
-                   columns: Mapping[str, str] | None = None, document_id: str | None = None, dim: int | None = None,
-                   create_collection: bool = True, compression: str | None = "auto", concurrency: int = 1,
-                   max_rows_per_second: Rate = "auto", retries: int = DEFAULT_RETRIES, wait: Wait = "delivered",
-                   wait_timeout: float = DEFAULT_WAIT_TIMEOUT, checkpoint: str | os.PathLike[str] | None = None,
-                   verify: bool = False, verify_timeout: float = 60.0, format: str | None = None,
-                   read_options: Mapping[str, Any] | None = None) -> LoadReport:
+    async def load(
+        self,
+        data: Any,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        progress: ProgressArg = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        on_error: OnError = "raise",
+        columns: Mapping[str, str] | None = None,
+        document_id: str | None = None,
+        dim: int | None = None,
+        create_collection: bool = True,
+        compression: str | None = "auto",
+        concurrency: int = 1,
+        max_rows_per_second: Rate = "auto",
+        retries: int = DEFAULT_RETRIES,
+        wait: Wait = "delivered",
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        checkpoint: str | os.PathLike[str] | None = None,
+        verify: bool = False,
+        verify_timeout: float = 60.0,
+        format: str | None = None,
+        read_options: Mapping[str, Any] | None = None,
+    ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return await aload(
-            data, self.target, kind=kind, flow=flow, collection=collection, progress=progress, batch_size=batch_size,
-            max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns, document_id=document_id, dim=dim,
-            create_collection=create_collection, compression=compression, concurrency=concurrency,
-            max_rows_per_second=max_rows_per_second, retries=retries, wait=wait, wait_timeout=wait_timeout,
-            checkpoint=checkpoint, verify=verify, verify_timeout=verify_timeout, format=format,
+            data,
+            self.target,
+            kind=kind,
+            flow=flow,
+            collection=collection,
+            progress=progress,
+            batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
+            on_error=on_error,
+            columns=columns,
+            document_id=document_id,
+            dim=dim,
+            create_collection=create_collection,
+            compression=compression,
+            concurrency=concurrency,
+            max_rows_per_second=max_rows_per_second,
+            retries=retries,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            checkpoint=checkpoint,
+            verify=verify,
+            verify_timeout=verify_timeout,
+            format=format,
             read_options=read_options,
         )
 
-    def read_batches(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-                     source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
-                     o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
-                     batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
-                     idle_timeout: float | None = None) -> AsyncIterator[pa.RecordBatch]:
+    def read_batches(
+        self,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        source: ReadSource | None = None,
+        s: str | Term | None = None,
+        p: str | Term | None = None,
+        o: str | Term | None = None,
+        g: str | None = "*",
+        limit: int | None = None,
+        batch_size: int = DEFAULT_READ_BATCH,
+        core_id: str | None = None,
+        max_rows: int | None = None,
+        idle_timeout: float | None = None,
+    ) -> AsyncIterator[pa.RecordBatch]:
         """As :func:`tg_connect.read_batches`, as an async iterator of record batches."""
         return aread_batches(
-            self.target, kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
-            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
+            self.target,
+            kind,
+            flow=flow,
+            collection=collection,
+            source=source,
+            s=s,
+            p=p,
+            o=o,
+            g=g,
+            limit=limit,
+            batch_size=batch_size,
+            core_id=core_id,
+            max_rows=max_rows,
+            idle_timeout=idle_timeout,
         )
 
-    async def read(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-                   source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
-                   o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
-                   batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
-                   idle_timeout: float | None = None) -> pa.Table:
+    async def read(
+        self,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        source: ReadSource | None = None,
+        s: str | Term | None = None,
+        p: str | Term | None = None,
+        o: str | Term | None = None,
+        g: str | None = "*",
+        limit: int | None = None,
+        batch_size: int = DEFAULT_READ_BATCH,
+        core_id: str | None = None,
+        max_rows: int | None = None,
+        idle_timeout: float | None = None,
+    ) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
-        return await acollect(self.read_batches(
-            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
-            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
-        ), kind)
+        return await acollect(
+            self.read_batches(
+                kind,
+                flow=flow,
+                collection=collection,
+                source=source,
+                s=s,
+                p=p,
+                o=o,
+                g=g,
+                limit=limit,
+                batch_size=batch_size,
+                core_id=core_id,
+                max_rows=max_rows,
+                idle_timeout=idle_timeout,
+            ),
+            kind,
+        )
 
 
 class BulkClient:
@@ -91,56 +177,173 @@ class BulkClient:
     def __repr__(self) -> str:
         return f"BulkClient({self.target.url!r})"
 
-    def load(self, data: Any, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-             progress: ProgressArg = False, batch_size: int = DEFAULT_BATCH_SIZE,
-             max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES, on_error: OnError = "raise",
-             columns: Mapping[str, str] | None = None, document_id: str | None = None, dim: int | None = None,
-             create_collection: bool = True, compression: str | None = "auto", concurrency: int = 1,
-             max_rows_per_second: Rate = "auto", retries: int = DEFAULT_RETRIES, wait: Wait = "delivered",
-             wait_timeout: float = DEFAULT_WAIT_TIMEOUT, checkpoint: str | os.PathLike[str] | None = None,
-             verify: bool = False, verify_timeout: float = 60.0, format: str | None = None,
-             read_options: Mapping[str, Any] | None = None) -> LoadReport:
+    def load(
+        self,
+        data: Any,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        progress: ProgressArg = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        on_error: OnError = "raise",
+        columns: Mapping[str, str] | None = None,
+        document_id: str | None = None,
+        dim: int | None = None,
+        create_collection: bool = True,
+        compression: str | None = "auto",
+        concurrency: int = 1,
+        max_rows_per_second: Rate = "auto",
+        retries: int = DEFAULT_RETRIES,
+        wait: Wait = "delivered",
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        checkpoint: str | os.PathLike[str] | None = None,
+        verify: bool = False,
+        verify_timeout: float = 60.0,
+        format: str | None = None,
+        read_options: Mapping[str, Any] | None = None,
+    ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
-        return bridge.run(self._async.load(
-            data, kind, flow=flow, collection=collection, progress=progress, batch_size=batch_size,
-            max_batch_bytes=max_batch_bytes, on_error=on_error, columns=columns, document_id=document_id, dim=dim,
-            create_collection=create_collection, compression=compression, concurrency=concurrency,
-            max_rows_per_second=max_rows_per_second, retries=retries, wait=wait, wait_timeout=wait_timeout,
-            checkpoint=checkpoint, verify=verify, verify_timeout=verify_timeout, format=format,
-            read_options=read_options,
-        ))
+        return bridge.run(
+            self._async.load(
+                data,
+                kind,
+                flow=flow,
+                collection=collection,
+                progress=progress,
+                batch_size=batch_size,
+                max_batch_bytes=max_batch_bytes,
+                on_error=on_error,
+                columns=columns,
+                document_id=document_id,
+                dim=dim,
+                create_collection=create_collection,
+                compression=compression,
+                concurrency=concurrency,
+                max_rows_per_second=max_rows_per_second,
+                retries=retries,
+                wait=wait,
+                wait_timeout=wait_timeout,
+                checkpoint=checkpoint,
+                verify=verify,
+                verify_timeout=verify_timeout,
+                format=format,
+                read_options=read_options,
+            )
+        )
 
-    def read_batches(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-                     source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
-                     o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
-                     batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
-                     idle_timeout: float | None = None) -> pa.RecordBatchReader:
+    def read_batches(
+        self,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        source: ReadSource | None = None,
+        s: str | Term | None = None,
+        p: str | Term | None = None,
+        o: str | Term | None = None,
+        g: str | None = "*",
+        limit: int | None = None,
+        batch_size: int = DEFAULT_READ_BATCH,
+        core_id: str | None = None,
+        max_rows: int | None = None,
+        idle_timeout: float | None = None,
+    ) -> pa.RecordBatchReader:
         """As :func:`tg_connect.read_batches`."""
-        return batch_reader(bridge.iterate(self._async.read_batches(
-            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
-            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
-        )), kind)
+        return batch_reader(
+            bridge.iterate(
+                self._async.read_batches(
+                    kind,
+                    flow=flow,
+                    collection=collection,
+                    source=source,
+                    s=s,
+                    p=p,
+                    o=o,
+                    g=g,
+                    limit=limit,
+                    batch_size=batch_size,
+                    core_id=core_id,
+                    max_rows=max_rows,
+                    idle_timeout=idle_timeout,
+                )
+            ),
+            kind,
+        )
 
-    def read(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-             source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
-             o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
-             batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
-             idle_timeout: float | None = None) -> pa.Table:
+    def read(
+        self,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        source: ReadSource | None = None,
+        s: str | Term | None = None,
+        p: str | Term | None = None,
+        o: str | Term | None = None,
+        g: str | None = "*",
+        limit: int | None = None,
+        batch_size: int = DEFAULT_READ_BATCH,
+        core_id: str | None = None,
+        max_rows: int | None = None,
+        idle_timeout: float | None = None,
+    ) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
-        return collect(lambda: self.read_batches(
-            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
-            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
-        ), kind)
+        return collect(
+            lambda: self.read_batches(
+                kind,
+                flow=flow,
+                collection=collection,
+                source=source,
+                s=s,
+                p=p,
+                o=o,
+                g=g,
+                limit=limit,
+                batch_size=batch_size,
+                core_id=core_id,
+                max_rows=max_rows,
+                idle_timeout=idle_timeout,
+            ),
+            kind,
+        )
 
-    def read_pandas(self, kind: str = "triples", *, flow: str = "default", collection: str = "default",
-                    dtype_backend: DtypeBackend | None = None,
-                    source: ReadSource | None = None, s: str | Term | None = None, p: str | Term | None = None,
-                    o: str | Term | None = None, g: str | None = "*", limit: int | None = None,
-                    batch_size: int = DEFAULT_READ_BATCH, core_id: str | None = None, max_rows: int | None = None,
-                    idle_timeout: float | None = None) -> pd.DataFrame:
+    def read_pandas(
+        self,
+        kind: str = "triples",
+        *,
+        flow: str = "default",
+        collection: str = "default",
+        dtype_backend: DtypeBackend | None = None,
+        source: ReadSource | None = None,
+        s: str | Term | None = None,
+        p: str | Term | None = None,
+        o: str | Term | None = None,
+        g: str | None = "*",
+        limit: int | None = None,
+        batch_size: int = DEFAULT_READ_BATCH,
+        core_id: str | None = None,
+        max_rows: int | None = None,
+        idle_timeout: float | None = None,
+    ) -> pd.DataFrame:
         """As :func:`tg_connect.read_trustgraph`: everything :meth:`read` returns, as a DataFrame."""
-        return to_pandas(self.read(
-            kind, flow=flow, collection=collection, source=source, s=s, p=p, o=o, g=g, limit=limit,
-            batch_size=batch_size, core_id=core_id, max_rows=max_rows, idle_timeout=idle_timeout,
-        ), dtype_backend)
+        return to_pandas(
+            self.read(
+                kind,
+                flow=flow,
+                collection=collection,
+                source=source,
+                s=s,
+                p=p,
+                o=o,
+                g=g,
+                limit=limit,
+                batch_size=batch_size,
+                core_id=core_id,
+                max_rows=max_rows,
+                idle_timeout=idle_timeout,
+            ),
+            dtype_backend,
+        )

@@ -78,12 +78,15 @@ def core_error(core_id: str, endpoint: str, decoder: cores.CoreDecoder, read: st
       cut short (``GatewayConnectionError``, with ``read`` saying what had been read).
     """
     if decoder.items == 0 and decoder.bytes == 0:
-        return NotFoundError(f"knowledge core {core_id!r} not found: {endpoint} sent no items (the gateway"
-                             " sends an empty body for a core that does not exist, or that it failed to read)")
+        return NotFoundError(
+            f"knowledge core {core_id!r} not found: {endpoint} sent no items (the gateway"
+            " sends an empty body for a core that does not exist, or that it failed to read)"
+        )
     if not decoder.at_boundary:
         return GatewayConnectionError(
             f"knowledge core {core_id!r} from {endpoint} is cut short: the body ended inside an item after"
-            f" {decoder.items} complete items ({read}, {decoder.bytes} bytes)")
+            f" {decoder.items} complete items ({read}, {decoder.bytes} bytes)"
+        )
     return None
 
 
@@ -101,8 +104,9 @@ async def aexport_core(target: Target, core_id: str, path: str | os.PathLike[str
     try:
         with atomic_path(path) as tmp:
             async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
-                async with session.get(url, params={"id": core_id, "workspace": target.workspace},
-                                       headers=bearer(target)) as resp:
+                async with session.get(
+                    url, params={"id": core_id, "workspace": target.workspace}, headers=bearer(target)
+                ) as resp:
                     await raise_for_status(resp, url)
                     with open(tmp, "wb") as out:
                         async for data in resp.content.iter_chunked(_CHUNK):
@@ -118,25 +122,34 @@ async def aexport_core(target: Target, core_id: str, path: str | os.PathLike[str
     except TgConnectError:
         raise
     except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
-        raise GatewayTimeoutError(f"cannot export core {core_id!r}: nothing from {endpoint} within"
-                                  f" {target.timeout} s (after {decoder.items} items)") from None
+        raise GatewayTimeoutError(
+            f"cannot export core {core_id!r}: nothing from {endpoint} within"
+            f" {target.timeout} s (after {decoder.items} items)"
+        ) from None
     except aiohttp.ClientError as exc:
-        raise GatewayConnectionError(f"cannot export core {core_id!r} from {endpoint}: {exc}"
-                                     f" (after {decoder.items} items)") from None
+        raise GatewayConnectionError(
+            f"cannot export core {core_id!r} from {endpoint}: {exc} (after {decoder.items} items)"
+        ) from None
     except ValueError as exc:  # not msgpack, or not [tag, body] items
         raise ProtocolError(f"knowledge core {core_id!r} from {endpoint}: {exc}") from None
     return CoreTransfer(core_id, decoder.items, triples, embeddings, decoder.bytes)
 
 
-def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: Any = None,
-                           batch_size: int = 1000) -> Iterable[tuple[str, int, bytes]]:
+def core_items_from_tables(
+    core_id: str, triples: Any = None, graph_embeddings: Any = None, batch_size: int = 1000
+) -> Iterable[tuple[str, int, bytes]]:
     """``(tag, rows, msgpack item)`` built from Arrow/pandas tables of the two kinds' schemas."""
     pairs: tuple[tuple[schemas.Kind, Any], ...] = (("triples", triples), ("graph-embeddings", graph_embeddings))
     for kind, data in pairs:
         if data is None:
             continue
-        table = (data if isinstance(data, pa.Table) else pa.table(data) if isinstance(data, dict)
-                 else pa.Table.from_pandas(data, preserve_index=False))
+        table = (
+            data
+            if isinstance(data, pa.Table)
+            else pa.table(data)
+            if isinstance(data, dict)
+            else pa.Table.from_pandas(data, preserve_index=False)
+        )
         conformer = Conformer(kind)
         for batch in table.to_batches(max_chunksize=batch_size):
             conformed = conformer.conform(batch)
@@ -146,8 +159,11 @@ def core_items_from_tables(core_id: str, triples: Any = None, graph_embeddings: 
             if kind == "triples":
                 yield cores.TRIPLES_TAG, rows, cores.triples_item(core_id, "default", frame["triples"])
             else:
-                yield (cores.GRAPH_EMBEDDINGS_TAG, rows,
-                       cores.graph_embeddings_item(core_id, "default", frame["entities"]))
+                yield (
+                    cores.GRAPH_EMBEDDINGS_TAG,
+                    rows,
+                    cores.graph_embeddings_item(core_id, "default", frame["entities"]),
+                )
 
 
 def _file_pieces(source: Any, counted: dict[str, int]) -> Generator[bytes, None, None]:
@@ -166,8 +182,9 @@ def _file_pieces(source: Any, counted: dict[str, int]) -> Generator[bytes, None,
             yield data
 
 
-def _table_pieces(core_id: str, triples: Any, graph_embeddings: Any,
-                  counted: dict[str, int]) -> Generator[bytes, None, None]:
+def _table_pieces(
+    core_id: str, triples: Any, graph_embeddings: Any, counted: dict[str, int]
+) -> Generator[bytes, None, None]:
     """The core's items built from the tables, counted (into ``counted``) as they pass."""
     for tag, rows, item in core_items_from_tables(core_id, triples, graph_embeddings):
         counted["items"] += 1
@@ -176,8 +193,9 @@ def _table_pieces(core_id: str, triples: Any, graph_embeddings: Any,
         yield item
 
 
-async def aimport_core(target: Target, core_id: str, source: Any = None, *, triples: Any = None,
-                       graph_embeddings: Any = None) -> CoreTransfer:
+async def aimport_core(
+    target: Target, core_id: str, source: Any = None, *, triples: Any = None, graph_embeddings: Any = None
+) -> CoreTransfer:
     """Upload a core: from a msgpack file ``source``, or built from ``triples`` and
     ``graph_embeddings`` tables. The body is streamed; the file is never read whole.
 
@@ -190,8 +208,11 @@ async def aimport_core(target: Target, core_id: str, source: Any = None, *, trip
     progress: list[deadline] = []
 
     async def body() -> AsyncGenerator[bytes, None]:
-        pieces = (_file_pieces(source, counted) if source is not None
-                  else _table_pieces(core_id, triples, graph_embeddings, counted))
+        pieces = (
+            _file_pieces(source, counted)
+            if source is not None
+            else _table_pieces(core_id, triples, graph_embeddings, counted)
+        )
         with closing(pieces):  # an upload cut short closes its source file now
             for piece in pieces:
                 progress[0].touch()  # the previous piece was written
@@ -205,15 +226,18 @@ async def aimport_core(target: Target, core_id: str, source: Any = None, *, trip
         async with deadline(target.timeout) as watchdog:
             progress.append(watchdog)
             async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
-                async with session.post(url, params={"id": core_id, "workspace": target.workspace},
-                                        data=chunks, headers=bearer(target)) as resp:
+                async with session.post(
+                    url, params={"id": core_id, "workspace": target.workspace}, data=chunks, headers=bearer(target)
+                ) as resp:
                     await raise_for_status(resp, url)
     except TgConnectError:
         raise
     except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
-        raise GatewayTimeoutError(f"cannot import core {core_id!r} to {redact(url)}: the gateway took more than"
-                                  f" {target.timeout} s to take a chunk or to answer ({counted['items']} items"
-                                  " sent)") from None
+        raise GatewayTimeoutError(
+            f"cannot import core {core_id!r} to {redact(url)}: the gateway took more than"
+            f" {target.timeout} s to take a chunk or to answer ({counted['items']} items"
+            " sent)"
+        ) from None
     except aiohttp.ClientError as exc:
         raise GatewayConnectionError(f"cannot import core {core_id!r} to {redact(url)}: {exc}") from None
     finally:

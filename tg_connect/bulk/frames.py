@@ -75,8 +75,16 @@ class Chunk:
     conformed: Conformed | None = None
 
 
-def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metadata, batch: pa.RecordBatch,
-                 offset: int, batch_size: int, max_bytes: int, splittable: bool = False) -> Chunk:
+def encode_chunk(
+    conformer: Conformer,
+    kind: schemas.Kind,
+    meta: messages.Metadata,
+    batch: pa.RecordBatch,
+    offset: int,
+    batch_size: int,
+    max_bytes: int,
+    splittable: bool = False,
+) -> Chunk:
     """Conform and encode one chunk (run on a worker thread).
 
     A row whose message alone would pass the gateway's frame limit is a bad row (rejected, or
@@ -104,8 +112,9 @@ def encode_chunk(conformer: Conformer, kind: schemas.Kind, meta: messages.Metada
     return chunk
 
 
-def split_frame(frame: Frame, kind: schemas.Kind, meta: messages.Metadata, max_rows: int,
-                max_bytes: int) -> list[Frame]:
+def split_frame(
+    frame: Frame, kind: schemas.Kind, meta: messages.Metadata, max_rows: int, max_bytes: int
+) -> list[Frame]:
     """``frame`` as messages of at most ``max_rows`` rows (the same rows, in order), encoded
     again from its source; a frame without one, or small enough, comes back whole."""
     source = frame.source
@@ -119,14 +128,28 @@ def split_frame(frame: Frame, kind: schemas.Kind, meta: messages.Metadata, max_r
             first, last = frame.first_row, frame.last_row
         else:
             first, last = source.input_rows(a, b)
-        out.append(Frame(data, stop - start, first, last, FrameRows(source.batch, a, b, source.offset,
-                                                                      source.index, source.spread)))
+        out.append(
+            Frame(
+                data,
+                stop - start,
+                first,
+                last,
+                FrameRows(source.batch, a, b, source.offset, source.index, source.spread),
+            )
+        )
     return out
 
 
-def chunks(batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schemas.Kind,
-           meta: messages.Metadata, batch_size: int, max_bytes: int, encoders: int = 2,
-           splittable: bool = False) -> Iterator[Chunk]:
+def chunks(
+    batches: Iterator[pa.RecordBatch],
+    conformer: Conformer,
+    kind: schemas.Kind,
+    meta: messages.Metadata,
+    batch_size: int,
+    max_bytes: int,
+    encoders: int = 2,
+    splittable: bool = False,
+) -> Iterator[Chunk]:
     """Encoded chunks of ``batches`` in input order (see the module docstring).
 
     The first chunk is conformed alone: it fixes the job's schema (and vector dimension),
@@ -147,8 +170,9 @@ def chunks(batches: Iterator[pa.RecordBatch], conformer: Conformer, kind: schema
             else:
                 if pool is None:
                     pool = concurrent.futures.ThreadPoolExecutor(encoders, thread_name_prefix="tg-connect-encode")
-                pending.append(pool.submit(encode_chunk, conformer, kind, meta, batch, offset,
-                                           batch_size, max_bytes, splittable))
+                pending.append(
+                    pool.submit(encode_chunk, conformer, kind, meta, batch, offset, batch_size, max_bytes, splittable)
+                )
                 while len(pending) > encoders:
                     yield pending.popleft().result()
             offset += batch.num_rows

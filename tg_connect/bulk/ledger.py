@@ -36,8 +36,7 @@ def merge_ranges(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
 class Ledger:
     """What happened to every message of one load (see the module docstring)."""
 
-    def __init__(self, report: LoadReport, sink: ProgressSink, checkpoint: Checkpoint | None,
-                 pacer: Pacer) -> None:
+    def __init__(self, report: LoadReport, sink: ProgressSink, checkpoint: Checkpoint | None, pacer: Pacer) -> None:
         self.report = report
         self.sink = sink
         self.checkpoint = checkpoint

@@ -95,10 +95,23 @@ class LoadSpec:
     policy: DeliveryPolicy
 
 
-def _spec(target: Target, kind: str, flow: str, collection: str, batch_size: int, max_batch_bytes: int,
-          concurrency: int, compression: str | None, max_rows_per_second: Rate, wait: str,
-          wait_timeout: float, verify: bool, verify_timeout: float, create_collection: bool,
-          retries: int) -> LoadSpec:
+def _spec(
+    target: Target,
+    kind: str,
+    flow: str,
+    collection: str,
+    batch_size: int,
+    max_batch_bytes: int,
+    concurrency: int,
+    compression: str | None,
+    max_rows_per_second: Rate,
+    wait: str,
+    wait_timeout: float,
+    verify: bool,
+    verify_timeout: float,
+    create_collection: bool,
+    retries: int,
+) -> LoadSpec:
     kind_name = schemas.normalise_kind(kind)
     _check_sizes(batch_size, max_batch_bytes, concurrency)
     compression = _compression(target, compression)
@@ -109,9 +122,22 @@ def _spec(target: Target, kind: str, flow: str, collection: str, batch_size: int
         raise ValueError("retries must be 0 or more")
     if verify and kind_name not in VERIFIABLE:
         raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
-    return LoadSpec(kind_name, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
-                    max_rows_per_second, cast(Wait, wait), wait_timeout, verify, verify_timeout,
-                    create_collection, DeliveryPolicy(retries=retries))
+    return LoadSpec(
+        kind_name,
+        flow,
+        collection,
+        batch_size,
+        max_batch_bytes,
+        concurrency,
+        compression,
+        max_rows_per_second,
+        cast(Wait, wait),
+        wait_timeout,
+        verify,
+        verify_timeout,
+        create_collection,
+        DeliveryPolicy(retries=retries),
+    )
 
 
 def _check_sizes(batch_size: int, max_batch_bytes: int, concurrency: int) -> None:
@@ -143,9 +169,19 @@ class _Encoder:
     """The encode stage: reads, conforms and encodes on a worker thread, and queues one
     :class:`ChunkWork` per chunk for the senders."""
 
-    def __init__(self, source: Source, conformer: Conformer, spec: LoadSpec, meta: messages.Metadata,
-                 ledger: Ledger, checkpoint: Checkpoint | None, sent_rows: SentRows | None, encoders: int,
-                 queue: asyncio.Queue[ChunkWork], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        source: Source,
+        conformer: Conformer,
+        spec: LoadSpec,
+        meta: messages.Metadata,
+        ledger: Ledger,
+        checkpoint: Checkpoint | None,
+        sent_rows: SentRows | None,
+        encoders: int,
+        queue: asyncio.Queue[ChunkWork],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.source = source
         self.conformer = conformer
         self.spec = spec
@@ -166,15 +202,26 @@ class _Encoder:
         seq = 0
         spec = self.spec
         try:
-            for chunk in chunks(self.source.open(), self.conformer, spec.kind, self.meta, spec.batch_size,
-                                spec.max_batch_bytes, self.encoders, splittable=self.splittable):
+            for chunk in chunks(
+                self.source.open(),
+                self.conformer,
+                spec.kind,
+                self.meta,
+                spec.batch_size,
+                spec.max_batch_bytes,
+                self.encoders,
+                splittable=self.splittable,
+            ):
                 if self.stopping:
                     return
                 conformed = chunk.conformed
                 self.ledger.report.rows_read += item_count(chunk)
                 if self.sent_rows is not None and conformed is not None and conformed.batch.num_rows:
-                    index = (conformed.row_index.to_numpy() if conformed.row_index is not None
-                             else np.arange(chunk.offset, chunk.offset + conformed.batch.num_rows))
+                    index = (
+                        conformed.row_index.to_numpy()
+                        if conformed.row_index is not None
+                        else np.arange(chunk.offset, chunk.offset + conformed.batch.num_rows)
+                    )
                     self.sent_rows.add(conformed.batch, index)
                 work = ChunkWork(conformed=conformed if conformed is not None and conformed.rejections else None)
                 for frame in chunk.frames:
@@ -201,8 +248,16 @@ class _Encoder:
 class _Senders:
     """The pace, send and confirm stages: ``concurrency`` streams sharing one queue."""
 
-    def __init__(self, url: str, target: Target, spec: LoadSpec, meta: messages.Metadata, ledger: Ledger,
-                 pacer: Pacer, queue: asyncio.Queue[ChunkWork]) -> None:
+    def __init__(
+        self,
+        url: str,
+        target: Target,
+        spec: LoadSpec,
+        meta: messages.Metadata,
+        ledger: Ledger,
+        pacer: Pacer,
+        queue: asyncio.Queue[ChunkWork],
+    ) -> None:
         self.spec = spec
         self.meta = meta
         self.ledger = ledger
@@ -211,8 +266,15 @@ class _Senders:
         self.stop = asyncio.Event()
         self.input_error: BaseException | None = None
         self.streams = [
-            ImportStream(url, verify=target.verify, timeout=target.timeout, compression=spec.compression,
-                         policy=spec.policy, on_delivered=ledger.delivered, on_resend=ledger.resent)
+            ImportStream(
+                url,
+                verify=target.verify,
+                timeout=target.timeout,
+                compression=spec.compression,
+                policy=spec.policy,
+                on_delivered=ledger.delivered,
+                on_resend=ledger.resent,
+            )
             for _ in range(spec.concurrency)
         ]
 
@@ -321,8 +383,23 @@ async def aload(
     encoders: int = 2,
 ) -> LoadReport:
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
-    spec = _spec(target, kind, flow, collection, batch_size, max_batch_bytes, concurrency, compression,
-                 max_rows_per_second, wait, wait_timeout, verify, verify_timeout, create_collection, retries)
+    spec = _spec(
+        target,
+        kind,
+        flow,
+        collection,
+        batch_size,
+        max_batch_bytes,
+        concurrency,
+        compression,
+        max_rows_per_second,
+        wait,
+        wait_timeout,
+        verify,
+        verify_timeout,
+        create_collection,
+        retries,
+    )
     source = _open(data, spec, columns, format, read_options)
 
     ckpt = _checkpoint(checkpoint, target, spec, batch_size, document_id)
@@ -348,8 +425,15 @@ async def aload(
     meta = messages.Metadata(doc, collection, doc)
     encoder = _Encoder(source, conformer, spec, meta, ledger, ckpt, sent_rows, encoders, queue, loop)
     encoder.splittable = pacer.splits
-    senders = _Senders(bulk_url(target.url, "import", flow, spec.kind, target.token, target.workspace),
-                       target, spec, meta, ledger, pacer, queue)
+    senders = _Senders(
+        bulk_url(target.url, "import", flow, spec.kind, target.token, target.workspace),
+        target,
+        spec,
+        meta,
+        ledger,
+        pacer,
+        queue,
+    )
     started = time.monotonic()
     try:
         failure = await _run_stages(encoder, senders, loop)
@@ -377,13 +461,24 @@ async def aload(
     return report
 
 
-def _open(data: Any, spec: LoadSpec, columns: Mapping[str, str] | None, format: str | None,
-          read_options: Mapping[str, Any] | None) -> Source:
+def _open(
+    data: Any,
+    spec: LoadSpec,
+    columns: Mapping[str, str] | None,
+    format: str | None,
+    read_options: Mapping[str, Any] | None,
+) -> Source:
     """The load's source, reading its columns of few distinct values as dictionaries."""
     file_names = {canonical: name for name, canonical in (columns or {}).items()}
     few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(spec.kind, ())]
-    return open_source(data, chunk_rows(spec.kind, spec.batch_size), kind=spec.kind, format=format,
-                       dictionary_columns=few, **dict(read_options or {}))
+    return open_source(
+        data,
+        chunk_rows(spec.kind, spec.batch_size),
+        kind=spec.kind,
+        format=format,
+        dictionary_columns=few,
+        **dict(read_options or {}),
+    )
 
 
 async def _run_stages(encoder: _Encoder, senders: _Senders, loop: asyncio.AbstractEventLoop) -> BaseException | None:
@@ -406,23 +501,37 @@ async def _run_stages(encoder: _Encoder, senders: _Senders, loop: asyncio.Abstra
     return failure
 
 
-def _checkpoint(checkpoint: Any, target: Target, spec: LoadSpec, batch_size: int,
-                document_id: str | None) -> Checkpoint | None:
+def _checkpoint(
+    checkpoint: Any, target: Target, spec: LoadSpec, batch_size: int, document_id: str | None
+) -> Checkpoint | None:
     """The checkpoint file asked for (``None``: none), checked to be this load's."""
     if checkpoint is None:
         return None
-    ckpt = Checkpoint(checkpoint, {
-        "kind": spec.kind, "target": redact(target.url), "workspace": target.workspace,
-        "flow": spec.flow, "collection": spec.collection, "batch_size": batch_size,
-    })
+    ckpt = Checkpoint(
+        checkpoint,
+        {
+            "kind": spec.kind,
+            "target": redact(target.url),
+            "workspace": target.workspace,
+            "flow": spec.flow,
+            "collection": spec.collection,
+            "batch_size": batch_size,
+        },
+    )
     if document_id is not None and ckpt.document_id not in (None, document_id):
-        raise InputError(f"checkpoint was written for document_id {ckpt.document_id!r}",
-                         source=str(ckpt.path))
+        raise InputError(f"checkpoint was written for document_id {ckpt.document_id!r}", source=str(ckpt.path))
     return ckpt
 
 
-async def _failed(failure: BaseException, target: Target, report: LoadReport, ledger: Ledger,
-                  total_rows: int | None, sink: ProgressSink, watch: StoreWatch | None) -> BaseException:
+async def _failed(
+    failure: BaseException,
+    target: Target,
+    report: LoadReport,
+    ledger: Ledger,
+    total_rows: int | None,
+    sink: ProgressSink,
+    watch: StoreWatch | None,
+) -> BaseException:
     """``failure``, made ready to raise: progress stopped, the report saying what was not sent."""
     if isinstance(failure, AuthenticationError):  # the import socket's handshake: say which
         failure = token_advice(target, failure)
@@ -441,7 +550,8 @@ async def _stop_watching(watch: StoreWatch | None) -> None:
 async def _verify(report: LoadReport, target: Target, spec: LoadSpec, doc: str, sent_rows: SentRows) -> None:
     """``verify=True``: read the rows back; the report says how many were found."""
     report.rows_confirmed, report.unconfirmed, missing = await averify(
-        target, spec.kind, spec.flow, spec.collection, doc, sent_rows, spec.verify_timeout)
+        target, spec.kind, spec.flow, spec.collection, doc, sent_rows, spec.verify_timeout
+    )
     report.rows_unconfirmed = missing
 
 
@@ -458,5 +568,6 @@ async def _wait_stored(report: LoadReport, ledger: Ledger, watch: StoreWatch | N
     report.rows_stored = ledger.rows_stored(min(processed, messages_done))
     report.stored_complete = processed >= messages_done
     if not report.stored_complete:
-        report.notes.append(f"wait='stored': the stores had processed {processed:,} of {messages_done:,}"
-                            f" messages after {timeout:g} s")
+        report.notes.append(
+            f"wait='stored': the stores had processed {processed:,} of {messages_done:,} messages after {timeout:g} s"
+        )

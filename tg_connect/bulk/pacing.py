@@ -228,8 +228,16 @@ class StorePaced:
     note: str | None = None
     splits = True
 
-    def __init__(self, progress: StoreProgress, *, batch_size: int = 1000, horizon: float = 15.0,
-                 poll: float = 1.0, window: float = 60.0, stall_after: float = 120.0) -> None:
+    def __init__(
+        self,
+        progress: StoreProgress,
+        *,
+        batch_size: int = 1000,
+        horizon: float = 15.0,
+        poll: float = 1.0,
+        window: float = 60.0,
+        stall_after: float = 120.0,
+    ) -> None:
         self.progress = progress
         self.batch_size = batch_size
         self.horizon = horizon
@@ -374,14 +382,22 @@ class StorePaced:
             self._last_progress = now
             self.rows_done = done
         self._check_stall(now)
-        log.debug("pacing: %.2f ms a row (%s); %d rows written, %d done; messages up to %d rows, backlog up to %d",
-                  (self.tau or 0.0) * 1000, paced_by, self.rows_written, self.rows_done, self.max_rows(), self.allowed)
+        log.debug(
+            "pacing: %.2f ms a row (%s); %d rows written, %d done; messages up to %d rows, backlog up to %d",
+            (self.tau or 0.0) * 1000,
+            paced_by,
+            self.rows_written,
+            self.rows_done,
+            self.max_rows(),
+            self.allowed,
+        )
 
     def _check_stall(self, now: float) -> None:
         if self.backlog > 0 and now - self._last_progress > self.stall_after:
             raise GatewayTimeoutError(
                 f"the stores behind {self.progress.topic} have processed nothing for"
-                f" {now - self._last_progress:.0f} s while {self.backlog:,} rows wait")
+                f" {now - self._last_progress:.0f} s while {self.backlog:,} rows wait"
+            )
 
     async def aclose(self) -> None:
         """Stop polling (the progress stays open: its owner closes it)."""
@@ -421,8 +437,9 @@ async def watch_stores(target: Target, topic: str | None) -> StoreWatch:
     return StoreWatch(progress)
 
 
-async def make_pacer(max_rows_per_second: float | str | None, watch: StoreWatch | None, url: str,
-                     batch_size: int = 1000) -> Pacer:
+async def make_pacer(
+    max_rows_per_second: float | str | None, watch: StoreWatch | None, url: str, batch_size: int = 1000
+) -> Pacer:
     """The pacer for ``max_rows_per_second``: ``None``, a number of rows a second, or
     ``"auto"`` (which needs ``watch``)."""
     if max_rows_per_second is None:
@@ -465,5 +482,17 @@ async def wait_stored(progress: StoreProgress, messages: int, timeout: float, po
         await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
 
 
-__all__ = ["Pacer", "PacingStopped", "Unpaced", "FixedRate", "StorePaced", "StoreProgress", "StoreSample", "StoreWatch",
-           "MetricsUnavailable", "make_pacer", "watch_stores", "wait_stored"]
+__all__ = [
+    "Pacer",
+    "PacingStopped",
+    "Unpaced",
+    "FixedRate",
+    "StorePaced",
+    "StoreProgress",
+    "StoreSample",
+    "StoreWatch",
+    "MetricsUnavailable",
+    "make_pacer",
+    "watch_stores",
+    "wait_stored",
+]

@@ -35,10 +35,12 @@ def token_advice(target: Target, exc: AuthenticationError) -> AuthenticationErro
     if exc.transient:
         return exc
     if target.token:
-        return AuthenticationError(exc.endpoint, "the gateway refused the token",
-                                   advice="check the token given as token= or $TRUSTGRAPH_TOKEN")
-    return AuthenticationError(exc.endpoint, "the gateway requires a token and none was given",
-                               advice="pass token= or set TRUSTGRAPH_TOKEN")
+        return AuthenticationError(
+            exc.endpoint, "the gateway refused the token", advice="check the token given as token= or $TRUSTGRAPH_TOKEN"
+        )
+    return AuthenticationError(
+        exc.endpoint, "the gateway requires a token and none was given", advice="pass token= or set TRUSTGRAPH_TOKEN"
+    )
 
 
 def _interfaces(description: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -46,8 +48,9 @@ def _interfaces(description: Mapping[str, Any]) -> Mapping[str, Any]:
     return found if isinstance(found, Mapping) else {}
 
 
-async def check_load_target(target: Target, kind: schemas.Kind, flow: str, collection: str, *,
-                            create_collection: bool) -> LoadTarget:
+async def check_load_target(
+    target: Target, kind: schemas.Kind, flow: str, collection: str, *, create_collection: bool
+) -> LoadTarget:
     """Raise :class:`NotFoundError` naming the unknown flow, interface or collection; create
     the collection when asked. Returns the flow topic the load's messages go to."""
     transport = RestTransport(target)
@@ -59,8 +62,10 @@ async def check_load_target(target: Target, kind: schemas.Kind, flow: str, colle
             raise token_advice(target, exc) from None
         if flow not in known:
             have = ", ".join(repr(f) for f in known) or "none"
-            raise NotFoundError(f"unknown flow {flow!r} at {redact(target.url)} (workspace"
-                                f" {target.workspace!r} has: {have}); pass flow=")
+            raise NotFoundError(
+                f"unknown flow {flow!r} at {redact(target.url)} (workspace"
+                f" {target.workspace!r} has: {have}); pass flow="
+            )
         interface = store_interface(kind)
         spec = _interfaces(await flows.get(flow)).get(interface)
         if spec is None:
@@ -79,6 +84,8 @@ async def _check_collection(transport: RestTransport, collection: str, create: b
     if collection in names:
         return
     if not create:
-        raise NotFoundError(f"unknown collection {collection!r} (the gateway's stores would drop the"
-                            " data); pass create_collection=True or create it first")
+        raise NotFoundError(
+            f"unknown collection {collection!r} (the gateway's stores would drop the"
+            " data); pass create_collection=True or create it first"
+        )
     await collections.update_collection(collection, name=collection)

@@ -87,8 +87,16 @@ async def aread_batches(
         raise
 
 
-def query_request(kind: schemas.Kind, collection: str, s: str | Term | None, p: str | Term | None,
-                  o: str | Term | None, g: str | None, limit: int | None, batch_size: int) -> dict[str, Any]:
+def query_request(
+    kind: schemas.Kind,
+    collection: str,
+    s: str | Term | None,
+    p: str | Term | None,
+    o: str | Term | None,
+    g: str | None,
+    limit: int | None,
+    batch_size: int,
+) -> dict[str, Any]:
     """The body of the streaming triples query that reads ``kind`` (triples only).
 
     Built by the client's own builder, so a pattern means here what it means to
@@ -99,8 +107,16 @@ def query_request(kind: schemas.Kind, collection: str, s: str | Term | None, p: 
     """
     if kind != "triples":
         raise ValueError(f"source='query' reads triples; read {kind} with source='core' or 'tail'")
-    call = services.triples_query(s, p, o, g, streaming=True, collection=collection,
-                                  limit=UNLIMITED if limit is None else limit, batch_size=batch_size)
+    call = services.triples_query(
+        s,
+        p,
+        o,
+        g,
+        streaming=True,
+        collection=collection,
+        limit=UNLIMITED if limit is None else limit,
+        batch_size=batch_size,
+    )
     return call.wire_body(every_frame=True)
 
 
@@ -193,15 +209,22 @@ async def _query_once(target: Target, flow: str, request: dict[str, Any]) -> Asy
     queue stops the socket being read, pongs included) is never mistaken for a stall.
     """
     url = ws_base(target.url) + SOCKET_PATH
-    ws, _auth = await open_authenticated(url, target.token, verify=target.verify, timeout=target.timeout,
-                                         ping_interval=None, close_timeout=quick_close(target.timeout))
+    ws, _auth = await open_authenticated(
+        url,
+        target.token,
+        verify=target.verify,
+        timeout=target.timeout,
+        ping_interval=None,
+        close_timeout=quick_close(target.timeout),
+    )
     frames: Frames = asyncio.Queue(_TAIL_QUEUE)
     loop = asyncio.get_running_loop()
     task = loop.create_task(_pump(ws, frames))
     complete = False
     try:
-        await _send_query(ws, mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace),
-                          url, target.timeout)
+        await _send_query(
+            ws, mux.request_frame("q", "triples", request, flow=flow, workspace=target.workspace), url, target.timeout
+        )
         while not complete:
             block, closed = _block(frames, await _next_query_frame(frames, url, target.timeout))
             if closed is not None:
@@ -273,8 +296,9 @@ async def _read_core(
     sent = 0
     async with http_session(target.url, verify=target.verify, timeout=target.timeout) as session:
         try:
-            async with session.get(url, params={"id": core_id, "workspace": target.workspace},
-                                   headers=bearer(target)) as resp:
+            async with session.get(
+                url, params={"id": core_id, "workspace": target.workspace}, headers=bearer(target)
+            ) as resp:
                 await raise_for_status(resp, url)
                 async for chunk in resp.content.iter_chunked(1 << 16):
                     for batch in _core_batches(decoder, chunk, tag, f"knowledge core {core_id!r} from {endpoint}"):
@@ -286,11 +310,14 @@ async def _read_core(
         except TgConnectError:
             raise
         except TimeoutError:  # before ClientError: aiohttp's ServerTimeoutError is both
-            raise GatewayTimeoutError(f"knowledge core {core_id!r}: nothing from {endpoint} within"
-                                      f" {target.timeout} s (after {decoder.items} items)") from None
+            raise GatewayTimeoutError(
+                f"knowledge core {core_id!r}: nothing from {endpoint} within"
+                f" {target.timeout} s (after {decoder.items} items)"
+            ) from None
         except aiohttp.ClientError as exc:
-            raise GatewayConnectionError(f"cannot read knowledge core {core_id!r} from {endpoint}: {exc}"
-                                         f" (after {decoder.items} items)") from None
+            raise GatewayConnectionError(
+                f"cannot read knowledge core {core_id!r} from {endpoint}: {exc} (after {decoder.items} items)"
+            ) from None
     error = core_error(core_id, endpoint, decoder, f"{sent} {kind} rows")
     if error is not None:
         raise error
@@ -308,8 +335,9 @@ def _core_batches(decoder: CoreDecoder, chunk: bytes, tag: str, what: str) -> li
 # -- export taps ------------------------------------------------------------------------------
 
 
-async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | None,
-                idle_timeout: float | None) -> AsyncIterator[pa.RecordBatch]:
+async def _tail(
+    target: Target, kind: schemas.Kind, flow: str, max_rows: int | None, idle_timeout: float | None
+) -> AsyncIterator[pa.RecordBatch]:
     """Batches from the live export socket, decoded a block of frames at a time.
 
     A reader task queues raw frames (a bounded queue: a slow consumer stops the socket being
@@ -327,8 +355,9 @@ async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | N
     """
     url = bulk_url(target.url, "export", flow, kind, target.token, target.workspace)
     what = f"{kind} export on flow {flow!r} ({redact(url)})"
-    ws = await open_websocket(url, verify=target.verify, timeout=target.timeout,
-                              ping_interval=None, close_timeout=quick_close(target.timeout))
+    ws = await open_websocket(
+        url, verify=target.verify, timeout=target.timeout, ping_interval=None, close_timeout=quick_close(target.timeout)
+    )
     frames: Frames = asyncio.Queue(_TAIL_QUEUE)
     loop = asyncio.get_running_loop()
     task = loop.create_task(_pump(ws, frames))
@@ -341,8 +370,9 @@ async def _tail(target: Target, kind: schemas.Kind, flow: str, max_rows: int | N
             first = frames.get_nowait() if not frames.empty() else await _await_tap(frames, probe, idle_at)
             if first is None:  # no data for a while: idle is fine, a stalled gateway is not
                 if not await is_alive(ws, probe):
-                    raise GatewayTimeoutError(f"{what}: the gateway stopped answering pings (timeout"
-                                              f" {target.timeout} s) after {sent} rows") from None
+                    raise GatewayTimeoutError(
+                        f"{what}: the gateway stopped answering pings (timeout {target.timeout} s) after {sent} rows"
+                    ) from None
                 if loop.time() >= idle_at and frames.empty():
                     healthy = True
                     return  # idle: the tap has nothing more for now
@@ -383,6 +413,7 @@ def _tail_closed(exc: ConnectionClosed, what: str, timeout: float, rows: int, fr
     if frames == 0 and exc.rcvd is not None and exc.rcvd.code == 1000:
         return GatewayConnectionError(
             f"{what}: the gateway closed the export socket with code 1000 before sending anything; a"
-            " 2.11 gateway does this when the flow does not exist or has no export of this kind")
+            " 2.11 gateway does this when the flow does not exist or has no export of this kind"
+        )
     error = closed_error(exc, what, timeout)
     return type(error)(f"{error} after {rows} rows")

@@ -123,8 +123,10 @@ class LoadReport:
             lines.append(f"  NOT DELIVERED: input rows {spans} (resume from row {self.resume_from_row})")
         if self.rows_stored is not None:
             caught_up = "caught up" if self.stored_complete else "NOT caught up"
-            lines.append(f"  stored: {self.rows_stored:,} rows as the stores' metrics show ({caught_up};"
-                         " the counters are shared with any other writer)")
+            lines.append(
+                f"  stored: {self.rows_stored:,} rows as the stores' metrics show ({caught_up};"
+                " the counters are shared with any other writer)"
+            )
         if self.rows_confirmed is not None:
             lines.append(f"  verified: {self.rows_confirmed:,} rows read back, {self.rows_unconfirmed:,} not seen")
         for note in self.notes:
@@ -137,18 +139,26 @@ class LoadReport:
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
             for k, v in [
-                ("kind", self.kind), ("target", self.target), ("flow", self.flow),
-                ("collection", self.collection), ("document", self.document_id),
-                ("rows read", f"{self.rows_read:,}"), ("rows delivered", f"{self.rows_delivered:,}"),
-                ("rows sent", f"{self.rows_sent:,}"), ("rows sent again", f"{self.rows_resent:,}"),
+                ("kind", self.kind),
+                ("target", self.target),
+                ("flow", self.flow),
+                ("collection", self.collection),
+                ("document", self.document_id),
+                ("rows read", f"{self.rows_read:,}"),
+                ("rows delivered", f"{self.rows_delivered:,}"),
+                ("rows sent", f"{self.rows_sent:,}"),
+                ("rows sent again", f"{self.rows_resent:,}"),
                 ("reconnects", f"{self.reconnects:,}"),
-                ("rows rejected", f"{self.rows_rejected:,}"), ("rows already delivered", f"{self.rows_skipped:,}"),
+                ("rows rejected", f"{self.rows_rejected:,}"),
+                ("rows already delivered", f"{self.rows_skipped:,}"),
                 ("rows stored", "not waited for" if self.rows_stored is None else f"{self.rows_stored:,}"),
                 ("rows verified", "not verified" if self.rows_confirmed is None else f"{self.rows_confirmed:,}"),
                 ("messages", f"{self.batches:,}"),
-                ("bytes", f"{self.bytes_sent:,}"), ("seconds", f"{self.seconds:.2f}"),
+                ("bytes", f"{self.bytes_sent:,}"),
+                ("seconds", f"{self.seconds:.2f}"),
                 ("rows/s", f"{self.rows_per_second:,.0f}"),
-                ("resume from row", self.resume_from_row), ("error", self.error),
+                ("resume from row", self.resume_from_row),
+                ("error", self.error),
             ]
         )
         rej = "".join(
@@ -157,6 +167,8 @@ class LoadReport:
         )
         rej_table = (
             f"<p>Rejected rows (first 20 of {len(self.rejections):,})</p><table><tr><th>row</th>"
-            f"<th>column</th><th>reason</th></tr>{rej}</table>" if rej else ""
+            f"<th>column</th><th>reason</th></tr>{rej}</table>"
+            if rej
+            else ""
         )
         return f"<div><b>tg_connect LoadReport</b><table>{rows}</table>{rej_table}</div>"

@@ -143,9 +143,18 @@ class ImportStream:
     the event loop.
     """
 
-    def __init__(self, url: str, *, verify: bool, timeout: float, compression: str | None,
-                 policy: DeliveryPolicy, on_delivered: Confirmed, on_resend: Confirmed,
-                 opener: Callable[..., Awaitable[ClientConnection]] = open_websocket) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        verify: bool,
+        timeout: float,
+        compression: str | None,
+        policy: DeliveryPolicy,
+        on_delivered: Confirmed,
+        on_resend: Confirmed,
+        opener: Callable[..., Awaitable[ClientConnection]] = open_websocket,
+    ) -> None:
         self.url = url
         self.endpoint = redact(url)
         self.verify = verify
@@ -250,9 +259,14 @@ class ImportStream:
 
     async def _connect(self) -> None:
         try:
-            ws = await self._open(self.url, verify=self.verify, timeout=self.timeout,
-                                  compression=self.compression, ping_interval=None,
-                                  close_timeout=self.timeout)
+            ws = await self._open(
+                self.url,
+                verify=self.verify,
+                timeout=self.timeout,
+                compression=self.compression,
+                ping_interval=None,
+                close_timeout=self.timeout,
+            )
         except GatewayConnectionError as exc:
             # Refused at the handshake (an HTTP status) is final; no connection at all may be
             # a gateway restarting, so it is retried.
@@ -282,8 +296,10 @@ class ImportStream:
             self._lost(exc)
         self._since_ping_messages += 1
         self._since_ping_bytes += item.size
-        if (self._since_ping_messages >= self.policy.ping_every_messages
-                or self._since_ping_bytes >= self.policy.ping_every_bytes):
+        if (
+            self._since_ping_messages >= self.policy.ping_every_messages
+            or self._since_ping_bytes >= self.policy.ping_every_bytes
+        ):
             await self._ping()
 
     async def _ping(self) -> None:
@@ -361,10 +377,12 @@ class ImportStream:
         self._watchdog.stop()
         stalled = self._watchdog.expired
         if stalled is not None:
-            what = {"write": "the gateway stopped reading: a message could not be written",
-                    "ping": "the gateway stopped reading: a ping could not be written",
-                    "pong": "no answer to a ping (the gateway stopped taking messages in)",
-                    "close": "the close handshake did not complete"}[stalled]
+            what = {
+                "write": "the gateway stopped reading: a message could not be written",
+                "ping": "the gateway stopped reading: a ping could not be written",
+                "pong": "no answer to a ping (the gateway stopped taking messages in)",
+                "close": "the close handshake did not complete",
+            }[stalled]
             raise GatewayTimeoutError(f"{self.endpoint}: {what} within {self.timeout:g} s") from None
         rcvd = getattr(exc, "rcvd", None)
         if rcvd is not None:
@@ -377,14 +395,17 @@ class ImportStream:
         if code == 1009:
             raise GatewayConnectionError(
                 f"{self.endpoint}: the gateway refused a message as too large (close code 1009{said}); its"
-                " limit is 50 MiB a message: lower max_batch_bytes or batch_size")
+                " limit is 50 MiB a message: lower max_batch_bytes or batch_size"
+            )
         if code == 1000:
             raise GatewayConnectionError(
                 f"{self.endpoint}: the gateway closed the import socket (close code 1000{said}); the 2.11"
-                " gateway does this when it cannot decode a message, or when the flow has no such interface")
+                " gateway does this when it cannot decode a message, or when the flow has no such interface"
+            )
         if code in _FINAL_CLOSE_CODES:
             raise GatewayConnectionError(
-                f"{self.endpoint}: the gateway closed the import socket (close code {code}{said})")
+                f"{self.endpoint}: the gateway closed the import socket (close code {code}{said})"
+            )
         raise ConnectionLost(f"the gateway closed the connection (close code {code}{said})")
 
     async def _recover(self, exc: ConnectionLost) -> None:
@@ -396,6 +417,12 @@ class ImportStream:
             raise GatewayConnectionError(f"{self.endpoint}: {exc}{tried}") from None
         delay = min(self.policy.backoff * 2 ** (self._failures - 1), self.policy.max_backoff)
         delay *= 0.5 + random.random() / 2  # spreads the reconnects of concurrent streams
-        log.warning("%s: %s; reconnecting in %.1f s (attempt %d of %d)", self.endpoint, exc, delay,
-                    self._failures, self.policy.retries)
+        log.warning(
+            "%s: %s; reconnecting in %.1f s (attempt %d of %d)",
+            self.endpoint,
+            exc,
+            delay,
+            self._failures,
+            self.policy.retries,
+        )
         await asyncio.sleep(delay)

@@ -74,8 +74,9 @@ class SentRows:
         return np.concatenate(self._predicates)
 
 
-async def _hashes_of(target: Target, kind: schemas.Kind, flow: str, collection: str, document_id: str,
-                     predicate: str | None) -> np.ndarray:
+async def _hashes_of(
+    target: Target, kind: schemas.Kind, flow: str, collection: str, document_id: str, predicate: str | None
+) -> np.ndarray:
     if kind == "triples":
         p = Term(predicate, "iri") if predicate is not None else None
         gen = aread_batches(target, kind, source="query", flow=flow, collection=collection, p=p)
@@ -85,8 +86,9 @@ async def _hashes_of(target: Target, kind: schemas.Kind, flow: str, collection: 
     return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.uint64)
 
 
-async def averify(target: Target, kind: schemas.Kind, flow: str, collection: str, document_id: str,
-                  sent: SentRows, timeout: float) -> tuple[int, list[int], int]:
+async def averify(
+    target: Target, kind: schemas.Kind, flow: str, collection: str, document_id: str, sent: SentRows, timeout: float
+) -> tuple[int, list[int], int]:
     """(rows read back, the first rows not read back, how many were not) after polling up to
     ``timeout`` seconds."""
     hashes, rows = sent.arrays()

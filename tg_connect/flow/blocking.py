@@ -52,8 +52,10 @@ class ChunkIterator(Generic[C]):
 
 def wait(awaitable: Awaitable[R]) -> R:
     """Run ``awaitable`` on the background loop and return its result."""
+
     async def run() -> R:
         return await awaitable
+
     return bridge.run(run())
 
 

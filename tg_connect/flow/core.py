@@ -118,6 +118,7 @@ class ChunkStream(Generic[C]):
     def __await__(self) -> Generator[Any, None, ChunkStream[C]]:
         async def itself() -> ChunkStream[C]:
             return self
+
         return itself().__await__()
 
     async def __aenter__(self) -> ChunkStream[C]:
@@ -156,7 +157,8 @@ class Face:
         if call.needs_every_frame and not self._transport.every_frame:
             raise InputError(
                 f"{spec.name} {call.operation or ''}".rstrip() + " answers in several frames and REST returns"
-                " only the last one; use api.socket() or api.async_socket()")
+                " only the last one; use api.socket() or api.async_socket()"
+            )
         flow = self._flow if spec.scope == "flow" else None
         if spec.scope == "flow" and not flow:
             raise InputError(f"{spec.name} is a flow service: call it on a flow (api.flow().id('default'))")
@@ -211,16 +213,20 @@ class AsyncFlowInstance(Face):
 
     # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
-                        **kw: Unpack[TextCompletionOptions]) -> Awaitable[Answer]: ...
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: Literal[False] = False, **kw: Unpack[TextCompletionOptions]
+    ) -> Awaitable[Answer]: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: Literal[True], **kw: Unpack[TextCompletionOptions]
-                       ) -> ChunkStream[TextChunk]: ...
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: Literal[True], **kw: Unpack[TextCompletionOptions]
+    ) -> ChunkStream[TextChunk]: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: bool, **kw: Unpack[TextCompletionOptions]
-                       ) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
-    def text_completion(self, system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
-                       ) -> Awaitable[Answer] | ChunkStream[TextChunk]:
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: bool, **kw: Unpack[TextCompletionOptions]
+    ) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
+    ) -> Awaitable[Answer] | ChunkStream[TextChunk]:
         """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
         return self._dispatch(sv.text_completion(system, prompt, streaming=streaming, **kw))
 
@@ -229,63 +235,94 @@ class AsyncFlowInstance(Face):
         return await self._result(sv.list_models())
 
     @overload
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
-               **kw: Unpack[PromptOptions]) -> Awaitable[Answer]: ...
+    def prompt(
+        self,
+        id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        streaming: Literal[False] = False,
+        **kw: Unpack[PromptOptions],
+    ) -> Awaitable[Answer]: ...
     @overload
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[True],
-               **kw: Unpack[PromptOptions]) -> ChunkStream[TextChunk]: ...
+    def prompt(
+        self,
+        id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        streaming: Literal[True],
+        **kw: Unpack[PromptOptions],
+    ) -> ChunkStream[TextChunk]: ...
     @overload
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool,
-               **kw: Unpack[PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
-               **kw: Unpack[PromptOptions]) -> Awaitable[Answer] | ChunkStream[TextChunk]:
+    def prompt(
+        self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool, **kw: Unpack[PromptOptions]
+    ) -> Awaitable[Answer] | ChunkStream[TextChunk]: ...
+    def prompt(
+        self,
+        id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        streaming: bool = False,
+        **kw: Unpack[PromptOptions],
+    ) -> Awaitable[Answer] | ChunkStream[TextChunk]:
         """A prompt template; a JSON template's value is ``answer.object``.
 
         ``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
         return self._dispatch(sv.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
-    def agent(self, question: str, *, streaming: Literal[False] = False, **kw: Unpack[AgentOptions]
-             ) -> Awaitable[Answer]: ...
+    def agent(
+        self, question: str, *, streaming: Literal[False] = False, **kw: Unpack[AgentOptions]
+    ) -> Awaitable[Answer]: ...
     @overload
-    def agent(self, question: str, *, streaming: Literal[True], **kw: Unpack[AgentOptions]
-             ) -> ChunkStream[AgentChunk]: ...
+    def agent(
+        self, question: str, *, streaming: Literal[True], **kw: Unpack[AgentOptions]
+    ) -> ChunkStream[AgentChunk]: ...
     @overload
-    def agent(self, question: str, *, streaming: bool, **kw: Unpack[AgentOptions]
-             ) -> Awaitable[Answer] | ChunkStream[AgentChunk]: ...
-    def agent(self, question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]
-             ) -> Awaitable[Answer] | ChunkStream[AgentChunk]:
+    def agent(
+        self, question: str, *, streaming: bool, **kw: Unpack[AgentOptions]
+    ) -> Awaitable[Answer] | ChunkStream[AgentChunk]: ...
+    def agent(
+        self, question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]
+    ) -> Awaitable[Answer] | ChunkStream[AgentChunk]:
         """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
         AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
         return self._dispatch(sv.agent(question, streaming=streaming, **kw))
 
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[GraphRagOptions]
-                 ) -> Awaitable[Answer]: ...
+    def graph_rag(
+        self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[GraphRagOptions]
+    ) -> Awaitable[Answer]: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[GraphRagOptions]
-                 ) -> ChunkStream[RAGEvent]: ...
+    def graph_rag(
+        self, query: str, *, streaming: Literal[True], **kw: Unpack[GraphRagOptions]
+    ) -> ChunkStream[RAGEvent]: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: bool, **kw: Unpack[GraphRagOptions]
-                 ) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
-    def graph_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]
-                 ) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
+    def graph_rag(
+        self, query: str, *, streaming: bool, **kw: Unpack[GraphRagOptions]
+    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
+    def graph_rag(
+        self, query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]
+    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
         """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent.
 
         ``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
         return self._dispatch(sv.graph_rag(query, streaming=streaming, **kw))
 
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[DocumentRagOptions]
-                    ) -> Awaitable[Answer]: ...
+    def document_rag(
+        self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[DocumentRagOptions]
+    ) -> Awaitable[Answer]: ...
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[DocumentRagOptions]
-                    ) -> ChunkStream[RAGEvent]: ...
+    def document_rag(
+        self, query: str, *, streaming: Literal[True], **kw: Unpack[DocumentRagOptions]
+    ) -> ChunkStream[RAGEvent]: ...
     @overload
-    def document_rag(self, query: str, *, streaming: bool, **kw: Unpack[DocumentRagOptions]
-                    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
-    def document_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]
-                    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
+    def document_rag(
+        self, query: str, *, streaming: bool, **kw: Unpack[DocumentRagOptions]
+    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]: ...
+    def document_rag(
+        self, query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]
+    ) -> Awaitable[Answer] | ChunkStream[RAGEvent]:
         """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
         return self._dispatch(sv.document_rag(query, streaming=streaming, **kw))
 
@@ -294,18 +331,48 @@ class AsyncFlowInstance(Face):
         return await self._result(sv.embeddings(texts))
 
     @overload
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[False] = False, **kw: Unpack[QueryOptions]) -> Awaitable[TripleList]: ...
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: Literal[False] = False,
+        **kw: Unpack[QueryOptions],
+    ) -> Awaitable[TripleList]: ...
     @overload
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[True], **kw: Unpack[QueryOptions]) -> ChunkStream[TripleList]: ...
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: Literal[True],
+        **kw: Unpack[QueryOptions],
+    ) -> ChunkStream[TripleList]: ...
     @overload
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool, **kw: Unpack[QueryOptions]
-                     ) -> Awaitable[TripleList] | ChunkStream[TripleList]: ...
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool = False, **kw: Unpack[QueryOptions]
-                     ) -> Awaitable[TripleList] | ChunkStream[TripleList]:
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: bool,
+        **kw: Unpack[QueryOptions],
+    ) -> Awaitable[TripleList] | ChunkStream[TripleList]: ...
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: bool = False,
+        **kw: Unpack[QueryOptions],
+    ) -> Awaitable[TripleList] | ChunkStream[TripleList]:
         """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
         ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
@@ -313,24 +380,35 @@ class AsyncFlowInstance(Face):
         return self._dispatch(sv.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[QueryOptions]
-                    ) -> Awaitable[SparqlResult]: ...
+    def sparql_query(
+        self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[QueryOptions]
+    ) -> Awaitable[SparqlResult]: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[True], **kw: Unpack[QueryOptions]
-                    ) -> ChunkStream[SparqlResult]: ...
+    def sparql_query(
+        self, query: str, *, streaming: Literal[True], **kw: Unpack[QueryOptions]
+    ) -> ChunkStream[SparqlResult]: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: bool, **kw: Unpack[QueryOptions]
-                    ) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]: ...
-    def sparql_query(self, query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
-                    ) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]:
+    def sparql_query(
+        self, query: str, *, streaming: bool, **kw: Unpack[QueryOptions]
+    ) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]: ...
+    def sparql_query(
+        self, query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
+    ) -> Awaitable[SparqlResult] | ChunkStream[SparqlResult]:
         """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
         return self._dispatch(sv.sparql_query(query, streaming=streaming, **kw))
 
-    async def rows_query(self, query: str, *, collection: str | None = "default",
-                         variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
+    async def rows_query(
+        self,
+        query: str,
+        *,
+        collection: str | None = "default",
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> RowsResult:
         """A GraphQL query over structured rows (``.to_arrow()``)."""
-        return await self._result(sv.rows_query(query, collection=collection, variables=variables,
-                                                operation_name=operation_name))
+        return await self._result(
+            sv.rows_query(query, collection=collection, variables=variables, operation_name=operation_name)
+        )
 
     async def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
         """A question turned into a GraphQL query."""
@@ -340,29 +418,39 @@ class AsyncFlowInstance(Face):
         """A question answered from structured data."""
         return await self._result(sv.structured_query(question, collection=collection))
 
-    async def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
-                              schema_name: str | None = None, options: Mapping[str, Any] | None = None
-                             ) -> StructuredDiagResult:
+    async def structured_diag(
+        self,
+        operation: str,
+        sample: str,
+        *,
+        type: str | None = None,
+        schema_name: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> StructuredDiagResult:
         """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
-        return await self._result(sv.structured_diag(operation, sample, type=type, schema_name=schema_name,
-                                                     options=options))
+        return await self._result(
+            sv.structured_diag(operation, sample, type=type, schema_name=schema_name, options=options)
+        )
 
     async def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
         return await self._result(sv.mcp_tool(name, parameters))
 
-    async def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
-                      ) -> Table[RerankResult]:
+    async def reranker(
+        self, query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
+    ) -> Table[RerankResult]:
         """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``.
 
         Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
         return await self._result(sv.reranker(query, documents, limit=limit))
 
-    async def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
-                           ) -> Answer:
+    async def image_to_text(
+        self, image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
+    ) -> Answer:
         return await self._result(sv.image_to_text(image, mime_type, prompt=prompt, system=system))
 
-    async def cloze(self, query: str | None = None, *, model: str | None = None, operation: str = "predict"
-                   ) -> ClozeResult:
+    async def cloze(
+        self, query: str | None = None, *, model: str | None = None, operation: str = "predict"
+    ) -> ClozeResult:
         return await self._result(sv.cloze(query, model=model, operation=operation))
 
     async def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
@@ -383,38 +471,70 @@ class AsyncFlowInstance(Face):
         assert text is not None
         return (await self.embeddings([text]))[0]
 
-    async def graph_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
-                                     limit: int = 10, collection: str | None = "default") -> Table[EntityMatch]:
+    async def graph_embeddings_query(
+        self,
+        text: str | None = None,
+        *,
+        vector: Sequence[float] | None = None,
+        limit: int = 10,
+        collection: str | None = "default",
+    ) -> Table[EntityMatch]:
         """Graph entities nearest to ``text`` (embedded first) or ``vector``."""
-        return await self._result(sv.graph_embeddings_query(await self._vector(text, vector), limit=limit,
-                                                            collection=collection))
+        return await self._result(
+            sv.graph_embeddings_query(await self._vector(text, vector), limit=limit, collection=collection)
+        )
 
-    async def document_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
-                                        limit: int = 10, collection: str | None = "default") -> Table[ChunkMatch]:
+    async def document_embeddings_query(
+        self,
+        text: str | None = None,
+        *,
+        vector: Sequence[float] | None = None,
+        limit: int = 10,
+        collection: str | None = "default",
+    ) -> Table[ChunkMatch]:
         """Document chunks nearest to ``text`` (embedded first) or ``vector``."""
-        return await self._result(sv.document_embeddings_query(await self._vector(text, vector), limit=limit,
-                                                               collection=collection))
+        return await self._result(
+            sv.document_embeddings_query(await self._vector(text, vector), limit=limit, collection=collection)
+        )
 
-    async def row_embeddings_query(self, text: str | None = None, *, schema_name: str,
-                                   vector: Sequence[float] | None = None, index_name: str | None = None,
-                                   limit: int = 10, collection: str | None = "default") -> Table[RowMatch]:
+    async def row_embeddings_query(
+        self,
+        text: str | None = None,
+        *,
+        schema_name: str,
+        vector: Sequence[float] | None = None,
+        index_name: str | None = None,
+        limit: int = 10,
+        collection: str | None = "default",
+    ) -> Table[RowMatch]:
         """Rows of ``schema_name`` nearest to ``text`` (embedded first) or ``vector``."""
-        return await self._result(sv.row_embeddings_query(await self._vector(text, vector), schema_name=schema_name,
-                                                          index_name=index_name, limit=limit, collection=collection))
+        return await self._result(
+            sv.row_embeddings_query(
+                await self._vector(text, vector),
+                schema_name=schema_name,
+                index_name=index_name,
+                limit=limit,
+                collection=collection,
+            )
+        )
 
     # -- anything else ----------------------------------------------------------------------------
 
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[False] = False) -> Awaitable[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[False] = False
+    ) -> Awaitable[Mapping[str, Any]]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[True]) -> ChunkStream[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[True]
+    ) -> ChunkStream[Mapping[str, Any]]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool
-                ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]: ...
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool = False
-                ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]:
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool
+    ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool = False
+    ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]:
         """Any flow service with a raw body: the final reply, or every reply when streaming.
 
         Errors raise as for the typed methods, including the dropped-error check.
@@ -459,15 +579,31 @@ class AsyncConfig(Face):
 class AsyncLibrary(Face):
     """The librarian: documents and their processing."""
 
-    async def add_document(self, document: bytes, id: str, *, title: str = "", comments: str = "",
-                           kind: str = "text/plain", tags: Sequence[str] = (),
-                           metadata: Iterable[Triple] | None = None) -> None:
-        await self._result(sv.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags,
-                                           metadata=metadata))
+    async def add_document(
+        self,
+        document: bytes,
+        id: str,
+        *,
+        title: str = "",
+        comments: str = "",
+        kind: str = "text/plain",
+        tags: Sequence[str] = (),
+        metadata: Iterable[Triple] | None = None,
+    ) -> None:
+        await self._result(
+            sv.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags, metadata=metadata)
+        )
 
     # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
-    async def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
-                              tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
+    async def update_document(
+        self,
+        id: str,
+        *,
+        title: str | None = None,
+        comments: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Iterable[Triple] | None = None,
+    ) -> None:
         await self._result(sv.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
 
     async def get_documents(self, include_children: bool = False) -> list[DocumentMetadata]:
@@ -490,8 +626,9 @@ class AsyncLibrary(Face):
 
     # -- end of the registry's methods --
 
-    async def start_processing(self, id: str, document_id: str, *, flow: str = "default",
-                               collection: str = "default", tags: Sequence[str] = ()) -> None:
+    async def start_processing(
+        self, id: str, document_id: str, *, flow: str = "default", collection: str = "default", tags: Sequence[str] = ()
+    ) -> None:
         await self._result(sv.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
 
 
@@ -511,8 +648,9 @@ class AsyncKnowledge(Face):
         """The core's items (triples, graph embeddings, library documents)."""
         return self._dispatch(sv.get_core(id, kind="kg", streaming=streaming))
 
-    async def put_kg_core(self, id: str, *, triples: Mapping[str, Any] | None = None,
-                          graph_embeddings: Mapping[str, Any] | None = None) -> None:
+    async def put_kg_core(
+        self, id: str, *, triples: Mapping[str, Any] | None = None, graph_embeddings: Mapping[str, Any] | None = None
+    ) -> None:
         """One item in wire form: ``{"metadata": {"id", "collection"}, "triples": [...]}`` or
         ``{"metadata": ..., "entities": [{"entity", "vector"}]}``."""
         await self._result(sv.put_core(id, triples=triples, graph_embeddings=graph_embeddings))
@@ -555,12 +693,19 @@ class AsyncCollection(Face):
     """Collection management."""
 
     # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
-    async def list_collections(self, tag_filter: Sequence[str] | None = None, limit: int | None = None
-                              ) -> list[CollectionMetadata]:
+    async def list_collections(
+        self, tag_filter: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[CollectionMetadata]:
         return await self._result(sv.list_collections(tag_filter, limit))
 
-    async def update_collection(self, collection: str, *, name: str | None = None, description: str | None = None,
-                                tags: Sequence[str] | None = None) -> CollectionMetadata:
+    async def update_collection(
+        self,
+        collection: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> CollectionMetadata:
         """Create or update a collection."""
         return await self._result(sv.update_collection(collection, name=name, description=description, tags=tags))
 
@@ -640,8 +785,9 @@ class AsyncFlow(Face):
 
     # -- end of the registry's methods --
 
-    async def start(self, blueprint_name: str, id: str, description: str = "",
-                    parameters: Mapping[str, str] | None = None) -> None:
+    async def start(
+        self, blueprint_name: str, id: str, description: str = "", parameters: Mapping[str, str] | None = None
+    ) -> None:
         """Start flow ``id`` from a blueprint.
 
         The gateway drops flow errors, so this checks first that ``id`` is not running and the
@@ -654,8 +800,12 @@ class AsyncFlow(Face):
             raise ServiceError("flow", "unknown-blueprint", f"no blueprint {blueprint_name!r}")
         await self._result(call)
         if id not in await self.list():
-            raise ServiceError("flow", "missing-field", f"start-flow {id!r} did not take effect: the flow is not"
-                               " listed afterwards, and the gateway drops flow errors, so it gives no reason")
+            raise ServiceError(
+                "flow",
+                "missing-field",
+                f"start-flow {id!r} did not take effect: the flow is not"
+                " listed afterwards, and the gateway drops flow errors, so it gives no reason",
+            )
 
     async def stop(self, id: str) -> None:
         """Stop flow ``id`` (checked to be running first: the gateway drops flow errors)."""
@@ -665,16 +815,20 @@ class AsyncFlow(Face):
         await self._result(call)
 
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[False] = False) -> Awaitable[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[False] = False
+    ) -> Awaitable[Mapping[str, Any]]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[True]) -> ChunkStream[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[True]
+    ) -> ChunkStream[Mapping[str, Any]]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool
-                ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]: ...
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool = False
-                ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]:
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool
+    ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool = False
+    ) -> Awaitable[Mapping[str, Any]] | ChunkStream[Mapping[str, Any]]:
         """Any global service (``config``, ``flow``, ``librarian``, ``knowledge``,
         ``collection-management``, ``iam``) with a raw body carrying ``operation``."""
         return self._dispatch(sv.generic(service, body, scope="global", streaming=streaming))

@@ -88,16 +88,20 @@ class FlowInstance(SyncFace):
     # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
 
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: Literal[False] = False,
-                        **kw: Unpack[TextCompletionOptions]) -> Answer: ...
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: Literal[False] = False, **kw: Unpack[TextCompletionOptions]
+    ) -> Answer: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: Literal[True], **kw: Unpack[TextCompletionOptions]
-                       ) -> ChunkIterator[TextChunk]: ...
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: Literal[True], **kw: Unpack[TextCompletionOptions]
+    ) -> ChunkIterator[TextChunk]: ...
     @overload
-    def text_completion(self, system: str, prompt: str, *, streaming: bool, **kw: Unpack[TextCompletionOptions]
-                       ) -> Answer | ChunkIterator[TextChunk]: ...
-    def text_completion(self, system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
-                       ) -> Answer | ChunkIterator[TextChunk]:
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: bool, **kw: Unpack[TextCompletionOptions]
+    ) -> Answer | ChunkIterator[TextChunk]: ...
+    def text_completion(
+        self, system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
+    ) -> Answer | ChunkIterator[TextChunk]:
         """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
         return run_or_iterate(self._a.text_completion(system, prompt, streaming=streaming, **kw))
 
@@ -106,63 +110,90 @@ class FlowInstance(SyncFace):
         return bridge.run(self._a.list_models())
 
     @overload
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[False] = False,
-               **kw: Unpack[PromptOptions]) -> Answer: ...
+    def prompt(
+        self,
+        id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        streaming: Literal[False] = False,
+        **kw: Unpack[PromptOptions],
+    ) -> Answer: ...
     @overload
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: Literal[True],
-               **kw: Unpack[PromptOptions]) -> ChunkIterator[TextChunk]: ...
+    def prompt(
+        self,
+        id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        streaming: Literal[True],
+        **kw: Unpack[PromptOptions],
+    ) -> ChunkIterator[TextChunk]: ...
     @overload
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool,
-               **kw: Unpack[PromptOptions]) -> Answer | ChunkIterator[TextChunk]: ...
-    def prompt(self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
-               **kw: Unpack[PromptOptions]) -> Answer | ChunkIterator[TextChunk]:
+    def prompt(
+        self, id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool, **kw: Unpack[PromptOptions]
+    ) -> Answer | ChunkIterator[TextChunk]: ...
+    def prompt(
+        self,
+        id: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        streaming: bool = False,
+        **kw: Unpack[PromptOptions],
+    ) -> Answer | ChunkIterator[TextChunk]:
         """A prompt template; a JSON template's value is ``answer.object``.
 
         ``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
         return run_or_iterate(self._a.prompt(id, variables, streaming=streaming, **kw))
 
     @overload
-    def agent(self, question: str, *, streaming: Literal[False] = False, **kw: Unpack[AgentOptions]
-             ) -> Answer: ...
+    def agent(self, question: str, *, streaming: Literal[False] = False, **kw: Unpack[AgentOptions]) -> Answer: ...
     @overload
-    def agent(self, question: str, *, streaming: Literal[True], **kw: Unpack[AgentOptions]
-             ) -> ChunkIterator[AgentChunk]: ...
+    def agent(
+        self, question: str, *, streaming: Literal[True], **kw: Unpack[AgentOptions]
+    ) -> ChunkIterator[AgentChunk]: ...
     @overload
-    def agent(self, question: str, *, streaming: bool, **kw: Unpack[AgentOptions]
-             ) -> Answer | ChunkIterator[AgentChunk]: ...
-    def agent(self, question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]
-             ) -> Answer | ChunkIterator[AgentChunk]:
+    def agent(
+        self, question: str, *, streaming: bool, **kw: Unpack[AgentOptions]
+    ) -> Answer | ChunkIterator[AgentChunk]: ...
+    def agent(
+        self, question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions]
+    ) -> Answer | ChunkIterator[AgentChunk]:
         """The agent: an :class:`Answer` (with ``thoughts``, ``observations``, ``explain``), or
         AgentThought / AgentObservation / AgentAnswer / ExplainEvent chunks."""
         return run_or_iterate(self._a.agent(question, streaming=streaming, **kw))
 
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[GraphRagOptions]
-                 ) -> Answer: ...
+    def graph_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[GraphRagOptions]) -> Answer: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[GraphRagOptions]
-                 ) -> ChunkIterator[RAGEvent]: ...
+    def graph_rag(
+        self, query: str, *, streaming: Literal[True], **kw: Unpack[GraphRagOptions]
+    ) -> ChunkIterator[RAGEvent]: ...
     @overload
-    def graph_rag(self, query: str, *, streaming: bool, **kw: Unpack[GraphRagOptions]
-                 ) -> Answer | ChunkIterator[RAGEvent]: ...
-    def graph_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]
-                 ) -> Answer | ChunkIterator[RAGEvent]:
+    def graph_rag(
+        self, query: str, *, streaming: bool, **kw: Unpack[GraphRagOptions]
+    ) -> Answer | ChunkIterator[RAGEvent]: ...
+    def graph_rag(
+        self, query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptions]
+    ) -> Answer | ChunkIterator[RAGEvent]:
         """Graph RAG: an :class:`Answer` (with ``sources``, ``explain``), or RAGChunk / ExplainEvent.
 
         ``collection`` defaults to ``"default"``; limits left out take the gateway's defaults."""
         return run_or_iterate(self._a.graph_rag(query, streaming=streaming, **kw))
 
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[DocumentRagOptions]
-                    ) -> Answer: ...
+    def document_rag(
+        self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[DocumentRagOptions]
+    ) -> Answer: ...
     @overload
-    def document_rag(self, query: str, *, streaming: Literal[True], **kw: Unpack[DocumentRagOptions]
-                    ) -> ChunkIterator[RAGEvent]: ...
+    def document_rag(
+        self, query: str, *, streaming: Literal[True], **kw: Unpack[DocumentRagOptions]
+    ) -> ChunkIterator[RAGEvent]: ...
     @overload
-    def document_rag(self, query: str, *, streaming: bool, **kw: Unpack[DocumentRagOptions]
-                    ) -> Answer | ChunkIterator[RAGEvent]: ...
-    def document_rag(self, query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]
-                    ) -> Answer | ChunkIterator[RAGEvent]:
+    def document_rag(
+        self, query: str, *, streaming: bool, **kw: Unpack[DocumentRagOptions]
+    ) -> Answer | ChunkIterator[RAGEvent]: ...
+    def document_rag(
+        self, query: str, *, streaming: bool = False, **kw: Unpack[DocumentRagOptions]
+    ) -> Answer | ChunkIterator[RAGEvent]:
         """Document RAG: an :class:`Answer`, or RAGChunk / ExplainEvent chunks."""
         return run_or_iterate(self._a.document_rag(query, streaming=streaming, **kw))
 
@@ -171,18 +202,48 @@ class FlowInstance(SyncFace):
         return bridge.run(self._a.embeddings(texts))
 
     @overload
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[False] = False, **kw: Unpack[QueryOptions]) -> TripleList: ...
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: Literal[False] = False,
+        **kw: Unpack[QueryOptions],
+    ) -> TripleList: ...
     @overload
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: Literal[True], **kw: Unpack[QueryOptions]) -> ChunkIterator[TripleList]: ...
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: Literal[True],
+        **kw: Unpack[QueryOptions],
+    ) -> ChunkIterator[TripleList]: ...
     @overload
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool, **kw: Unpack[QueryOptions]
-                     ) -> TripleList | ChunkIterator[TripleList]: ...
-    def triples_query(self, s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                      streaming: bool = False, **kw: Unpack[QueryOptions]
-                     ) -> TripleList | ChunkIterator[TripleList]:
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: bool,
+        **kw: Unpack[QueryOptions],
+    ) -> TripleList | ChunkIterator[TripleList]: ...
+    def triples_query(
+        self,
+        s: TermArg = None,
+        p: TermArg = None,
+        o: TermArg = None,
+        g: str | None = None,
+        *,
+        streaming: bool = False,
+        **kw: Unpack[QueryOptions],
+    ) -> TripleList | ChunkIterator[TripleList]:
         """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
         ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
@@ -190,24 +251,35 @@ class FlowInstance(SyncFace):
         return run_or_iterate(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))
 
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[QueryOptions]
-                    ) -> SparqlResult: ...
+    def sparql_query(
+        self, query: str, *, streaming: Literal[False] = False, **kw: Unpack[QueryOptions]
+    ) -> SparqlResult: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: Literal[True], **kw: Unpack[QueryOptions]
-                    ) -> ChunkIterator[SparqlResult]: ...
+    def sparql_query(
+        self, query: str, *, streaming: Literal[True], **kw: Unpack[QueryOptions]
+    ) -> ChunkIterator[SparqlResult]: ...
     @overload
-    def sparql_query(self, query: str, *, streaming: bool, **kw: Unpack[QueryOptions]
-                    ) -> SparqlResult | ChunkIterator[SparqlResult]: ...
-    def sparql_query(self, query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
-                    ) -> SparqlResult | ChunkIterator[SparqlResult]:
+    def sparql_query(
+        self, query: str, *, streaming: bool, **kw: Unpack[QueryOptions]
+    ) -> SparqlResult | ChunkIterator[SparqlResult]: ...
+    def sparql_query(
+        self, query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
+    ) -> SparqlResult | ChunkIterator[SparqlResult]:
         """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
         return run_or_iterate(self._a.sparql_query(query, streaming=streaming, **kw))
 
-    def rows_query(self, query: str, *, collection: str | None = "default",
-                   variables: Mapping[str, Any] | None = None, operation_name: str | None = None) -> RowsResult:
+    def rows_query(
+        self,
+        query: str,
+        *,
+        collection: str | None = "default",
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> RowsResult:
         """A GraphQL query over structured rows (``.to_arrow()``)."""
-        return bridge.run(self._a.rows_query(query, collection=collection, variables=variables,
-                                             operation_name=operation_name))
+        return bridge.run(
+            self._a.rows_query(query, collection=collection, variables=variables, operation_name=operation_name)
+        )
 
     def nlp_query(self, question: str, *, max_results: int = 100) -> NlpQueryResult:
         """A question turned into a GraphQL query."""
@@ -217,29 +289,37 @@ class FlowInstance(SyncFace):
         """A question answered from structured data."""
         return bridge.run(self._a.structured_query(question, collection=collection))
 
-    def structured_diag(self, operation: str, sample: str, *, type: str | None = None,
-                        schema_name: str | None = None, options: Mapping[str, Any] | None = None
-                       ) -> StructuredDiagResult:
+    def structured_diag(
+        self,
+        operation: str,
+        sample: str,
+        *,
+        type: str | None = None,
+        schema_name: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> StructuredDiagResult:
         """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
-        return bridge.run(self._a.structured_diag(operation, sample, type=type, schema_name=schema_name,
-                                                  options=options))
+        return bridge.run(
+            self._a.structured_diag(operation, sample, type=type, schema_name=schema_name, options=options)
+        )
 
     def mcp_tool(self, name: str, parameters: Mapping[str, Any] | None = None) -> McpResult:
         return bridge.run(self._a.mcp_tool(name, parameters))
 
-    def reranker(self, query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
-                ) -> Table[RerankResult]:
+    def reranker(
+        self, query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
+    ) -> Table[RerankResult]:
         """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``.
 
         Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
         return bridge.run(self._a.reranker(query, documents, limit=limit))
 
-    def image_to_text(self, image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
-                     ) -> Answer:
+    def image_to_text(
+        self, image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
+    ) -> Answer:
         return bridge.run(self._a.image_to_text(image, mime_type, prompt=prompt, system=system))
 
-    def cloze(self, query: str | None = None, *, model: str | None = None, operation: str = "predict"
-             ) -> ClozeResult:
+    def cloze(self, query: str | None = None, *, model: str | None = None, operation: str = "predict") -> ClozeResult:
         return bridge.run(self._a.cloze(query, model=model, operation=operation))
 
     def decision_scoring(self, state: Mapping[str, Any], questions: Mapping[str, Any]) -> ScoringResult:
@@ -252,36 +332,62 @@ class FlowInstance(SyncFace):
 
     # -- vector queries: a text is embedded first ----------------------------------------------
 
-    def graph_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
-                               limit: int = 10, collection: str | None = "default") -> Table[EntityMatch]:
+    def graph_embeddings_query(
+        self,
+        text: str | None = None,
+        *,
+        vector: Sequence[float] | None = None,
+        limit: int = 10,
+        collection: str | None = "default",
+    ) -> Table[EntityMatch]:
         """Graph entities nearest to ``text`` (embedded first) or ``vector``."""
         return bridge.run(self._a.graph_embeddings_query(text, vector=vector, limit=limit, collection=collection))
 
-    def document_embeddings_query(self, text: str | None = None, *, vector: Sequence[float] | None = None,
-                                  limit: int = 10, collection: str | None = "default") -> Table[ChunkMatch]:
+    def document_embeddings_query(
+        self,
+        text: str | None = None,
+        *,
+        vector: Sequence[float] | None = None,
+        limit: int = 10,
+        collection: str | None = "default",
+    ) -> Table[ChunkMatch]:
         """Document chunks nearest to ``text`` (embedded first) or ``vector``."""
         return bridge.run(self._a.document_embeddings_query(text, vector=vector, limit=limit, collection=collection))
 
-    def row_embeddings_query(self, text: str | None = None, *, schema_name: str,
-                             vector: Sequence[float] | None = None, index_name: str | None = None,
-                             limit: int = 10, collection: str | None = "default") -> Table[RowMatch]:
+    def row_embeddings_query(
+        self,
+        text: str | None = None,
+        *,
+        schema_name: str,
+        vector: Sequence[float] | None = None,
+        index_name: str | None = None,
+        limit: int = 10,
+        collection: str | None = "default",
+    ) -> Table[RowMatch]:
         """Rows of ``schema_name`` nearest to ``text`` (embedded first) or ``vector``."""
-        return bridge.run(self._a.row_embeddings_query(text, schema_name=schema_name, vector=vector,
-                                                       index_name=index_name, limit=limit, collection=collection))
+        return bridge.run(
+            self._a.row_embeddings_query(
+                text, schema_name=schema_name, vector=vector, index_name=index_name, limit=limit, collection=collection
+            )
+        )
 
     # -- anything else ----------------------------------------------------------------------------
 
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[False] = False) -> Mapping[str, Any]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[False] = False
+    ) -> Mapping[str, Any]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[True]) -> ChunkIterator[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[True]
+    ) -> ChunkIterator[Mapping[str, Any]]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool
-                ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]: ...
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool = False
-                ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool
+    ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool = False
+    ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
         """Any flow service with a raw body: the final reply, or every reply when streaming.
 
         Errors raise as for the typed methods, including the dropped-error check.
@@ -333,16 +439,32 @@ class Library(SyncFace):
     def __init__(self, inner: core.AsyncLibrary) -> None:
         self._a: core.AsyncLibrary = inner
 
-    def add_document(self, document: bytes, id: str, *, title: str = "", comments: str = "",
-                     kind: str = "text/plain", tags: Sequence[str] = (),
-                     metadata: Iterable[Triple] | None = None) -> None:
-        bridge.run(self._a.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags,
-                                        metadata=metadata))
+    def add_document(
+        self,
+        document: bytes,
+        id: str,
+        *,
+        title: str = "",
+        comments: str = "",
+        kind: str = "text/plain",
+        tags: Sequence[str] = (),
+        metadata: Iterable[Triple] | None = None,
+    ) -> None:
+        bridge.run(
+            self._a.add_document(document, id, title=title, comments=comments, kind=kind, tags=tags, metadata=metadata)
+        )
 
     # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
 
-    def update_document(self, id: str, *, title: str | None = None, comments: str | None = None,
-                        tags: Sequence[str] | None = None, metadata: Iterable[Triple] | None = None) -> None:
+    def update_document(
+        self,
+        id: str,
+        *,
+        title: str | None = None,
+        comments: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Iterable[Triple] | None = None,
+    ) -> None:
         bridge.run(self._a.update_document(id, title=title, comments=comments, tags=tags, metadata=metadata))
 
     def get_documents(self, include_children: bool = False) -> list[DocumentMetadata]:
@@ -365,8 +487,9 @@ class Library(SyncFace):
 
     # -- end of the registry's methods --
 
-    def start_processing(self, id: str, document_id: str, *, flow: str = "default",
-                         collection: str = "default", tags: Sequence[str] = ()) -> None:
+    def start_processing(
+        self, id: str, document_id: str, *, flow: str = "default", collection: str = "default", tags: Sequence[str] = ()
+    ) -> None:
         bridge.run(self._a.start_processing(id, document_id, flow=flow, collection=collection, tags=tags))
 
 
@@ -389,8 +512,9 @@ class Knowledge(SyncFace):
         """The core's items (triples, graph embeddings, library documents)."""
         return run_or_iterate(self._a.get_kg_core(id, streaming=streaming))
 
-    def put_kg_core(self, id: str, *, triples: Mapping[str, Any] | None = None,
-                    graph_embeddings: Mapping[str, Any] | None = None) -> None:
+    def put_kg_core(
+        self, id: str, *, triples: Mapping[str, Any] | None = None, graph_embeddings: Mapping[str, Any] | None = None
+    ) -> None:
         """One item in wire form: ``{"metadata": {"id", "collection"}, "triples": [...]}`` or
         ``{"metadata": ..., "entities": [{"entity", "vector"}]}``."""
         bridge.run(self._a.put_kg_core(id, triples=triples, graph_embeddings=graph_embeddings))
@@ -438,12 +562,19 @@ class Collection(SyncFace):
 
     # -- from the registry: written by scripts/gen_faces.py from the builders; do not edit --
 
-    def list_collections(self, tag_filter: Sequence[str] | None = None, limit: int | None = None
-                        ) -> list[CollectionMetadata]:
+    def list_collections(
+        self, tag_filter: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[CollectionMetadata]:
         return bridge.run(self._a.list_collections(tag_filter, limit))
 
-    def update_collection(self, collection: str, *, name: str | None = None, description: str | None = None,
-                          tags: Sequence[str] | None = None) -> CollectionMetadata:
+    def update_collection(
+        self,
+        collection: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> CollectionMetadata:
         """Create or update a collection."""
         return bridge.run(self._a.update_collection(collection, name=name, description=description, tags=tags))
 
@@ -527,8 +658,9 @@ class Flow(SyncFace):
 
     # -- end of the registry's methods --
 
-    def start(self, blueprint_name: str, id: str, description: str = "",
-              parameters: Mapping[str, str] | None = None) -> None:
+    def start(
+        self, blueprint_name: str, id: str, description: str = "", parameters: Mapping[str, str] | None = None
+    ) -> None:
         """Start flow ``id`` from a blueprint.
 
         The gateway drops flow errors, so this checks first that ``id`` is not running and the
@@ -541,16 +673,20 @@ class Flow(SyncFace):
         bridge.run(self._a.stop(id))
 
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[False] = False) -> Mapping[str, Any]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[False] = False
+    ) -> Mapping[str, Any]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *,
-                streaming: Literal[True]) -> ChunkIterator[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: Literal[True]
+    ) -> ChunkIterator[Mapping[str, Any]]: ...
     @overload
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool
-                ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]: ...
-    def request(self, service: str, body: Mapping[str, Any], *, streaming: bool = False
-                ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool
+    ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]: ...
+    def request(
+        self, service: str, body: Mapping[str, Any], *, streaming: bool = False
+    ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
         """Any global service (``config``, ``flow``, ``librarian``, ``knowledge``,
         ``collection-management``, ``iam``) with a raw body carrying ``operation``."""
         return run_or_iterate(self._a.request(service, body, streaming=streaming))

@@ -40,14 +40,13 @@ class Transport(Protocol):
     name: str
     every_frame: bool
 
-    def frames(self, service: str, body: Mapping[str, Any], *, flow: str | None) -> AsyncIterator[Mapping[str, Any]]:
-        ...
+    def frames(
+        self, service: str, body: Mapping[str, Any], *, flow: str | None
+    ) -> AsyncIterator[Mapping[str, Any]]: ...
 
-    async def aclose(self) -> None:
-        ...
+    async def aclose(self) -> None: ...
 
-    def bound_loop(self) -> asyncio.AbstractEventLoop | None:
-        ...
+    def bound_loop(self) -> asyncio.AbstractEventLoop | None: ...
 
 
 class PerLoop(Generic[K]):
@@ -105,7 +104,8 @@ class RestTransport:
     def __init__(self, target: Target) -> None:
         self.target = target
         self._clients: PerLoop[AsyncRestClient] = PerLoop(
-            lambda: AsyncRestClient(target.url, target.token, timeout=target.timeout, verify=target.verify))
+            lambda: AsyncRestClient(target.url, target.token, timeout=target.timeout, verify=target.verify)
+        )
 
     def __repr__(self) -> str:
         return f"RestTransport({self.target.url!r})"
@@ -116,8 +116,9 @@ class RestTransport:
     def bound_loop(self) -> asyncio.AbstractEventLoop | None:
         return self._clients.loop
 
-    async def frames(self, service: str, body: Mapping[str, Any], *, flow: str | None
-                     ) -> AsyncIterator[Mapping[str, Any]]:
+    async def frames(
+        self, service: str, body: Mapping[str, Any], *, flow: str | None
+    ) -> AsyncIterator[Mapping[str, Any]]:
         request = dict(body)
         request.setdefault("workspace", self.target.workspace)
         path = flow_service_path(flow, service) if flow is not None else global_service_path(service)
@@ -142,8 +143,10 @@ class MuxTransport:
     def __init__(self, target: Target) -> None:
         self.target = target
         self._clients: PerLoop[AsyncMuxClient] = PerLoop(
-            lambda: AsyncMuxClient(target.url, target.token, timeout=target.timeout, verify=target.verify,
-                                   workspace=target.workspace))
+            lambda: AsyncMuxClient(
+                target.url, target.token, timeout=target.timeout, verify=target.verify, workspace=target.workspace
+            )
+        )
 
     def __repr__(self) -> str:
         return f"MuxTransport({self.target.url!r})"

@@ -153,12 +153,14 @@ class AsyncMetrics:
 
     async def query_range(self, promql: str, start: float, end: float, step: float) -> MetricsResult:
         """A range query from ``start`` to ``end`` (Unix seconds) every ``step`` seconds."""
-        return parse_result(await self.get("query_range", query=promql, start=repr(float(start)),
-                                           end=repr(float(end)), step=repr(float(step))))
+        return parse_result(
+            await self.get(
+                "query_range", query=promql, start=repr(float(start)), end=repr(float(end)), step=repr(float(step))
+            )
+        )
 
     async def labels(self) -> list[str]:
         return [str(x) for x in await self.get("labels") or []]
 
     async def label_values(self, name: str) -> list[str]:
         return [str(x) for x in await self.get(f"label/{name}/values") or []]
-

@@ -33,11 +33,13 @@ _FRAME_SCHEMAS: dict[str, pa.Schema] = {
 }
 _ERROR = pa.struct([("type", pa.string()), ("message", pa.string())])
 # ``/api/v1/socket`` response frames of a streaming triples query (docs/protocol.md 5.3, 6.5).
-_QUERY_FRAME = pa.schema([
-    ("complete", pa.bool_()),
-    ("error", _ERROR),
-    ("response", pa.struct([("response", pa.list_(_TRIPLE)), ("error", _ERROR)])),
-])
+_QUERY_FRAME = pa.schema(
+    [
+        ("complete", pa.bool_()),
+        ("error", _ERROR),
+        ("response", pa.struct([("response", pa.list_(_TRIPLE)), ("error", _ERROR)])),
+    ]
+)
 _CODES = pa.array(["i", "b", "l"])
 _KIND_NAMES = pa.array(["iri", "blank", "literal"])
 _IMPLICIT_DATATYPES = pa.array([XSD_STRING, RDF_LANG_STRING, ""])
@@ -58,13 +60,18 @@ def _terms(term: pa.StructArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array
     kind = _KIND_NAMES.take(index)
     value = pc.case_when(
         pc.make_struct(pc.equal(code, "i"), pc.equal(code, "b"), field_names=["i", "b"]),
-        term.field("i"), term.field("d"), term.field("v"),
+        term.field("i"),
+        term.field("d"),
+        term.field("v"),
     )
     if value.null_count:
         raise _Fallback
     is_literal = pc.equal(code, "l")
-    language = pc.if_else(pc.and_(is_literal, pc.not_equal(pc.fill_null(term.field("ln"), ""), "")),
-                          term.field("ln"), pa.nulls(len(term), pa.string()))
+    language = pc.if_else(
+        pc.and_(is_literal, pc.not_equal(pc.fill_null(term.field("ln"), ""), "")),
+        term.field("ln"),
+        pa.nulls(len(term), pa.string()),
+    )
     datatype = term.field("dt")
     implicit = pc.or_(pc.is_in(pc.fill_null(datatype, ""), value_set=_IMPLICIT_DATATYPES), pc.is_valid(language))
     datatype = pc.if_else(pc.or_(implicit, pc.invert(is_literal)), pa.nulls(len(term), pa.string()), datatype)
@@ -72,8 +79,9 @@ def _terms(term: pa.StructArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array
 
 
 def _read(kind: str, frames: Sequence[bytes], schema: pa.Schema | None = None) -> pa.Table:
-    options = pj.ParseOptions(explicit_schema=schema or _FRAME_SCHEMAS[kind], unexpected_field_behavior="ignore",
-                              newlines_in_values=False)
+    options = pj.ParseOptions(
+        explicit_schema=schema or _FRAME_SCHEMAS[kind], unexpected_field_behavior="ignore", newlines_in_values=False
+    )
     body = b"\n".join(frames)
     # Arrow parses blocks in parallel: one block per core, each holding at least a whole frame.
     block = max(len(body) // _PARSE_THREADS + 1, max((len(f) for f in frames), default=0) + 1, 64 * 1024)
@@ -114,14 +122,16 @@ def _entities(kind: Kind, frames: Sequence[bytes]) -> pa.RecordBatch:
     items = pc.list_flatten(_read(kind, frames).column(key)).combine_chunks()
     if kind == "document-embeddings":
         vectors = _vectors(items.field("vector"))
-        return pa.RecordBatch.from_arrays([items.field("chunk_id"), vectors],
-                                          schema=schemas.document_embeddings_schema(vectors.type.list_size))
+        return pa.RecordBatch.from_arrays(
+            [items.field("chunk_id"), vectors], schema=schemas.document_embeddings_schema(vectors.type.list_size)
+        )
     value, term_kind, _dt, _ln = _terms(items.field("entity"))
     if kind == "entity-contexts":
         return pa.RecordBatch.from_arrays([value, term_kind, items.field("context")], schema=schemas.ENTITY_CONTEXTS)
     vectors = _vectors(items.field("vector"))
-    return pa.RecordBatch.from_arrays([value, term_kind, vectors],
-                                      schema=schemas.graph_embeddings_schema(vectors.type.list_size))
+    return pa.RecordBatch.from_arrays(
+        [value, term_kind, vectors], schema=schemas.graph_embeddings_schema(vectors.type.list_size)
+    )
 
 
 def decode_wire_triples(items: Sequence[Any]) -> pa.RecordBatch:
@@ -142,8 +152,9 @@ def decode_wire_entities(items: Sequence[Any], entity_key: str, vector_key: str)
         parsed = pa.array(items, type=pa.struct([(entity_key, _TERM), (vector_key, pa.list_(pa.float64()))]))
         value, term_kind, _dt, _ln = _terms(parsed.field(entity_key))
         vectors = _vectors(parsed.field(vector_key))
-        return pa.RecordBatch.from_arrays([value, term_kind, vectors],
-                                          schema=schemas.graph_embeddings_schema(vectors.type.list_size))
+        return pa.RecordBatch.from_arrays(
+            [value, term_kind, vectors], schema=schemas.graph_embeddings_schema(vectors.type.list_size)
+        )
     except (_Fallback, pa.ArrowInvalid, pa.ArrowTypeError):
         return messages.graph_embeddings_from_wire(items, entity_key, vector_key)
 

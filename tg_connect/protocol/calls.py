@@ -29,8 +29,6 @@ C = TypeVar("C")
 R = TypeVar("R")
 
 
-
-
 def check_known(name: str, kw: Mapping[str, Any], spec: Any) -> None:
     """Reject keyword arguments the call does not have (callers without a type checker)."""
     if not kw:
@@ -38,8 +36,10 @@ def check_known(name: str, kw: Mapping[str, Any], spec: Any) -> None:
     allowed = spec.__optional_keys__ | spec.__required_keys__
     unknown = sorted(set(kw) - set(allowed))
     if unknown:
-        raise InputError(f"{name}() got unexpected keyword argument(s) {', '.join(unknown)};"
-                         f" it takes {', '.join(sorted(allowed)) or 'none'}")
+        raise InputError(
+            f"{name}() got unexpected keyword argument(s) {', '.join(unknown)};"
+            f" it takes {', '.join(sorted(allowed)) or 'none'}"
+        )
 
 
 # -- a call: body, parser, collector -----------------------------------------------------
@@ -97,9 +97,11 @@ def service_error(service_name: str, response: Mapping[str, Any]) -> ServiceErro
 def missing(service_name: str, fields: Sequence[str]) -> ServiceError:
     wanted = " or ".join(repr(f) for f in fields)
     return ServiceError(
-        service_name, "missing-field",
+        service_name,
+        "missing-field",
         f"the reply has no {wanted}; the gateway drops this service's errors,"
-        " so the request most likely failed in the back end")
+        " so the request most likely failed in the back end",
+    )
 
 
 def check_carries(service_name: str, response: Mapping[str, Any], fields: Sequence[str]) -> None:
@@ -166,8 +168,9 @@ def check_vector(name: str, value: Any) -> list[float]:
     return out
 
 
-def extra_options(service_name: str, options: Mapping[str, Any] | None, allowed: Iterable[str],
-             body: Mapping[str, Any]) -> dict[str, Any]:
+def extra_options(
+    service_name: str, options: Mapping[str, Any] | None, allowed: Iterable[str], body: Mapping[str, Any]
+) -> dict[str, Any]:
     """Extra wire fields for a request, checked against the fields the service knows."""
     if not options:
         return {}
@@ -227,8 +230,11 @@ def usage_of(response: Mapping[str, Any]) -> dict[str, Any]:
     if "model" not in response and "in_token" not in response:
         return _NO_USAGE
     model = response.get("model")
-    return {"in_token": opt_int(response.get("in_token")), "out_token": opt_int(response.get("out_token")),
-            "model": model if isinstance(model, str) else None}
+    return {
+        "in_token": opt_int(response.get("in_token")),
+        "out_token": opt_int(response.get("out_token")),
+        "model": model if isinstance(model, str) else None,
+    }
 
 
 _NO_USAGE: dict[str, Any] = {}
@@ -265,9 +271,11 @@ def sources_of(response: Mapping[str, Any]) -> tuple[Source, ...]:
 @functools.cache
 def _single(service_name: str, fields: tuple[str, ...] = ()) -> Callable[[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """A parser for single-frame services: the frame itself, after the dropped-error check."""
+
     def parse(response: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         check_carries(service_name, response, fields)
         return [response]
+
     return parse
 
 
@@ -277,8 +285,9 @@ def last_frame(frames: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return frames[-1]
 
 
-def call_single(name: str, body: dict[str, Any], convert: Callable[[Mapping[str, Any]], R],
-                 fields: Sequence[str] | None = None) -> Call[Mapping[str, Any], R]:
+def call_single(
+    name: str, body: dict[str, Any], convert: Callable[[Mapping[str, Any]], R], fields: Sequence[str] | None = None
+) -> Call[Mapping[str, Any], R]:
     spec = SERVICES[name]
     carries = spec.carries if fields is None else tuple(fields)
     return Call(spec, body, _single(name, carries), lambda frames: convert(last_frame(frames)))
@@ -287,8 +296,9 @@ def call_single(name: str, body: dict[str, Any], convert: Callable[[Mapping[str,
 # -- generic request -----------------------------------------------------------------------
 
 
-def generic(name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool = False
-            ) -> Call[Mapping[str, Any], Mapping[str, Any]]:
+def generic(
+    name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool = False
+) -> Call[Mapping[str, Any], Mapping[str, Any]]:
     """Any service with a raw body; the result is the final reply, the chunks every reply.
 
     Validated before sending: the service must exist in ``scope``, a global request needs an
@@ -300,15 +310,25 @@ def generic(name: str, body: Mapping[str, Any], *, scope: Scope, streaming: bool
     operation = request.get("operation")
     if spec.scope == "global":
         if not isinstance(operation, str) or operation not in spec.operations:
-            raise InputError(f"{name} needs an 'operation' the gateway accepts: {', '.join(sorted(spec.operations))}"
-                             f" (got {operation!r})")
+            raise InputError(
+                f"{name} needs an 'operation' the gateway accepts: {', '.join(sorted(spec.operations))}"
+                f" (got {operation!r})"
+            )
     if streaming and not spec.streams and operation not in spec.multi_frame:
-        raise InputError(f"{name} cannot stream; streaming services are "
-                         f"{', '.join(s.name for s in SERVICE_LIST if s.streams)}")
+        raise InputError(
+            f"{name} cannot stream; streaming services are {', '.join(s.name for s in SERVICE_LIST if s.streams)}"
+        )
     if "streaming" in request:
         raise InputError("pass streaming=True instead of a 'streaming' body field")
     carries = OPERATION_CARRIES.get((name, operation), spec.carries) if isinstance(operation, str) else spec.carries
-    return Call(spec, request, _single(name, carries), last_frame, streaming=streaming,
-                needs_every_frame=operation in spec.multi_frame)
-TermArg = Term | str | Mapping[str, Any] | None
+    return Call(
+        spec,
+        request,
+        _single(name, carries),
+        last_frame,
+        streaming=streaming,
+        needs_every_frame=operation in spec.multi_frame,
+    )
 
+
+TermArg = Term | str | Mapping[str, Any] | None

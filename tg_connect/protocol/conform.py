@@ -45,10 +45,22 @@ from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, T
 OnError = Literal["raise", "skip"]
 
 _KIND_SYNONYMS = {
-    "iri": IRI, "uri": IRI, "i": IRI, "namednode": IRI, "named_node": IRI,
-    "blank": BLANK, "bnode": BLANK, "b": BLANK, "blanknode": BLANK, "blank_node": BLANK,
-    "literal": LITERAL, "l": LITERAL,
-    "triple": TRIPLE, "t": TRIPLE, "quoted": TRIPLE, "quoted_triple": TRIPLE,
+    "iri": IRI,
+    "uri": IRI,
+    "i": IRI,
+    "namednode": IRI,
+    "named_node": IRI,
+    "blank": BLANK,
+    "bnode": BLANK,
+    "b": BLANK,
+    "blanknode": BLANK,
+    "blank_node": BLANK,
+    "literal": LITERAL,
+    "l": LITERAL,
+    "triple": TRIPLE,
+    "t": TRIPLE,
+    "quoted": TRIPLE,
+    "quoted_triple": TRIPLE,
 }
 # Characters an IRI may not contain (RFC 3987 excludes them; stores reject them).
 _BAD_IRI = r"[\x00-\x20<>\"{}|\\^`]"
@@ -162,8 +174,9 @@ class Conformer:
         cols = {name: _screen_utf8(name, batch.column(name), bad) for name in batch.schema.names}
         plain: set[str] = set()
         kinds: dict[str, pa.DictionaryArray] = {}
-        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(cols, len(batch), bad, offset,
-                                                                       _Learned(plain, kinds))
+        out = getattr(self, "_conform_" + self.kind.replace("-", "_"))(
+            cols, len(batch), bad, offset, _Learned(plain, kinds)
+        )
         canonical = pa.RecordBatch.from_pydict(out[0], schema=out[1])
         if frame_limit is not None:
             self._flag_too_large(canonical, bad, frame_limit)
@@ -182,13 +195,15 @@ class Conformer:
         rows = sorted(bad)
         keep[rows] = False
         keep_mask = pa.array(keep)
-        rejections = [Rejection(offset + i, bad[i][0], self._located(bad[i][1], _unread_source(unread, i)))
-                      for i in rows]
+        rejections = [
+            Rejection(offset + i, bad[i][0], self._located(bad[i][1], _unread_source(unread, i))) for i in rows
+        ]
         taken = pa.array(rows, pa.int64())
         rejected = original.take(taken)
         if self._raw_lines:
-            text = (pc.struct_field(unread, "text").take(taken) if unread is not None
-                    else pa.nulls(len(rows), pa.string()))
+            text = (
+                pc.struct_field(unread, "text").take(taken) if unread is not None else pa.nulls(len(rows), pa.string())
+            )
             rejected = rejected.append_column(schemas.RAW_LINE, text)
         index = pc.add(pa.array(np.flatnonzero(keep), pa.int64()), offset)
         return Conformed(canonical.filter(keep_mask), rejections, rejected, index, hints=hints.rows(keep_mask))
@@ -203,11 +218,12 @@ class Conformer:
         for i in pc.indices_nonzero(pc.is_valid(unread)).to_pylist():
             error = unread[i].as_py()
             column = error.get("column")
-            bad[i] = (self.columns.get(column, column) if column else None,
-                      error.get("reason") or "the reader could not read this record")
+            bad[i] = (
+                self.columns.get(column, column) if column else None,
+                error.get("reason") or "the reader could not read this record",
+            )
 
-    def _flag_too_large(self, batch: pa.RecordBatch, bad: dict[int, tuple[str | None, str]],
-                        limit: FrameLimit) -> None:
+    def _flag_too_large(self, batch: pa.RecordBatch, bad: dict[int, tuple[str | None, str]], limit: FrameLimit) -> None:
         """Flag rows whose message alone would be larger than ``limit.max_bytes``.
 
         A cheap upper bound of each row's size (text bytes six times over, JSON escaping's
@@ -255,8 +271,9 @@ class Conformer:
             seen: set[str] = set()
             for name in names:
                 if name in seen:
-                    raise InputError("duplicate column name: the input has two columns of this name",
-                                     source=self.source, column=name)
+                    raise InputError(
+                        "duplicate column name: the input has two columns of this name", source=self.source, column=name
+                    )
                 seen.add(name)
             targets: dict[str, str] = {}
             for name in names:
@@ -265,11 +282,15 @@ class Conformer:
                     other = targets[target]
                     if target in (other, name):  # mapped onto a column the input has
                         mapped = name if other == target else other
-                        why = (f"columns={{...}} maps {mapped!r} onto {target!r}, a column the input already has:"
-                               f" both would be {target!r} (drop one, or map {target!r} elsewhere too)")
+                        why = (
+                            f"columns={{...}} maps {mapped!r} onto {target!r}, a column the input already has:"
+                            f" both would be {target!r} (drop one, or map {target!r} elsewhere too)"
+                        )
                     else:
-                        why = (f"columns={{...}} maps both {other!r} and {name!r} onto {target!r}: a column"
-                               " can come from one input column only")
+                        why = (
+                            f"columns={{...}} maps both {other!r} and {name!r} onto {target!r}: a column"
+                            " can come from one input column only"
+                        )
                     raise InputError(why, source=self.source, column=target)
                 targets[target] = name
             self._seen_names = list(names)
@@ -294,7 +315,8 @@ class Conformer:
             if old[name] != new[name]:
                 raise InputError(
                     f"column type changed from {old[name]} to {new[name]} within one job",
-                    source=self.source, column=name,
+                    source=self.source,
+                    column=name,
                 )
 
     def _validate_columns(self, schema: pa.Schema) -> None:
@@ -305,24 +327,23 @@ class Conformer:
                 raise InputError(
                     f"missing required column for {self.kind}; the table has {sorted(names)}"
                     " (map differently named columns with columns={...})",
-                    source=self.source, column=name,
+                    source=self.source,
+                    column=name,
                 )
         if self.kind == "rows":
             return  # every other column is a field of the row
         for name in schema.names:
             if name not in required and name not in optional:
                 raise InputError(
-                    f"unexpected column for {self.kind}; expected some of "
-                    f"{list(required) + list(optional)}",
-                    source=self.source, column=name,
+                    f"unexpected column for {self.kind}; expected some of {list(required) + list(optional)}",
+                    source=self.source,
+                    column=name,
                 )
         for f in schema:
             if f.name in ("vector",):
                 continue
             if not _is_stringish(f.type):
-                raise InputError(
-                    f"column has type {f.type}; expected strings", source=self.source, column=f.name
-                )
+                raise InputError(f"column has type {f.type}; expected strings", source=self.source, column=f.name)
 
     # -- terms ----------------------------------------------------------------------------
     def _terms(
@@ -366,8 +387,9 @@ class Conformer:
             out.update(_literal_columns(bad, position, datatype, language, is_kind, n))
         return out
 
-    def _explicit_kinds(self, col: pa.Array, name: str,
-                        bad: dict[int, tuple[str | None, str]]) -> tuple[pa.DictionaryArray, pa.Array]:
+    def _explicit_kinds(
+        self, col: pa.Array, name: str, bad: dict[int, tuple[str | None, str]]
+    ) -> tuple[pa.DictionaryArray, pa.Array]:
         """A given kind column as canonical kinds: dictionary-encoded, and as strings (null
         where missing or unknown; unknown names are flagged)."""
         if not _is_stringish(col.type):
@@ -436,8 +458,9 @@ class Conformer:
             try:
                 out[col] = _to_string(arr)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise InputError(f"column of type {arr.type} cannot be sent as row field text: {exc}",
-                                 source=self.source, column=col) from None
+                raise InputError(
+                    f"column of type {arr.type} cannot be sent as row field text: {exc}", source=self.source, column=col
+                ) from None
         return out, pa.schema([(c, pa.string()) for c in out])
 
     def _vectors(self, col: pa.Array, n: int, bad: dict[int, tuple[str | None, str]], offset: int) -> pa.Array:
@@ -455,8 +478,9 @@ class Conformer:
             first_valid = pc.drop_null(lengths)
             self.dim = int(first_valid[0].as_py()) if len(first_valid) else 0
             if self.dim <= 0:
-                raise InputError("no vector to take the dimension from (pass dim=)", source=self.source,
-                                 column="vector", row=offset)
+                raise InputError(
+                    "no vector to take the dimension from (pass dim=)", source=self.source, column="vector", row=offset
+                )
         dim = self.dim
         _flag(bad, pc.is_null(col), "vector", "null vector")
         _flag(bad, pc.not_equal(lengths, dim), "vector", f"vector length differs from the job's dimension {dim}")
@@ -485,8 +509,9 @@ class Conformer:
         return vectors.take(pa.array(where))
 
     @staticmethod
-    def _flag_unsendable(flat: pa.Array, fixed_values: pa.Array, lengths: pa.Array, n: int,
-                         bad: dict[int, tuple[str | None, str]]) -> None:
+    def _flag_unsendable(
+        flat: pa.Array, fixed_values: pa.Array, lengths: pa.Array, n: int, bad: dict[int, tuple[str | None, str]]
+    ) -> None:
         """Flag vectors with a null, NaN or infinite item, or one beyond float32's range
         (Python looks at those items only, to say which it is)."""
         unsendable = pc.invert(pc.fill_null(pc.is_finite(fixed_values), False))
@@ -508,8 +533,10 @@ class Conformer:
             elif math.isinf(value):
                 what = "is infinite, which JSON cannot carry"
             else:
-                what = (f"is {value:g}, beyond float32's range (about ±3.4e38): it would become an"
-                        " infinity, which JSON cannot carry")
+                what = (
+                    f"is {value:g}, beyond float32's range (about ±3.4e38): it would become an"
+                    " infinity, which JSON cannot carry"
+                )
             bad[row] = ("vector", f"vector item {item} {what}")
 
 
@@ -522,8 +549,11 @@ def _split_input_errors(batch: pa.RecordBatch, source: str | None) -> tuple[pa.R
         return batch, None
     unread = batch.column(schemas.INPUT_ERROR) if schemas.INPUT_ERROR in names else None
     if unread is not None and unread.type != schemas.INPUT_ERROR_TYPE:
-        raise InputError(f"column has type {unread.type}: the name is reserved for rows a reader could not read",
-                         source=source, column=schemas.INPUT_ERROR)
+        raise InputError(
+            f"column has type {unread.type}: the name is reserved for rows a reader could not read",
+            source=source,
+            column=schemas.INPUT_ERROR,
+        )
     return batch.drop_columns([n for n in names if n in schemas.RESERVED_COLUMNS]), unread
 
 
@@ -553,8 +583,9 @@ def _text_offsets(column: pa.Array) -> np.ndarray:
     _validity, offsets, _data = column.buffers()
     if offsets is None:
         return np.zeros(len(column) + 1, dtype=np.int64)
-    return np.frombuffer(offsets, dtype=width, count=len(column) + 1,
-                         offset=column.offset * np.dtype(width).itemsize).astype(np.int64)
+    return np.frombuffer(
+        offsets, dtype=width, count=len(column) + 1, offset=column.offset * np.dtype(width).itemsize
+    ).astype(np.int64)
 
 
 def _screen_utf8(name: str, column: pa.Array, bad: dict[int, tuple[str | None, str]]) -> pa.Array:
@@ -608,8 +639,9 @@ def _invalid_utf8_rows(column: pa.Array, start: int) -> list[tuple[int, str]]:
             return []
         except pa.ArrowInvalid:
             half = len(column) // 2
-            return (_invalid_utf8_rows(column.slice(0, half), start)
-                    + _invalid_utf8_rows(column.slice(half), start + half))
+            return _invalid_utf8_rows(column.slice(0, half), start) + _invalid_utf8_rows(
+                column.slice(half), start + half
+            )
     value = column.cast(pa.binary())[0].as_py() if len(column) else None
     if value is None:
         return []
@@ -617,7 +649,7 @@ def _invalid_utf8_rows(column: pa.Array, start: int) -> list[tuple[int, str]]:
         value.decode("utf-8")
         return []
     except UnicodeDecodeError as exc:
-        shown = value[exc.start:exc.start + 3]
+        shown = value[exc.start : exc.start + 3]
         kind = "a lone surrogate" if shown[:1] == b"\xed" and len(shown) > 1 and shown[1] >= 0xA0 else "invalid UTF-8"
         return [(start, f"{kind} in the text (bytes {shown!r} at byte {exc.start}): not valid Unicode")]
 
@@ -642,7 +674,10 @@ def _guess_kinds(value: pa.Array) -> tuple[pa.Array, pa.Array]:
     absolute = pc.match_substring_regex(value, ABSOLUTE_IRI_PATTERN)
     kind = pc.case_when(
         pc.make_struct(angle, blank, absolute, field_names=["a", "b", "c"]),
-        IRI, BLANK, IRI, LITERAL,
+        IRI,
+        BLANK,
+        IRI,
+        LITERAL,
     )
     stripped = pc.case_when(
         pc.make_struct(angle, blank, field_names=["a", "b"]),
@@ -678,8 +713,12 @@ def _optional_text(cols: dict[str, pa.Array], name: str) -> pa.Array | None:
     return pc.if_else(pc.equal(text, ""), _nulls_like(text), text)
 
 
-def _guessed_kinds(value: pa.Array, given: tuple[pa.DictionaryArray, pa.Array] | None, datatype: pa.Array | None,
-                   language: pa.Array | None) -> tuple[pa.DictionaryArray, pa.Array, pa.Array]:
+def _guessed_kinds(
+    value: pa.Array,
+    given: tuple[pa.DictionaryArray, pa.Array] | None,
+    datatype: pa.Array | None,
+    language: pa.Array | None,
+) -> tuple[pa.DictionaryArray, pa.Array, pa.Array]:
     """Kind codes, kinds and values of a term column whose kinds are not all ``given``: guessed
     where missing, from the text (``<...>`` and ``_:`` stripped) and the literal parts."""
     guessed, stripped = _guess_kinds(value)
@@ -696,8 +735,14 @@ def _guessed_kinds(value: pa.Array, given: tuple[pa.DictionaryArray, pa.Array] |
     return pc.dictionary_encode(kind), kind, value
 
 
-def _flag_bad_terms(bad: dict[int, tuple[str | None, str]], value: pa.Array, screened: pa.Array, position: str,
-                    is_kind: _KindMasks, learned: _Learned) -> None:
+def _flag_bad_terms(
+    bad: dict[int, tuple[str | None, str]],
+    value: pa.Array,
+    screened: pa.Array,
+    position: str,
+    is_kind: _KindMasks,
+    learned: _Learned,
+) -> None:
     """Flag invalid IRIs, empty blank node ids and unparsable quoted triples; ``screened``: the
     text to look through first (a dictionary column's distinct values)."""
     if is_kind.only(IRI) and not text_contains_any(screened, _BAD_IRI_TABLE):
@@ -710,7 +755,7 @@ def _flag_bad_terms(bad: dict[int, tuple[str | None, str]], value: pa.Array, scr
         iri_bad = pc.and_(is_iri, pc.or_(pc.equal(value, ""), _bad_iri_text(value, is_iri)))
     else:
         iri_bad = None
-    _flag(bad, iri_bad, position, "invalid IRI (empty, or contains spaces or <>\"{}|\\^`)")
+    _flag(bad, iri_bad, position, 'invalid IRI (empty, or contains spaces or <>"{}|\\^`)')
     if is_kind.any(BLANK):
         _flag(bad, pc.and_(is_kind(BLANK), pc.equal(value, "")), position, "empty blank node id")
     if is_kind.any(TRIPLE):
@@ -724,8 +769,14 @@ def _flag_bad_terms(bad: dict[int, tuple[str | None, str]], value: pa.Array, scr
                 bad.setdefault(i, (position, f"invalid quoted triple: {exc}"))
 
 
-def _literal_columns(bad: dict[int, tuple[str | None, str]], position: str, datatype: pa.Array | None,
-                     language: pa.Array | None, is_kind: _KindMasks, n: int) -> dict[str, pa.Array]:
+def _literal_columns(
+    bad: dict[int, tuple[str | None, str]],
+    position: str,
+    datatype: pa.Array | None,
+    language: pa.Array | None,
+    is_kind: _KindMasks,
+    n: int,
+) -> dict[str, pa.Array]:
     """The datatype and language columns of ``position``: null outside literals (flagged where
     given there), and an implicit datatype (xsd:string, rdf:langString) as null."""
     dt_col, ln_col = f"{position}_datatype", f"{position}_language"
@@ -738,15 +789,17 @@ def _literal_columns(bad: dict[int, tuple[str | None, str]], position: str, data
     is_lit = is_kind(LITERAL)
     for part, name in ((datatype, dt_col), (language, ln_col)):
         if part is not None:
-            _flag(bad, pc.and_(pc.invert(is_lit), pc.is_valid(part)), name,
-                  f"{name.split('_')[-1]} given for a non-literal")
+            _flag(
+                bad,
+                pc.and_(pc.invert(is_lit), pc.is_valid(part)),
+                name,
+                f"{name.split('_')[-1]} given for a non-literal",
+            )
     if datatype is not None:
-        _flag(bad, pc.and_(is_lit, _bad_iri_text(datatype, is_lit)), dt_col,
-              "invalid datatype IRI")
+        _flag(bad, pc.and_(is_lit, _bad_iri_text(datatype, is_lit)), dt_col, "invalid datatype IRI")
     language = language if language is not None else null
     datatype = datatype if datatype is not None else null
-    implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])),
-                      pc.is_valid(language))
+    implicit = pc.or_(pc.is_in(datatype, pa.array([XSD_STRING, RDF_LANG_STRING])), pc.is_valid(language))
     datatype = pc.if_else(pc.fill_null(implicit, False), null, datatype)
     return {dt_col: pc.if_else(is_lit, datatype, null), ln_col: pc.if_else(is_lit, language, null)}
 
@@ -786,8 +839,9 @@ def _bad_iri_text(values: pa.Array, rows: pa.Array) -> pa.Array:
     return pc.fill_null(pc.match_substring_regex(values, _BAD_IRI), False)
 
 
-def _flag_guessed_literals(bad: dict[int, tuple[str | None, str]], mask: pa.Array, value: pa.Array,
-                           position: str) -> None:
+def _flag_guessed_literals(
+    bad: dict[int, tuple[str | None, str]], mask: pa.Array, value: pa.Array, position: str
+) -> None:
     """Flag the rows of ``mask`` (a subject or predicate guessed to be a literal), with a
     reason that says what the text looks like; Python looks at those rows only."""
     mask = pc.fill_null(mask, False)
@@ -799,7 +853,7 @@ def _flag_guessed_literals(bad: dict[int, tuple[str | None, str]], mask: pa.Arra
         if text is None or i in bad:
             continue
         if re.match(_IRI_LIKE, text):
-            reason = f"invalid IRI (contains spaces or <>\"{{}}|\\^`): {role}, and IRIs cannot hold those"
+            reason = f'invalid IRI (contains spaces or <>"{{}}|\\^`): {role}, and IRIs cannot hold those'
         elif position == "s":
             continue  # plain text in s is a literal subject, as guessed (the wire allows any term)
         else:

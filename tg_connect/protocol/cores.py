@@ -37,8 +37,9 @@ class CoreItem:
         if self.batch is not None:
             return int(self.batch.num_rows)
         body = self.raw if isinstance(self.raw, dict) else {}
-        items = (body.get("t") if self.tag == TRIPLES_TAG else body.get("e") if self.tag == GRAPH_EMBEDDINGS_TAG
-                 else None)
+        items = (
+            body.get("t") if self.tag == TRIPLES_TAG else body.get("e") if self.tag == GRAPH_EMBEDDINGS_TAG else None
+        )
         return len(items) if isinstance(items, list) else 0
 
 

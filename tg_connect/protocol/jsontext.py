@@ -46,9 +46,10 @@ def kept_bytes(values: Any, table: bytes) -> bytes:
         if data is None:
             continue
         width = 8 if chunk.type == pa.large_string() else 4
-        offsets = np.frombuffer(offsets_buf, dtype=np.int64 if width == 8 else np.int32,
-                                count=len(chunk) + 1, offset=chunk.offset * width)
-        found += bytes(memoryview(data)[offsets[0]:offsets[-1]]).translate(None, table)
+        offsets = np.frombuffer(
+            offsets_buf, dtype=np.int64 if width == 8 else np.int32, count=len(chunk) + 1, offset=chunk.offset * width
+        )
+        found += bytes(memoryview(data)[offsets[0] : offsets[-1]]).translate(None, table)
     return found
 
 

@@ -67,7 +67,10 @@ FrameData = bytes | memoryview  # an encoded message: its own bytes, or a view o
 
 
 _OPEN: dict[str, str] = {
-    IRI: '{"t":"i","i":"', BLANK: '{"t":"b","d":"', LITERAL: '{"t":"l","v":"', TRIPLE: '{"t":"t","tr":'
+    IRI: '{"t":"i","i":"',
+    BLANK: '{"t":"b","d":"',
+    LITERAL: '{"t":"l","v":"',
+    TRIPLE: '{"t":"t","tr":',
 }
 _CLOSE: dict[str, str] = {IRI: '"', BLANK: '"', LITERAL: '"', TRIPLE: ""}
 
@@ -149,8 +152,11 @@ def _glue(left: _KindCodes | None, const: str, right: _KindCodes | None, rows: i
     kind, else a column taken from the few combinations; either way one part of the join."""
     lnames = left.names if left is not None else [""]
     rnames = right.names if right is not None else [""]
-    table = [(_CLOSE[a] + "}" if left is not None else "") + const + (_OPEN[b] if right is not None else "")
-             for a in lnames for b in rnames]
+    table = [
+        (_CLOSE[a] + "}" if left is not None else "") + const + (_OPEN[b] if right is not None else "")
+        for a in lnames
+        for b in rnames
+    ]
     if len(set(table)) == 1:
         return table[0]
     index = np.zeros(rows, dtype=np.int32)
@@ -161,8 +167,12 @@ def _glue(left: _KindCodes | None, const: str, right: _KindCodes | None, rows: i
     return pa.array(table, pa.string()).take(pa.array(index))
 
 
-def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints,
-                 plan: Callable[[np.ndarray], Mapping[int, str]] | None = None) -> pa.Array:
+def _triple_rows(
+    batch: pa.RecordBatch,
+    trailer: str,
+    hints: EncodingHints,
+    plan: Callable[[np.ndarray], Mapping[int, str]] | None = None,
+) -> pa.Array:
     """Each triple's JSON, followed by ``trailer``, in one join of seven parts.
 
     ``plan``, given an upper bound of each row's size in bytes, names the rows to be
@@ -189,12 +199,17 @@ def _triple_rows(batch: pa.RecordBatch, trailer: str, hints: EncodingHints,
             if TRIPLE in codes[pos].names:
                 text[pos] = pc.if_else(pc.equal(col(pos + "_type"), TRIPLE), value, text[pos])
     ending = _glue(codes["o"], "}" + trailer, None, n)
-    parts = jsontext.merged([
-        _glue(None, '{"s":', codes["s"], n), text["s"],
-        _glue(codes["s"], ',"p":', codes["p"], n), text["p"],
-        _glue(codes["p"], ',"o":', codes["o"], n), text["o"],
-        ending,
-    ])
+    parts = jsontext.merged(
+        [
+            _glue(None, '{"s":', codes["s"], n),
+            text["s"],
+            _glue(codes["s"], ',"p":', codes["p"], n),
+            text["p"],
+            _glue(codes["p"], ',"o":', codes["o"], n),
+            text["o"],
+            ending,
+        ]
+    )
     ends = plan(_size_bound(batch, parts)) if plan is not None else {}
     tail = _uncommon_endings(batch, codes["o"], trailer, ends)
     if tail is None:
@@ -250,8 +265,9 @@ def message_bounds(total: np.ndarray, rows_per_message: int, max_bytes: int | No
 _EXTRAS = (("o_datatype", ',"dt":"', 1), ("o_language", ',"ln":"', 2), ("g", ',"g":"', 4))
 
 
-def _uncommon_endings(batch: pa.RecordBatch, o_codes: _KindCodes, trailer: str,
-                      ends: Mapping[int, str]) -> pa.Array | None:
+def _uncommon_endings(
+    batch: pa.RecordBatch, o_codes: _KindCodes, trailer: str, ends: Mapping[int, str]
+) -> pa.Array | None:
     """What follows the object's value on rows that have more than the common ending: a
     datatype, a language, a graph, or a trailer of their own (``ends``); null on other rows.
 
@@ -316,8 +332,7 @@ def _vector_fragments(vectors: pa.Array) -> pa.Array:
     return pc.utf8_rtrim(rows, characters=",")  # each row but the last ends with the separator
 
 
-def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "",
-                  hints: EncodingHints = NO_HINTS) -> pa.Array:
+def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "", hints: EncodingHints = NO_HINTS) -> pa.Array:
     """One JSON object per row of a canonical batch (each followed by ``trailer``)."""
     if batch.num_rows == 0:
         return pa.array([], pa.string())
@@ -332,8 +347,12 @@ def row_fragments(kind: Kind, batch: pa.RecordBatch, trailer: str = "",
         return jsontext.concat('{"entity":', e, ',"context":', jsontext.quoted(col("context")), "}", trailer)
     if kind == "document-embeddings":
         return jsontext.concat(
-            '{"chunk_id":', jsontext.quoted(col("chunk_id")),
-            ',"vector":', _vector_fragments(col("vector")), "}", trailer,
+            '{"chunk_id":',
+            jsontext.quoted(col("chunk_id")),
+            ',"vector":',
+            _vector_fragments(col("vector")),
+            "}",
+            trailer,
         )
     if kind == "rows":
         fields = [n for n in batch.schema.names if n != schemas.ROWS_SCHEMA_NAME]
@@ -424,8 +443,12 @@ def _as_string(values: Any) -> pa.Array:
 
 
 def encode_messages(
-    kind: Kind, batch: pa.RecordBatch, metadata: Metadata, rows_per_message: int,
-    hints: EncodingHints = NO_HINTS, max_bytes: int | None = None,
+    kind: Kind,
+    batch: pa.RecordBatch,
+    metadata: Metadata,
+    rows_per_message: int,
+    hints: EncodingHints = NO_HINTS,
+    max_bytes: int | None = None,
 ) -> Iterator[tuple[FrameData, int, int]]:
     """Bulk import frames for ``batch``: ``(frame, first_row, stop_row)``, in row order.
 
@@ -454,12 +477,13 @@ def encode_messages(
     budget = None if max_bytes is None else max_bytes - len(head) - len(tail)
     bounds = message_bounds(offsets.astype(np.int64) - int(offsets[0]), rows_per_message, budget)
     for start, stop in zip(bounds, bounds[1:], strict=False):
-        body = view[offsets[start]: offsets[stop] - 1]  # drop the last row's comma
+        body = view[offsets[start] : offsets[stop] - 1]  # drop the last row's comma
         yield b"".join((head, body, tail)), start, stop
 
 
-def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: int, max_bytes: int | None,
-                         hints: EncodingHints) -> Iterator[tuple[FrameData, int, int]]:
+def _contiguous_messages(
+    batch: pa.RecordBatch, head: bytes, rows_per_message: int, max_bytes: int | None, hints: EncodingHints
+) -> Iterator[tuple[FrameData, int, int]]:
     """Triples messages laid out end to end in one buffer: a message's last row is followed
     by ``]}`` and the next message's head, so every message but the first is a view of that
     buffer, with no copy and no new allocation per message (both cost more than the
@@ -482,9 +506,9 @@ def _contiguous_messages(batch: pa.RecordBatch, head: bytes, rows_per_message: i
     for start, stop in zip(bounds, bounds[1:], strict=False):
         end = offsets[stop] - (len(head) if stop < n else 0)  # the next message's head is not ours
         if start == 0:
-            yield b"".join((head, view[offsets[0]:end])), start, stop
+            yield b"".join((head, view[offsets[0] : end])), start, stop
         else:
-            yield view[offsets[start] - len(head):end], start, stop
+            yield view[offsets[start] - len(head) : end], start, stop
 
 
 def encode_message(kind: Kind, batch: pa.RecordBatch, metadata: Metadata) -> bytes:
@@ -502,8 +526,9 @@ def split_for_messages(kind: Kind, batch: pa.RecordBatch) -> list[pa.RecordBatch
     out = []
     for name in names.unique().to_pylist():
         part = batch.filter(pc.equal(names, name))
-        keep = [c for c in part.schema.names
-                if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows]
+        keep = [
+            c for c in part.schema.names if c == schemas.ROWS_SCHEMA_NAME or part.column(c).null_count < part.num_rows
+        ]
         out.append(part.select(keep))
     return out
 
@@ -555,13 +580,15 @@ def _vectors(items: Sequence[Mapping[str, Any]], key: str, dim: int | None) -> p
     return pa.FixedSizeListArray.from_arrays(values, dim or 0)
 
 
-def graph_embeddings_from_wire(items: Sequence[Mapping[str, Any]], entity_key: str = "entity",
-                               vector_key: str = "vector") -> pa.RecordBatch:
+def graph_embeddings_from_wire(
+    items: Sequence[Mapping[str, Any]], entity_key: str = "entity", vector_key: str = "vector"
+) -> pa.RecordBatch:
     values, kinds = _entities_columns(items, entity_key)
     vectors = _vectors(items, vector_key, None)
     schema = schemas.graph_embeddings_schema(vectors.type.list_size)
-    return pa.RecordBatch.from_arrays([pa.array(values, pa.string()), pa.array(kinds, pa.string()), vectors],
-                                      schema=schema)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(values, pa.string()), pa.array(kinds, pa.string()), vectors], schema=schema
+    )
 
 
 def document_embeddings_from_wire(items: Sequence[Mapping[str, Any]]) -> pa.RecordBatch:

@@ -121,9 +121,7 @@ def parse_response_frame(frame: Any) -> ResponseFrame:
     if response is not None and not isinstance(response, Mapping):
         raise ProtocolError("socket frame 'response' is not a JSON object")
     top = error_of(frame) if "response" not in frame else None
-    return ResponseFrame(
-        str(rid) if rid is not None else None, response, bool(frame.get("complete")), top
-    )
+    return ResponseFrame(str(rid) if rid is not None else None, response, bool(frame.get("complete")), top)
 
 
 def read_response(frame: Any, service: str, endpoint: str, check: bool = True) -> tuple[Mapping[str, Any] | None, bool]:

@@ -70,29 +70,97 @@ SERVICE_LIST = (
     Service("decision-scoring", "flow"),
     Service("field-extraction", "flow"),
     # global / workspace services (dispatch/manager.py), operations from gateway/registry.py
-    Service("config", "global", operations=_ops(
-        "get", "list", "getvalues", "getvalues-all-ws", "config", "put", "delete")),
-    Service("flow", "global", operations=_ops(
-        "list-blueprints", "get-blueprint", "put-blueprint", "delete-blueprint",
-        "list-flows", "get-flow", "start-flow", "stop-flow")),
-    Service("librarian", "global", operations=_ops(
-        "get-document-metadata", "get-document-content", "stream-document", "list-documents",
-        "list-processing", "get-upload-status", "list-uploads", "add-document", "remove-document",
-        "update-document", "add-processing", "remove-processing", "begin-upload", "upload-chunk",
-        "complete-upload", "abort-upload"), multi_frame=_ops("stream-document")),
-    Service("knowledge", "global", operations=_ops(
-        "list-kg-cores", "get-kg-core", "put-kg-core", "delete-kg-core", "load-kg-core",
-        "unload-kg-core", "list-de-cores", "get-de-core", "put-de-core", "delete-de-core",
-        "load-de-core"), multi_frame=_ops("get-kg-core", "get-de-core")),
-    Service("collection-management", "global", operations=_ops(
-        "list-collections", "update-collection", "delete-collection")),
-    Service("iam", "global", operations=_ops(
-        "create-user", "disable-user", "enable-user", "delete-user", "reset-password",
-        "list-users", "get-user", "update-user", "create-api-key", "list-api-keys",
-        "revoke-api-key", "create-workspace", "list-workspaces", "get-workspace",
-        "update-workspace", "disable-workspace", "list-my-workspaces", "whoami",
-        "change-password", "rotate-signing-key", "mint-token", "login", "bootstrap",
-        "bootstrap-status")),
+    Service(
+        "config", "global", operations=_ops("get", "list", "getvalues", "getvalues-all-ws", "config", "put", "delete")
+    ),
+    Service(
+        "flow",
+        "global",
+        operations=_ops(
+            "list-blueprints",
+            "get-blueprint",
+            "put-blueprint",
+            "delete-blueprint",
+            "list-flows",
+            "get-flow",
+            "start-flow",
+            "stop-flow",
+        ),
+    ),
+    Service(
+        "librarian",
+        "global",
+        operations=_ops(
+            "get-document-metadata",
+            "get-document-content",
+            "stream-document",
+            "list-documents",
+            "list-processing",
+            "get-upload-status",
+            "list-uploads",
+            "add-document",
+            "remove-document",
+            "update-document",
+            "add-processing",
+            "remove-processing",
+            "begin-upload",
+            "upload-chunk",
+            "complete-upload",
+            "abort-upload",
+        ),
+        multi_frame=_ops("stream-document"),
+    ),
+    Service(
+        "knowledge",
+        "global",
+        operations=_ops(
+            "list-kg-cores",
+            "get-kg-core",
+            "put-kg-core",
+            "delete-kg-core",
+            "load-kg-core",
+            "unload-kg-core",
+            "list-de-cores",
+            "get-de-core",
+            "put-de-core",
+            "delete-de-core",
+            "load-de-core",
+        ),
+        multi_frame=_ops("get-kg-core", "get-de-core"),
+    ),
+    Service(
+        "collection-management", "global", operations=_ops("list-collections", "update-collection", "delete-collection")
+    ),
+    Service(
+        "iam",
+        "global",
+        operations=_ops(
+            "create-user",
+            "disable-user",
+            "enable-user",
+            "delete-user",
+            "reset-password",
+            "list-users",
+            "get-user",
+            "update-user",
+            "create-api-key",
+            "list-api-keys",
+            "revoke-api-key",
+            "create-workspace",
+            "list-workspaces",
+            "get-workspace",
+            "update-workspace",
+            "disable-workspace",
+            "list-my-workspaces",
+            "whoami",
+            "change-password",
+            "rotate-signing-key",
+            "mint-token",
+            "login",
+            "bootstrap",
+            "bootstrap-status",
+        ),
+    ),
 )
 
 SERVICES: dict[str, Service] = {s.name: s for s in SERVICE_LIST}
@@ -146,17 +214,20 @@ class Method:
 METHODS: list[Method] = []
 
 
-def method(face: Face, name: str | None = None, *, generated: bool = True,
-           example: Mapping[str, Any] | None = None) -> Callable[[B], B]:
+def method(
+    face: Face, name: str | None = None, *, generated: bool = True, example: Mapping[str, Any] | None = None
+) -> Callable[[B], B]:
     """Register the decorated builder as the face method ``name`` (default: the builder's name).
 
     A builder may be registered more than once (``get_core`` is both ``get_kg_core`` and
     ``get_de_core``). ``tests/unit/test_registry.py`` checks that every builder is registered
     and that every registered method exists on its async and sync face.
     """
+
     def register(builder: B) -> B:
         METHODS.append(Method(face, name or builder.__name__, builder, generated, example))
         return builder
+
     return register
 
 

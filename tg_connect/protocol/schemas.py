@@ -53,15 +53,10 @@ def _term_fields(position: str, literal: bool) -> list[pa.Field]:
 
 
 TRIPLES = pa.schema(
-    _term_fields("s", False)
-    + _term_fields("p", False)
-    + _term_fields("o", True)
-    + [pa.field("g", pa.string())]
+    _term_fields("s", False) + _term_fields("p", False) + _term_fields("o", True) + [pa.field("g", pa.string())]
 )
 
-ENTITY_CONTEXTS = pa.schema(
-    _term_fields("entity", False) + [pa.field("context", pa.string())]
-)
+ENTITY_CONTEXTS = pa.schema(_term_fields("entity", False) + [pa.field("context", pa.string())])
 
 
 def vector_type(dim: int) -> pa.DataType:
@@ -70,9 +65,7 @@ def vector_type(dim: int) -> pa.DataType:
 
 
 def graph_embeddings_schema(dim: int) -> pa.Schema:
-    return pa.schema(
-        _term_fields("entity", False) + [pa.field("vector", vector_type(dim))]
-    )
+    return pa.schema(_term_fields("entity", False) + [pa.field("vector", vector_type(dim))])
 
 
 def document_embeddings_schema(dim: int) -> pa.Schema:
@@ -96,12 +89,14 @@ ROWS_SCHEMA_NAME = "schema_name"
 # into the report; either way the column is never part of the job's schema. Batches without
 # such rows do not have the column.
 INPUT_ERROR = "_tg_input_error"
-INPUT_ERROR_TYPE = pa.struct([
-    pa.field("source", pa.string()),  # the file, when it is not the job's whole input
-    pa.field("column", pa.string()),  # the column at fault, when known
-    pa.field("reason", pa.string()),  # what is wrong and where (a line number, for text files)
-    pa.field("text", pa.string()),  # the record's raw text (a line), when there is one
-])
+INPUT_ERROR_TYPE = pa.struct(
+    [
+        pa.field("source", pa.string()),  # the file, when it is not the job's whole input
+        pa.field("column", pa.string()),  # the column at fault, when known
+        pa.field("reason", pa.string()),  # what is wrong and where (a line number, for text files)
+        pa.field("text", pa.string()),  # the record's raw text (a line), when there is one
+    ]
+)
 # A line-oriented reader stamps this key in its batches' schema metadata: the job's rejected
 # rows then carry one more column, RAW_LINE, with the raw text of each line that could not be
 # read (null for rows that were read). Decided by the first batch, so it holds for the whole

@@ -97,9 +97,7 @@ def normalise_literal(datatype: str | None, language: str | None) -> tuple[str |
     return datatype, None
 
 
-def term_to_wire(
-    kind: str, value: str, datatype: str | None = None, language: str | None = None
-) -> dict[str, Any]:
+def term_to_wire(kind: str, value: str, datatype: str | None = None, language: str | None = None) -> dict[str, Any]:
     """Flat term -> compact JSON dict."""
     if kind == IRI:
         return {"t": "i", "i": value}

@@ -54,16 +54,34 @@ from .rdf import from_rdf
 from .records import from_records, is_records
 
 __all__ = [
-    "FORMATS", "Source", "open_source", "open_path", "from_arrow", "from_pandas", "from_parquet",
-    "from_parquet_files", "from_csv", "from_jsonl", "from_rdf", "from_records", "from_paths",
+    "FORMATS",
+    "Source",
+    "open_source",
+    "open_path",
+    "from_arrow",
+    "from_pandas",
+    "from_parquet",
+    "from_parquet_files",
+    "from_csv",
+    "from_jsonl",
+    "from_rdf",
+    "from_records",
+    "from_paths",
     "rebatch",
 ]
 
 _PathLike = (str, os.PathLike)
 
 
-def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: str | None = None,
-                dictionary_columns: Sequence[str] = (), **reader_options: Any) -> Source:
+def open_source(
+    data: Any,
+    batch_size: int,
+    *,
+    kind: str = "triples",
+    format: str | None = None,
+    dictionary_columns: Sequence[str] = (),
+    **reader_options: Any,
+) -> Source:
     """A :class:`Source` over ``data`` yielding batches of at most ``batch_size`` rows.
 
     ``data`` is a path (by suffix, or ``format=``), a directory, a glob pattern (``*``, ``?``,
@@ -83,11 +101,13 @@ def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: st
     if isinstance(data, Source):
         return data
     if isinstance(data, _PathLike):
-        return open_path(data, batch_size, kind=kind, format=fmt, dictionary_columns=dictionary_columns,
-                         **reader_options)
+        return open_path(
+            data, batch_size, kind=kind, format=fmt, dictionary_columns=dictionary_columns, **reader_options
+        )
     if isinstance(data, (list, tuple)) and data and all(isinstance(p, _PathLike) for p in data):
-        return from_paths(list(data), batch_size, kind=kind, format=fmt, dictionary_columns=dictionary_columns,
-                          **reader_options)
+        return from_paths(
+            list(data), batch_size, kind=kind, format=fmt, dictionary_columns=dictionary_columns, **reader_options
+        )
     if fmt is not None or reader_options:
         raise TypeError("format= and reader options apply to files, not to in-memory data")
     if type(data).__module__.startswith("pandas") and hasattr(data, "columns"):
@@ -96,12 +116,21 @@ def open_source(data: Any, batch_size: int, *, kind: str = "triples", format: st
         return from_arrow(data, batch_size)
     if is_records(data):
         return from_records(data, batch_size)
-    raise TypeError(f"cannot read {type(data).__name__}: expected a path, a DataFrame, Arrow data "
-                    "(__arrow_c_stream__), or an iterable of Triples, dataclasses or dicts")
+    raise TypeError(
+        f"cannot read {type(data).__name__}: expected a path, a DataFrame, Arrow data "
+        "(__arrow_c_stream__), or an iterable of Triples, dataclasses or dicts"
+    )
 
 
-def open_path(path: str | os.PathLike[str], batch_size: int, *, kind: str = "triples",
-              format: str | None = None, dictionary_columns: Sequence[str] = (), **reader_options: Any) -> Source:
+def open_path(
+    path: str | os.PathLike[str],
+    batch_size: int,
+    *,
+    kind: str = "triples",
+    format: str | None = None,
+    dictionary_columns: Sequence[str] = (),
+    **reader_options: Any,
+) -> Source:
     """A source over a file, a directory or a glob pattern (see :func:`open_source`)."""
     text = os.fspath(path)
     fmt = normalise_format(format) if format is not None else None
@@ -109,20 +138,29 @@ def open_path(path: str | os.PathLike[str], batch_size: int, *, kind: str = "tri
         files = _directory_files(text)
         if not files:
             raise InputError("no data files in the directory", source=text)
-        return from_paths(files, batch_size, kind=kind, format=fmt, name=text,
-                          dictionary_columns=dictionary_columns, **reader_options)
+        return from_paths(
+            files, batch_size, kind=kind, format=fmt, name=text, dictionary_columns=dictionary_columns, **reader_options
+        )
     if not os.path.exists(text) and is_glob(text):
         files = sorted(f for f in _glob.glob(text, recursive=True) if os.path.isfile(f))
         if not files:
             raise InputError("no files match the pattern", source=text)
-        return from_paths(files, batch_size, kind=kind, format=fmt, name=text,
-                          dictionary_columns=dictionary_columns, **reader_options)
+        return from_paths(
+            files, batch_size, kind=kind, format=fmt, name=text, dictionary_columns=dictionary_columns, **reader_options
+        )
     return _open_file(text, batch_size, kind, fmt, reader_options, dictionary_columns)
 
 
-def from_paths(paths: Sequence[str | os.PathLike[str]], batch_size: int, *, kind: str = "triples",
-               format: str | None = None, name: str | None = None, dictionary_columns: Sequence[str] = (),
-               **reader_options: Any) -> Source:
+def from_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    batch_size: int,
+    *,
+    kind: str = "triples",
+    format: str | None = None,
+    name: str | None = None,
+    dictionary_columns: Sequence[str] = (),
+    **reader_options: Any,
+) -> Source:
     """One source streaming several files in order.
 
     All Parquet: one :mod:`pyarrow.dataset` over them. Otherwise each file is read by its own
@@ -146,8 +184,14 @@ def from_paths(paths: Sequence[str | os.PathLike[str]], batch_size: int, *, kind
     return Source(label, lambda: rebatch(chain([(s.name, s.open) for s in sources]), batch_size), total)
 
 
-def _open_file(path: str, batch_size: int, kind: str, fmt: str | None, options: dict[str, Any],
-               dictionary_columns: Sequence[str] = ()) -> Source:
+def _open_file(
+    path: str,
+    batch_size: int,
+    kind: str,
+    fmt: str | None,
+    options: dict[str, Any],
+    dictionary_columns: Sequence[str] = (),
+) -> Source:
     if not os.path.exists(path):
         raise InputError("no such file", source=path)
     if os.path.isdir(path):
@@ -170,8 +214,7 @@ def _open_file(path: str, batch_size: int, kind: str, fmt: str | None, options: 
         return from_jsonl(path, batch_size, kind=kind, **opts)
     if fmt in RDF_FORMATS:
         return from_rdf(path, batch_size, format=fmt, kind=kind, **opts)
-    raise InputError(f"unsupported file type (expected one of {', '.join(FORMATS)}; pass format=)",
-                     source=path)
+    raise InputError(f"unsupported file type (expected one of {', '.join(FORMATS)}; pass format=)", source=path)
 
 
 def _format_of(path: str) -> str:
@@ -184,8 +227,10 @@ def _format_of(path: str) -> str:
                 return "parquet"
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc}", source=path) from None
-    raise InputError(f"cannot tell the format from the file name (expected a suffix of "
-                     f"{', '.join(FORMATS)}; pass format=)", source=path)
+    raise InputError(
+        f"cannot tell the format from the file name (expected a suffix of {', '.join(FORMATS)}; pass format=)",
+        source=path,
+    )
 
 
 def _directory_files(directory: str) -> list[str]:

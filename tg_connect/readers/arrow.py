@@ -21,7 +21,8 @@ from .base import Source, input_error_array, rebatch, unencodable
 def is_arrow_producer(data: Any) -> bool:
     """Whether :func:`from_arrow` takes ``data``."""
     return isinstance(data, (pa.Table, pa.RecordBatch, pa.RecordBatchReader, ds.Dataset)) or hasattr(
-        data, "__arrow_c_stream__")
+        data, "__arrow_c_stream__"
+    )
 
 
 def from_arrow(data: Any, batch_size: int, name: str | None = None) -> Source:
@@ -37,8 +38,7 @@ def from_arrow(data: Any, batch_size: int, name: str | None = None) -> Source:
             total: int | None = dataset.count_rows()
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(f"cannot read the dataset: {exc}", source=name or "dataset") from None
-        return Source(name or "dataset", lambda: rebatch(dataset.to_batches(batch_size=batch_size), batch_size),
-                      total)
+        return Source(name or "dataset", lambda: rebatch(dataset.to_batches(batch_size=batch_size), batch_size), total)
     if isinstance(data, pa.RecordBatchReader):
         reader = data
     elif hasattr(data, "__arrow_c_stream__"):
@@ -69,8 +69,11 @@ def from_pandas(df: Any, batch_size: int) -> Source:
     names = [str(c) for c in df.columns]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise InputError(f"duplicate column names {duplicated}: a DataFrame column must be named once",
-                         source="DataFrame", column=duplicated[0])
+        raise InputError(
+            f"duplicate column names {duplicated}: a DataFrame column must be named once",
+            source="DataFrame",
+            column=duplicated[0],
+        )
     errors: dict[int, tuple[str | None, str]] = {}
     try:
         try:
@@ -86,11 +89,13 @@ def from_pandas(df: Any, batch_size: int) -> Source:
             except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
                 column = str(name)
                 break
-        raise InputError(f"DataFrame column cannot be converted to Arrow: {exc}", source="DataFrame",
-                         column=column) from None
+        raise InputError(
+            f"DataFrame column cannot be converted to Arrow: {exc}", source="DataFrame", column=column
+        ) from None
     if errors:
-        table = table.append_column(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE),
-                                    input_error_array(table.num_rows, errors))
+        table = table.append_column(
+            pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE), input_error_array(table.num_rows, errors)
+        )
     return from_arrow(table, batch_size, name="DataFrame")
 
 

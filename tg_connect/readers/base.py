@@ -127,8 +127,9 @@ def check_same_columns(first: pa.Schema, schema: pa.Schema, source: str) -> None
         if name not in old:
             raise InputError("column not in the first input", source=source, column=name)
         if old[name] != new[name]:
-            raise InputError(f"column has type {new[name]}; the first input has {old[name]}",
-                             source=source, column=name)
+            raise InputError(
+                f"column has type {new[name]}; the first input has {old[name]}", source=source, column=name
+            )
 
 
 def chain(parts: Sequence[tuple[str, Callable[[], Iterator[pa.RecordBatch]]]]) -> Iterator[pa.RecordBatch]:
@@ -163,19 +164,20 @@ def split_input_errors(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array 
     return batch.drop_columns([schemas.INPUT_ERROR]), batch.column(schemas.INPUT_ERROR)
 
 
-def with_input_errors(batch: pa.RecordBatch, errors: Mapping[int, tuple[str | None, str]],
-                      source: str | None = None) -> pa.RecordBatch:
+def with_input_errors(
+    batch: pa.RecordBatch, errors: Mapping[int, tuple[str | None, str]], source: str | None = None
+) -> pa.RecordBatch:
     """``batch`` with an :data:`~tg_connect.protocol.schemas.INPUT_ERROR` column marking the
     rows of ``errors`` (row in the batch -> ``(column, reason)``) as records the reader could
     not read; ``batch`` itself when there are none."""
     if not errors:
         return batch
-    return batch.append_column(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE),
-                               input_error_array(batch.num_rows, errors, source))
+    return batch.append_column(
+        pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE), input_error_array(batch.num_rows, errors, source)
+    )
 
 
-def input_error_array(rows: int, errors: Mapping[int, tuple[str | None, str]],
-                      source: str | None = None) -> pa.Array:
+def input_error_array(rows: int, errors: Mapping[int, tuple[str | None, str]], source: str | None = None) -> pa.Array:
     """An :data:`~tg_connect.protocol.schemas.INPUT_ERROR` column of ``rows`` rows, null but
     for the rows of ``errors`` (row -> ``(column, reason)``)."""
     values: list[dict[str, Any] | None] = [None] * rows
@@ -202,8 +204,9 @@ def interleave_unread(batch: pa.RecordBatch, unread: Sequence[tuple[int, Mapping
     field = pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE)
     good = batch.append_column(field, pa.nulls(n, schemas.INPUT_ERROR_TYPE))
     errors = pa.array([dict(error) for _, error in unread], schemas.INPUT_ERROR_TYPE)
-    placeholders = pa.RecordBatch.from_arrays([pa.nulls(k, f.type) for f in batch.schema] + [errors],
-                                              schema=good.schema)
+    placeholders = pa.RecordBatch.from_arrays(
+        [pa.nulls(k, f.type) for f in batch.schema] + [errors], schema=good.schema
+    )
     return _concat([good, placeholders]).take(pa.array(order))
 
 
@@ -215,8 +218,10 @@ def unencodable(value: Any) -> str | None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            return (f"a lone surrogate (\\u{ord(value[exc.start]):04x}) at character {exc.start}: not valid"
-                    " Unicode, so it cannot be sent as UTF-8")
+            return (
+                f"a lone surrogate (\\u{ord(value[exc.start]):04x}) at character {exc.start}: not valid"
+                " Unicode, so it cannot be sent as UTF-8"
+            )
         return None
     if isinstance(value, (list, tuple)):
         for item in value:

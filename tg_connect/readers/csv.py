@@ -92,14 +92,21 @@ def from_csv(
                 _to_text(raw.slice(batch.num_rows - len(placed)), name, rows, parse_vectors)
         if rows == 0:
             yield pa.RecordBatch.from_pylist([], schema=_text_schema(names, parse_vectors)).replace_schema_metadata(
-                _METADATA)
+                _METADATA
+            )
 
     return Source(name, lambda: rebatch(batches(), batch_size), None)
 
 
 class _Options:
-    def __init__(self, name: str, delimiter: str, quote_char: str | bool,
-                 column_names: Sequence[str] | None, compression: str | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        delimiter: str,
+        quote_char: str | bool,
+        column_names: Sequence[str] | None,
+        compression: str | None,
+    ) -> None:
         if len(delimiter) != 1:
             raise ValueError(f"delimiter must be one character, not {delimiter!r}")
         self.name = name
@@ -109,17 +116,26 @@ class _Options:
         self.compression = compression
         self.bad_rows: list[Any] = []
 
-    def open(self, block_size: int, column_types: dict[str, pa.DataType] | None,
-             use_threads: bool = True, skip_malformed: bool = False) -> pcsv.CSVStreamingReader:
+    def open(
+        self,
+        block_size: int,
+        column_types: dict[str, pa.DataType] | None,
+        use_threads: bool = True,
+        skip_malformed: bool = False,
+    ) -> pcsv.CSVStreamingReader:
         """A streaming reader; a malformed row stops it, or with ``skip_malformed`` is noted
         in ``bad_rows`` and skipped."""
         stream = pa.input_stream(self.name, compression=self.compression)
-        read = pcsv.ReadOptions(block_size=block_size, use_threads=use_threads,
-                                column_names=self.column_names)
-        parse = pcsv.ParseOptions(delimiter=self.delimiter, quote_char=self.quote_char, newlines_in_values=True,
-                                  invalid_row_handler=self._skip_row if skip_malformed else self._bad_row)
-        convert = pcsv.ConvertOptions(column_types=column_types, strings_can_be_null=True,
-                                      null_values=[""], quoted_strings_can_be_null=False)
+        read = pcsv.ReadOptions(block_size=block_size, use_threads=use_threads, column_names=self.column_names)
+        parse = pcsv.ParseOptions(
+            delimiter=self.delimiter,
+            quote_char=self.quote_char,
+            newlines_in_values=True,
+            invalid_row_handler=self._skip_row if skip_malformed else self._bad_row,
+        )
+        convert = pcsv.ConvertOptions(
+            column_types=column_types, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=False
+        )
         try:
             return pcsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
         except BaseException:
@@ -157,7 +173,7 @@ class _Options:
             try:
                 text, valid_to_end = data.decode("utf-8-sig"), True
             except UnicodeDecodeError as exc:  # bad bytes (or a character cut by the read)
-                text, valid_to_end = data[:exc.start].decode("utf-8-sig"), False
+                text, valid_to_end = data[: exc.start].decode("utf-8-sig"), False
             if not text.strip() and valid_to_end:
                 if at_end:
                     raise InputError("empty CSV file: no header row", source=self.name)
@@ -211,8 +227,10 @@ class _Malformed:
     def error(self, source: str) -> dict[str, Any]:
         """Its :data:`schemas.INPUT_ERROR` value."""
         shown = self.text if len(self.text) <= _SHOWN_TEXT else self.text[:_SHOWN_TEXT] + "..."
-        reason = (f"malformed CSV row at line {self.line}: Expected {self.expected} columns, got {self.actual};"
-                  f" the row: {shown!r}")
+        reason = (
+            f"malformed CSV row at line {self.line}: Expected {self.expected} columns, got {self.actual};"
+            f" the row: {shown!r}"
+        )
         return {"source": source, "column": None, "reason": reason, "text": self.text}
 
 
@@ -227,8 +245,9 @@ class _Recovery:
         # The physical lines of the header record (a quoted name may span lines).
         self.header_lines = (1 + sum(n.count("\n") for n in names)) if has_header else 0
 
-    def read(self, options: _Options, types: dict[str, pa.DataType],
-             block_size: int) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
+    def read(
+        self, options: _Options, types: dict[str, pa.DataType], block_size: int
+    ) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
         """The file from the start on one thread, skipping malformed rows; yields the good rows
         not yielded before, each batch with the malformed rows that go among them."""
         options.bad_rows = []
@@ -250,8 +269,9 @@ class _Recovery:
                 for before, index, row in here:
                     at = before - good  # good rows of this batch before it
                     line = lines + (int(ends[at - 1]) if at else 0) + 1
-                    out.append(_Malformed(at, index, line, str(row.text), int(row.expected_columns),
-                                          int(row.actual_columns)))
+                    out.append(
+                        _Malformed(at, index, line, str(row.text), int(row.expected_columns), int(row.actual_columns))
+                    )
                     lines += str(row.text).count("\n") + 1
                 lines += int(ends[-1]) if batch.num_rows else 0
                 yield from self._fresh(batch, good, out)
@@ -259,8 +279,16 @@ class _Recovery:
             self._note(options, pending, noted)  # a last block of malformed rows only yields no batch
             out = []
             for before, index, row in pending:  # after the last good row
-                out.append(_Malformed(before - good, index, lines + 1, str(row.text), int(row.expected_columns),
-                                      int(row.actual_columns)))
+                out.append(
+                    _Malformed(
+                        before - good,
+                        index,
+                        lines + 1,
+                        str(row.text),
+                        int(row.expected_columns),
+                        int(row.actual_columns),
+                    )
+                )
                 lines += str(row.text).count("\n") + 1
             if out:
                 empty = pa.RecordBatch.from_arrays([pa.array([], t) for t in types.values()], names=list(types))
@@ -277,13 +305,15 @@ class _Recovery:
             noted += 1
         return noted
 
-    def _fresh(self, batch: pa.RecordBatch, good: int,
-               malformed: list[_Malformed]) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
+    def _fresh(
+        self, batch: pa.RecordBatch, good: int, malformed: list[_Malformed]
+    ) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
         """The part of ``batch`` (whose first row is good row ``good`` of the file) and of its
         malformed rows not yielded before: records come in file order on every pass."""
         skip = max(0, min(self.good_done - good, batch.num_rows))
-        fresh = [dataclasses.replace(m, position=max(0, m.position - skip))
-                 for m in malformed if m.index >= self.bad_done]
+        fresh = [
+            dataclasses.replace(m, position=max(0, m.position - skip)) for m in malformed if m.index >= self.bad_done
+        ]
         if skip == batch.num_rows and not fresh:
             return
         self.good_done = max(self.good_done, good + batch.num_rows)
@@ -301,8 +331,9 @@ def _line_breaks(batch: pa.RecordBatch) -> np.ndarray:
     return total
 
 
-def _restarting(options: _Options, names: list[str],
-                block_size: int) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
+def _restarting(
+    options: _Options, names: list[str], block_size: int
+) -> Iterator[tuple[pa.RecordBatch, list[_Malformed]]]:
     """The file's raw batches (binary columns), each with the malformed rows that go among its
     rows (see :class:`_Recovery`); on a row longer than the block, start again with larger
     blocks and skip what was already yielded."""
@@ -335,14 +366,17 @@ def _restarting(options: _Options, names: list[str],
             raise InputError(f"cannot read the file after {done} rows: {exc}", source=options.name) from None
 
 
-def _open_checked(options: _Options, names: list[str], types: dict[str, pa.DataType],
-                  block_size: int) -> pcsv.CSVStreamingReader:
+def _open_checked(
+    options: _Options, names: list[str], types: dict[str, pa.DataType], block_size: int
+) -> pcsv.CSVStreamingReader:
     """The file opened with blocks of ``block_size``, its header checked to read as ``names``."""
     reader = options.open(block_size, types)
     if reader.schema.names != names:  # Python's csv and pyarrow read the header differently
         reader.close()
-        raise InputError(f"cannot read the header row consistently: {names} vs {reader.schema.names} "
-                         "(pass column_names=)", source=options.name)
+        raise InputError(
+            f"cannot read the header row consistently: {names} vs {reader.schema.names} (pass column_names=)",
+            source=options.name,
+        )
     return reader
 
 
@@ -359,8 +393,9 @@ def _after(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBa
 
 
 def _text_schema(names: list[str], parse_vectors: bool) -> pa.Schema:
-    return pa.schema([(n, pa.list_(pa.float32()) if parse_vectors and n == VECTOR_COLUMN else pa.string())
-                      for n in names])
+    return pa.schema(
+        [(n, pa.list_(pa.float32()) if parse_vectors and n == VECTOR_COLUMN else pa.string()) for n in names]
+    )
 
 
 def _to_text(raw: pa.RecordBatch, source: str, offset: int, parse_vectors: bool) -> pa.RecordBatch:
@@ -451,4 +486,3 @@ def parse_vector_text(text: pa.Array) -> tuple[pa.Array, int | None]:
     mask = pc.is_null(text)
     vectors = pa.ListArray.from_arrays(offsets, floats, mask=mask if text.null_count else None)
     return vectors, None
-

@@ -15,12 +15,24 @@ RDF_FORMATS: tuple[str, ...] = ("nt", "nq", "ttl", "trig")
 TEXT_FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl") + RDF_FORMATS
 
 _ALIASES = {
-    "parquet": "parquet", "pq": "parquet", "parq": "parquet",
-    "csv": "csv", "tsv": "tsv", "tab": "tsv",
-    "jsonl": "jsonl", "ndjson": "jsonl", "json-lines": "jsonl", "jsonlines": "jsonl",
-    "nt": "nt", "ntriples": "nt", "n-triples": "nt",
-    "nq": "nq", "nquads": "nq", "n-quads": "nq",
-    "ttl": "ttl", "turtle": "ttl",
+    "parquet": "parquet",
+    "pq": "parquet",
+    "parq": "parquet",
+    "csv": "csv",
+    "tsv": "tsv",
+    "tab": "tsv",
+    "jsonl": "jsonl",
+    "ndjson": "jsonl",
+    "json-lines": "jsonl",
+    "jsonlines": "jsonl",
+    "nt": "nt",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "nq": "nq",
+    "nquads": "nq",
+    "n-quads": "nq",
+    "ttl": "ttl",
+    "turtle": "ttl",
     "trig": "trig",
 }
 COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd"}

@@ -163,8 +163,9 @@ class _Lines:
         cut = 0
         while cut == 0:
             if sum(len(p) for p in pieces) > MAX_BLOCK_SIZE:
-                raise InputError(f"line {line} or a later one is longer than {MAX_BLOCK_SIZE:,} bytes",
-                                 source=self.name)
+                raise InputError(
+                    f"line {line} or a later one is longer than {MAX_BLOCK_SIZE:,} bytes", source=self.name
+                )
             data = self.raw.read(self.block_size)
             if not data:
                 return b"".join(pieces), b""  # the end of the file
@@ -208,14 +209,16 @@ class _Block:
 
     def _parse(self, data: bytes) -> pa.Table:
         # One pyarrow block for the whole text: a block ends at a line end, so no line straddles.
-        return pj.read_json(pa.BufferReader(data),
-                            read_options=pj.ReadOptions(block_size=len(data) + 1, use_threads=False),
-                            parse_options=pj.ParseOptions(explicit_schema=self.schema))
+        return pj.read_json(
+            pa.BufferReader(data),
+            read_options=pj.ReadOptions(block_size=len(data) + 1, use_threads=False),
+            parse_options=pj.ParseOptions(explicit_schema=self.schema),
+        )
 
     def _search(self, starts: np.ndarray, lo: int, hi: int, parts: list[pa.Table | _Bad]) -> None:
         """Parse lines ``lo..hi`` (exclusive), halving any part that fails down to its bad
         lines; the parsed tables and the bad lines go to ``parts`` in line order."""
-        text = self.data[int(starts[lo]):int(starts[hi])]
+        text = self.data[int(starts[lo]) : int(starts[hi])]
         if not text.strip():
             return  # blank lines: no rows
         if _NULL_FIRST.match(text):  # pyarrow must not see it (see _NULL_FIRST): halve without parsing
@@ -243,23 +246,38 @@ class _Block:
             try:
                 schema = pa.unify_schemas([t.schema for t in tables], promote_options="permissive")
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise InputError(f"a key first seen after line {self.first_line} has values of different JSON"
-                                 f" types: {exc}", source=self.name) from None
+                raise InputError(
+                    f"a key first seen after line {self.first_line} has values of different JSON types: {exc}",
+                    source=self.name,
+                ) from None
         pieces: list[pa.Table] = []
         for part in parts:
             if isinstance(part, pa.Table):
                 error = pa.nulls(part.num_rows, schemas.INPUT_ERROR_TYPE)
                 pieces.append(part.append_column(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE), error))
                 continue
-            raw = self.data[int(starts[part.index]):int(starts[part.index + 1])]
+            raw = self.data[int(starts[part.index]) : int(starts[part.index + 1])]
             line = self.first_line + part.index
-            column, reason = _diagnose(raw, line, part.message, last=int(starts[part.index + 1]) == len(self.data)
-                                       and not raw.endswith(b"\n"))
-            error = pa.array([{"source": self.name, "column": column, "reason": reason,
-                               "text": raw.rstrip(b"\r\n").decode("utf-8")}], schemas.INPUT_ERROR_TYPE)
+            column, reason = _diagnose(
+                raw, line, part.message, last=int(starts[part.index + 1]) == len(self.data) and not raw.endswith(b"\n")
+            )
+            error = pa.array(
+                [
+                    {
+                        "source": self.name,
+                        "column": column,
+                        "reason": reason,
+                        "text": raw.rstrip(b"\r\n").decode("utf-8"),
+                    }
+                ],
+                schemas.INPUT_ERROR_TYPE,
+            )
             columns = [pa.nulls(1, f.type) for f in schema] + [error]
-            pieces.append(pa.Table.from_arrays(columns, schema=schema.append(
-                pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE))))
+            pieces.append(
+                pa.Table.from_arrays(
+                    columns, schema=schema.append(pa.field(schemas.INPUT_ERROR, schemas.INPUT_ERROR_TYPE))
+                )
+            )
         table = pa.concat_tables(pieces, promote_options="permissive")
         batches: list[pa.RecordBatch] = table.combine_chunks().to_batches()
         return batches
@@ -282,8 +300,10 @@ def _diagnose(raw: bytes, line: int, message: str, last: bool) -> tuple[str | No
     for key, value in obj.items():
         surrogate = _lone_surrogate(value)
         if surrogate is not None:
-            return key, (f"a lone surrogate ({surrogate}) in a JSON string at line {line}: not valid Unicode,"
-                         " so it cannot be sent as UTF-8")
+            return key, (
+                f"a lone surrogate ({surrogate}) in a JSON string at line {line}: not valid Unicode,"
+                " so it cannot be sent as UTF-8"
+            )
         if _has_infinity(value):
             return key, f"a number too large for a double (beyond about ±1.8e308) at line {line}"
     found = _COLUMN.search(message)

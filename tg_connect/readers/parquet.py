@@ -56,16 +56,21 @@ def from_parquet(path: str | os.PathLike[str], batch_size: int, dictionary_colum
                 if rows == 0:
                     yield pa.RecordBatch.from_pylist([], schema=f.schema_arrow)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"Parquet file is corrupt part way, after {rows} good rows: {exc}",
-                             source=name, row=rows) from None
+            raise InputError(
+                f"Parquet file is corrupt part way, after {rows} good rows: {exc}", source=name, row=rows
+            ) from None
 
     # Row groups rarely hold a multiple of batch_size rows: their remainders pass on as
     # smaller batches rather than being copied together with the next group's rows.
     return Source(name, lambda: rebatch(batches(), batch_size, min_rows=batch_size // 2), total)
 
 
-def from_parquet_files(paths: Sequence[str | os.PathLike[str]], batch_size: int, name: str | None = None,
-                       dictionary_columns: Sequence[str] = ()) -> Source:
+def from_parquet_files(
+    paths: Sequence[str | os.PathLike[str]],
+    batch_size: int,
+    name: str | None = None,
+    dictionary_columns: Sequence[str] = (),
+) -> Source:
     """A source over several Parquet files in order, through :mod:`pyarrow.dataset`.
 
     Every file must have the first file's columns and types (the order may differ); a file
@@ -88,8 +93,7 @@ def from_parquet_files(paths: Sequence[str | os.PathLike[str]], batch_size: int,
     return Source(label, batches, _total_rows(fragments))
 
 
-def _fragments(names: list[str], dictionary_columns: Sequence[str], name: str | None
-               ) -> list[ds.ParquetFileFragment]:
+def _fragments(names: list[str], dictionary_columns: Sequence[str], name: str | None) -> list[ds.ParquetFileFragment]:
     """The files as dataset fragments, in order; an unreadable footer is an error naming its file."""
     try:
         options = ds.ParquetReadOptions(dictionary_columns=list(dictionary_columns))
@@ -126,5 +130,6 @@ def _fragment_batches(fragment: ds.ParquetFileFragment, batch_size: int) -> Iter
         if rows == 0:
             yield pa.RecordBatch.from_pylist([], schema=fragment.physical_schema)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"Parquet file is corrupt part way, after {rows} good rows: {exc}",
-                         source=fragment.path, row=rows) from None
+        raise InputError(
+            f"Parquet file is corrupt part way, after {rows} good rows: {exc}", source=fragment.path, row=rows
+        ) from None

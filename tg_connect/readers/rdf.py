@@ -106,8 +106,9 @@ def _stream(name: str, compression: str | None) -> tuple[bool, pa.NativeFile | N
         raise InputError(f"cannot read the file: {exc}", source=name) from None
 
 
-def _parser(name: str, stream: pa.NativeFile | None, bom: bool, rdf_format: ox.RdfFormat, base_iri: str | None,
-            lenient: bool) -> Any:
+def _parser(
+    name: str, stream: pa.NativeFile | None, bom: bool, rdf_format: ox.RdfFormat, base_iri: str | None, lenient: bool
+) -> Any:
     """pyoxigraph's quad parser over ``stream``, or over the file ``name`` when there is none."""
     if stream is not None and bom:
         stream.read(len(_BOM))  # a byte order mark (Windows editors write one) is no text
@@ -134,8 +135,11 @@ def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = Tru
         except SyntaxError as exc:
             error = _syntax_error(exc, name, rows + len(columns.s))
         except (OSError, ValueError) as exc:
-            error = InputError(f"cannot read the file after {rows + len(columns.s)} triples: {exc}", source=name,
-                               row=rows + len(columns.s))
+            error = InputError(
+                f"cannot read the file after {rows + len(columns.s)} triples: {exc}",
+                source=name,
+                row=rows + len(columns.s),
+            )
         n = len(columns.s)
         if n or (rows == 0 and error is None):
             yield columns.batch()
@@ -167,9 +171,17 @@ class _Columns:
         n = len(self.s)
         iri = pa.array([IRI] * n, pa.string()) if n else pa.array([], pa.string())
         return pa.RecordBatch.from_arrays(
-            [pa.array(self.s, pa.string()), pa.array(self.s_type, pa.string()), pa.array(self.p, pa.string()), iri,
-             pa.array(self.o, pa.string()), pa.array(self.o_type, pa.string()), pa.array(self.o_dt, pa.string()),
-             pa.array(self.o_ln, pa.string()), pa.array(self.g, pa.string())],
+            [
+                pa.array(self.s, pa.string()),
+                pa.array(self.s_type, pa.string()),
+                pa.array(self.p, pa.string()),
+                iri,
+                pa.array(self.o, pa.string()),
+                pa.array(self.o_type, pa.string()),
+                pa.array(self.o_dt, pa.string()),
+                pa.array(self.o_ln, pa.string()),
+                pa.array(self.g, pa.string()),
+            ],
             schema=schemas.TRIPLES,
         )
 
@@ -186,8 +198,9 @@ class _Datatypes(dict[str, str | None]):
 _TERM_KINDS: dict[type, str] = {ox.NamedNode: IRI, ox.BlankNode: BLANK, ox.Literal: LITERAL, ox.Triple: TRIPLE}
 
 
-def _fill(columns: _Columns, quads: Iterator[Any], batch_size: int, graphs: bool, datatypes: _Datatypes,
-          name: str, rows: int) -> InputError | None:
+def _fill(
+    columns: _Columns, quads: Iterator[Any], batch_size: int, graphs: bool, datatypes: _Datatypes, name: str, rows: int
+) -> InputError | None:
     """Add up to ``batch_size`` quads' terms to ``columns``; the error (a blank node graph name)
     that stops the read before the quads run out, if any.
 
@@ -223,8 +236,12 @@ def _fill(columns: _Columns, quads: Iterator[Any], batch_size: int, graphs: bool
                 g_add(graph.value)
             else:
                 columns.drop_last()
-                return InputError(f"a blank node graph name (_:{graph.value}) cannot be loaded: "
-                                  "graphs are named by IRIs", source=name, column="g", row=rows + size())
+                return InputError(
+                    f"a blank node graph name (_:{graph.value}) cannot be loaded: graphs are named by IRIs",
+                    source=name,
+                    column="g",
+                    row=rows + size(),
+                )
         else:
             g_add(None)
         if size() == batch_size:

@@ -61,8 +61,9 @@ def from_records(data: Iterable[Any], batch_size: int, name: str | None = None) 
         elif isinstance(first, Mapping):
             yield from _generic(records, batch_size, label, _mapping_fields)
         else:
-            raise InputError(f"records must be Triples, dataclasses or dicts, not {type(first).__name__}",
-                             source=label, row=0)
+            raise InputError(
+                f"records must be Triples, dataclasses or dicts, not {type(first).__name__}", source=label, row=0
+            )
 
     return Source(label, batches, total)
 
@@ -111,8 +112,9 @@ def _mapping_fields(record: Any) -> dict[str, Any]:
     return {str(k): v for k, v in record.items()}
 
 
-def _generic(records: Iterator[Any], batch_size: int, name: str,
-             fields: Callable[[Any], dict[str, Any]]) -> Iterator[pa.RecordBatch]:
+def _generic(
+    records: Iterator[Any], batch_size: int, name: str, fields: Callable[[Any], dict[str, Any]]
+) -> Iterator[pa.RecordBatch]:
     schema: pa.Schema | None = None
     columns: list[str] | None = None
     row = 0
@@ -136,8 +138,9 @@ def _generic(records: Iterator[Any], batch_size: int, name: str,
             return
 
 
-def _flat_fields(chunk: list[Any], fields: Callable[[Any], dict[str, Any]], name: str,
-                 row: int) -> list[dict[str, Any]]:
+def _flat_fields(
+    chunk: list[Any], fields: Callable[[Any], dict[str, Any]], name: str, row: int
+) -> list[dict[str, Any]]:
     """Each record's fields, terms flattened into value and kind columns; ``row``: the first's."""
     flat: list[dict[str, Any]] = []
     for i, record in enumerate(chunk):
@@ -161,12 +164,17 @@ def _check_known(flat: list[dict[str, Any]], columns: list[str], name: str, row:
     for i, values in enumerate(flat):
         for key in values:
             if key not in known:
-                raise InputError("field not in the first batch of records", source=name,
-                                 column=key, row=row + i)
+                raise InputError("field not in the first batch of records", source=name, column=key, row=row + i)
 
 
-def _column(flat: list[dict[str, Any]], column: str, schema: pa.Schema | None,
-            errors: dict[int, tuple[str | None, str]], name: str, row: int) -> pa.Array:
+def _column(
+    flat: list[dict[str, Any]],
+    column: str,
+    schema: pa.Schema | None,
+    errors: dict[int, tuple[str | None, str]],
+    name: str,
+    row: int,
+) -> pa.Array:
     """One column of the records as an Arrow array: of the type the first batch gave it (a
     first batch of nulls only: strings); values that do not convert are an error naming the row."""
     values_of = [values.get(column) for values in flat]
@@ -181,12 +189,14 @@ def _column(flat: list[dict[str, Any]], column: str, schema: pa.Schema | None,
         if schema is not None:
             expected = f"; the first batch has {schema.field(column).type}"
             at = row + _first_unconvertible(values_of, schema.field(column).type)
-        raise InputError(f"values cannot be converted to Arrow{expected}: {exc}", source=name,
-                         column=column, row=at) from None
+        raise InputError(
+            f"values cannot be converted to Arrow{expected}: {exc}", source=name, column=column, row=at
+        ) from None
 
 
-def _array(values: list[Any], type_: pa.DataType | None, column: str,
-           errors: dict[int, tuple[str | None, str]]) -> pa.Array:
+def _array(
+    values: list[Any], type_: pa.DataType | None, column: str, errors: dict[int, tuple[str | None, str]]
+) -> pa.Array:
     """``values`` as an Arrow array; a value that cannot be UTF-8 (a lone surrogate) becomes
     null and its row goes to ``errors`` (Python looks at the values only when Arrow fails)."""
     try:

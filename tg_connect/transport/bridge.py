@@ -113,9 +113,14 @@ async def _pump(agen: AsyncIterator[Any], hand_over: Callable[[str, Any], asynci
             await aclose()
 
 
-def _consume(items: collections.deque[tuple[str, Any]], ready: threading.Condition, limit: int,
-             space: list[asyncio.Future[None]], make_room: Callable[[], Any],
-             task_future: concurrent.futures.Future[None]) -> Iterator[Any]:
+def _consume(
+    items: collections.deque[tuple[str, Any]],
+    ready: threading.Condition,
+    limit: int,
+    space: list[asyncio.Future[None]],
+    make_room: Callable[[], Any],
+    task_future: concurrent.futures.Future[None],
+) -> Iterator[Any]:
     """The consumer's side: take the items handed over (waking the producer once half of
     ``limit`` is free) until the end or an error; closing this cancels the producer."""
     try:

@@ -127,15 +127,17 @@ async def open_websocket(
 
 def no_answer(endpoint: str, detail: object) -> GatewayConnectionError:
     """The error for a gateway that does not answer at all, saying what to check."""
-    return GatewayConnectionError(f"nothing answers at {endpoint} ({detail}): is the gateway running?"
-                                  " pass url= or set TRUSTGRAPH_URL")
+    return GatewayConnectionError(
+        f"nothing answers at {endpoint} ({detail}): is the gateway running? pass url= or set TRUSTGRAPH_URL"
+    )
 
 
 def is_keepalive_timeout(exc: ConnectionClosed) -> bool:
     """Whether websockets closed the connection because a keepalive ping went unanswered."""
     sent = exc.sent
-    return (exc.rcvd is None and sent is not None and sent.code == CloseCode.INTERNAL_ERROR
-            and "keepalive" in sent.reason)
+    return (
+        exc.rcvd is None and sent is not None and sent.code == CloseCode.INTERNAL_ERROR and "keepalive" in sent.reason
+    )
 
 
 def close_reason(exc: ConnectionClosed) -> str:
@@ -226,8 +228,9 @@ class deadline:
         else:
             self._handle = self._loop.call_at(self._at, self._check)
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._handle is not None:
             self._handle.cancel()
         if self.expired and exc_type is asyncio.CancelledError:

@@ -55,8 +55,9 @@ def quick_close(timeout: float) -> float:
     return min(timeout / 4, 10.0)
 
 
-async def open_authenticated(url: str, token: str | None, *, verify: bool, timeout: float, **ws_options: Any
-                             ) -> tuple[ClientConnection, mux.AuthResult]:
+async def open_authenticated(
+    url: str, token: str | None, *, verify: bool, timeout: float, **ws_options: Any
+) -> tuple[ClientConnection, mux.AuthResult]:
     """Open ``url`` (an ``/api/v1/socket`` URL) and pass its first-frame authentication.
 
     The handshake and the auth reply together must come within ``timeout`` (one deadline, so
@@ -126,8 +127,15 @@ class _Request:
 
     __slots__ = ("client", "service", "body", "flow", "workspace", "check", "channel", "loop", "ended")
 
-    def __init__(self, client: AsyncMuxClient, service: str, body: Mapping[str, Any], flow: str | None,
-                 workspace: str | None, check: bool) -> None:
+    def __init__(
+        self,
+        client: AsyncMuxClient,
+        service: str,
+        body: Mapping[str, Any],
+        flow: str | None,
+        workspace: str | None,
+        check: bool,
+    ) -> None:
         self.client = client
         self.service = service
         self.body = body
@@ -201,8 +209,16 @@ class _Request:
 class AsyncMuxClient:
     """Requests over one multiplexed socket. Create and use it on one event loop."""
 
-    def __init__(self, url: str, token: str | None, *, timeout: float = 60.0, verify: bool = True,
-                 workspace: str | None = None, queue_size: int = 32) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        timeout: float = 60.0,
+        verify: bool = True,
+        workspace: str | None = None,
+        queue_size: int = 32,
+    ) -> None:
         self.url = ws_base(url) + SOCKET_PATH
         self._token = token
         self.timeout = timeout
@@ -235,8 +251,9 @@ class AsyncMuxClient:
         async with self._connect_lock:
             if self._ws is not None and self._reader is not None and not self._reader.done():
                 return self._ws
-            ws, result = await open_authenticated(self.url, self._token, verify=self.verify, timeout=self.timeout,
-                                                  close_timeout=quick_close(self.timeout))
+            ws, result = await open_authenticated(
+                self.url, self._token, verify=self.verify, timeout=self.timeout, close_timeout=quick_close(self.timeout)
+            )
             self.default_workspace = result.default_workspace
             self._closing = False
             self._dropped = None
@@ -267,8 +284,11 @@ class AsyncMuxClient:
                         return
         except ConnectionClosed as exc:
             stalled = is_keepalive_timeout(exc)
-            reason = f"{close_reason(exc)} ({exc})" if not stalled else \
-                f"{close_reason(exc)} within {keepalive(self.timeout)} s"
+            reason = (
+                f"{close_reason(exc)} ({exc})"
+                if not stalled
+                else f"{close_reason(exc)} within {keepalive(self.timeout)} s"
+            )
         except (ProtocolError, ValueError) as exc:
             reason = f"the gateway sent a malformed frame ({exc})"
             await ws.close()
@@ -286,8 +306,9 @@ class AsyncMuxClient:
             if channel is not None:
                 channel.push((_CLOSED, reason, stalled))
 
-    async def open_channel(self, service: str, body: Mapping[str, Any], flow: str | None,
-                           workspace: str | None) -> _Channel:
+    async def open_channel(
+        self, service: str, body: Mapping[str, Any], flow: str | None, workspace: str | None
+    ) -> _Channel:
         """Register a request and send it now, or queue it until a slot frees."""
         ws = await self._connection()
         request = self.requests.add(service, body, flow, workspace)
@@ -300,7 +321,8 @@ class AsyncMuxClient:
         except ConnectionClosed as exc:
             self.end(channel)
             raise GatewayConnectionError(
-                f"{self.url}: lost before {service} request {request.rid} was sent: {exc}") from None
+                f"{self.url}: lost before {service} request {request.rid} was sent: {exc}"
+            ) from None
         except BaseException:
             self.end(channel)
             raise
@@ -368,8 +390,9 @@ class AsyncMuxClient:
             try:
                 if await waiter is _EXPIRED and not channel.frames:
                     self._suspect()
-                    raise GatewayTimeoutError(f"{service} request {channel.request.rid}: no frame from {self.url}"
-                                              f" within {self.timeout} s")
+                    raise GatewayTimeoutError(
+                        f"{service} request {channel.request.rid}: no frame from {self.url} within {self.timeout} s"
+                    )
             finally:
                 channel.waiter = None
                 self._waiting.discard(channel)
@@ -434,8 +457,9 @@ class AsyncMuxClient:
         """
         return _Request(self, service, request, flow, workspace or self.workspace, check)
 
-    async def request(self, service: str, request: Mapping[str, Any], *, flow: str | None = None,
-                      workspace: str | None = None) -> list[Mapping[str, Any]]:
+    async def request(
+        self, service: str, request: Mapping[str, Any], *, flow: str | None = None, workspace: str | None = None
+    ) -> list[Mapping[str, Any]]:
         """All responses of one request, collected."""
         return [r async for r in self.stream(service, request, flow=flow, workspace=workspace)]
 

@@ -34,13 +34,24 @@ from .parquet import write_parquet, write_parquet_file, write_parquet_files
 from .rdf import write_rdf
 
 __all__ = [
-    "FORMATS", "WriteResult", "write", "write_parquet", "write_parquet_file", "write_parquet_files",
-    "write_csv", "write_jsonl", "write_rdf", "to_pandas", "to_polars", "to_table",
+    "FORMATS",
+    "WriteResult",
+    "write",
+    "write_parquet",
+    "write_parquet_file",
+    "write_parquet_files",
+    "write_csv",
+    "write_jsonl",
+    "write_rdf",
+    "to_pandas",
+    "to_polars",
+    "to_table",
 ]
 
 
-def write(reader: Any, dest: Destination, *, format: str | None = None, kind: str = "triples",
-          **options: Any) -> WriteResult:
+def write(
+    reader: Any, dest: Destination, *, format: str | None = None, kind: str = "triples", **options: Any
+) -> WriteResult:
     """Write a stream of record batches to ``dest``; returns the rows and files written.
 
     ``reader`` is a :class:`pyarrow.RecordBatchReader` (or a table, batch, or any
@@ -78,19 +89,20 @@ def write(reader: Any, dest: Destination, *, format: str | None = None, kind: st
     return _write_text(reader, dest, fmt, kind_name, options)
 
 
-def _write_rolling(reader: Any, path: str, fmt: str | None, rolling: int | None,
-                   options: dict[str, Any]) -> WriteResult:
+def _write_rolling(
+    reader: Any, path: str, fmt: str | None, rolling: int | None, options: dict[str, Any]
+) -> WriteResult:
     """Rolling Parquet files under ``path`` (a directory or a ``{i}`` pattern)."""
     if (fmt or "parquet") != "parquet":
-        raise ValueError("rolling files (max_rows_per_file=, a directory or a {i} pattern) "
-                         "are written as Parquet only")
+        raise ValueError("rolling files (max_rows_per_file=, a directory or a {i} pattern) are written as Parquet only")
     if rolling is None:
         raise ValueError(f"{path!r} is a directory or a {{i}} pattern: pass max_rows_per_file=")
     return write_parquet_files(reader, path, rolling, **options)
 
 
-def _write_text(reader: Any, dest: Destination, fmt: str, kind_name: schemas.Kind,
-                options: dict[str, Any]) -> WriteResult:
+def _write_text(
+    reader: Any, dest: Destination, fmt: str, kind_name: schemas.Kind, options: dict[str, Any]
+) -> WriteResult:
     """``dest`` in one of the text formats: CSV/TSV, JSON Lines or RDF."""
     if fmt in ("csv", "tsv"):
         if fmt == "tsv":

@@ -46,8 +46,9 @@ def _csv_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def write_csv(reader: pa.RecordBatchReader, dest: Destination, *, delimiter: str = ",",
-              compression: str | None = None) -> WriteResult:
+def write_csv(
+    reader: pa.RecordBatchReader, dest: Destination, *, delimiter: str = ",", compression: str | None = None
+) -> WriteResult:
     """Stream ``reader`` into a CSV file (``delimiter="\\t"`` for TSV); memory stays one batch."""
     reader = as_reader(reader)
     name = dest_name(dest)

@@ -32,6 +32,5 @@ def to_polars(reader: Any) -> Any:
     try:
         import polars
     except ImportError:
-        raise ImportError("to_polars needs polars, which tg_connect does not install: "
-                          "pip install polars") from None
+        raise ImportError("to_polars needs polars, which tg_connect does not install: pip install polars") from None
     return polars.from_arrow(to_table(reader))

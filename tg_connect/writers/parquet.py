@@ -98,8 +98,9 @@ def existing_parts(dest: str | os.PathLike[str]) -> list[str]:
     return sorted(glob.glob(glob.escape(os.path.dirname(pattern)) + os.sep + os.path.basename(pattern)))
 
 
-def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[str], max_rows_per_file: int,
-                        **options: Any) -> WriteResult:
+def write_parquet_files(
+    reader: pa.RecordBatchReader, dest: str | os.PathLike[str], max_rows_per_file: int, **options: Any
+) -> WriteResult:
     """Stream ``reader`` into rolling Parquet files of at most ``max_rows_per_file`` rows each.
 
     ``dest`` is a directory (created if needed, even when named ``x.parquet``; files
@@ -117,8 +118,10 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
     stale = existing_parts(dest)
     if stale:
         # A reader of the directory would mix old parts with new ones: refuse rather than guess.
-        raise FileExistsError(f"{os.fspath(dest)!r} already holds part files ({os.path.basename(stale[0])}...): "
-                              "remove them or write elsewhere")
+        raise FileExistsError(
+            f"{os.fspath(dest)!r} already holds part files ({os.path.basename(stale[0])}...): "
+            "remove them or write elsewhere"
+        )
     result = WriteResult()
     schema = reader.schema
     part: _Part | None = None
@@ -145,8 +148,7 @@ def write_parquet_files(reader: pa.RecordBatchReader, dest: str | os.PathLike[st
     return result
 
 
-def _cut_into_parts(batches: Iterable[pa.RecordBatch], max_rows_per_file: int
-                    ) -> Iterator[tuple[int, pa.RecordBatch]]:
+def _cut_into_parts(batches: Iterable[pa.RecordBatch], max_rows_per_file: int) -> Iterator[tuple[int, pa.RecordBatch]]:
     """Batches cut at file boundaries: yields (part index, batch)."""
     index, in_part = 0, 0
     for batch in batches:

@@ -117,8 +117,17 @@ def write_rdf(
             conformed = conformer.conform(batch, offset)
             conformed.raise_error()
             cols = conformed.batch.to_pydict()
-            rows = zip(cols["s"], cols["s_type"], cols["p"], cols["o"], cols["o_type"],
-                       cols["o_datatype"], cols["o_language"], cols["g"], strict=True)
+            rows = zip(
+                cols["s"],
+                cols["s_type"],
+                cols["p"],
+                cols["o"],
+                cols["o_type"],
+                cols["o_datatype"],
+                cols["o_language"],
+                cols["g"],
+                strict=True,
+            )
             for i, (s, st, p, o, ot, odt, oln, g) in enumerate(rows):
                 column = "s"
                 try:
@@ -135,18 +144,22 @@ def write_rdf(
                         yield ox.Quad(subject, predicate, obj, graph)
                     else:
                         if g and not drop_graphs:
-                            raise ValueError(f"{_NAMES[format]} has no named graphs (write N-Quads or "
-                                             "TriG to keep them, or pass drop_graphs=True)")
+                            raise ValueError(
+                                f"{_NAMES[format]} has no named graphs (write N-Quads or "
+                                "TriG to keep them, or pass drop_graphs=True)"
+                            )
                         yield ox.Triple(subject, predicate, obj)
                 except (ValueError, TypeError) as exc:
-                    raise InputError(f"cannot be written as {_NAMES[format]}: {exc}", source=name,
-                                     column=column, row=offset + i) from None
+                    raise InputError(
+                        f"cannot be written as {_NAMES[format]}: {exc}", source=name, column=column, row=offset + i
+                    ) from None
             offset += batch.num_rows
             counter[0] = offset
 
     with open_output(dest, compression) as out:
-        ox.serialize(terms(), out, RDF_FORMATS[format], prefixes=dict(prefixes) if prefixes else None,
-                     base_iri=base_iri)
+        ox.serialize(
+            terms(), out, RDF_FORMATS[format], prefixes=dict(prefixes) if prefixes else None, base_iri=base_iri
+        )
     return WriteResult(counter[0], [] if is_file_object(dest) else [name])
 
 

@@ -54,8 +54,9 @@ def json_arrays(arr: pa.Array, column: str, non_finite: str = "null") -> pa.Arra
         size = arr.type.list_size
         flat = arr.flatten()  # honours the array's offset
         offsets = pa.array(range(0, (len(arr) + 1) * size, size), pa.int32())
-        lists = pa.ListArray.from_arrays(offsets, json_values(flat, column, non_finite),
-                                         mask=pc.is_null(arr) if arr.null_count else None)
+        lists = pa.ListArray.from_arrays(
+            offsets, json_values(flat, column, non_finite), mask=pc.is_null(arr) if arr.null_count else None
+        )
     else:
         offsets = arr.offsets
         values = json_values(arr.values, column, non_finite)

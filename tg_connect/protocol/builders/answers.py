@@ -73,8 +73,16 @@ def _text_chunks(service_name: str, key: str) -> Callable[[Mapping[str, Any]], l
             except json.JSONDecodeError:
                 raise ProtocolError(f"{service_name}: 'object' is not JSON text") from None
         content = text if isinstance(text, str) else (obj if isinstance(obj, str) else json.dumps(obj))
-        return [TextChunk(content=content, end_of_message=bool(response.get("end_of_stream")),
-                          end_of_stream=bool(response.get("end_of_stream", True)), object=parsed, **usage_of(response))]
+        return [
+            TextChunk(
+                content=content,
+                end_of_message=bool(response.get("end_of_stream")),
+                end_of_stream=bool(response.get("end_of_stream", True)),
+                object=parsed,
+                **usage_of(response),
+            )
+        ]
+
     return parse
 
 
@@ -88,8 +96,9 @@ def _collect_text(chunks: Sequence[TextChunk]) -> Answer:
 
 
 @method("flow-instance", example={"system": "", "prompt": "hello"})
-def text_completion(system: str, prompt: str, *, streaming: bool = False,
-                    **kw: Unpack[TextCompletionOptions]) -> Call[TextChunk, Answer]:
+def text_completion(
+    system: str, prompt: str, *, streaming: bool = False, **kw: Unpack[TextCompletionOptions]
+) -> Call[TextChunk, Answer]:
     """The flow's LLM: an :class:`Answer` (a str with usage), or :class:`TextChunk` s."""
     check_known("text_completion", kw, TextCompletionOptions)
     body: dict[str, Any] = {"system": check_str("system", system, empty=True), "prompt": check_str("prompt", prompt)}
@@ -97,27 +106,41 @@ def text_completion(system: str, prompt: str, *, streaming: bool = False,
     schema = kw.get("schema")
     if schema is not None:
         body["schema"] = check_mapping("schema", schema)
-    return Call(SERVICES["text-completion"], body, _text_chunks("text-completion", "response"), _collect_text,
-                streaming=check_bool("streaming", streaming))
+    return Call(
+        SERVICES["text-completion"],
+        body,
+        _text_chunks("text-completion", "response"),
+        _collect_text,
+        streaming=check_bool("streaming", streaming),
+    )
 
 
 @method("flow-instance")
 def list_models() -> Call[Mapping[str, Any], list[ModelInfo]]:
     """The models of the flow's LLM (text-completion ``list-models``)."""
+
     def convert(r: Mapping[str, Any]) -> list[ModelInfo]:
         out = []
         for m in r.get("models") or []:
             if isinstance(m, Mapping):
                 ctx = m.get("context_length")
-                out.append(ModelInfo(str(m.get("id") or ""), m.get("name") if isinstance(m.get("name"), str) else None,
-                                     opt_int(ctx), dict(m)))
+                out.append(
+                    ModelInfo(
+                        str(m.get("id") or ""),
+                        m.get("name") if isinstance(m.get("name"), str) else None,
+                        opt_int(ctx),
+                        dict(m),
+                    )
+                )
         return out
+
     return call_single("text-completion", {"operation": "list-models"}, convert, ("models",))
 
 
 @method("flow-instance")
-def prompt(id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False,
-           **kw: Unpack[PromptOptions]) -> Call[TextChunk, Answer]:
+def prompt(
+    id: str, variables: Mapping[str, Any] | None = None, *, streaming: bool = False, **kw: Unpack[PromptOptions]
+) -> Call[TextChunk, Answer]:
     """A prompt template; a JSON template's value is ``answer.object``.
 
     ``variables`` are any JSON values; ``terms`` are already JSON-encoded strings."""
@@ -130,15 +153,33 @@ def prompt(id: str, variables: Mapping[str, Any] | None = None, *, streaming: bo
         body["terms"] = {k: check_str(f"terms[{k!r}]", v, empty=True) for k, v in check_mapping("terms", terms).items()}
     else:
         body["variables"] = check_mapping("variables", variables or {})
-    return Call(SERVICES["prompt"], body, _text_chunks("prompt", "text"), _collect_text,
-                streaming=check_bool("streaming", streaming))
+    return Call(
+        SERVICES["prompt"],
+        body,
+        _text_chunks("prompt", "text"),
+        _collect_text,
+        streaming=check_bool("streaming", streaming),
+    )
 
 
 # -- agent ---------------------------------------------------------------------------------
 
-AGENT_FIELDS = ("question", "state", "group", "history", "collection", "session_id", "conversation_id",
-                "pattern", "task_type", "framing", "correlation_id", "parent_session_id", "subagent_goal",
-                "expected_siblings")
+AGENT_FIELDS = (
+    "question",
+    "state",
+    "group",
+    "history",
+    "collection",
+    "session_id",
+    "conversation_id",
+    "pattern",
+    "task_type",
+    "framing",
+    "correlation_id",
+    "parent_session_id",
+    "subagent_goal",
+    "expected_siblings",
+)
 
 
 def _agent_chunks(response: Mapping[str, Any]) -> list[AgentChunk]:
@@ -154,8 +195,15 @@ def _agent_chunks(response: Mapping[str, Any]) -> list[AgentChunk]:
     if kind == "observation":
         return [AgentObservation(content=text, end_of_message=eom, message_id=mid)]
     if kind == "answer" or kind is None and ("end_of_dialog" in response or content is not None):
-        return [AgentAnswer(content=text, end_of_message=eom, end_of_dialog=bool(response.get("end_of_dialog")),
-                            message_id=mid, **usage_of(response))]
+        return [
+            AgentAnswer(
+                content=text,
+                end_of_message=eom,
+                end_of_dialog=bool(response.get("end_of_dialog")),
+                message_id=mid,
+                **usage_of(response),
+            )
+        ]
     if kind == "error":
         raise ServiceError("agent", "agent-error", text)
     if kind in ("action",):  # in schema comments, not emitted by 2.11
@@ -220,19 +268,36 @@ def agent(question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions])
 
 # -- graph-rag / document-rag ----------------------------------------------------------------
 
-GRAPH_RAG_FIELDS = ("query", "collection", "entity-limit", "triple-limit", "max-subgraph-size", "max-path-length",
-                    "edge-score-limit", "edge-limit", "max-reranker-input", "grounding-seeds", "graph-seeds",
-                    "languages", "traversal-instructions", "graph")
+GRAPH_RAG_FIELDS = (
+    "query",
+    "collection",
+    "entity-limit",
+    "triple-limit",
+    "max-subgraph-size",
+    "max-path-length",
+    "edge-score-limit",
+    "edge-limit",
+    "max-reranker-input",
+    "grounding-seeds",
+    "graph-seeds",
+    "languages",
+    "traversal-instructions",
+    "graph",
+)
 DOCUMENT_RAG_FIELDS = ("query", "collection", "doc-limit", "fetch-limit")
 
 
 def _rag_chunk(response: Mapping[str, Any], error: dict[str, str] | None = None) -> RAGChunk:
     text = response.get("response")
-    return RAGChunk(content=text if isinstance(text, str) else "",
-                    end_of_message=bool(response.get("end_of_session")),
-                    end_of_stream=bool(response.get("end_of_stream")),
-                    end_of_session=bool(response.get("end_of_session")),
-                    error=error, sources=sources_of(response), **usage_of(response))
+    return RAGChunk(
+        content=text if isinstance(text, str) else "",
+        end_of_message=bool(response.get("end_of_session")),
+        end_of_stream=bool(response.get("end_of_stream")),
+        end_of_session=bool(response.get("end_of_session")),
+        error=error,
+        sources=sources_of(response),
+        **usage_of(response),
+    )
 
 
 def _rag_chunks(response: Mapping[str, Any]) -> list[RAGEvent]:
@@ -251,8 +316,12 @@ def _collect_rag(chunks: Sequence[RAGEvent]) -> Answer:
     parts = [c for c in chunks if isinstance(c, RAGChunk)]
     if not any(c.end_of_session or c.end_of_stream for c in parts):
         raise ServiceError("rag", "missing-field", "the answer ended without its final chunk")
-    return Answer("".join(c.content for c in parts), explain=[c for c in chunks if isinstance(c, ExplainEvent)],
-                  sources=[s for c in parts for s in c.sources], **last_usage(parts))
+    return Answer(
+        "".join(c.content for c in parts),
+        explain=[c for c in chunks if isinstance(c, ExplainEvent)],
+        sources=[s for c in parts for s in c.sources],
+        **last_usage(parts),
+    )
 
 
 @method("flow-instance")
@@ -270,8 +339,14 @@ def graph_rag(query: str, *, streaming: bool = False, **kw: Unpack[GraphRagOptio
     body.update(extra_options("graph-rag", kw.get("options"), GRAPH_RAG_FIELDS, body))
     if "grounding-seeds" in body and "graph-seeds" in body:
         raise InputError("grounding-seeds and graph-seeds are mutually exclusive")
-    return Call(SERVICES["graph-rag"], body, _rag_chunks, _collect_rag, streaming=check_bool("streaming", streaming),
-                on_error=_rag_error)
+    return Call(
+        SERVICES["graph-rag"],
+        body,
+        _rag_chunks,
+        _collect_rag,
+        streaming=check_bool("streaming", streaming),
+        on_error=_rag_error,
+    )
 
 
 @method("flow-instance")
@@ -284,7 +359,11 @@ def document_rag(query: str, *, streaming: bool = False, **kw: Unpack[DocumentRa
     if doc_limit is not None:
         body["doc-limit"] = check_int("doc_limit", doc_limit)
     body.update(extra_options("document-rag", kw.get("options"), DOCUMENT_RAG_FIELDS, body))
-    return Call(SERVICES["document-rag"], body, _rag_chunks, _collect_rag, streaming=check_bool("streaming", streaming),
-                on_error=_rag_error)
-
-
+    return Call(
+        SERVICES["document-rag"],
+        body,
+        _rag_chunks,
+        _collect_rag,
+        streaming=check_bool("streaming", streaming),
+        on_error=_rag_error,
+    )

@@ -25,10 +25,16 @@ def _user(record: Any) -> IamUser:
 
     roles = r.get("roles")
     return IamUser(
-        id=text("id"), username=text("username"), name=text("name"), email=text("email"),
+        id=text("id"),
+        username=text("username"),
+        name=text("name"),
+        email=text("email"),
         roles=tuple(str(x) for x in roles) if isinstance(roles, list) else (),
-        enabled=r.get("enabled") is not False, default_workspace=text("default_workspace"),
-        must_change_password=r.get("must_change_password") is True, created=text("created"))
+        enabled=r.get("enabled") is not False,
+        default_workspace=text("default_workspace"),
+        must_change_password=r.get("must_change_password") is True,
+        created=text("created"),
+    )
 
 
 @method("iam", example={})
@@ -40,5 +46,6 @@ def whoami() -> Call[Mapping[str, Any], IamUser]:
 @method("iam", example={})
 def list_users() -> Call[Mapping[str, Any], list[IamUser]]:
     """Every user of the deployment."""
-    return call_single("iam", {"operation": "list-users"}, lambda r: [_user(u) for u in r.get("users") or []],
-                       ("users",))
+    return call_single(
+        "iam", {"operation": "list-users"}, lambda r: [_user(u) for u in r.get("users") or []], ("users",)
+    )

@@ -51,18 +51,22 @@ def mcp_tool(name: str, parameters: Mapping[str, Any] | None = None) -> Call[Map
                 pass
         text = r.get("text")
         return McpResult(text if isinstance(text, str) else None, obj)
+
     return call_single("mcp-tool", body, convert)
 
 
 @method("flow-instance")
-def reranker(query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
-             ) -> Call[Mapping[str, Any], Table[RerankResult]]:
+def reranker(
+    query: str, documents: Sequence[str] | Mapping[str, str], *, limit: int | None = None
+) -> Call[Mapping[str, Any], Table[RerankResult]]:
     """``documents`` (texts, ids ``d0``, ``d1``...; or ids to texts) ranked against ``query``.
 
     Rank ``documents`` (texts, or ids to texts) against ``query`` (its id is ``q0``)."""
     if isinstance(documents, Mapping):
-        docs = [{"document_id": check_str("document id", k),
-                 "document_text": check_str(f"documents[{k!r}]", v, empty=True)} for k, v in documents.items()]
+        docs = [
+            {"document_id": check_str("document id", k), "document_text": check_str(f"documents[{k!r}]", v, empty=True)}
+            for k, v in documents.items()
+        ]
     else:
         docs = [{"document_id": f"d{i}", "document_text": t} for i, t in enumerate(check_strs("documents", documents))]
     if not docs:
@@ -77,20 +81,27 @@ def reranker(query: str, documents: Sequence[str] | Mapping[str, str], *, limit:
         return [r]
 
     def collect(frames: Sequence[Mapping[str, Any]]) -> Table[RerankResult]:
-        out = [RerankResult(str(x.get("document_id")), str(x.get("query_id")), float(x.get("score") or 0.0))
-               for x in last_frame(frames).get("results") or []]
-        return Table(out, RERANK_SCHEMA, lambda m: {"document_id": m.document_id, "query_id": m.query_id,
-                                                     "score": m.score})
+        out = [
+            RerankResult(str(x.get("document_id")), str(x.get("query_id")), float(x.get("score") or 0.0))
+            for x in last_frame(frames).get("results") or []
+        ]
+        return Table(
+            out, RERANK_SCHEMA, lambda m: {"document_id": m.document_id, "query_id": m.query_id, "score": m.score}
+        )
+
     return Call(SERVICES["reranker"], body, parse, collect)
 
 
 @method("flow-instance")
-def image_to_text(image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
-                  ) -> Call[Mapping[str, Any], Answer]:
+def image_to_text(
+    image: bytes, mime_type: str, *, prompt: str | None = None, system: str | None = None
+) -> Call[Mapping[str, Any], Answer]:
     if not isinstance(image, (bytes, bytearray, memoryview)) or not image:
         raise InputError("image must be non-empty bytes")
-    body: dict[str, Any] = {"image": base64.b64encode(bytes(image)).decode("ascii"),
-                            "mime_type": check_str("mime_type", mime_type)}
+    body: dict[str, Any] = {
+        "image": base64.b64encode(bytes(image)).decode("ascii"),
+        "mime_type": check_str("mime_type", mime_type),
+    }
     put_field(body, "prompt", opt_str("prompt", prompt))
     put_field(body, "system", opt_str("system", system))
 
@@ -98,13 +109,19 @@ def image_to_text(image: bytes, mime_type: str, *, prompt: str | None = None, sy
         if not r.get("description"):  # the dropped error is {"description": ""}
             raise missing("image-to-text", ("description",))
         return [r]
-    return Call(SERVICES["image-to-text"], body, parse,
-                lambda frames: Answer(str(last_frame(frames)["description"]), **usage_of(last_frame(frames))))
+
+    return Call(
+        SERVICES["image-to-text"],
+        body,
+        parse,
+        lambda frames: Answer(str(last_frame(frames)["description"]), **usage_of(last_frame(frames))),
+    )
 
 
 @method("flow-instance")
-def cloze(query: str | None = None, *, model: str | None = None, operation: str = "predict"
-          ) -> Call[Mapping[str, Any], ClozeResult]:
+def cloze(
+    query: str | None = None, *, model: str | None = None, operation: str = "predict"
+) -> Call[Mapping[str, Any], ClozeResult]:
     if operation not in ("predict", "list-models"):
         raise InputError(f"operation must be predict or list-models, not {operation!r}")
     body: dict[str, Any] = {"operation": operation}
@@ -117,14 +134,18 @@ def cloze(query: str | None = None, *, model: str | None = None, operation: str 
         conf = r.get("confidence")
         if operation == "predict" and label is None:
             raise missing("cloze", ("label",))
-        return ClozeResult(label if isinstance(label, str) else None,
-                           float(conf) if isinstance(conf, (int, float)) else None,
-                           tuple(m for m in r.get("models") or [] if isinstance(m, Mapping)))
+        return ClozeResult(
+            label if isinstance(label, str) else None,
+            float(conf) if isinstance(conf, (int, float)) else None,
+            tuple(m for m in r.get("models") or [] if isinstance(m, Mapping)),
+        )
+
     return call_single("cloze", body, convert)
 
 
-def _scoring(name: str, state: Mapping[str, Any], key: str, value: Mapping[str, Any]
-             ) -> Call[Mapping[str, Any], ScoringResult]:
+def _scoring(
+    name: str, state: Mapping[str, Any], key: str, value: Mapping[str, Any]
+) -> Call[Mapping[str, Any], ScoringResult]:
     body = {"state": check_mapping("state", state), key: check_mapping(key, value)}
 
     def convert(r: Mapping[str, Any]) -> ScoringResult:
@@ -133,6 +154,7 @@ def _scoring(name: str, state: Mapping[str, Any], key: str, value: Mapping[str, 
             raise missing(name, ("answers",))
         model = r.get("model")
         return ScoringResult(dict(answers), model if isinstance(model, str) else None)
+
     return call_single(name, body, convert)
 
 
@@ -144,5 +166,3 @@ def decision_scoring(state: Mapping[str, Any], questions: Mapping[str, Any]) -> 
 @method("flow-instance")
 def field_extraction(state: Mapping[str, Any], fields: Mapping[str, Any]) -> Call[Mapping[str, Any], ScoringResult]:
     return _scoring("field-extraction", state, "fields", fields)
-
-

@@ -64,9 +64,12 @@ def embeddings(texts: str | Sequence[str]) -> Call[Mapping[str, Any], list[list[
         vectors = response.get("vectors")
         if not isinstance(vectors, list) or len(vectors) != len(items):
             got = "no vectors" if not vectors else f"{len(vectors)} vectors"
-            raise ServiceError("embeddings", "missing-field",
-                               f"{got} for {len(items)} texts; the gateway drops this service's errors"
-                               ", so the request most likely failed in the back end")
+            raise ServiceError(
+                "embeddings",
+                "missing-field",
+                f"{got} for {len(items)} texts; the gateway drops this service's errors"
+                ", so the request most likely failed in the back end",
+            )
         return [response]
 
     def collect(frames: Sequence[Mapping[str, Any]]) -> list[list[float]]:
@@ -75,13 +78,26 @@ def embeddings(texts: str | Sequence[str]) -> Call[Mapping[str, Any], list[list[
     return Call(SERVICES["embeddings"], {"texts": items}, parse, collect)
 
 
-_ENTITY_SCHEMA = pa.schema([pa.field("entity", pa.string()), pa.field("entity_type", pa.string()),
-                            pa.field("score", pa.float64()), pa.field("rdf_type", pa.string())])
+_ENTITY_SCHEMA = pa.schema(
+    [
+        pa.field("entity", pa.string()),
+        pa.field("entity_type", pa.string()),
+        pa.field("score", pa.float64()),
+        pa.field("rdf_type", pa.string()),
+    ]
+)
 _CHUNK_SCHEMA = pa.schema([pa.field("chunk_id", pa.string()), pa.field("score", pa.float64())])
-_ROW_SCHEMA = pa.schema([pa.field("index_name", pa.string()), pa.field("index_value", pa.list_(pa.string())),
-                         pa.field("text", pa.string()), pa.field("score", pa.float64())])
-RERANK_SCHEMA = pa.schema([pa.field("document_id", pa.string()), pa.field("query_id", pa.string()),
-                            pa.field("score", pa.float64())])
+_ROW_SCHEMA = pa.schema(
+    [
+        pa.field("index_name", pa.string()),
+        pa.field("index_value", pa.list_(pa.string())),
+        pa.field("text", pa.string()),
+        pa.field("score", pa.float64()),
+    ]
+)
+RERANK_SCHEMA = pa.schema(
+    [pa.field("document_id", pa.string()), pa.field("query_id", pa.string()), pa.field("score", pa.float64())]
+)
 
 
 def _query_body(vector: Sequence[float], limit: int, collection: str | None) -> dict[str, Any]:
@@ -91,8 +107,9 @@ def _query_body(vector: Sequence[float], limit: int, collection: str | None) -> 
 
 
 @method("flow-instance", generated=False)
-def graph_embeddings_query(vector: Sequence[float], *, limit: int = 10, collection: str | None = "default"
-                           ) -> Call[Mapping[str, Any], Table[EntityMatch]]:
+def graph_embeddings_query(
+    vector: Sequence[float], *, limit: int = 10, collection: str | None = "default"
+) -> Call[Mapping[str, Any], Table[EntityMatch]]:
     def convert(r: Mapping[str, Any]) -> Table[EntityMatch]:
         out = []
         for e in r.get("entities") or []:
@@ -101,38 +118,77 @@ def graph_embeddings_query(vector: Sequence[float], *, limit: int = 10, collecti
             except (KeyError, TypeError, ValueError) as exc:
                 raise ProtocolError(f"graph-embeddings: malformed entity {exc!r}") from None
             rdf_type = e.get("rdf_type")
-            out.append(EntityMatch(entity, float(e.get("score") or 0.0),
-                                   rdf_type if isinstance(rdf_type, str) else None,
-                                   e.get("attributes")))
-        return Table(out, _ENTITY_SCHEMA, lambda m: {"entity": m.entity.value, "entity_type": m.entity.kind,
-                                                     "score": m.score, "rdf_type": m.rdf_type})
+            out.append(
+                EntityMatch(
+                    entity,
+                    float(e.get("score") or 0.0),
+                    rdf_type if isinstance(rdf_type, str) else None,
+                    e.get("attributes"),
+                )
+            )
+        return Table(
+            out,
+            _ENTITY_SCHEMA,
+            lambda m: {
+                "entity": m.entity.value,
+                "entity_type": m.entity.kind,
+                "score": m.score,
+                "rdf_type": m.rdf_type,
+            },
+        )
+
     return call_single("graph-embeddings", _query_body(vector, limit, collection), convert)
 
 
 @method("flow-instance", generated=False)
-def document_embeddings_query(vector: Sequence[float], *, limit: int = 10, collection: str | None = "default"
-                              ) -> Call[Mapping[str, Any], Table[ChunkMatch]]:
+def document_embeddings_query(
+    vector: Sequence[float], *, limit: int = 10, collection: str | None = "default"
+) -> Call[Mapping[str, Any], Table[ChunkMatch]]:
     def convert(r: Mapping[str, Any]) -> Table[ChunkMatch]:
-        out = [ChunkMatch(str(c.get("chunk_id") or ""), float(c.get("score") or 0.0), c.get("attributes"))
-               for c in r.get("chunks") or []]
+        out = [
+            ChunkMatch(str(c.get("chunk_id") or ""), float(c.get("score") or 0.0), c.get("attributes"))
+            for c in r.get("chunks") or []
+        ]
         return Table(out, _CHUNK_SCHEMA, lambda m: {"chunk_id": m.chunk_id, "score": m.score})
+
     return call_single("document-embeddings", _query_body(vector, limit, collection), convert)
 
 
 @method("flow-instance", generated=False)
-def row_embeddings_query(vector: Sequence[float], *, schema_name: str, index_name: str | None = None,
-                         limit: int = 10, collection: str | None = "default"
-                         ) -> Call[Mapping[str, Any], Table[RowMatch]]:
+def row_embeddings_query(
+    vector: Sequence[float],
+    *,
+    schema_name: str,
+    index_name: str | None = None,
+    limit: int = 10,
+    collection: str | None = "default",
+) -> Call[Mapping[str, Any], Table[RowMatch]]:
     body = _query_body(vector, limit, collection)
     body["schema_name"] = check_str("schema_name", schema_name)
     put_field(body, "index_name", opt_str("index_name", index_name))
 
     def convert(r: Mapping[str, Any]) -> Table[RowMatch]:
-        out = [RowMatch(str(m.get("index_name") or ""), tuple(str(v) for v in m.get("index_value") or []),
-                        str(m.get("text") or ""), float(m.get("score") or 0.0), m.get("attributes"))
-               for m in r.get("matches") or []]
-        return Table(out, _ROW_SCHEMA, lambda m: {"index_name": m.index_name, "index_value": list(m.index_value),
-                                                  "text": m.text, "score": m.score})
+        out = [
+            RowMatch(
+                str(m.get("index_name") or ""),
+                tuple(str(v) for v in m.get("index_value") or []),
+                str(m.get("text") or ""),
+                float(m.get("score") or 0.0),
+                m.get("attributes"),
+            )
+            for m in r.get("matches") or []
+        ]
+        return Table(
+            out,
+            _ROW_SCHEMA,
+            lambda m: {
+                "index_name": m.index_name,
+                "index_value": list(m.index_value),
+                "text": m.text,
+                "score": m.score,
+            },
+        )
+
     return call_single("row-embeddings", body, convert)
 
 
@@ -152,7 +208,6 @@ def _collect_triples(chunks: Sequence[TripleList]) -> TripleList:
     return TripleList(t for c in chunks for t in c.wire)
 
 
-
 def _query_options(name: str, body: dict[str, Any], kw: QueryOptions) -> None:
     check_known(name, kw, QueryOptions)
     put_field(body, "collection", opt_str("collection", kw.get("collection", "default")))
@@ -163,8 +218,15 @@ def _query_options(name: str, body: dict[str, Any], kw: QueryOptions) -> None:
 
 
 @method("flow-instance", example={"limit": 1})
-def triples_query(s: TermArg = None, p: TermArg = None, o: TermArg = None, g: str | None = None, *,
-                  streaming: bool = False, **kw: Unpack[QueryOptions]) -> Call[TripleList, TripleList]:
+def triples_query(
+    s: TermArg = None,
+    p: TermArg = None,
+    o: TermArg = None,
+    g: str | None = None,
+    *,
+    streaming: bool = False,
+    **kw: Unpack[QueryOptions],
+) -> Call[TripleList, TripleList]:
     """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
     ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
@@ -175,8 +237,9 @@ def triples_query(s: TermArg = None, p: TermArg = None, o: TermArg = None, g: st
             body[pos] = term_arg(pos, value)
     put_field(body, "g", opt_str("g", g))
     _query_options("triples_query", body, kw)
-    return Call(SERVICES["triples"], body, _triples_chunks, _collect_triples,
-                streaming=check_bool("streaming", streaming))
+    return Call(
+        SERVICES["triples"], body, _triples_chunks, _collect_triples, streaming=check_bool("streaming", streaming)
+    )
 
 
 def _binding_term(value: Any) -> Term | None:
@@ -198,8 +261,15 @@ def _sparql_chunks(response: Mapping[str, Any]) -> list[SparqlResult]:
         values = b.get("values") if isinstance(b, Mapping) else b
         bindings.append({var: _binding_term(v) for var, v in zip(variables, values or [], strict=False)})
     ask = response.get("ask-result")
-    return [SparqlResult(qtype, variables, tuple(bindings), ask if isinstance(ask, bool) else None,
-                         TripleList(response.get("triples") or []))]
+    return [
+        SparqlResult(
+            qtype,
+            variables,
+            tuple(bindings),
+            ask if isinstance(ask, bool) else None,
+            TripleList(response.get("triples") or []),
+        )
+    ]
 
 
 def _collect_sparql(chunks: Sequence[SparqlResult]) -> SparqlResult:
@@ -208,13 +278,19 @@ def _collect_sparql(chunks: Sequence[SparqlResult]) -> SparqlResult:
     first = chunks[0]
     variables = next((c.variables for c in chunks if c.variables), first.variables)
     ask = next((c.ask_result for c in chunks if c.ask_result is not None), None)
-    return SparqlResult(first.query_type, variables, tuple(b for c in chunks for b in c.bindings), ask,
-                        TripleList(t for c in chunks for t in c.triples.wire))
+    return SparqlResult(
+        first.query_type,
+        variables,
+        tuple(b for c in chunks for b in c.bindings),
+        ask,
+        TripleList(t for c in chunks for t in c.triples.wire),
+    )
 
 
 @method("flow-instance")
-def sparql_query(query: str, *, streaming: bool = False,
-                 **kw: Unpack[QueryOptions]) -> Call[SparqlResult, SparqlResult]:
+def sparql_query(
+    query: str, *, streaming: bool = False, **kw: Unpack[QueryOptions]
+) -> Call[SparqlResult, SparqlResult]:
     """A SPARQL query: a :class:`SparqlResult` (``.to_arrow()``), or one per batch."""
     body: dict[str, Any] = {"query": check_str("query", query)}
     _query_options("sparql_query", body, kw)
@@ -225,8 +301,13 @@ def sparql_query(query: str, *, streaming: bool = False,
 
 
 @method("flow-instance")
-def rows_query(query: str, *, collection: str | None = "default", variables: Mapping[str, Any] | None = None,
-               operation_name: str | None = None) -> Call[Mapping[str, Any], RowsResult]:
+def rows_query(
+    query: str,
+    *,
+    collection: str | None = "default",
+    variables: Mapping[str, Any] | None = None,
+    operation_name: str | None = None,
+) -> Call[Mapping[str, Any], RowsResult]:
     """A GraphQL query over structured rows (``.to_arrow()``)."""
     body: dict[str, Any] = {"query": check_str("query", query)}
     put_field(body, "collection", opt_str("collection", collection))
@@ -239,6 +320,7 @@ def rows_query(query: str, *, collection: str | None = "default", variables: Map
             raise missing("rows", ("data", "errors"))
         errors = tuple(e for e in r.get("errors") or [] if isinstance(e, Mapping))
         return RowsResult(r.get("data"), errors, r.get("extensions"))
+
     return call_single("rows", body, convert)
 
 
@@ -250,14 +332,20 @@ def nlp_query(question: str, *, max_results: int = 100) -> Call[Mapping[str, Any
     def convert(r: Mapping[str, Any]) -> NlpQueryResult:
         if r.get("graphql_query") is None:
             raise missing("nlp-query", ("graphql_query",))
-        return NlpQueryResult(str(r["graphql_query"]), dict(r.get("variables") or {}),
-                              tuple(str(s) for s in r.get("detected_schemas") or []), float(r.get("confidence") or 0.0))
+        return NlpQueryResult(
+            str(r["graphql_query"]),
+            dict(r.get("variables") or {}),
+            tuple(str(s) for s in r.get("detected_schemas") or []),
+            float(r.get("confidence") or 0.0),
+        )
+
     return call_single("nlp-query", body, convert)
 
 
 @method("flow-instance")
-def structured_query(question: str, *, collection: str | None = "default"
-                     ) -> Call[Mapping[str, Any], StructuredQueryResult]:
+def structured_query(
+    question: str, *, collection: str | None = "default"
+) -> Call[Mapping[str, Any], StructuredQueryResult]:
     """A question answered from structured data."""
     body: dict[str, Any] = {"question": check_str("question", question)}
     put_field(body, "collection", opt_str("collection", collection))
@@ -272,6 +360,7 @@ def structured_query(question: str, *, collection: str | None = "default"
             except json.JSONDecodeError:
                 pass
         return StructuredQueryResult(data, tuple(str(e) for e in r.get("errors") or []))
+
     return call_single("structured-query", body, convert)
 
 
@@ -279,8 +368,14 @@ DIAG_OPERATIONS = ("detect-type", "generate-descriptor", "diagnose", "schema-sel
 
 
 @method("flow-instance")
-def structured_diag(operation: str, sample: str, *, type: str | None = None, schema_name: str | None = None,
-                    options: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], StructuredDiagResult]:
+def structured_diag(
+    operation: str,
+    sample: str,
+    *,
+    type: str | None = None,
+    schema_name: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Call[Mapping[str, Any], StructuredDiagResult]:
     """``detect-type``, ``generate-descriptor``, ``diagnose`` or ``schema-selection`` on a sample."""
     if operation not in DIAG_OPERATIONS:
         raise InputError(f"operation must be one of {', '.join(DIAG_OPERATIONS)}, not {operation!r}")
@@ -292,9 +387,13 @@ def structured_diag(operation: str, sample: str, *, type: str | None = None, sch
 
     def convert(r: Mapping[str, Any]) -> StructuredDiagResult:
         conf = r.get("confidence")
-        return StructuredDiagResult(str(r.get("operation") or operation), r.get("detected-type"),
-                                    float(conf) if isinstance(conf, (int, float)) else None,
-                                    r.get("descriptor"), r.get("metadata"), tuple(r.get("schema-matches") or []))
+        return StructuredDiagResult(
+            str(r.get("operation") or operation),
+            r.get("detected-type"),
+            float(conf) if isinstance(conf, (int, float)) else None,
+            r.get("descriptor"),
+            r.get("metadata"),
+            tuple(r.get("schema-matches") or []),
+        )
+
     return call_single("structured-diag", body, convert)
-
-
