@@ -316,6 +316,25 @@ def _core_item(frame: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def _core_put(core_id: str, meta: dict[str, Any], item: Any) -> dict[str, Any] | None:
+    """The put-kg-core request for one import-core msgpack item (``None``: an unknown tag, skipped)."""
+    tag, body = item[0], item[1]
+    if tag == TRIPLES_TAG:
+        return {"operation": "put-kg-core", "id": core_id, "triples": {"metadata": meta, "triples": body["t"]}}
+    if tag == GRAPH_EMBEDDINGS_TAG:
+        ents = [{"entity": e["e"], "vector": e["v"]} for e in body["e"]]
+        return {"operation": "put-kg-core", "id": core_id, "graph-embeddings": {"metadata": meta, "entities": ents}}
+    if tag == "lm":
+        return {"operation": "put-kg-core", "id": core_id, "library-metadata": {
+            "id": body["i"], "kind": body.get("k", ""), "title": body.get("t", ""),
+            "parent-id": body.get("p", ""), "document-type": body.get("d", ""),
+            "comments": body.get("c", ""), "tags": body.get("g", [])}}
+    if tag == "lb":
+        return {"operation": "put-kg-core", "id": core_id,
+                "library-blob": {"id": body["i"], "data": body.get("d", b"")}}
+    return None
+
+
 async def import_core_route(request: web.Request) -> web.StreamResponse:
     """``POST /api/v1/import-core?id=&workspace=``: store msgpack items as core ``id``.
 
@@ -340,23 +359,8 @@ async def import_core_route(request: web.Request) -> web.StreamResponse:
                     break
                 unpacker.feed(chunk)
                 for item in unpacker:
-                    tag, body = item[0], item[1]
-                    if tag == TRIPLES_TAG:
-                        put = {"operation": "put-kg-core", "id": core_id,
-                               "triples": {"metadata": meta, "triples": body["t"]}}
-                    elif tag == GRAPH_EMBEDDINGS_TAG:
-                        ents = [{"entity": e["e"], "vector": e["v"]} for e in body["e"]]
-                        put = {"operation": "put-kg-core", "id": core_id,
-                               "graph-embeddings": {"metadata": meta, "entities": ents}}
-                    elif tag == "lm":
-                        put = {"operation": "put-kg-core", "id": core_id, "library-metadata": {
-                            "id": body["i"], "kind": body.get("k", ""), "title": body.get("t", ""),
-                            "parent-id": body.get("p", ""), "document-type": body.get("d", ""),
-                            "comments": body.get("c", ""), "tags": body.get("g", [])}}
-                    elif tag == "lb":
-                        put = {"operation": "put-kg-core", "id": core_id,
-                               "library-blob": {"id": body["i"], "data": body.get("d", b"")}}
-                    else:
+                    put = _core_put(core_id, meta, item)
+                    if put is None:
                         continue
                     store_put(backend, workspace, core_id, decode_knowledge_put(put))
         except Exception as exc:

@@ -115,6 +115,20 @@ async def import_socket(
     return ws
 
 
+async def _send_published(frames: asyncio.Queue[str], ws: web.WebSocketResponse) -> None:
+    """Send each frame published on the tap, until the socket fails or closes."""
+    errors = 0
+    while True:
+        frame = await frames.get()
+        try:
+            await ws.send_str(frame)
+            errors = 0
+        except (ConnectionError, RuntimeError):
+            errors += 1  # the real export loop gives up after 5 consecutive send errors
+            if errors >= 5 or ws.closed:
+                return
+
+
 async def export_socket(
     request: web.Request, backend: Backend, kind: str, workspace: str, flow: str
 ) -> web.WebSocketResponse:
@@ -133,19 +147,7 @@ async def export_socket(
         backend.taps.unsubscribe(workspace, topic, sub)
         raise
 
-    async def sender() -> None:
-        errors = 0
-        while True:
-            frame = await sub.queue.get()
-            try:
-                await ws.send_str(frame)
-                errors = 0
-            except (ConnectionError, RuntimeError):
-                errors += 1  # the real export loop gives up after 5 consecutive send errors
-                if errors >= 5 or ws.closed:
-                    return
-
-    task = asyncio.ensure_future(sender())
+    task = asyncio.ensure_future(_send_published(sub.queue, ws))
     try:
         async for msg in ws:  # export sockets ignore what the client sends; this sees the close
             if msg.type == WSMsgType.ERROR:

@@ -104,35 +104,45 @@ def _tool_arguments(spec: dict[str, Any]) -> list[dict[str, Any]]:
             for a in spec.get("arguments", []) if isinstance(a, dict)]
 
 
-async def _run_tool(ctx: Ctx, spec: dict[str, Any] | None, name: str, arguments: dict[str, Any],
-                    collection: str) -> str:
+async def _knowledge_query(ctx: Ctx, spec: dict[str, Any], arguments: dict[str, Any]) -> str:
+    """graph-rag on the tool's ``collection`` (else ``default``): its final ``response``."""
+    question = str(arguments.get("question", ""))
+    answer = ""
+    rag_request = {"query": question, "collection": spec.get("collection") or "default"}
+    async for frame, _final in graph_rag(ctx, rag_request):
+        if frame.get("error"):
+            raise RuntimeError(frame["error"]["message"])
+        if frame.get("end_of_session"):
+            answer = frame.get("response", "")
+    return str(answer)
+
+
+async def _mcp(ctx: Ctx, spec: dict[str, Any], name: str, arguments: dict[str, Any]) -> str:
+    """The local mcp-tool service's last reply, as text."""
+    reply: dict[str, Any] = {}
+    async for frame, _final in mcp_tool(ctx, {"name": spec.get("mcp-tool", name), "parameters": arguments}):
+        reply = frame
+    if "text" in reply:
+        return str(reply["text"])
+    if "object" in reply:
+        return json.dumps(reply["object"])
+    raise RuntimeError(f"MCP tool {name} failed")
+
+
+async def _run_tool(ctx: Ctx, spec: dict[str, Any] | None, name: str, arguments: dict[str, Any]) -> str:
+    """The observation of one tool call (raises, with the real agent's text, when it fails)."""
     if spec is None:
         raise RuntimeError(f"No action for {name}!")
     kind = spec.get("type")
     if kind == "knowledge-query":
-        question = str(arguments.get("question", ""))
-        answer = ""
-        rag_request = {"query": question, "collection": spec.get("collection") or "default"}
-        async for frame, _final in graph_rag(ctx, rag_request):
-            if frame.get("error"):
-                raise RuntimeError(frame["error"]["message"])
-            if frame.get("end_of_session"):
-                answer = frame.get("response", "")
-        return str(answer)
+        return await _knowledge_query(ctx, spec, arguments)
     if kind == "text-completion":
         return (await ctx.prompt("question", {"question": str(arguments.get("question", ""))})).text or ""
     if kind == "prompt":
         result = await ctx.prompt(str(spec.get("template", "")), dict(arguments))
         return result.text if result.text is not None else json.dumps(result.object)
     if kind == "mcp-tool":
-        reply: dict[str, Any] = {}
-        async for frame, _final in mcp_tool(ctx, {"name": spec.get("mcp-tool", name), "parameters": arguments}):
-            reply = frame
-        if "text" in reply:
-            return str(reply["text"])
-        if "object" in reply:
-            return json.dumps(reply["object"])
-        raise RuntimeError(f"MCP tool {name} failed")
+        return await _mcp(ctx, spec, name, arguments)
     raise RuntimeError(f"Tool type {kind} is not available on the local gateway")
 
 
@@ -154,84 +164,109 @@ async def agent(ctx: Ctx, request: Any) -> Stream:
         yield item
 
 
+def _frame(kind: str, content: str, message_id: str, end_of_message: bool,
+           end_of_dialog: bool = False) -> dict[str, Any]:
+    """An agent frame; ``content`` is left out when empty, as the 2.11 translator does."""
+    frame: dict[str, Any] = {"message_type": kind}
+    if content:
+        frame["content"] = content
+    frame.update({"end_of_message": end_of_message, "end_of_dialog": end_of_dialog, "message_id": message_id})
+    return frame
+
+
+def _history(history_in: list[Any]) -> list[dict[str, Any]]:
+    """The request's earlier steps, in the form the ``agent-react`` template sees."""
+    return [{"thought": h.get("thought", ""), "action": h.get("action", ""),
+             "arguments": h.get("arguments", {}), "observation": h.get("observation", "")}
+            for h in history_in if isinstance(h, dict)]
+
+
+async def _react(ctx: Ctx, question: str, tools: dict[str, dict[str, Any]], history: list[dict[str, Any]]) -> Step:
+    """Ask ``agent-react`` for the next step."""
+    variables = {
+        "question": question, "context": "", "tool_names": ",".join(tools), "history": history,
+        "tools": [{"name": n, "description": s.get("description", ""), "arguments": _tool_arguments(s)}
+                  for n, s in tools.items()],
+    }
+    try:
+        result = await ctx.prompt("agent-react", variables)
+    except (ModelError, RuntimeError) as exc:
+        raise RuntimeError(f"agent-react failed: {exc}") from exc
+    return parse_react(result.text or "")
+
+
+@dataclass
+class _Dialog:
+    """One agent request: where its frames, explainability and saved answers go."""
+
+    ctx: Ctx
+    emit: Emit
+    collection: str
+    streaming: bool
+    base: str  # the session's explain URI; every step's URI starts with it
+
+    async def explain(self, explain_id: str, triples: list[Any]) -> None:
+        await self.ctx.explain(self.collection, explain_id, triples)
+        await self.emit({"message_type": "explain", "end_of_message": False, "end_of_dialog": False,
+                         "explain_id": explain_id, "explain_graph": explain.GRAPH_RETRIEVAL,
+                         "explain_triples": triples}, False)
+
+    async def text(self, kind: str, text: str, message_id: str, last: bool) -> None:
+        """A thought or answer: word by word when streaming, else one frame."""
+        pieces = word_chunks(text) if self.streaming else [text]
+        for index, piece in enumerate(pieces):
+            await self.emit(_frame(kind, piece, message_id, last and index == len(pieces) - 1), False)
+
+    async def act(self, iteration: int, step: Step, tools: dict[str, dict[str, Any]], previous: str) -> tuple[str, str]:
+        """Run the step's tool and report it: its observation and the observation's URI."""
+        thought_uri = f"{self.base}/i{iteration}/thought"
+        iteration_uri = f"{self.base}/i{iteration}"
+        await self.explain(iteration_uri, explain.agent_iteration(iteration_uri, previous, step.action, step.arguments,
+                                                                  thought_uri if step.thought else None))
+        if step.thought:
+            self.ctx.save_answer(thought_uri, step.thought, "Agent thought")
+        observation_uri = f"{self.base}/i{iteration}/observation"
+        error: str | None = None
+        try:
+            observation = await _run_tool(self.ctx, tools.get(step.action), step.action, step.arguments)
+        except Exception as exc:
+            error = str(exc)
+            observation = f"Error: {exc}"
+        await self.emit(_frame("observation", observation, observation_uri, True), False)
+        self.ctx.save_answer(observation_uri, observation, "Agent observation")
+        await self.explain(observation_uri, explain.agent_observation(observation_uri, iteration_uri, error))
+        return observation, observation_uri
+
+    async def finish(self, question: str, answer: str, previous: str) -> None:
+        """The answer (streamed, or in the last frame), saved and explained."""
+        final_uri = f"{self.base}/final"
+        if self.streaming:
+            await self.text("answer", answer, final_uri, False)
+        self.ctx.save_answer(f"{self.base}/answer", answer, f"Agent Answer: {question[:50]}...")
+        await self.explain(final_uri, explain.agent_final(final_uri, previous, f"{self.base}/answer"))
+        await self.emit(_frame("answer", "" if self.streaming else answer, final_uri, True, True), True)
+
+
 async def _agent(ctx: Ctx, emit: Emit, question: str, collection: str, streaming: bool,
                  history_in: list[Any]) -> None:
     session = str(uuid.uuid4())
     base = f"urn:trustgraph:agent:{session}"
-
-    async def send_explain(explain_id: str, triples: list[Any]) -> None:
-        await ctx.explain(collection, explain_id, triples)
-        await emit({"message_type": "explain", "end_of_message": False, "end_of_dialog": False,
-                    "explain_id": explain_id, "explain_graph": explain.GRAPH_RETRIEVAL,
-                    "explain_triples": triples}, False)
-
-    async def send_text(kind: str, text: str, message_id: str, last: bool) -> None:
-        """A thought or answer: word by word when streaming, else one frame."""
-        pieces = word_chunks(text) if streaming else [text]
-        for index, piece in enumerate(pieces):
-            end = last and index == len(pieces) - 1
-            frame: dict[str, Any] = {"message_type": kind}
-            if piece:
-                frame["content"] = piece
-            frame.update({"end_of_message": end, "end_of_dialog": False, "message_id": message_id})
-            await emit(frame, False)
-
-    await send_explain(base, explain.question(base, question, "AgentQuestion", "Agent Question"))
+    dialog = _Dialog(ctx, emit, collection, streaming, base)
+    await dialog.explain(base, explain.question(base, question, "AgentQuestion", "Agent Question"))
     tools = _tools(ctx)
-    history = [{"thought": h.get("thought", ""), "action": h.get("action", ""),
-                "arguments": h.get("arguments", {}), "observation": h.get("observation", "")}
-               for h in history_in if isinstance(h, dict)]
+    history = _history(history_in)
     previous = base
     answer: str | None = None
     for iteration in range(1, MAX_ITERATIONS + 1):
-        variables = {
-            "question": question, "context": "", "tool_names": ",".join(tools), "history": history,
-            "tools": [{"name": n, "description": s.get("description", ""), "arguments": _tool_arguments(s)}
-                      for n, s in tools.items()],
-        }
-        try:
-            result = await ctx.prompt("agent-react", variables)
-        except (ModelError, RuntimeError) as exc:
-            raise RuntimeError(f"agent-react failed: {exc}") from exc
-        step = parse_react(result.text or "")
-        thought_uri = f"{base}/i{iteration}/thought"
+        step = await _react(ctx, question, tools, history)
         if step.thought:
-            await send_text("thought", step.thought, thought_uri, True)
+            await dialog.text("thought", step.thought, f"{base}/i{iteration}/thought", True)
         if step.answer is not None:
             answer = step.answer
             break
-        iteration_uri = f"{base}/i{iteration}"
-        await send_explain(iteration_uri, explain.agent_iteration(iteration_uri, previous, step.action,
-                                                                  step.arguments,
-                                                                  thought_uri if step.thought else None))
-        if step.thought:
-            ctx.save_answer(thought_uri, step.thought, "Agent thought")
-        observation_uri = f"{base}/i{iteration}/observation"
-        error: str | None = None
-        try:
-            observation = await _run_tool(ctx, tools.get(step.action), step.action, step.arguments, collection)
-        except Exception as exc:
-            error = str(exc)
-            observation = f"Error: {exc}"
-        frame: dict[str, Any] = {"message_type": "observation"}
-        if observation:
-            frame["content"] = observation
-        frame.update({"end_of_message": True, "end_of_dialog": False, "message_id": observation_uri})
-        await emit(frame, False)
-        ctx.save_answer(observation_uri, observation, "Agent observation")
-        await send_explain(observation_uri, explain.agent_observation(observation_uri, iteration_uri, error))
+        observation, previous = await dialog.act(iteration, step, tools, previous)
         history.append({"thought": step.thought, "action": step.action, "arguments": step.arguments,
                         "observation": observation})
-        previous = observation_uri
     if answer is None:  # out of iterations: the last observation is the answer
         answer = str(history[-1]["observation"]) if history else ""
-    final_uri = f"{base}/final"
-    if streaming:
-        await send_text("answer", answer, final_uri, False)
-    ctx.save_answer(f"{base}/answer", answer, f"Agent Answer: {question[:50]}...")
-    await send_explain(final_uri, explain.agent_final(final_uri, previous, f"{base}/answer"))
-    last: dict[str, Any] = {"message_type": "answer"}
-    if answer and not streaming:
-        last["content"] = answer
-    last.update({"end_of_message": True, "end_of_dialog": True, "message_id": final_uri})
-    await emit(last, True)
+    await dialog.finish(question, answer, previous)

@@ -35,6 +35,7 @@ import itertools
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from ..storage.triple_store import TripleStore
@@ -116,28 +117,52 @@ class Graph:
         """Entities whose label or IRI local name shares a word with ``wanted``, best first."""
         if self.store is None or not wanted or limit <= 0:
             return []
-        scored: dict[str, tuple[int, int, Any]] = {}
-        order = itertools.count()
+        matches = _WordMatches(wanted)
+        for term, text in _labelled(self.store):
+            matches.consider(term, text)
+        for term, text in _local_names(self.store):
+            matches.consider(term, text)
+        return matches.best(limit)
 
-        def consider(term: Any, text: str) -> None:
-            overlap = len(words(text) & wanted)
-            if overlap:
-                key = _key(term)
-                seen = scored.get(key)
-                if seen is None or overlap > seen[0]:
-                    scored[key] = (overlap, seen[1] if seen else next(order), term)
 
-        for predicate in LABEL_PREDICATES:
-            for found in self.store.match(None, explain.iri(predicate), None, None):
-                o = found.get("o", {})
-                if o.get("t") == "l" and "s" in found:
-                    consider(found["s"], str(o.get("v", "")))
-        for found in itertools.islice(self.store.match(None, None, None, None), SCAN_LIMIT):
-            for pos in ("s", "o"):
-                term = found.get(pos)
-                if isinstance(term, dict) and term.get("t") == "i":
-                    consider(term, re.sub(r"([a-z])([A-Z])", r"\1 \2", local_name(str(term.get("i", "")))))
-        ranked = sorted(scored.values(), key=lambda item: (-item[0], item[1]))
+def _labelled(store: TripleStore) -> Iterator[tuple[Any, str]]:
+    """``(subject, label)`` for every label triple (any of :data:`LABEL_PREDICATES`)."""
+    for predicate in LABEL_PREDICATES:
+        for found in store.match(None, explain.iri(predicate), None, None):
+            o = found.get("o", {})
+            if o.get("t") == "l" and "s" in found:
+                yield found["s"], str(o.get("v", ""))
+
+
+def _local_names(store: TripleStore) -> Iterator[tuple[Any, str]]:
+    """``(iri, words of its local name)`` for the IRI subjects and objects of the first
+    :data:`SCAN_LIMIT` triples (``camelCase`` split into words)."""
+    for found in itertools.islice(store.match(None, None, None, None), SCAN_LIMIT):
+        for pos in ("s", "o"):
+            term = found.get(pos)
+            if isinstance(term, dict) and term.get("t") == "i":
+                yield term, re.sub(r"([a-z])([A-Z])", r"\1 \2", local_name(str(term.get("i", ""))))
+
+
+class _WordMatches:
+    """Terms scored by how many words their text shares with the wanted ones (best text wins;
+    ties keep the order terms were first seen in)."""
+
+    def __init__(self, wanted: set[str]) -> None:
+        self.wanted = wanted
+        self.scored: dict[str, tuple[int, int, Any]] = {}
+        self.order = itertools.count()
+
+    def consider(self, term: Any, text: str) -> None:
+        overlap = len(words(text) & self.wanted)
+        if overlap:
+            key = _key(term)
+            seen = self.scored.get(key)
+            if seen is None or overlap > seen[0]:
+                self.scored[key] = (overlap, seen[1] if seen else next(self.order), term)
+
+    def best(self, limit: int) -> list[Any]:
+        ranked = sorted(self.scored.values(), key=lambda item: (-item[0], item[1]))
         return [term for _overlap, _order, term in ranked[:limit]]
 
 
@@ -246,15 +271,7 @@ async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: 
     await send_explain(foc_uri, explain.focus(foc_uri, exp_uri, session, edges))
     variables = {"query": query, "knowledge": knowledge}
 
-    async def on_chunk(text: str, final: bool) -> None:
-        if final:
-            await emit({"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": False},
-                       False)
-        elif text:
-            await emit({"message_type": "chunk", "response": text, "end_of_stream": False,
-                        "end_of_session": False}, False)
-
-    result = await ctx.prompt("kg-synthesis", variables, on_chunk if streaming else None)
+    result = await ctx.prompt("kg-synthesis", variables, _chunk_sender(emit) if streaming else None)
     _track(usage, result)
     answer = result.text or ""
     doc_id = f"urn:trustgraph:synthesis:{session}" if answer else None
@@ -300,47 +317,86 @@ def _explore(graph: Graph, seeds: list[Any], concepts: list[str],
     seen_edges: set[str] = set()
     explored = 0
     for _hop in range(max(limits["max-path-length"], 1)):
-        candidates: list[Any] = []
-        for entity in frontier:
-            visited.add(_key(entity))
-            for pos in ("s", "o"):
-                pattern = {pos: entity}
-                for edge in graph.match(pattern.get("s"), None, pattern.get("o"), None, limits["triple-limit"]):
-                    key = _key(edge)
-                    if key in seen_edges or _is_schema_predicate(edge.get("p")) or len(edge) < 3:
-                        continue
-                    if explored >= limits["max-subgraph-size"]:
-                        break
-                    seen_edges.add(key)
-                    candidates.append(edge)
-                    explored += 1
+        candidates = _new_edges(graph, frontier, visited, seen_edges, limits["triple-limit"],
+                                limits["max-subgraph-size"] - explored)
+        explored += len(candidates)
         if not candidates:
             break
-        scored = []
-        for index, edge in enumerate(candidates):
-            text = f"{graph.label(edge['s'])} {graph.label(edge['p'])} {graph.label(edge['o'])}"
-            best_concept, best = "", -1.0
-            for concept in concepts:
-                score = overlap_score(concept, text)
-                if score > best:
-                    best_concept, best = concept, score
-            scored.append((-best, index, edge, best_concept, best))
-        scored.sort(key=lambda item: (item[0], item[1]))
-        next_frontier: dict[str, Any] = {}
-        for _neg, _index, edge, concept, score in scored[:limits["edge-limit"]]:
-            selected.append((edge, concept, score))
-            for pos in ("s", "o"):
-                term = edge[pos]
-                if isinstance(term, dict) and term.get("t") in ("i", "b") and _key(term) not in visited:
-                    next_frontier.setdefault(_key(term), term)
-        frontier = list(next_frontier.values())
+        picked = _rank_edges(graph, candidates, concepts)[:limits["edge-limit"]]
+        selected.extend(picked)
+        frontier = _next_frontier(picked, visited)
         if not frontier:
             break
     return selected, explored
 
 
+def _new_edges(graph: Graph, frontier: list[Any], visited: set[str], seen_edges: set[str], triple_limit: int,
+               budget: int) -> list[Any]:
+    """One hop's unseen, non-schema edges around ``frontier`` (at most ``budget`` of them);
+    marks the frontier visited and the edges seen."""
+    candidates: list[Any] = []
+    for entity in frontier:
+        visited.add(_key(entity))
+        for pattern in ({"s": entity}, {"o": entity}):
+            for edge in graph.match(pattern.get("s"), None, pattern.get("o"), None, triple_limit):
+                key = _key(edge)
+                if key in seen_edges or _is_schema_predicate(edge.get("p")) or len(edge) < 3:
+                    continue
+                if len(candidates) >= budget:
+                    break
+                seen_edges.add(key)
+                candidates.append(edge)
+    return candidates
+
+
+def _rank_edges(graph: Graph, candidates: list[Any], concepts: list[str]) -> list[tuple[Any, str, float]]:
+    """``(edge, concept, score)`` with each edge's best concept, best score first (ties in order)."""
+    scored = []
+    for index, edge in enumerate(candidates):
+        text = f"{graph.label(edge['s'])} {graph.label(edge['p'])} {graph.label(edge['o'])}"
+        best_concept, best = _best_concept(concepts, text)
+        scored.append((-best, index, edge, best_concept, best))
+    scored.sort(key=lambda item: (item[0], item[1]))
+    return [(edge, concept, score) for _neg, _index, edge, concept, score in scored]
+
+
+def _best_concept(concepts: list[str], text: str) -> tuple[str, float]:
+    """The concept that scores best against ``text`` (the first of equals) and its score."""
+    best_concept, best = "", -1.0
+    for concept in concepts:
+        score = overlap_score(concept, text)
+        if score > best:
+            best_concept, best = concept, score
+    return best_concept, best
+
+
+def _next_frontier(picked: list[tuple[Any, str, float]], visited: set[str]) -> list[Any]:
+    """The unvisited entities (IRIs and blank nodes) at either end of the picked edges."""
+    next_frontier: dict[str, Any] = {}
+    for edge, _concept, _score in picked:
+        for pos in ("s", "o"):
+            term = edge[pos]
+            if isinstance(term, dict) and term.get("t") in ("i", "b") and _key(term) not in visited:
+                next_frontier.setdefault(_key(term), term)
+    return list(next_frontier.values())
+
+
 def _trace_sources(graph: Graph, edges: list[Any]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Source documents of the selected edges via ``urn:graph:source`` provenance."""
+    subgraphs = _source_subgraphs(graph, edges)
+    if not subgraphs:
+        return [], []
+    doc_edges: list[dict[str, str]] = []
+    sources: list[dict[str, str]] = []
+    for uri in sorted(_source_documents(graph, subgraphs)):
+        edges_of_doc, title = _document_edges(graph, uri)
+        doc_edges.extend(edges_of_doc)
+        sources.append({"uri": uri, "title": title})
+    return doc_edges, sources
+
+
+def _source_subgraphs(graph: Graph, edges: list[Any]) -> set[str]:
+    """The extraction subgraphs that ``tg:contains`` one of the (quoted) edges."""
     subgraphs: set[str] = set()
     contains = explain.iri(explain.TG + "contains")
     for edge in edges:
@@ -348,9 +404,13 @@ def _trace_sources(graph: Graph, edges: list[Any]) -> tuple[list[dict[str, str]]
         for found in graph.match(None, contains, quoted, explain.GRAPH_SOURCE, limit=1):
             if found.get("s", {}).get("t") == "i":
                 subgraphs.add(str(found["s"]["i"]))
-    if not subgraphs:
-        return [], []
-    current, documents = subgraphs, set()
+    return subgraphs
+
+
+def _source_documents(graph: Graph, subgraphs: set[str]) -> set[str]:
+    """Where ``prov:wasDerivedFrom`` chains from the subgraphs end (at most 4 steps)."""
+    current: set[str] = subgraphs
+    documents: set[str] = set()
     derived = explain.iri(explain.PROV_WAS_DERIVED_FROM)
     for _depth in range(4):
         if not current:
@@ -364,20 +424,36 @@ def _trace_sources(graph: Graph, edges: list[Any]) -> tuple[list[dict[str, str]]
                 if t.get("o", {}).get("t") == "i":
                     following.add(str(t["o"]["i"]))
         current = following - documents
+    return documents
+
+
+def _document_edges(graph: Graph, uri: str) -> tuple[list[dict[str, str]], str]:
+    """A source document's labelled edges (provenance and type left out) and its title."""
     doc_edges: list[dict[str, str]] = []
-    sources: list[dict[str, str]] = []
-    for uri in sorted(documents):
-        title = ""
-        for t in graph.match(explain.iri(uri), None, None, None, limit=50):
-            p = str(t.get("p", {}).get("i", ""))
-            if p in (explain.PROV_WAS_DERIVED_FROM, RDF_TYPE):
-                continue
-            o = graph.label(t.get("o"))
-            doc_edges.append({"s": uri, "p": p, "o": o})
-            if p == explain.DC_TITLE or (p == LABEL and not title):
-                title = o
-        sources.append({"uri": uri, "title": title})
-    return doc_edges, sources
+    title = ""
+    for t in graph.match(explain.iri(uri), None, None, None, limit=50):
+        p = str(t.get("p", {}).get("i", ""))
+        if p in (explain.PROV_WAS_DERIVED_FROM, RDF_TYPE):
+            continue
+        o = graph.label(t.get("o"))
+        doc_edges.append({"s": uri, "p": p, "o": o})
+        if p == explain.DC_TITLE or (p == LABEL and not title):
+            title = o
+    return doc_edges, title
+
+
+def _chunk_sender(emit: Emit) -> Callable[[str, bool], Awaitable[None]]:
+    """The synthesis prompt's streaming callback: a chunk frame per text piece, then the end of stream."""
+
+    async def on_chunk(text: str, final: bool) -> None:
+        if final:
+            await emit({"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": False},
+                       False)
+        elif text:
+            await emit({"message_type": "chunk", "response": text, "end_of_stream": False,
+                        "end_of_session": False}, False)
+
+    return on_chunk
 
 
 # -- document-rag ------------------------------------------------------------------------------
@@ -426,39 +502,15 @@ async def _document_rag(ctx: Ctx, emit: Emit, query: str, collection: str, doc_l
     fetch_count = max(fetch_limit or 3 * doc_limit, doc_limit)
     per_concept = max(1, fetch_count // len(concepts))
     await ctx.backend.settle()
-    chunk_ids: list[str] = []
-    for concept in concepts:
-        for match in document_matches(ctx, collection, embed(concept), per_concept):
-            if match["chunk_id"] not in chunk_ids:
-                chunk_ids.append(match["chunk_id"])
-    docs: list[str] = []
-    fetched: list[str] = []
-    for chunk_id in chunk_ids:
-        try:
-            docs.append(ctx.fetch_text(chunk_id))
-            fetched.append(chunk_id)
-        except Exception:
-            continue  # the real service drops a chunk the librarian cannot return
+    docs, fetched = _fetch_chunks(ctx, collection, concepts, per_concept)
     await send_explain(exp_uri, explain.docrag_exploration(exp_uri, gnd_uri, fetched))
     parent = exp_uri
     if docs:
-        ranked = sorted(((overlap_score(query, d), i) for i, d in enumerate(docs)), key=lambda x: (-x[0], x[1]))
-        ranked = ranked[:doc_limit]
-        docs = [docs[i] for _s, i in ranked]
-        chosen = [(fetched[i], s) for s, i in ranked]
+        docs, chosen = _rank_chunks(query, docs, fetched, doc_limit)
         await send_explain(foc_uri, explain.docrag_focus(foc_uri, exp_uri, session, chosen))
         parent = foc_uri
-
-    async def on_chunk(text: str, final: bool) -> None:
-        if final:
-            await emit({"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": False},
-                       False)
-        elif text:
-            await emit({"message_type": "chunk", "response": text, "end_of_stream": False,
-                        "end_of_session": False}, False)
-
     result = await ctx.prompt("document-prompt", {"query": query, "documents": docs},
-                              on_chunk if streaming else None)
+                              _chunk_sender(emit) if streaming else None)
     _track(usage, result)
     answer = result.text or ""
     doc_id = f"{base}/answer" if answer else None
@@ -472,6 +524,33 @@ async def _document_rag(ctx: Ctx, emit: Emit, query: str, collection: str, doc_l
     else:
         await emit({"response": answer, "end_of_stream": True, "end_of_session": True, **_usage_fields(usage)},
                    True)
+
+
+def _fetch_chunks(ctx: Ctx, collection: str, concepts: list[str], per_concept: int) -> tuple[list[str], list[str]]:
+    """The texts of each concept's nearest chunks, and their chunk ids, in the order found."""
+    chunk_ids: list[str] = []
+    for concept in concepts:
+        for match in document_matches(ctx, collection, embed(concept), per_concept):
+            if match["chunk_id"] not in chunk_ids:
+                chunk_ids.append(match["chunk_id"])
+    docs: list[str] = []
+    fetched: list[str] = []
+    for chunk_id in chunk_ids:
+        try:
+            docs.append(ctx.fetch_text(chunk_id))
+            fetched.append(chunk_id)
+        except Exception:
+            continue  # the real service drops a chunk the librarian cannot return
+    return docs, fetched
+
+
+def _rank_chunks(query: str, docs: list[str], fetched: list[str],
+                 doc_limit: int) -> tuple[list[str], list[tuple[str, float]]]:
+    """The ``doc_limit`` texts that share most words with the query (ties in order), and
+    ``(chunk id, score)`` for each."""
+    ranked = sorted(((overlap_score(query, d), i) for i, d in enumerate(docs)), key=lambda x: (-x[0], x[1]))
+    ranked = ranked[:doc_limit]
+    return [docs[i] for _s, i in ranked], [(fetched[i], s) for s, i in ranked]
 
 
 __all__ = ["graph_rag", "document_rag", "PromptError", "RagError"]

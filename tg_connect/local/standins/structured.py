@@ -29,7 +29,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,40 +111,41 @@ def gql_name(name: str) -> str:
 _OPS = ("gt", "gte", "lt", "lte", "contains", "in", "not", "startsWith", "endsWith", "not_in")
 
 
+# operator -> whether a row value fails it (a TypeError/ValueError fails too); an operator
+# not listed here filters nothing. Written as the failing test, so a NaN compares as before.
+_FAILS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda value, expected: str(value) != str(expected),
+    "gt": lambda value, expected: float(value) <= float(expected),
+    "gte": lambda value, expected: float(value) < float(expected),
+    "lt": lambda value, expected: float(value) >= float(expected),
+    "lte": lambda value, expected: float(value) > float(expected),
+    "contains": lambda value, expected: str(expected) not in str(value),
+    "in": lambda value, expected: str(value) not in [str(v) for v in expected],
+    "not": lambda value, expected: str(value) == str(expected),
+    "startsWith": lambda value, expected: not str(value).startswith(str(expected)),
+    "endsWith": lambda value, expected: not str(value).endswith(str(expected)),
+    "not_in": lambda value, expected: str(value) in [str(v) for v in expected],
+}
+
+
 def _matches(row: dict[str, Any], where: dict[str, Any]) -> bool:
+    """Whether ``row`` passes every ``{field: {operator: expected}}`` filter (``None``: no filter)."""
     for name, ops in (where or {}).items():
         for op, expected in (ops or {}).items():
             if expected is None:
                 continue
             value = row.get(name)
-            if value is None:
-                return False
-            try:
-                if op == "eq" and str(value) != str(expected):
-                    return False
-                if op == "gt" and float(value) <= float(expected):
-                    return False
-                if op == "gte" and float(value) < float(expected):
-                    return False
-                if op == "lt" and float(value) >= float(expected):
-                    return False
-                if op == "lte" and float(value) > float(expected):
-                    return False
-                if op == "contains" and str(expected) not in str(value):
-                    return False
-                if op == "in" and str(value) not in [str(v) for v in expected]:
-                    return False
-                if op == "not" and str(value) == str(expected):
-                    return False
-                if op == "startsWith" and not str(value).startswith(str(expected)):
-                    return False
-                if op == "endsWith" and not str(value).endswith(str(expected)):
-                    return False
-                if op == "not_in" and str(value) in [str(v) for v in expected]:
-                    return False
-            except (TypeError, ValueError):
+            if value is None or _fails(op, value, expected):
                 return False
     return True
+
+
+def _fails(op: Any, value: Any, expected: Any) -> bool:
+    fails = _FAILS.get(op)
+    try:
+        return fails is not None and fails(value, expected)
+    except (TypeError, ValueError):
+        return True
 
 
 def _sort_key(value: Any) -> tuple[int, float, str]:
@@ -412,6 +413,8 @@ def _descriptor(sample: str, kind: str, schema: RowSchema) -> dict[str, Any]:
 
 @handles("structured-diag")
 async def structured_diag(ctx: Ctx, request: Any) -> Stream:
+    """detect-type, generate-descriptor, diagnose and schema-selection; any failure is answered
+    with the operation and confidence 0 only, as the 2.11 translator does."""
     operation = request["operation"]
     sample = request["sample"]
     kind = request.get("type", "")
@@ -420,52 +423,61 @@ async def structured_diag(ctx: Ctx, request: Any) -> Stream:
     if operation == "schema-selection":
         dropped["schema-matches"] = []
     try:
-        reply: dict[str, Any] = {"operation": operation}
         if operation == "detect-type":
-            detected, confidence = detect_data_type(str(sample))
-            if detected:
-                reply["detected-type"] = detected
-            reply["confidence"] = confidence
-            if detected == "csv":
-                reply["metadata"] = {"csv_options": json.dumps(detect_csv_options(str(sample)))}
+            fields = _detect_type(str(sample))
         elif operation in ("generate-descriptor", "diagnose"):
-            detected, confidence = detect_data_type(str(sample))
-            kind = kind or (detected or "")
-            schemas = row_schemas(ctx)
-            if not kind or not schemas:
-                raise RuntimeError("type and a schema are needed")
-            name = schema_name or next(iter(schemas))
-            if name not in schemas:
-                raise RuntimeError(f"Schema '{name}' not found")
-            descriptor = _descriptor(str(sample), kind, schemas[name])
-            if operation == "diagnose":
-                reply["detected-type"] = kind
-                reply["confidence"] = confidence
-                reply["descriptor"] = descriptor
-                metadata = {"schema_name": name, "type": kind}
-                if kind == "csv":
-                    metadata["csv_options"] = json.dumps(detect_csv_options(str(sample)))
-                reply["metadata"] = metadata
-            else:
-                reply["confidence"] = 0.0
-                reply["descriptor"] = descriptor
-                reply["metadata"] = {"schema_name": name, "type": kind}
+            fields = _describe(ctx, operation, str(sample), kind, schema_name)
         elif operation == "schema-selection":
-            detected, _c = detect_data_type(str(sample))
-            present = {_norm(x) for x in _sample_fields(str(sample), detected or "csv")} | words(str(sample))
-            scored = []
-            for name, schema in row_schemas(ctx).items():
-                hits = sum(1 for f in schema.fields if _norm(f.name) in present)
-                if hits:
-                    scored.append((-hits, name))
-            reply["confidence"] = 0.0
-            reply["schema-matches"] = [name for _h, name in sorted(scored)]
+            fields = _select_schemas(ctx, str(sample))
         else:
             raise RuntimeError(f"Unknown operation: {operation}")
     except Exception:
         yield dropped, True
         return
-    yield reply, True
+    yield {"operation": operation, **fields}, True
+
+
+def _detect_type(sample: str) -> dict[str, Any]:
+    """detect-type: the type (if any), its confidence and, for CSV, the options found."""
+    fields: dict[str, Any] = {}
+    detected, confidence = detect_data_type(sample)
+    if detected:
+        fields["detected-type"] = detected
+    fields["confidence"] = confidence
+    if detected == "csv":
+        fields["metadata"] = {"csv_options": json.dumps(detect_csv_options(sample))}
+    return fields
+
+
+def _describe(ctx: Ctx, operation: str, sample: str, kind: str, schema_name: str) -> dict[str, Any]:
+    """generate-descriptor and diagnose: the import descriptor mapping ``sample`` to a schema."""
+    detected, confidence = detect_data_type(sample)
+    kind = kind or (detected or "")
+    schemas = row_schemas(ctx)
+    if not kind or not schemas:
+        raise RuntimeError("type and a schema are needed")
+    name = schema_name or next(iter(schemas))
+    if name not in schemas:
+        raise RuntimeError(f"Schema '{name}' not found")
+    descriptor = _descriptor(sample, kind, schemas[name])
+    metadata = {"schema_name": name, "type": kind}
+    if operation != "diagnose":
+        return {"confidence": 0.0, "descriptor": descriptor, "metadata": metadata}
+    if kind == "csv":
+        metadata["csv_options"] = json.dumps(detect_csv_options(sample))
+    return {"detected-type": kind, "confidence": confidence, "descriptor": descriptor, "metadata": metadata}
+
+
+def _select_schemas(ctx: Ctx, sample: str) -> dict[str, Any]:
+    """schema-selection: the schemas with a field named in the sample, most such fields first."""
+    detected, _c = detect_data_type(sample)
+    present = {_norm(x) for x in _sample_fields(sample, detected or "csv")} | words(sample)
+    scored = []
+    for name, schema in row_schemas(ctx).items():
+        hits = sum(1 for f in schema.fields if _norm(f.name) in present)
+        if hits:
+            scored.append((-hits, name))
+    return {"confidence": 0.0, "schema-matches": [name for _h, name in sorted(scored)]}
 
 
 # -- row-embeddings ----------------------------------------------------------------------------------

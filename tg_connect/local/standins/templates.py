@@ -254,28 +254,9 @@ class Template:
                     return nodes
                 self._pos += 1
                 if keyword == "if":
-                    branches: list[tuple[Expr | None, list[Node]]] = []
-                    cond: Expr | None = compile_expr(rest)
-                    while True:
-                        body = self._block(("elif", "else", "endif"))
-                        branches.append((cond, body))
-                        if self._pos >= len(self._parts):
-                            raise TemplateError("missing {% endif %}")
-                        tag = self._parts[self._pos][2:-2].strip().split(None, 1)
-                        self._pos += 1
-                        if tag[0] == "endif":
-                            break
-                        cond = compile_expr(tag[1]) if tag[0] == "elif" else None
-                    nodes.append(("if", branches))
+                    nodes.append(self._if(rest))
                 elif keyword == "for":
-                    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+)", rest, re.DOTALL)
-                    if m is None:
-                        raise TemplateError(f"bad for tag {part!r}")
-                    body = self._block(("endfor",))
-                    if self._pos >= len(self._parts):
-                        raise TemplateError("missing {% endfor %}")
-                    self._pos += 1
-                    nodes.append(("for", m.group(1), compile_expr(m.group(2)), body))
+                    nodes.append(self._for(part, rest))
                 else:
                     raise TemplateError(f"unknown tag {part!r}")
             else:
@@ -284,6 +265,32 @@ class Template:
         if ends:
             raise TemplateError(f"missing {{% {ends[-1]} %}}")
         return nodes
+
+    def _if(self, condition: str) -> Node:
+        """The ``if`` node of the ``{% if condition %}`` tag just read, up to its ``{% endif %}``."""
+        branches: list[tuple[Expr | None, list[Node]]] = []
+        cond: Expr | None = compile_expr(condition)
+        while True:
+            body = self._block(("elif", "else", "endif"))
+            branches.append((cond, body))
+            if self._pos >= len(self._parts):
+                raise TemplateError("missing {% endif %}")
+            tag = self._parts[self._pos][2:-2].strip().split(None, 1)
+            self._pos += 1
+            if tag[0] == "endif":
+                return ("if", branches)
+            cond = compile_expr(tag[1]) if tag[0] == "elif" else None
+
+    def _for(self, part: str, loop: str) -> Node:
+        """The ``for`` node of the ``{% for name in expr %}`` tag just read, up to its ``{% endfor %}``."""
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s+in\s+(.+)", loop, re.DOTALL)
+        if m is None:
+            raise TemplateError(f"bad for tag {part!r}")
+        body = self._block(("endfor",))
+        if self._pos >= len(self._parts):
+            raise TemplateError("missing {% endfor %}")
+        self._pos += 1
+        return ("for", m.group(1), compile_expr(m.group(2)), body)
 
     def render(self, variables: dict[str, Any]) -> str:
         out: list[str] = []

@@ -35,7 +35,7 @@ import collections
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -433,68 +433,16 @@ class Backend:
         if kind == "triples":
             await self._consume_triples(workspace, topic, data, raw, tap, paced_seconds)
             return
-        if kind == "graph-embeddings":
-            message = wire.graph_embeddings_message(data)
-        elif kind == "document-embeddings":
-            message = wire.document_embeddings_message(data)
-            attributes = wire.document_embeddings_attributes(data)
-        elif kind == "entity-contexts":
-            message = wire.entity_contexts_message(data)
-            types = wire.entity_types(data)
-        elif kind == "rows":
-            message = wire.rows_message(data)
-        else:
+        translate = _STORE_TRANSLATORS.get(kind)
+        if translate is None:
             raise ValueError(f"unknown kind {kind!r}")
+        to_message, to_extras = translate
+        message = to_message(data)
+        extras = to_extras(data) if to_extras is not None else []  # validated before anything is stored
         meta = message["metadata"]
         collection = str(meta["collection"])
         ws = self.workspace(workspace)
-        doc_id = text_or_none(meta["id"])
-        if kind == "graph-embeddings":
-            entities = message["entities"]
-            if entities:
-                ws.log(kind, collection).append(pa.RecordBatch.from_arrays(
-                    [pa.array([doc_id] * len(entities), pa.string()),
-                     pa.array([json_text(e["entity"]) for e in entities], pa.string()),
-                     vector_array([e["vector"] for e in entities])],
-                    schema=ws.log(kind, collection).schema,
-                ))
-                # kg-store keys a core by metadata.root or metadata.id; root is always "" here.
-                ws.cores.append(self._core_key(meta), "ge", [[e["entity"], e["vector"]] for e in entities])
-        elif kind == "document-embeddings":
-            chunks = message["chunks"]
-            if chunks:
-                ws.log(kind, collection).append(pa.RecordBatch.from_arrays(
-                    [pa.array([doc_id] * len(chunks), pa.string()),
-                     pa.array([text_or_none(meta["root"])] * len(chunks), pa.string()),
-                     pa.array([text_or_none(c["chunk_id"]) for c in chunks], pa.string()),
-                     vector_array([c["vector"] for c in chunks]),
-                     pa.array([json_text(a) for a in attributes], pa.string())],
-                    schema=ws.log(kind, collection).schema,
-                ))
-        elif kind == "entity-contexts":
-            entities = message["entities"]
-            if entities:
-                ws.log(kind, collection).append(pa.RecordBatch.from_arrays(
-                    [pa.array([doc_id] * len(entities), pa.string()),
-                     pa.array([json_text(e["entity"]) for e in entities], pa.string()),
-                     pa.array([text_or_none(e["context"]) for e in entities], pa.string()),
-                     pa.array([json_text(t) for t in types], pa.string())],
-                    schema=ws.log(kind, collection).schema,
-                ))
-        else:  # rows, per schema_name
-            values = message["values"]
-            schema_name = str(message["schema_name"])
-            if values:
-                confidence = message["confidence"]
-                log = ws.log(kind, collection, schema_name)
-                log.append(pa.RecordBatch.from_arrays(
-                    [pa.array([doc_id] * len(values), pa.string()),
-                     pa.array([json_text(v) for v in values], pa.string()),
-                     pa.array([confidence if isinstance(confidence, (int, float)) else None] * len(values),
-                              pa.float64()),
-                     pa.array([text_or_none(message["source_span"])] * len(values), pa.string())],
-                    schema=log.schema,
-                ))
+        _STORE_WRITERS[kind](ws, collection, message, extras)
         self.ensure_collection(workspace, collection)
         interface = STORE_INTERFACES[kind]
         for processor in STORE_CONSUMERS.get(interface, ()):  # ge-write + kg-store, de-write
@@ -520,7 +468,7 @@ class Backend:
             quads = store.prepare(items)  # validates every triple; raises before storing anything
             # The core first, then the store: after a crash the core holds every frame the store
             # may hold, and the restart stores again what the core has past its stored mark.
-            key = self._core_key(meta, doc_id)
+            key = _core_key(meta, doc_id)
             mark = ws.cores.append_frame(key, "t", raw if raw is not None else json.dumps(data))
             self.metrics.consumed(CORE_WRITER, topic)
             await self._commit(store, quads, ws.cores, key, mark, topic, paced_seconds)
@@ -617,11 +565,6 @@ class Backend:
                 await self.settle()
                 self.flush()
 
-    @staticmethod
-    def _core_key(meta: dict[str, Any], doc_id: Any = None) -> str:
-        key = meta.get("root") or (meta.get("id") if doc_id is None else doc_id)
-        return key if isinstance(key, str) else json_text(key)
-
     # -- crash recovery -------------------------------------------------------------------
 
     def _recover(self) -> None:
@@ -678,3 +621,94 @@ class Backend:
 
 def now_iso() -> str:
     return datetime.now().isoformat()
+
+
+def _core_key(meta: dict[str, Any], doc_id: Any = None) -> str:
+    """The knowledge core a message belongs to: kg-store keys it by metadata.root, else metadata.id."""
+    key = meta.get("root") or (meta.get("id") if doc_id is None else doc_id)
+    return key if isinstance(key, str) else json_text(key)
+
+
+# -- the non-triples store writers: one Arrow batch per message ------------------------------
+
+
+def _write_graph_embeddings(ws: WorkspaceData, collection: str, message: dict[str, Any], _extras: list[Any]) -> None:
+    """ge-write's log and kg-store's core item (kg-store keys a core by metadata.root or
+    metadata.id; root is always "" here)."""
+    entities = message["entities"]
+    if not entities:
+        return
+    meta = message["metadata"]
+    log = ws.log("graph-embeddings", collection)
+    log.append(pa.RecordBatch.from_arrays(
+        [pa.array([text_or_none(meta["id"])] * len(entities), pa.string()),
+         pa.array([json_text(e["entity"]) for e in entities], pa.string()),
+         vector_array([e["vector"] for e in entities])],
+        schema=log.schema,
+    ))
+    ws.cores.append(_core_key(meta), "ge", [[e["entity"], e["vector"]] for e in entities])
+
+
+def _write_document_embeddings(ws: WorkspaceData, collection: str, message: dict[str, Any],
+                               attributes: list[Any]) -> None:
+    """de-write's log; each chunk keeps its ``attributes`` (not part of the message)."""
+    chunks = message["chunks"]
+    if not chunks:
+        return
+    meta = message["metadata"]
+    log = ws.log("document-embeddings", collection)
+    log.append(pa.RecordBatch.from_arrays(
+        [pa.array([text_or_none(meta["id"])] * len(chunks), pa.string()),
+         pa.array([text_or_none(meta["root"])] * len(chunks), pa.string()),
+         pa.array([text_or_none(c["chunk_id"]) for c in chunks], pa.string()),
+         vector_array([c["vector"] for c in chunks]),
+         pa.array([json_text(a) for a in attributes], pa.string())],
+        schema=log.schema,
+    ))
+
+
+def _write_entity_contexts(ws: WorkspaceData, collection: str, message: dict[str, Any], types: list[Any]) -> None:
+    """The entity-contexts log; each entity keeps its ``rdf_type`` (dropped from the message)."""
+    entities = message["entities"]
+    if not entities:
+        return
+    log = ws.log("entity-contexts", collection)
+    log.append(pa.RecordBatch.from_arrays(
+        [pa.array([text_or_none(message["metadata"]["id"])] * len(entities), pa.string()),
+         pa.array([json_text(e["entity"]) for e in entities], pa.string()),
+         pa.array([text_or_none(e["context"]) for e in entities], pa.string()),
+         pa.array([json_text(t) for t in types], pa.string())],
+        schema=log.schema,
+    ))
+
+
+def _write_rows(ws: WorkspaceData, collection: str, message: dict[str, Any], _extras: list[Any]) -> None:
+    """The rows log of the message's ``schema_name``."""
+    values = message["values"]
+    schema_name = str(message["schema_name"])
+    if not values:
+        return
+    confidence = message["confidence"]
+    log = ws.log("rows", collection, schema_name)
+    log.append(pa.RecordBatch.from_arrays(
+        [pa.array([text_or_none(message["metadata"]["id"])] * len(values), pa.string()),
+         pa.array([json_text(v) for v in values], pa.string()),
+         pa.array([confidence if isinstance(confidence, (int, float)) else None] * len(values), pa.float64()),
+         pa.array([text_or_none(message["source_span"])] * len(values), pa.string())],
+        schema=log.schema,
+    ))
+
+
+# kind -> (the translated message, the per-item data it drops but the store keeps)
+_STORE_TRANSLATORS: dict[str, tuple[Callable[[Any], dict[str, Any]], Callable[[Any], list[Any]] | None]] = {
+    "graph-embeddings": (wire.graph_embeddings_message, None),
+    "document-embeddings": (wire.document_embeddings_message, wire.document_embeddings_attributes),
+    "entity-contexts": (wire.entity_contexts_message, wire.entity_types),
+    "rows": (wire.rows_message, None),
+}
+_STORE_WRITERS: dict[str, Callable[[WorkspaceData, str, dict[str, Any], list[Any]], None]] = {
+    "graph-embeddings": _write_graph_embeddings,
+    "document-embeddings": _write_document_embeddings,
+    "entity-contexts": _write_entity_contexts,
+    "rows": _write_rows,
+}

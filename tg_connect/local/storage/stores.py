@@ -449,6 +449,13 @@ class CoreStore:
 # -- per-workspace data -------------------------------------------------------------------
 
 
+def _subfolders(base: Path) -> list[Path]:
+    """The folders directly in ``base``, sorted (none if it does not exist)."""
+    if not base.exists():
+        return []
+    return [child for child in sorted(base.iterdir()) if child.is_dir()]
+
+
 class WorkspaceData:
     """The stores of one workspace, created on first write and rediscovered on restart."""
 
@@ -466,23 +473,16 @@ class WorkspaceData:
             self._discover(root, ws)
 
     def _discover(self, root: Path, ws: str) -> None:
-        if self._triples_dir is not None and self._triples_dir.exists():
-            for child in sorted(self._triples_dir.iterdir()):
-                if child.is_dir():
-                    self.triples[unsegment(child.name)] = TripleStore(child)
+        """Reopen the triple stores and logs an earlier run left under ``root``."""
+        if self._triples_dir is not None:
+            for child in _subfolders(self._triples_dir):
+                self.triples[unsegment(child.name)] = TripleStore(child)
         for kind in ("graph-embeddings", "document-embeddings", "entity-contexts"):
-            base = root / kind / ws
-            if base.exists():
-                for child in sorted(base.iterdir()):
-                    if child.is_dir():
-                        self.log(kind, unsegment(child.name))
-        base = root / "rows" / ws
-        if base.exists():
-            for coll in sorted(base.iterdir()):
-                if coll.is_dir():
-                    for schema in sorted(coll.iterdir()):
-                        if schema.is_dir():
-                            self.log("rows", unsegment(coll.name), unsegment(schema.name))
+            for child in _subfolders(root / kind / ws):
+                self.log(kind, unsegment(child.name))
+        for coll in _subfolders(root / "rows" / ws):
+            for schema in _subfolders(coll):
+                self.log("rows", unsegment(coll.name), unsegment(schema.name))
 
     def collections(self) -> set[str]:
         return set(self.triples) | {c for _k, c, _s in self.logs}

@@ -32,7 +32,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring_ascii as _encode  # what json.dumps uses for str
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,10 @@ class TermCodec:
         """Store quads for a list of wire triples (raises like the gateway on malformed ones)."""
         out: list[ox.Quad] = []
         pending: list[tuple[int, Any, ox.Literal]] = []
-        fast = self._fast
+        # One dict lookup per term picks its shape's fast path: no extra call per term.
+        fast: dict[Any, Callable[[Any, bool], Node]] = {
+            "i": self._fast_iri, "l": self._fast_literal, "b": self._fast_blank}
+        careful = self.node
         literal_cls = ox.Literal
         named_cls = ox.NamedNode
         quad = ox.Quad
@@ -120,10 +123,12 @@ class TermCodec:
             p_raw = t.get("p")
             o_raw = t.get("o")
             try:
-                s = fast(s_raw, record)
-                p = fast(p_raw, record)
-                o = fast(o_raw, record)
-            except ValueError:  # a term oxigraph refuses (e.g. a lone surrogate): the careful way
+                s = (fast.get(s_raw.get("t"), careful) if type(s_raw) is dict else careful)(s_raw, record)
+                p = (fast.get(p_raw.get("t"), careful) if type(p_raw) is dict else careful)(p_raw, record)
+                o = (fast.get(o_raw.get("t"), careful) if type(o_raw) is dict else careful)(o_raw, record)
+            except (ValueError, TypeError):
+                # A term oxigraph refuses (e.g. a lone surrogate) or an unhashable term type: the
+                # careful way, which raises as the gateway does if the term is malformed.
                 s = self.node(s_raw, record)
                 p = self.node(p_raw, record)
                 o = self.node(o_raw, record)
@@ -141,35 +146,39 @@ class TermCodec:
             self._fix_non_canonical(out, pending)
         return out
 
-    def _fast(self, raw: Any, record: bool) -> Node:
-        """The common shapes without building the translated term; else :meth:`node`."""
-        if type(raw) is dict:
-            kind = raw.get("t")
-            if kind == "i":
-                value = raw.get("i")
-                if type(value) is str:
-                    node = self._iris.get(value)
-                    return node if node is not None else self._iri(value)
-            elif kind == "l":
-                value = raw.get("v")
-                if type(value) is str:
-                    language = raw.get("ln")
-                    if not language:
-                        datatype = raw.get("dt")
-                        if not datatype or datatype in _IMPLICIT_DATATYPES:
-                            return ox.Literal(value)
-                        if type(datatype) is str:
-                            dt_node = self._datatype(datatype)
-                            if dt_node is not None:
-                                return ox.Literal(value, datatype=dt_node)
-                    elif type(language) is str:
-                        lit = self._language_literal(value, language, record)
-                        if lit is not None:
-                            return lit
-            elif kind == "b":
-                value = raw.get("d")
-                if type(value) is str and value:
-                    return ox.BlankNode(value)
+    def _fast_iri(self, raw: dict[str, Any], record: bool) -> Node:
+        """An IRI term (``"t": "i"``) without building the translated term; else :meth:`node`."""
+        value = raw.get("i")
+        if type(value) is str:
+            node = self._iris.get(value)
+            return node if node is not None else self._iri(value)
+        return self.node(raw, record)
+
+    def _fast_literal(self, raw: dict[str, Any], record: bool) -> Node:
+        """A literal term (``"t": "l"``) without building the translated term; else :meth:`node`.
+
+        XSD literals are returned as they are: :meth:`quads` checks them in one batch."""
+        value = raw.get("v")
+        if type(value) is str:
+            language = raw.get("ln")
+            if language:
+                lit = self._language_literal(value, language, record)
+                if lit is not None:
+                    return lit
+            else:
+                datatype = raw.get("dt")
+                if not datatype or datatype in _IMPLICIT_DATATYPES:
+                    return ox.Literal(value)
+                dt_node = self._datatype(datatype)
+                if dt_node is not None:
+                    return ox.Literal(value, datatype=dt_node)
+        return self.node(raw, record)
+
+    def _fast_blank(self, raw: dict[str, Any], record: bool) -> Node:
+        """A blank node term (``"t": "b"``) without building the translated term; else :meth:`node`."""
+        value = raw.get("d")
+        if type(value) is str and value:
+            return ox.BlankNode(value)
         return self.node(raw, record)
 
     def node(self, raw: Any, record: bool = False) -> Node:
@@ -186,24 +195,30 @@ class TermCodec:
                 if node.value == term["d"]:
                     return node
             elif kind == "l" and type(term["v"]) is str:
-                language = term.get("ln")
-                datatype = term.get("dt")
-                if language is not None:
-                    if type(language) is str:
-                        lit = self._language_literal(term["v"], language, record)
-                        if lit is not None:
-                            return lit
-                elif datatype is None:
-                    return ox.Literal(term["v"])
-                elif type(datatype) is str:
-                    dt_node = self._datatype(datatype)
-                    if dt_node is not None:
-                        lit = ox.Literal(term["v"], datatype=dt_node)
-                        if not (datatype.startswith(XSD_NS)) or self._canonical_literals([lit])[0]:
-                            return lit
+                lit = self._literal(term, record)
+                if lit is not None:
+                    return lit
         except ValueError:
             pass
         return _private_iri(PRIVATE_TERM, term)
+
+    def _literal(self, term: dict[str, Any], record: bool) -> ox.Literal | None:
+        """The native literal for a canonical literal term (``None``: store it privately)."""
+        value = term["v"]
+        language = term.get("ln")
+        if language is not None:
+            return self._language_literal(value, language, record)
+        datatype = term.get("dt")
+        if datatype is None:
+            return ox.Literal(value)
+        dt_node = self._datatype(datatype)
+        if dt_node is None:
+            return None
+        lit = ox.Literal(value, datatype=dt_node)
+        # Oxigraph stores XSD literals by value: keep only those whose lexical form survives.
+        if datatype.startswith(XSD_NS) and not self._canonical_literals([lit])[0]:
+            return None
+        return lit
 
     def private(self, raw: Any) -> ox.NamedNode:
         return _private_iri(PRIVATE_TERM, canonical(raw))
@@ -239,7 +254,10 @@ class TermCodec:
         self._iris[value] = node
         return node
 
-    def _datatype(self, value: str) -> ox.NamedNode | None:
+    def _datatype(self, value: Any) -> ox.NamedNode | None:
+        """The datatype IRI's store node (``None``: not a string or not a valid IRI)."""
+        if type(value) is not str:
+            return None
         if value in self._datatypes:
             return self._datatypes[value]
         node: ox.NamedNode | None = None
@@ -253,8 +271,10 @@ class TermCodec:
         self._datatypes[value] = node
         return node
 
-    def _language_literal(self, value: str, language: str, record: bool) -> ox.Literal | None:
+    def _language_literal(self, value: str, language: Any, record: bool) -> ox.Literal | None:
         """A native language literal if its tag's spelling round-trips through this store."""
+        if type(language) is not str:
+            return None
         try:
             lit = ox.Literal(value, language=language)
         except ValueError:
