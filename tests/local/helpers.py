@@ -30,8 +30,16 @@ class Http:
         self.base = base
         self.token = token
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                token: Any = "default", headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        token: Any = "default",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         token = self.token if token == "default" else token
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         req = urllib.request.Request(self.base + path, data=data, method=method)
@@ -57,13 +65,14 @@ class Http:
 
 
 def ws_url(base: str, path: str, **query: str) -> str:
-    url = "ws" + base[len("http"):] + path
+    url = "ws" + base[len("http") :] + path
     return url + ("?" + urlencode(query) if query else "")
 
 
 def ws_connect(url: str) -> ClientConnection:
-    return connect(url, proxy=None, max_size=None, compression=None, open_timeout=10, close_timeout=10,
-                   **_CONNECT_OPTIONS)
+    return connect(
+        url, proxy=None, max_size=None, compression=None, open_timeout=10, close_timeout=10, **_CONNECT_OPTIONS
+    )
 
 
 class Mux:
@@ -86,8 +95,9 @@ class Mux:
     def recv(self, timeout: float = 30) -> dict[str, Any]:
         return json.loads(self.ws.recv(timeout=timeout))  # type: ignore[no-any-return]
 
-    def request(self, rid: str, service: str, request: Any, flow: str | None = None,
-                workspace: str | None = None) -> list[dict[str, Any]]:
+    def request(
+        self, rid: str, service: str, request: Any, flow: str | None = None, workspace: str | None = None
+    ) -> list[dict[str, Any]]:
         env: dict[str, Any] = {"id": rid, "service": service, "request": request}
         if flow is not None:
             env["flow"] = flow
@@ -139,8 +149,9 @@ class Tap:
         self._thread.join(5)
 
 
-def import_frames(base: str, kind: str, frames: list[Any], token: str | None, flow: str = "default",
-                  **query: str) -> None:
+def import_frames(
+    base: str, kind: str, frames: list[Any], token: str | None, flow: str = "default", **query: str
+) -> None:
     params = dict(query)
     if token:
         params["token"] = token
@@ -162,8 +173,13 @@ class ServerProcess:
         env.pop("TRUSTGRAPH_TOKEN", None)
         self.stderr_path = stderr_path
         self._stderr = open(stderr_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "tg_connect", "serve", "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tg_connect", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+        )
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline()
         if not first.startswith("tg-connect local gateway at "):
@@ -184,8 +200,11 @@ class ServerProcess:
     def rss_mb(self) -> tuple[int, int]:
         """(resident set now, its peak so far) in MB, from /proc."""
         text = open(f"/proc/{self.pid}/status").read()
-        values = {line.split(":")[0]: int(line.split()[1]) // 1024 for line in text.splitlines()
-                  if line.startswith(("VmRSS:", "VmHWM:"))}
+        values = {
+            line.split(":")[0]: int(line.split()[1]) // 1024
+            for line in text.splitlines()
+            if line.startswith(("VmRSS:", "VmHWM:"))
+        }
         return values["VmRSS"], values["VmHWM"]
 
     def kill(self) -> None:

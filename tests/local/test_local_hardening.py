@@ -36,8 +36,9 @@ def gw() -> Iterator[LocalGateway]:
 # -- raw HTTP: a body announced but (mostly) not sent --------------------------------------------
 
 
-def _raw_request(url: str, path: str, headers: dict[str, str], body: bytes = b"",
-                 chunks: list[bytes] | None = None) -> tuple[int, bytes]:
+def _raw_request(
+    url: str, path: str, headers: dict[str, str], body: bytes = b"", chunks: list[bytes] | None = None
+) -> tuple[int, bytes]:
     """Send a request's head and part of its body, then read the answer.
 
     The server answers without waiting for the rest, or the read would time out (the
@@ -76,8 +77,9 @@ def _read_response(sock: socket.socket) -> tuple[int, bytes]:
 BIG = 200 * 1024 * 1024  # announced, never sent
 
 
-@pytest.mark.parametrize("path", ["/api/v1/flow", "/api/v1/config", "/api/v1/flow/default/service/triples",
-                                  "/api/v1/import-core?id=x"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/flow", "/api/v1/config", "/api/v1/flow/default/service/triples", "/api/v1/import-core?id=x"]
+)
 @pytest.mark.parametrize("credential", [None, "Bearer wrong", "Basic abc"])
 def test_unauthenticated_big_body_is_refused_unread(gw: LocalGateway, path: str, credential: str | None) -> None:
     headers = {"Content-Type": "application/json", "Content-Length": str(BIG)}
@@ -90,8 +92,12 @@ def test_unauthenticated_big_body_is_refused_unread(gw: LocalGateway, path: str,
 def test_unauthenticated_chunked_body_is_refused_past_the_preauth_limit(gw: LocalGateway) -> None:
     # No Content-Length: the server reads until the body passes PREAUTH_BODY, then answers.
     piece = b"x" * (local_app.PREAUTH_BODY // 4)
-    status, body = _raw_request(gw.url, "/api/v1/flow", {"Transfer-Encoding": "chunked"},
-                                chunks=[b'{"operation":"list-flows","pad":"'] + [piece] * 5)
+    status, body = _raw_request(
+        gw.url,
+        "/api/v1/flow",
+        {"Transfer-Encoding": "chunked"},
+        chunks=[b'{"operation":"list-flows","pad":"'] + [piece] * 5,
+    )
     assert (status, body) == (401, b'{"error":"auth failure"}')
 
 
@@ -106,8 +112,7 @@ def test_small_unauthenticated_bodies_keep_the_real_order(gw: LocalGateway) -> N
     near = json.dumps({"operation": "nope", "pad": "x" * (local_app.PREAUTH_BODY - 100)}).encode()
     assert len(near) <= local_app.PREAUTH_BODY
     assert h.post("/api/v1/flow", raw=near) == (400, {"error": "unknown operation"})
-    status, body = _raw_request(gw.url, "/api/v1/flow", {"Transfer-Encoding": "chunked"},
-                                chunks=[b"{nope", b""])
+    status, body = _raw_request(gw.url, "/api/v1/flow", {"Transfer-Encoding": "chunked"}, chunks=[b"{nope", b""])
     assert (status, json.loads(body)) == (400, {"error": "invalid json"})
     # Just over it, the credential decides at once.
     over = json.dumps({"operation": "nope", "pad": "x" * local_app.PREAUTH_BODY}).encode()
@@ -116,19 +121,18 @@ def test_small_unauthenticated_bodies_keep_the_real_order(gw: LocalGateway) -> N
 
 @pytest.mark.parametrize("path", ["/api/v1/flow", "/api/v1/flow/default/service/triples"])
 def test_authenticated_json_body_over_the_cap_is_413_unread(gw: LocalGateway, path: str) -> None:
-    headers = {"Content-Type": "application/json", "Content-Length": str(BIG),
-               "Authorization": f"Bearer {TOKEN}"}
+    headers = {"Content-Type": "application/json", "Content-Length": str(BIG), "Authorization": f"Bearer {TOKEN}"}
     status, body = _raw_request(gw.url, path, headers, b'{"operation":"list-flows","pad":"')
     assert status == 413
     assert json.loads(body) == {"error": f"request body too large: the limit is {local_app.MAX_JSON_BODY} bytes"}
 
 
-def test_authenticated_chunked_json_body_over_the_cap_is_413(gw: LocalGateway,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_authenticated_chunked_json_body_over_the_cap_is_413(gw: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local_app, "MAX_JSON_BODY", 100_000)
     headers = {"Transfer-Encoding": "chunked", "Authorization": f"Bearer {TOKEN}"}
-    status, body = _raw_request(gw.url, "/api/v1/flow", headers,
-                                chunks=[b'{"operation":"list-flows","pad":"'] + [b"x" * 30_000] * 4)
+    status, body = _raw_request(
+        gw.url, "/api/v1/flow", headers, chunks=[b'{"operation":"list-flows","pad":"'] + [b"x" * 30_000] * 4
+    )
     assert status == 413 and b"100000" in body
     # Within the cap, the same request works.
     h = Http(gw.url, TOKEN)
@@ -222,9 +226,13 @@ def test_local_gateway_on_all_interfaces_without_a_token_logs_a_warning(caplog: 
 
 
 def _frame(doc: str, collection: str, start: int, count: int, pred: str) -> dict[str, Any]:
-    return {"metadata": {"id": doc, "collection": collection},
-            "triples": [{"s": {"t": "i", "i": f"{EX}s/{i}"}, "p": {"t": "i", "i": pred},
-                         "o": {"t": "l", "v": f"value {i}"}} for i in range(start, start + count)]}
+    return {
+        "metadata": {"id": doc, "collection": collection},
+        "triples": [
+            {"s": {"t": "i", "i": f"{EX}s/{i}"}, "p": {"t": "i", "i": pred}, "o": {"t": "l", "v": f"value {i}"}}
+            for i in range(start, start + count)
+        ],
+    }
 
 
 def _canon(triples: list[Any]) -> set[str]:
@@ -263,15 +271,19 @@ def test_frames_in_the_core_but_not_in_the_store_are_stored_on_restart(tmp_path:
     ws.cores.mark_stored("doc", mark)
     lost = _frame("doc", "coll", 3, 4, pred)
     ws.cores.append_frame("doc", "t", json.dumps(lost))  # ...and the process dies here
-    ws.cores.append("doc", "t", [{"s": {"t": "i", "i": f"{EX}put"}, "p": {"t": "i", "i": pred},
-                                  "o": {"t": "l", "v": "only in the core"}}])  # put-kg-core: never stored
+    ws.cores.append(
+        "doc",
+        "t",
+        [{"s": {"t": "i", "i": f"{EX}put"}, "p": {"t": "i", "i": pred}, "o": {"t": "l", "v": "only in the core"}}],
+    )  # put-kg-core: never stored
     backend.close()
 
     restarted = Backend(tmp_path)
     store = restarted.workspace("default").triple_store("coll", create=False)
     assert store is not None
     assert _canon(list(store.match(None, {"t": "i", "i": pred}, None, None))) == _canon(
-        committed["triples"] + lost["triples"])
+        committed["triples"] + lost["triples"]
+    )
     assert restarted.config.get("default", "collection", "coll") is not None
     restarted.close()
     # The replay moved the stored mark: nothing is replayed twice (a third open finds nothing).
@@ -289,8 +301,10 @@ def _stored(url: str) -> float:
 
 def _store_and_core(url: str, collection: str, pred: str, doc: str) -> tuple[set[str], set[str]]:
     h = Http(url, None)
-    status, reply = h.post("/api/v1/flow/default/service/triples",
-                           {"collection": collection, "p": {"t": "i", "i": pred}, "limit": 1_000_000})
+    status, reply = h.post(
+        "/api/v1/flow/default/service/triples",
+        {"collection": collection, "p": {"t": "i", "i": pred}, "limit": 1_000_000},
+    )
     assert status == 200 and "error" not in reply, reply
     status, _headers, raw = h.get(f"/api/v1/export-core?id={doc}")
     assert status == 200

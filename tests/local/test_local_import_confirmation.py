@@ -20,8 +20,14 @@ TOPIC = "flow:tg:default:triples-store:default"
 
 
 def frame(f: int, per_frame: int, collection: str = "confirm") -> str:
-    triples = [{"s": {"t": "i", "i": f"{EX}s/{f}/{i}"}, "p": {"t": "i", "i": f"{EX}p/{i % 7}"},
-                "o": {"t": "l", "v": f"value {f} {i}"}} for i in range(per_frame)]
+    triples = [
+        {
+            "s": {"t": "i", "i": f"{EX}s/{f}/{i}"},
+            "p": {"t": "i", "i": f"{EX}p/{i % 7}"},
+            "o": {"t": "l", "v": f"value {f} {i}"},
+        }
+        for i in range(per_frame)
+    ]
     return json.dumps({"metadata": {"id": "confirm-doc", "collection": collection}, "triples": triples})
 
 

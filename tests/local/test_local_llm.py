@@ -58,23 +58,34 @@ class FakeOpenAI:
         self._loop.close()
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model",
-                                                              "owned_by": "tests", "created": 1}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "tests", "created": 1}]}
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
         content = body["messages"][-1]["content"]
-        text = content if isinstance(content, str) else " ".join(
-            part.get("text", "") for part in content if isinstance(part, dict))
+        text = (
+            content
+            if isinstance(content, str)
+            else " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+        )
         if "BREAK" in text:
             return web.json_response({"error": {"message": "boom"}}, status=500)
         reply = f"reply to: {text}"
         if not body.get("stream"):
-            return web.json_response({"id": "x", "model": body["model"], "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}})
+            return web.json_response(
+                {
+                    "id": "x",
+                    "model": body["model"],
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+                    ],
+                    "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+                }
+            )
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         if "CUT" in text:  # one event, then the connection drops mid-stream
@@ -87,8 +98,12 @@ class FakeOpenAI:
         for piece in pieces:
             event = {"id": "x", "model": body["model"], "choices": [{"index": 0, "delta": {"content": piece}}]}
             await response.write(f"data: {json.dumps(event)}\n\n".encode())
-        usage = {"id": "x", "model": body["model"], "choices": [],
-                 "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}}
+        usage = {
+            "id": "x",
+            "model": body["model"],
+            "choices": [],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        }
         await response.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
         await response.write_eof()
         return response
@@ -105,10 +120,18 @@ def test_text_completion_goes_to_the_endpoint(fake: FakeOpenAI, monkeypatch: pyt
     with LocalGateway(token=TOKEN, llm_url=fake.url) as gw:
         http = Http(gw.url, TOKEN)
         reply = http.post("/api/v1/flow/default/service/text-completion", {"system": "be nice", "prompt": "hi"})[1]
-        assert reply == {"response": "reply to: hi", "in_token": 7, "out_token": 3, "model": "fake-model",
-                         "end_of_stream": True}
-        assert fake.requests[-1] == {"model": "fake-model", "stream": False, "messages": [
-            {"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"}]}
+        assert reply == {
+            "response": "reply to: hi",
+            "in_token": 7,
+            "out_token": 3,
+            "model": "fake-model",
+            "end_of_stream": True,
+        }
+        assert fake.requests[-1] == {
+            "model": "fake-model",
+            "stream": False,
+            "messages": [{"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"}],
+        }
         assert fake.headers[-1]["Authorization"] == "Bearer sk-test-secret"
         mux = Mux(gw.url, TOKEN)
         try:
@@ -117,27 +140,32 @@ def test_text_completion_goes_to_the_endpoint(fake: FakeOpenAI, monkeypatch: pyt
                 {"response": "reply ", "model": "fake-model", "end_of_stream": False},
                 {"response": "to: he", "model": "fake-model", "end_of_stream": False},
                 {"response": "llo", "model": "fake-model", "end_of_stream": False},
-                {"response": "", "in_token": 7, "out_token": 3, "model": "fake-model", "end_of_stream": True}]
+                {"response": "", "in_token": 7, "out_token": 3, "model": "fake-model", "end_of_stream": True},
+            ]
             assert fake.requests[-1]["stream"] is True
             assert fake.requests[-1]["stream_options"] == {"include_usage": True}
             # Errors from the endpoint are dropped, as the 2.11 gateway drops LLM errors.
             for streaming in (False, True):
-                assert mux.request(f"e{streaming}", "text-completion", {"prompt": "BREAK", "streaming": streaming},
-                                   flow="default")[0]["response"] == {"response": None, "end_of_stream": True}
+                assert mux.request(
+                    f"e{streaming}", "text-completion", {"prompt": "BREAK", "streaming": streaming}, flow="default"
+                )[0]["response"] == {"response": None, "end_of_stream": True}
             cut = mux.request("cut", "text-completion", {"prompt": "CUT", "streaming": True}, flow="default")
             assert [f["response"] for f in cut] == [
                 {"response": "partial", "model": "fake-model", "end_of_stream": False},
-                {"response": None, "end_of_stream": True}]
+                {"response": None, "end_of_stream": True},
+            ]
             models = mux.request("m", "text-completion", {"operation": "list-models"}, flow="default")
             assert models[0]["response"]["models"] == [{"id": "fake-model", "owned_by": "tests", "created": 1}]
             # Prompts use it too: the seed holds plain-language templates for a real model.
-            prompt = mux.request("p", "prompt", {"id": "question", "variables": {"question": "why?"}},
-                                 flow="default")[0]["response"]
+            prompt = mux.request("p", "prompt", {"id": "question", "variables": {"question": "why?"}}, flow="default")[
+                0
+            ]["response"]
             assert prompt["text"] == "reply to: why?"
             assert fake.requests[-1]["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
             rag = mux.request("g", "graph-rag", {"query": "Who is Ada?", "streaming": True}, flow="default")
-            answer = "".join(f["response"].get("response", "") for f in rag
-                             if f["response"].get("message_type") == "chunk")
+            answer = "".join(
+                f["response"].get("response", "") for f in rag if f["response"].get("message_type") == "chunk"
+            )
             assert answer.startswith("reply to: Answer the question using only the knowledge graph facts")
         finally:
             mux.close()
@@ -149,21 +177,28 @@ def test_json_prompt_asks_for_json(fake: FakeOpenAI) -> None:
         http = Http(gw.url, TOKEN)
         schema = {"type": "object", "properties": {"a": {"type": "string"}}}
         template = {"prompt": "give {{x}}", "response-type": "json", "schema": schema}
-        http.post("/api/v1/config", {"operation": "put", "values": [
-            {"type": "prompt", "key": "template.js", "value": json.dumps(template)}]})
+        http.post(
+            "/api/v1/config",
+            {"operation": "put", "values": [{"type": "prompt", "key": "template.js", "value": json.dumps(template)}]},
+        )
         # The fake's reply is not JSON: the prompt service fails and the error is dropped.
         assert http.post("/api/v1/flow/default/service/prompt", {"id": "js", "variables": {"x": 1}})[1] == {
-            "end_of_stream": True}
+            "end_of_stream": True
+        }
         assert fake.requests[-1]["model"] == "chosen"
-        assert fake.requests[-1]["response_format"] == {"type": "json_schema",
-                                                        "json_schema": {"name": "response", "schema": schema}}
+        assert fake.requests[-1]["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "response", "schema": schema},
+        }
 
 
 def test_unreachable_endpoint_is_a_dropped_error() -> None:
     with LocalGateway(token=TOKEN, llm_url="http://127.0.0.1:9/v1", llm_model="m") as gw:
         http = Http(gw.url, TOKEN)
         assert http.post("/api/v1/flow/default/service/text-completion", {"prompt": "hi"})[1] == {
-            "response": None, "end_of_stream": True}
+            "response": None,
+            "end_of_stream": True,
+        }
 
 
 def test_serve_flag() -> None:

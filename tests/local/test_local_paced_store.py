@@ -53,21 +53,31 @@ def test_pacer_spends_rows_over_time() -> None:
 def test_a_paced_load_is_delivered_at_once_and_stored_at_the_rate() -> None:
     rows = 6_000
     pred = f"{EX}paced/{uuid.uuid4().hex[:8]}"
-    df = pd.DataFrame({"s": [f"{EX}s/{i}" for i in range(rows)], "p": [pred] * rows,
-                       "o": [f"value {i}" for i in range(rows)]})
+    df = pd.DataFrame(
+        {"s": [f"{EX}s/{i}" for i in range(rows)], "p": [pred] * rows, "o": [f"value {i}" for i in range(rows)]}
+    )
     with LocalGateway(token=TOKEN, store_rows_per_second=3_000) as gw:
         http = Http(gw.url, TOKEN)
-        report = tg_connect.to_trustgraph(df, url=gw.url, token=TOKEN, collection="paced", batch_size=500,
-                                          document_id="paced-doc", progress=False,
-                                          max_rows_per_second=None)  # unpaced: the store's own queue fills
+        report = tg_connect.to_trustgraph(
+            df,
+            url=gw.url,
+            token=TOKEN,
+            collection="paced",
+            batch_size=500,
+            document_id="paced-doc",
+            progress=False,
+            max_rows_per_second=None,
+        )  # unpaced: the store's own queue fills
         assert report.rows_delivered == rows and report.batches == rows // 500
         assert gw.backend.accepted[TOPIC] == report.batches  # the broker has every message
         # The stores catch up at their own pace; the metrics count what they stored.
         wait_for(http, "tg_triples_store_write_batch_size_sum", rows)
         assert metric(http, f'tg_consumer_processing_total{{consumer="{TOPIC}",status="ok"}}') == 2 * report.batches
         assert metric(http, "tg_triples_store_write_batch_size_count") == report.batches
-        status, reply = http.post("/api/v1/flow/default/service/triples",
-                                  {"collection": "paced", "p": {"t": "i", "i": pred}, "limit": 100_000})
+        status, reply = http.post(
+            "/api/v1/flow/default/service/triples",
+            {"collection": "paced", "p": {"t": "i", "i": pred}, "limit": 100_000},
+        )
         assert status == 200 and len(reply["response"]) == rows
         queue = gw.backend.queue
         assert queue is not None and len(queue) == 0 and queue.bytes == 0 and queue.rows == 0
@@ -82,18 +92,31 @@ def test_paced_store_takes_every_kind_and_taps_at_once() -> None:
         meta = {"id": "d", "collection": "c"}
         tap = Tap(gw.url, "graph-embeddings", TOKEN)
         try:
-            import_frames(gw.url, "graph-embeddings", [{"metadata": meta, "entities": [
-                {"entity": {"t": "i", "i": f"{EX}e{i}"}, "vector": [1.0, float(i)]} for i in range(10)]}] * 3,
-                          TOKEN)
+            import_frames(
+                gw.url,
+                "graph-embeddings",
+                [
+                    {
+                        "metadata": meta,
+                        "entities": [
+                            {"entity": {"t": "i", "i": f"{EX}e{i}"}, "vector": [1.0, float(i)]} for i in range(10)
+                        ],
+                    }
+                ]
+                * 3,
+                TOKEN,
+            )
             # The export tap is the broker's fan-out: it sees the messages when they are taken in.
             frames = tap.wait_for(3, timeout=60)
             assert len(frames) == 3 and len(frames[0]["entities"]) == 10
         finally:
             tap.close()
-        import_frames(gw.url, "document-embeddings", [{"metadata": meta, "chunks": [
-            {"chunk_id": "c1", "vector": [0.5]}]}], TOKEN)
-        import_frames(gw.url, "rows", [{"metadata": meta, "schema_name": "s", "values": [{"a": "1"}, {"a": "2"}]}],
-                      TOKEN)
+        import_frames(
+            gw.url, "document-embeddings", [{"metadata": meta, "chunks": [{"chunk_id": "c1", "vector": [0.5]}]}], TOKEN
+        )
+        import_frames(
+            gw.url, "rows", [{"metadata": meta, "schema_name": "s", "values": [{"a": "1"}, {"a": "2"}]}], TOKEN
+        )
         wait_for(http, 'tg_consumer_processing_total{processor="ge-write",status="ok"}', 3)
         wait_for(http, 'tg_consumer_processing_total{processor="de-write",status="ok"}', 1)
         deadline = time.monotonic() + 60
@@ -107,9 +130,15 @@ def test_paced_store_takes_every_kind_and_taps_at_once() -> None:
 
 
 def test_a_full_queue_closes_the_socket_with_1011_and_logs_an_error(caplog: pytest.LogCaptureFixture) -> None:
-    big = json.dumps({"metadata": {"id": "q", "collection": "full"}, "triples": [
-        {"s": {"t": "i", "i": f"{EX}s{i}"}, "p": {"t": "i", "i": f"{EX}p"}, "o": {"t": "l", "v": "x" * 100}}
-        for i in range(100)]})
+    big = json.dumps(
+        {
+            "metadata": {"id": "q", "collection": "full"},
+            "triples": [
+                {"s": {"t": "i", "i": f"{EX}s{i}"}, "p": {"t": "i", "i": f"{EX}p"}, "o": {"t": "l", "v": "x" * 100}}
+                for i in range(100)
+            ],
+        }
+    )
     sent = 0
     with caplog.at_level("ERROR", logger="tg_connect.local"):
         with LocalGateway(token=TOKEN, store_rows_per_second=1, store_queue_bytes=len(big) * 3) as gw:
@@ -134,8 +163,15 @@ def test_serve_store_rate_option(tmp_path: Path) -> None:
         banner = server.proc.stdout.readline() + server.proc.stdout.readline()
         assert "paced store: at most 5000 rows/s" in banner and "64 MiB" in banner
         http = Http(server.url, None)
-        frames = [{"metadata": {"id": "cli", "collection": "cli"}, "triples": [
-            {"s": {"t": "i", "i": f"{EX}s/{f}/{i}"}, "p": {"t": "i", "i": f"{EX}p"}, "o": {"t": "l", "v": "v"}}
-            for i in range(500)]} for f in range(8)]
+        frames = [
+            {
+                "metadata": {"id": "cli", "collection": "cli"},
+                "triples": [
+                    {"s": {"t": "i", "i": f"{EX}s/{f}/{i}"}, "p": {"t": "i", "i": f"{EX}p"}, "o": {"t": "l", "v": "v"}}
+                    for i in range(500)
+                ],
+            }
+            for f in range(8)
+        ]
         import_frames(server.url, "triples", frames, None)
         wait_for(http, 'tg_triples_store_write_batch_size_sum{processor="triples-write"}', 4_000)

@@ -56,23 +56,33 @@ def test_queries_a_client_sends() -> None:
     metrics.consumed("kg-store", TRIPLES_TOPIC)
 
     def values(query: str) -> dict[tuple[tuple[str, str], ...], float]:
-        return {tuple(sorted((k, v) for k, v in labels.items() if k not in ("instance",))): value
-                for labels, value in m.evaluate(metrics, query)}
+        return {
+            tuple(sorted((k, v) for k, v in labels.items() if k not in ("instance",))): value
+            for labels, value in m.evaluate(metrics, query)
+        }
 
     ok = values(f'tg_consumer_processing_total{{consumer="{TRIPLES_TOPIC}", status="ok"}}')
     assert sorted(ok.values()) == [1.0, 3.0]
     assert values('tg_consumer_processing_total{ processor = "kg-store" , status!="error", }') == {
-        (("__name__", "tg_consumer_processing_total"), ("consumer", TRIPLES_TOPIC), ("job", "backend-group"),
-         ("processor", "kg-store"), ("status", "ok")): 1.0}
+        (
+            ("__name__", "tg_consumer_processing_total"),
+            ("consumer", TRIPLES_TOPIC),
+            ("job", "backend-group"),
+            ("processor", "kg-store"),
+            ("status", "ok"),
+        ): 1.0
+    }
     assert len(values('{__name__=~"tg_consumer_.*", processor!~"kg.*"}')) == 4  # 2 statuses, _sum, _count
     assert values('sum(tg_consumer_processing_total{status="ok"})') == {(): 4.0}
     assert values("sum by (processor) (tg_consumer_processing_total)") == {
-        (("processor", "kg-store"),): 1.0, (("processor", "triples-write"),): 3.0}
+        (("processor", "kg-store"),): 1.0,
+        (("processor", "triples-write"),): 3.0,
+    }
     assert values("count by (job) (up)") == {(("job", "api-gateway"),): 1.0, (("job", "backend-group"),): 1.0}
     without = values("max without (status) (tg_consumer_processing_total)")
     assert sorted(without.values()) == [1.0, 3.0] and all(("status", "ok") not in k for k in without)
     assert values("avg(tg_consumer_request_duration_seconds_sum)") == {(): 0.75}  # (1.5 + 0) / 2
-    for unsupported in ("rate(up[5m])", "up offset 5m", "up or up", "topk(1, up)", "up{a=\"x\"}[5m]"):
+    for unsupported in ("rate(up[5m])", "up offset 5m", "up or up", "topk(1, up)", 'up{a="x"}[5m]'):
         with pytest.raises(m.BadQuery, match="unsupported expression"):
             m.evaluate(metrics, unsupported)
     for bad in ("", "sum(", '{x=""}'):
@@ -89,11 +99,20 @@ def test_metrics_series_and_labels() -> None:
     assert names == {"up", "tg_consumer_processing_total"}  # histograms appear at the first write
     zero = [(ls, v) for ls, v in metrics.samples() if ls["__name__"] == "tg_consumer_processing_total"]
     assert sorted((ls["processor"], ls["status"]) for ls, _v in zero) == [
-        ("kg-store", "error"), ("kg-store", "ok"), ("triples-write", "error"), ("triples-write", "ok")]
+        ("kg-store", "error"),
+        ("kg-store", "ok"),
+        ("triples-write", "error"),
+        ("triples-write", "ok"),
+    ]
     assert all(v == 0 for _ls, v in zero)
-    assert zero[0][0] == {"__name__": "tg_consumer_processing_total", "instance": "127.0.0.1:9",
-                          "job": "backend-group", "consumer": TRIPLES_TOPIC,
-                          "processor": zero[0][0]["processor"], "status": zero[0][0]["status"]}
+    assert zero[0][0] == {
+        "__name__": "tg_consumer_processing_total",
+        "instance": "127.0.0.1:9",
+        "job": "backend-group",
+        "consumer": TRIPLES_TOPIC,
+        "processor": zero[0][0]["processor"],
+        "status": zero[0][0]["status"],
+    }
 
     metrics.triples_written(3, 0.07)
     metrics.triples_written(600, 0.2)
@@ -108,19 +127,34 @@ def test_metrics_series_and_labels() -> None:
     assert math.isclose(metrics.value("tg_triples_store_write_duration_seconds_sum"), 0.27)
     assert metrics.value("tg_triples_store_write_duration_seconds_count") == 2
     assert metrics.value("tg_triples_store_write_error_total", processor="triples-write") == 1
-    buckets = {ls["le"]: v for ls, v in metrics.samples()
-               if ls["__name__"] == "tg_triples_store_write_batch_size_bucket"}
+    buckets = {
+        ls["le"]: v for ls, v in metrics.samples() if ls["__name__"] == "tg_triples_store_write_batch_size_bucket"
+    }
     # prometheus_client's bucket labels and cumulative counts: 3 <= 5, 600 only in +Inf.
-    assert buckets == {"1.0": 0, "5.0": 1, "10.0": 1, "20.0": 1, "50.0": 1, "100.0": 1, "200.0": 1, "500.0": 1,
-                       "+Inf": 2}
-    durations = {ls["le"]: v for ls, v in metrics.samples()
-                 if ls["__name__"] == "tg_triples_store_write_duration_seconds_bucket"}
+    assert buckets == {
+        "1.0": 0,
+        "5.0": 1,
+        "10.0": 1,
+        "20.0": 1,
+        "50.0": 1,
+        "100.0": 1,
+        "200.0": 1,
+        "500.0": 1,
+        "+Inf": 2,
+    }
+    durations = {
+        ls["le"]: v for ls, v in metrics.samples() if ls["__name__"] == "tg_triples_store_write_duration_seconds_bucket"
+    }
     assert durations["0.05"] == 0 and durations["0.1"] == 1 and durations["0.25"] == 2 and durations["+Inf"] == 2
     status, body = m.answer(metrics, "query", {"query": "tg_triples_store_write_batch_size_sum"})
     assert status == 200 and body is not None
     [series] = body["data"]["result"]
-    assert series["metric"] == {"__name__": "tg_triples_store_write_batch_size_sum", "instance": "127.0.0.1:9",
-                                "job": "backend-group", "processor": "triples-write"}
+    assert series["metric"] == {
+        "__name__": "tg_triples_store_write_batch_size_sum",
+        "instance": "127.0.0.1:9",
+        "job": "backend-group",
+        "processor": "triples-write",
+    }
     assert series["value"][1] == "603"
 
 
@@ -142,11 +176,18 @@ def test_consumer_series_exist_at_zero_before_any_write(gw: LocalGateway) -> Non
     assert by_processor(http, "flow:tg:other:triples-store:default") == {"triples-write": 0, "kg-store": 0}
     assert query(http, "tg_triples_store_write_batch_size_sum") == []  # no write yet, no series
     # A new flow's store topics get their consumers.
-    assert http.post("/api/v1/flow", {"operation": "start-flow", "flow-id": "f2", "blueprint-name": "local",
-                                      "description": "second"})[0] == 200
+    assert (
+        http.post(
+            "/api/v1/flow",
+            {"operation": "start-flow", "flow-id": "f2", "blueprint-name": "local", "description": "second"},
+        )[0]
+        == 200
+    )
     assert by_processor(http, "flow:tg:default:triples-store:f2") == {"triples-write": 0, "kg-store": 0}
-    row = query(http, 'tg_consumer_processing_total{consumer="flow:tg:default:triples-store:f2",'
-                      'processor="kg-store",status="error"}')
+    row = query(
+        http,
+        'tg_consumer_processing_total{consumer="flow:tg:default:triples-store:f2",processor="kg-store",status="error"}',
+    )
     assert [r["metric"]["job"] for r in row] == ["backend-group"]
 
 
@@ -154,11 +195,19 @@ def test_to_trustgraph_load_is_counted_as_stored(gw: LocalGateway) -> None:
     http = Http(gw.url, TOKEN)
     pred = f"{EX}p/{uuid.uuid4().hex[:8]}"
     rows = 25_000
-    df = pd.DataFrame({"s": [f"{EX}s/{i}" for i in range(rows)], "p": [pred] * rows,
-                       "o": [f"value {i}" for i in range(rows)]})
-    report = tg_connect.to_trustgraph(df, url=gw.url, token=TOKEN, collection="metrics", batch_size=1000,
-                                      document_id="metrics-doc", progress=False,
-                                      max_rows_per_second=None)  # unpaced: messages as encoded
+    df = pd.DataFrame(
+        {"s": [f"{EX}s/{i}" for i in range(rows)], "p": [pred] * rows, "o": [f"value {i}" for i in range(rows)]}
+    )
+    report = tg_connect.to_trustgraph(
+        df,
+        url=gw.url,
+        token=TOKEN,
+        collection="metrics",
+        batch_size=1000,
+        document_id="metrics-doc",
+        progress=False,
+        max_rows_per_second=None,
+    )  # unpaced: messages as encoded
     assert report.rows_sent == rows and report.batches == rows // 1000
     # The import socket's close handshake completed: everything is stored and counted.
     assert total(http, "tg_triples_store_write_batch_size_sum") == rows
@@ -170,8 +219,9 @@ def test_to_trustgraph_load_is_counted_as_stored(gw: LocalGateway) -> None:
     assert total(http, f'tg_consumer_processing_total{{consumer="{TRIPLES_TOPIC}",status="error"}}') == 0
     assert query(http, "tg_triples_store_write_error_total") == []
     # What the counters say is what the store holds.
-    status, reply = http.post("/api/v1/flow/default/service/triples",
-                              {"collection": "metrics", "p": {"t": "i", "i": pred}, "limit": 100_000})
+    status, reply = http.post(
+        "/api/v1/flow/default/service/triples", {"collection": "metrics", "p": {"t": "i", "i": pred}, "limit": 100_000}
+    )
     assert status == 200 and len(reply["response"]) == rows
 
 
@@ -179,19 +229,29 @@ def test_every_store_topic_counts_messages(gw: LocalGateway) -> None:
     http = Http(gw.url, TOKEN)
     meta = {"id": "d1", "collection": "c"}
     triples = [{"s": {"t": "i", "i": f"{EX}a"}, "p": {"t": "i", "i": f"{EX}b"}, "o": {"t": "l", "v": "x"}}]
-    import_frames(gw.url, "triples", [{"metadata": meta, "triples": triples * 3},
-                                      {"metadata": meta, "triples": []}], TOKEN)
-    import_frames(gw.url, "graph-embeddings", [{"metadata": meta, "entities": [
-        {"entity": {"t": "i", "i": f"{EX}a"}, "vector": [0.5, 0.5]}]}] * 2, TOKEN)
-    import_frames(gw.url, "document-embeddings", [{"metadata": meta, "chunks": [
-        {"chunk_id": "c1", "vector": [0.1]}]}], TOKEN)
-    import_frames(gw.url, "entity-contexts", [{"metadata": meta, "entities": [
-        {"entity": {"t": "i", "i": f"{EX}a"}, "context": "ctx"}]}], TOKEN)
+    import_frames(
+        gw.url, "triples", [{"metadata": meta, "triples": triples * 3}, {"metadata": meta, "triples": []}], TOKEN
+    )
+    import_frames(
+        gw.url,
+        "graph-embeddings",
+        [{"metadata": meta, "entities": [{"entity": {"t": "i", "i": f"{EX}a"}, "vector": [0.5, 0.5]}]}] * 2,
+        TOKEN,
+    )
+    import_frames(
+        gw.url, "document-embeddings", [{"metadata": meta, "chunks": [{"chunk_id": "c1", "vector": [0.1]}]}], TOKEN
+    )
+    import_frames(
+        gw.url,
+        "entity-contexts",
+        [{"metadata": meta, "entities": [{"entity": {"t": "i", "i": f"{EX}a"}, "context": "ctx"}]}],
+        TOKEN,
+    )
     import_frames(gw.url, "triples", [{"metadata": meta, "triples": triples}], TOKEN, workspace="other")
     # An empty triples message is one message for both processors and a write of 0 triples.
     assert by_processor(http, TRIPLES_TOPIC) == {"triples-write": 2, "kg-store": 2}
-    assert total(http, 'tg_triples_store_write_batch_size_sum') == 4
-    assert total(http, 'tg_triples_store_write_batch_size_count') == 3
+    assert total(http, "tg_triples_store_write_batch_size_sum") == 4
+    assert total(http, "tg_triples_store_write_batch_size_count") == 3
     assert by_processor(http, GE_TOPIC) == {"ge-write": 2, "kg-store": 2}
     assert by_processor(http, DE_TOPIC) == {"de-write": 1}
     assert by_processor(http, "flow:tg:other:triples-store:default") == {"triples-write": 1, "kg-store": 1}
@@ -201,8 +261,12 @@ def test_every_store_topic_counts_messages(gw: LocalGateway) -> None:
     import_frames(gw.url, "triples", [{"metadata": {"id": "x"}, "triples": triples}], TOKEN)
     assert by_processor(http, TRIPLES_TOPIC) == {"triples-write": 2, "kg-store": 2}
     # load-kg-core republishes a core on the store topics: counted like any message.
-    assert http.post("/api/v1/knowledge", {"operation": "load-kg-core", "id": "d1", "flow": "default",
-                                           "collection": "copy"})[0] == 200
+    assert (
+        http.post(
+            "/api/v1/knowledge", {"operation": "load-kg-core", "id": "d1", "flow": "default", "collection": "copy"}
+        )[0]
+        == 200
+    )
     assert by_processor(http, TRIPLES_TOPIC)["triples-write"] == 2 + 1  # one non-empty core item
     assert by_processor(http, GE_TOPIC)["ge-write"] == 2 + 2
 
@@ -225,7 +289,11 @@ def test_a_failed_store_write_counts_as_an_error(gw: LocalGateway, monkeypatch: 
     import_frames(gw.url, "triples", [{"metadata": meta, "triples": triples * 2}], TOKEN)
     assert calls == [1, 2]
     assert total(http, 'tg_triples_store_write_error_total{processor="triples-write"}') == 1
-    assert total(http, f'tg_consumer_processing_total{{consumer="{TRIPLES_TOPIC}",processor="triples-write",'
-                       'status="error"}') == 1
+    assert (
+        total(
+            http, f'tg_consumer_processing_total{{consumer="{TRIPLES_TOPIC}",processor="triples-write",status="error"}}'
+        )
+        == 1
+    )
     assert by_processor(http, TRIPLES_TOPIC) == {"triples-write": 1, "kg-store": 2}
     assert total(http, "tg_triples_store_write_batch_size_sum") == 2  # only the write that happened

@@ -64,6 +64,7 @@ CORE_READ_CHUNK = 128 * 1024
 BACKEND: web.AppKey[Backend] = web.AppKey("backend", Backend)
 AUTH: web.AppKey[Auth] = web.AppKey("auth", Auth)
 
+
 def make_app(backend: Backend, auth: Auth) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[BACKEND] = backend
@@ -287,8 +288,9 @@ async def export_core_route(request: web.Request) -> web.StreamResponse:
     if backend.known_workspace(workspace):
         # As the real route: get-kg-core's frames, each written as one msgpack item.
         try:
-            async for frame, _last in knowledge_service(backend, workspace, {"operation": "get-kg-core",
-                                                                             "id": core_id}):
+            async for frame, _last in knowledge_service(
+                backend, workspace, {"operation": "get-kg-core", "id": core_id}
+            ):
                 item = _core_item(frame)
                 if item is not None:
                     await response.write(msgpack.packb(item, use_bin_type=True))
@@ -309,8 +311,15 @@ def _core_item(frame: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         return GRAPH_EMBEDDINGS_TAG, {"m": {"i": meta["id"], "c": meta["collection"]}, "e": items}
     if "library-metadata" in frame:
         lm = frame["library-metadata"]
-        return "lm", {"i": lm["id"], "k": lm["kind"], "t": lm["title"], "p": lm["parent-id"],
-                      "d": lm["document-type"], "c": lm["comments"], "g": lm["tags"]}
+        return "lm", {
+            "i": lm["id"],
+            "k": lm["kind"],
+            "t": lm["title"],
+            "p": lm["parent-id"],
+            "d": lm["document-type"],
+            "c": lm["comments"],
+            "g": lm["tags"],
+        }
     if "library-blob" in frame:
         return "lb", {"i": frame["library-blob"]["id"], "d": frame["library-blob"]["data"]}
     return None
@@ -325,13 +334,25 @@ def _core_put(core_id: str, meta: dict[str, Any], item: Any) -> dict[str, Any] |
         ents = [{"entity": e["e"], "vector": e["v"]} for e in body["e"]]
         return {"operation": "put-kg-core", "id": core_id, "graph-embeddings": {"metadata": meta, "entities": ents}}
     if tag == "lm":
-        return {"operation": "put-kg-core", "id": core_id, "library-metadata": {
-            "id": body["i"], "kind": body.get("k", ""), "title": body.get("t", ""),
-            "parent-id": body.get("p", ""), "document-type": body.get("d", ""),
-            "comments": body.get("c", ""), "tags": body.get("g", [])}}
+        return {
+            "operation": "put-kg-core",
+            "id": core_id,
+            "library-metadata": {
+                "id": body["i"],
+                "kind": body.get("k", ""),
+                "title": body.get("t", ""),
+                "parent-id": body.get("p", ""),
+                "document-type": body.get("d", ""),
+                "comments": body.get("c", ""),
+                "tags": body.get("g", []),
+            },
+        }
     if tag == "lb":
-        return {"operation": "put-kg-core", "id": core_id,
-                "library-blob": {"id": body["i"], "data": body.get("d", b"")}}
+        return {
+            "operation": "put-kg-core",
+            "id": core_id,
+            "library-blob": {"id": body["i"], "data": body.get("d", b"")},
+        }
     return None
 
 

@@ -57,7 +57,7 @@ class Auth:
         As in the real gateway, a header that is not ``Bearer <x>`` counts as no credential.
         """
         value = headers.get("Authorization", "")
-        token = value[len("Bearer "):].strip() if value.startswith("Bearer ") else ""
+        token = value[len("Bearer ") :].strip() if value.startswith("Bearer ") else ""
         return self.accepts(token)
 
     def check_headers(self, headers: Mapping[str, str]) -> None:

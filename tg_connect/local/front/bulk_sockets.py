@@ -44,7 +44,6 @@ logger = logging.getLogger("tg_connect.local")
 WS_MAX_MESSAGE = 50 * 1024 * 1024  # the real gateway's max_msg_size
 
 
-
 class OpenSockets:
     """The open websockets of an app, closed at shutdown (aiohttp would wait for them)."""
 

@@ -148,8 +148,9 @@ class Metrics:
 
     def value(self, name: str, **labels: str) -> float:
         """The sum of the series named ``name`` whose labels include ``labels`` (0 if none)."""
-        return sum(v for ls, v in self.samples()
-                   if ls["__name__"] == name and all(ls.get(k) == w for k, w in labels.items()))
+        return sum(
+            v for ls, v in self.samples() if ls["__name__"] == name and all(ls.get(k) == w for k, w in labels.items())
+        )
 
     def samples(self) -> list[tuple[dict[str, str], float]]:
         """Every series as (labels including ``__name__``, value)."""
@@ -162,8 +163,13 @@ class Metrics:
                 labels = {"__name__": REQUEST_TOTAL, **base, "service": service, "status": status}
                 out.append((labels, float(value)))
             for (processor, consumer, status), value in sorted(self._consumers.items()):
-                labels = {"__name__": CONSUMER_TOTAL, **back, "consumer": consumer, "processor": processor,
-                          "status": status}
+                labels = {
+                    "__name__": CONSUMER_TOTAL,
+                    **back,
+                    "consumer": consumer,
+                    "processor": processor,
+                    "status": status,
+                }
                 out.append((labels, float(value)))
             for (processor, consumer), (spent, count) in sorted(self._busy.items()):
                 labels = {**back, "consumer": consumer, "processor": processor}
@@ -171,8 +177,9 @@ class Metrics:
                 out.append(({"__name__": f"{REQUEST_DURATION}_count", **labels}, float(count)))
             for (name, processor), hist in sorted(self._histograms.items()):
                 for bound, hits in zip(hist.bounds, hist.buckets, strict=True):
-                    out.append(({"__name__": f"{name}_bucket", **back, "le": _le(bound), "processor": processor},
-                                float(hits)))
+                    out.append(
+                        ({"__name__": f"{name}_bucket", **back, "le": _le(bound), "processor": processor}, float(hits))
+                    )
                 out.append(({"__name__": f"{name}_count", **back, "processor": processor}, float(hist.count)))
                 out.append(({"__name__": f"{name}_sum", **back, "processor": processor}, hist.sum))
             for processor, value in sorted(self._write_errors.items()):
@@ -186,7 +193,11 @@ class BadQuery(ValueError):
 
 _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}  # by str(op)
 _AGGREGATIONS: dict[str, Callable[[list[float]], float]] = {
-    "sum": sum, "count": len, "min": min, "max": max, "avg": lambda values: sum(values) / len(values),
+    "sum": sum,
+    "count": len,
+    "min": min,
+    "max": max,
+    "avg": lambda values: sum(values) / len(values),
 }
 _SUPPORTED = "instant-vector selectors and sum, count, min, max and avg over them (with by or without)"
 
@@ -204,8 +215,9 @@ def parse_query(query: str) -> promql.Expr:
 
 def _matchers(selector: promql.VectorSelector, query: str) -> list[Matcher]:
     if selector.offset is not None or selector.at is not None or selector.matchers.or_matchers:
-        raise BadQuery(f'invalid parameter "query": unsupported expression {query!r}: the local gateway'
-                       f" answers {_SUPPORTED}")
+        raise BadQuery(
+            f'invalid parameter "query": unsupported expression {query!r}: the local gateway answers {_SUPPORTED}'
+        )
     found = [("__name__", "=", selector.name)] if selector.name else []
     return found + [(m.name, _OPS[str(m.op)], m.value) for m in selector.matchers.matchers]
 
@@ -239,8 +251,9 @@ def _evaluate(metrics: Metrics, expr: promql.Expr, query: str) -> list[Series]:
         return select(metrics, _matchers(expr, query))
     if isinstance(expr, promql.AggregateExpr) and str(expr.op) in _AGGREGATIONS and expr.param is None:
         return _aggregate(str(expr.op), expr.modifier, _evaluate(metrics, expr.expr, query))
-    raise BadQuery(f'invalid parameter "query": unsupported expression {query!r}: the local gateway'
-                   f" answers {_SUPPORTED}")
+    raise BadQuery(
+        f'invalid parameter "query": unsupported expression {query!r}: the local gateway answers {_SUPPORTED}'
+    )
 
 
 def _aggregate(op: str, modifier: promql.AggModifier | None, series: list[Series]) -> list[Series]:

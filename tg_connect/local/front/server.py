@@ -51,12 +51,24 @@ def _url(host: str, port: int) -> str:
 
 
 async def _open(
-    host: str, port: int, data: str | Path | None, token: str | None, workspaces: Iterable[str],
-    llm_url: str | None = None, llm_model: str | None = None, store_rows_per_second: float | None = None,
+    host: str,
+    port: int,
+    data: str | Path | None,
+    token: str | None,
+    workspaces: Iterable[str],
+    llm_url: str | None = None,
+    llm_model: str | None = None,
+    store_rows_per_second: float | None = None,
     store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES,
 ) -> _Running:
-    backend = Backend(None if data is None else Path(data), workspaces, llm_url=llm_url, llm_model=llm_model,
-                      store_rows_per_second=store_rows_per_second, store_queue_bytes=store_queue_bytes)
+    backend = Backend(
+        None if data is None else Path(data),
+        workspaces,
+        llm_url=llm_url,
+        llm_model=llm_model,
+        store_rows_per_second=store_rows_per_second,
+        store_queue_bytes=store_queue_bytes,
+    )
     runner = web.AppRunner(make_app(backend, Auth(token)), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT)
     try:
         await runner.setup()
@@ -78,7 +90,9 @@ async def _open(
         logger.warning(
             "the local gateway listens on %s, which is not loopback, WITHOUT A TOKEN: anyone who can reach"
             " it can read, change and delete everything in it. Set a token (tg-connect serve --token, or"
-            " $TRUSTGRAPH_TOKEN) or serve on 127.0.0.1", ", ".join(exposed))
+            " $TRUSTGRAPH_TOKEN) or serve on 127.0.0.1",
+            ", ".join(exposed),
+        )
     return _Running(runner, backend, _url(host, bound))
 
 
@@ -183,8 +197,7 @@ class LocalGateway:
             raise RuntimeError("the local gateway is already running")
         ready = threading.Event()
         self._error = None
-        self._thread = threading.Thread(target=self._main, args=(ready,), name="tg-connect-local-gateway",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._main, args=(ready,), name="tg-connect-local-gateway", daemon=True)
         self._thread.start()
         ready.wait()
         if self._error is not None:
@@ -201,8 +214,17 @@ class LocalGateway:
         try:
             try:
                 self._running = loop.run_until_complete(
-                    _open(self.host, self.port, self.data, self._token, self._workspaces, self.llm_url,
-                          self.llm_model, self.store_rows_per_second, self.store_queue_bytes)
+                    _open(
+                        self.host,
+                        self.port,
+                        self.data,
+                        self._token,
+                        self._workspaces,
+                        self.llm_url,
+                        self.llm_model,
+                        self.store_rows_per_second,
+                        self.store_queue_bytes,
+                    )
                 )
             except BaseException as exc:
                 self._error = exc
@@ -259,8 +281,9 @@ async def serve(
     ``ready`` is called with the base URL once the port is bound. A development and test
     target, not a production store. The other arguments are :class:`LocalGateway`'s.
     """
-    running = await _open(host, port, data, token, workspaces, llm_url, llm_model, store_rows_per_second,
-                          store_queue_bytes)
+    running = await _open(
+        host, port, data, token, workspaces, llm_url, llm_model, store_rows_per_second, store_queue_bytes
+    )
     try:
         if ready is not None:
             ready(running.url)
@@ -286,8 +309,9 @@ def run_forever(
     paced store queue, a crash recovery) are logged to stderr unless logging is configured.
     """
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
 
     def announce(url: str) -> None:
         store = f"data in {data}" if data is not None else "in memory (nothing is kept after exit)"
@@ -296,13 +320,26 @@ def run_forever(
         print(f"tg-connect local gateway at {url}", flush=True)
         print(f"  development and test target, not a production store; {store}; auth: {auth}; {model}")
         if store_rows_per_second is not None:
-            print(f"  paced store: at most {store_rows_per_second:g} rows/s written, queue cap"
-                  f" {store_queue_bytes / 1024 / 1024:g} MiB; the import sockets never wait for it")
+            print(
+                f"  paced store: at most {store_rows_per_second:g} rows/s written, queue cap"
+                f" {store_queue_bytes / 1024 / 1024:g} MiB; the import sockets never wait for it"
+            )
         print("  press Ctrl-C to stop", flush=True)
 
     try:
-        asyncio.run(serve(host, port, data, token, ready=announce, llm_url=llm_url, llm_model=llm_model,
-                          store_rows_per_second=store_rows_per_second, store_queue_bytes=store_queue_bytes))
+        asyncio.run(
+            serve(
+                host,
+                port,
+                data,
+                token,
+                ready=announce,
+                llm_url=llm_url,
+                llm_model=llm_model,
+                store_rows_per_second=store_rows_per_second,
+                store_queue_bytes=store_queue_bytes,
+            )
+        )
     except KeyboardInterrupt:
         print("stopped", flush=True)
 

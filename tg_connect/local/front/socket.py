@@ -64,8 +64,9 @@ class MuxSession:
             if "request" not in data or "id" not in data:
                 raise RuntimeError("Bad message")
             if not self.authenticated:
-                await self.send({"id": request_id, "error": {"message": "auth failure", "type": "auth-required"},
-                                 "complete": True})
+                await self.send(
+                    {"id": request_id, "error": {"message": "auth failure", "type": "auth-required"}, "complete": True}
+                )
                 return
             service = data.get("service", "")
             inner = data.get("request") or {}
@@ -78,14 +79,23 @@ class MuxSession:
             else:
                 known = bool(operation) and operation in global_operations(service)
             if not known:
-                await self.send({"id": request_id, "error": {"message": "unknown service", "type": "unknown-service"},
-                                 "complete": True})
+                await self.send(
+                    {
+                        "id": request_id,
+                        "error": {"message": "unknown service", "type": "unknown-service"},
+                        "complete": True,
+                    }
+                )
                 return
             workspace = data.get("workspace", "") or DEFAULT_WORKSPACE
             if not self.backend.known_workspace(workspace):
-                await self.send({"id": request_id,
-                                 "error": {"message": "workspace not found", "type": "workspace-not-found"},
-                                 "complete": True})
+                await self.send(
+                    {
+                        "id": request_id,
+                        "error": {"message": "workspace not found", "type": "workspace-not-found"},
+                        "complete": True,
+                    }
+                )
                 return
             await self.slots.acquire()
             task = asyncio.ensure_future(self._request(data["id"], workspace, flow, service, data["request"]))
@@ -112,8 +122,15 @@ class MuxSession:
                 stream = global_stream(self.backend, service, workspace, request)
             async for response, final in stream:
                 if isinstance(response, JsonBatch):  # pre-encoded: splice, same bytes as json.dumps
-                    await self.send('{"id": ' + json.dumps(request_id) + ', "response": ' + response.text()
-                                    + ', "complete": ' + ("true" if final else "false") + "}")
+                    await self.send(
+                        '{"id": '
+                        + json.dumps(request_id)
+                        + ', "response": '
+                        + response.text()
+                        + ', "complete": '
+                        + ("true" if final else "false")
+                        + "}"
+                    )
                 else:
                     await self.send({"id": request_id, "response": response, "complete": final})
         except Exception as exc:  # e.g. "Invalid flow default/x", "This kind not supported by flow"

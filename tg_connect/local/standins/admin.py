@@ -49,9 +49,10 @@ class ConfigRequest:
 
 
 def _config_get(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
-    return _config_reply(version=cfg.version, values=[
-        {"type": t, "key": k, "value": cfg.get(req.workspace, t, k)} for t, k in req.given_keys()
-    ])
+    return _config_reply(
+        version=cfg.version,
+        values=[{"type": t, "key": k, "value": cfg.get(req.workspace, t, k)} for t, k in req.given_keys()],
+    )
 
 
 def _config_list(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
@@ -59,16 +60,21 @@ def _config_list(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
 
 
 def _config_getvalues(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
-    return _config_reply(version=cfg.version, values=[
-        {"type": req.type, "key": k, "value": v} for k, v in cfg.values(req.workspace, req.type)
-    ])
+    return _config_reply(
+        version=cfg.version,
+        values=[{"type": req.type, "key": k, "value": v} for k, v in cfg.values(req.workspace, req.type)],
+    )
 
 
 def _config_getvalues_all_ws(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
-    return _config_reply(version=cfg.version, values=[
-        {"workspace": ws, "type": req.type, "key": k, "value": v}
-        for ws in sorted(cfg.workspaces) for k, v in cfg.values(ws, req.type)
-    ])
+    return _config_reply(
+        version=cfg.version,
+        values=[
+            {"workspace": ws, "type": req.type, "key": k, "value": v}
+            for ws in sorted(cfg.workspaces)
+            for k, v in cfg.values(ws, req.type)
+        ],
+    )
 
 
 def _config_config(cfg: ConfigStore, req: ConfigRequest) -> dict[str, Any]:
@@ -121,8 +127,14 @@ async def config_service(backend: Backend, workspace: str, request: dict[str, An
 
 
 def _flow_reply(**fields: Any) -> dict[str, Any]:
-    reply: dict[str, Any] = {"blueprint-names": [], "flow-ids": [], "blueprint-definition": "", "flow": "",
-                             "description": "", "parameters": {}}
+    reply: dict[str, Any] = {
+        "blueprint-names": [],
+        "flow-ids": [],
+        "blueprint-definition": "",
+        "flow": "",
+        "description": "",
+        "parameters": {},
+    }
     reply.update(fields)
     return reply
 
@@ -171,8 +183,13 @@ def _get_flow(backend: Backend, workspace: str, request: dict[str, Any]) -> dict
 
 
 def _start_flow(backend: Backend, workspace: str, request: dict[str, Any]) -> dict[str, Any]:
-    backend.start_flow(workspace, request.get("flow-id"), request.get("blueprint-name"),
-                       request.get("description"), request.get("parameters"))
+    backend.start_flow(
+        workspace,
+        request.get("flow-id"),
+        request.get("blueprint-name"),
+        request.get("description"),
+        request.get("parameters"),
+    )
     return _flow_reply()
 
 
@@ -209,9 +226,17 @@ async def flow_service(backend: Backend, workspace: str, request: dict[str, Any]
 
 
 def _anonymous() -> dict[str, Any]:
-    return {"id": "anonymous", "default_workspace": DEFAULT_WORKSPACE, "username": "anonymous",
-            "name": "Anonymous User", "email": "", "roles": ["admin"], "enabled": True,
-            "must_change_password": False, "created": ""}
+    return {
+        "id": "anonymous",
+        "default_workspace": DEFAULT_WORKSPACE,
+        "username": "anonymous",
+        "name": "Anonymous User",
+        "email": "",
+        "roles": ["admin"],
+        "enabled": True,
+        "must_change_password": False,
+        "created": "",
+    }
 
 
 def _iam_user(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
@@ -235,11 +260,26 @@ def _iam_empty(backend: Backend, request: dict[str, Any]) -> dict[str, Any]:
 
 # Accepted (the gateway's registry has them) but answered with an empty reply, on purpose: one
 # shared token stands in for users, keys, passwords and signing keys.
-IAM_NOT_IMPLEMENTED = frozenset({
-    "delete-user", "reset-password", "create-api-key", "list-api-keys", "revoke-api-key",
-    "list-workspaces", "get-workspace", "update-workspace", "disable-workspace", "list-my-workspaces",
-    "change-password", "rotate-signing-key", "mint-token", "login", "bootstrap", "bootstrap-status",
-})
+IAM_NOT_IMPLEMENTED = frozenset(
+    {
+        "delete-user",
+        "reset-password",
+        "create-api-key",
+        "list-api-keys",
+        "revoke-api-key",
+        "list-workspaces",
+        "get-workspace",
+        "update-workspace",
+        "disable-workspace",
+        "list-my-workspaces",
+        "change-password",
+        "rotate-signing-key",
+        "mint-token",
+        "login",
+        "bootstrap",
+        "bootstrap-status",
+    }
+)
 IAM_DISPATCH: dict[str, Callable[[Backend, dict[str, Any]], dict[str, Any]]] = {
     **{op: _iam_user for op in ("whoami", "create-user", "get-user", "update-user", "disable-user", "enable-user")},
     "list-users": _iam_users,
@@ -269,8 +309,12 @@ _COLLECTION_FIELDS = ("collection", "name", "description", "tags")
 
 def _collection(meta: dict[str, Any]) -> dict[str, Any]:
     tags = meta.get("tags") or []
-    return {"collection": meta.get("collection", ""), "name": meta.get("name", ""),
-            "description": meta.get("description", ""), "tags": list(tags)}
+    return {
+        "collection": meta.get("collection", ""),
+        "name": meta.get("name", ""),
+        "description": meta.get("description", ""),
+        "tags": list(tags),
+    }
 
 
 def _request_error(message: str) -> dict[str, Any]:

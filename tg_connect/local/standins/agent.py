@@ -56,11 +56,15 @@ def parse_react(text: str) -> Step:
     buffers: dict[str, list[str]] = {"thought": [], "action": [], "args": [], "answer": []}
     for line in lines:
         stripped = line.strip()
-        for key, marker in (("thought", "Thought:"), ("action", "Action:"), ("args", "Args:"),
-                            ("answer", "Final Answer:")):
+        for key, marker in (
+            ("thought", "Thought:"),
+            ("action", "Action:"),
+            ("args", "Args:"),
+            ("answer", "Final Answer:"),
+        ):
             if stripped.startswith(marker):
                 section = key
-                buffers[key].append(stripped[len(marker):].strip())
+                buffers[key].append(stripped[len(marker) :].strip())
                 break
         else:
             if section:
@@ -100,8 +104,11 @@ def _tool_arguments(spec: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"name": "question", "type": "string", "description": "The question to ask the knowledge base"}]
     if spec.get("type") == "text-completion":
         return [{"name": "question", "type": "string", "description": "The text for the model"}]
-    return [{"name": a.get("name", ""), "type": a.get("type", "string"), "description": a.get("description", "")}
-            for a in spec.get("arguments", []) if isinstance(a, dict)]
+    return [
+        {"name": a.get("name", ""), "type": a.get("type", "string"), "description": a.get("description", "")}
+        for a in spec.get("arguments", [])
+        if isinstance(a, dict)
+    ]
 
 
 async def _knowledge_query(ctx: Ctx, spec: dict[str, Any], arguments: dict[str, Any]) -> str:
@@ -164,8 +171,9 @@ async def agent(ctx: Ctx, request: Any) -> Stream:
         yield item
 
 
-def _frame(kind: str, content: str, message_id: str, end_of_message: bool,
-           end_of_dialog: bool = False) -> dict[str, Any]:
+def _frame(
+    kind: str, content: str, message_id: str, end_of_message: bool, end_of_dialog: bool = False
+) -> dict[str, Any]:
     """An agent frame; ``content`` is left out when empty, as the 2.11 translator does."""
     frame: dict[str, Any] = {"message_type": kind}
     if content:
@@ -176,17 +184,29 @@ def _frame(kind: str, content: str, message_id: str, end_of_message: bool,
 
 def _history(history_in: list[Any]) -> list[dict[str, Any]]:
     """The request's earlier steps, in the form the ``agent-react`` template sees."""
-    return [{"thought": h.get("thought", ""), "action": h.get("action", ""),
-             "arguments": h.get("arguments", {}), "observation": h.get("observation", "")}
-            for h in history_in if isinstance(h, dict)]
+    return [
+        {
+            "thought": h.get("thought", ""),
+            "action": h.get("action", ""),
+            "arguments": h.get("arguments", {}),
+            "observation": h.get("observation", ""),
+        }
+        for h in history_in
+        if isinstance(h, dict)
+    ]
 
 
 async def _react(ctx: Ctx, question: str, tools: dict[str, dict[str, Any]], history: list[dict[str, Any]]) -> Step:
     """Ask ``agent-react`` for the next step."""
     variables = {
-        "question": question, "context": "", "tool_names": ",".join(tools), "history": history,
-        "tools": [{"name": n, "description": s.get("description", ""), "arguments": _tool_arguments(s)}
-                  for n, s in tools.items()],
+        "question": question,
+        "context": "",
+        "tool_names": ",".join(tools),
+        "history": history,
+        "tools": [
+            {"name": n, "description": s.get("description", ""), "arguments": _tool_arguments(s)}
+            for n, s in tools.items()
+        ],
     }
     try:
         result = await ctx.prompt("agent-react", variables)
@@ -207,9 +227,17 @@ class _Dialog:
 
     async def explain(self, explain_id: str, triples: list[Any]) -> None:
         await self.ctx.explain(self.collection, explain_id, triples)
-        await self.emit({"message_type": "explain", "end_of_message": False, "end_of_dialog": False,
-                         "explain_id": explain_id, "explain_graph": explain.GRAPH_RETRIEVAL,
-                         "explain_triples": triples}, False)
+        await self.emit(
+            {
+                "message_type": "explain",
+                "end_of_message": False,
+                "end_of_dialog": False,
+                "explain_id": explain_id,
+                "explain_graph": explain.GRAPH_RETRIEVAL,
+                "explain_triples": triples,
+            },
+            False,
+        )
 
     async def text(self, kind: str, text: str, message_id: str, last: bool) -> None:
         """A thought or answer: word by word when streaming, else one frame."""
@@ -221,8 +249,12 @@ class _Dialog:
         """Run the step's tool and report it: its observation and the observation's URI."""
         thought_uri = f"{self.base}/i{iteration}/thought"
         iteration_uri = f"{self.base}/i{iteration}"
-        await self.explain(iteration_uri, explain.agent_iteration(iteration_uri, previous, step.action, step.arguments,
-                                                                  thought_uri if step.thought else None))
+        await self.explain(
+            iteration_uri,
+            explain.agent_iteration(
+                iteration_uri, previous, step.action, step.arguments, thought_uri if step.thought else None
+            ),
+        )
         if step.thought:
             self.ctx.save_answer(thought_uri, step.thought, "Agent thought")
         observation_uri = f"{self.base}/i{iteration}/observation"
@@ -247,8 +279,7 @@ class _Dialog:
         await self.emit(_frame("answer", "" if self.streaming else answer, final_uri, True, True), True)
 
 
-async def _agent(ctx: Ctx, emit: Emit, question: str, collection: str, streaming: bool,
-                 history_in: list[Any]) -> None:
+async def _agent(ctx: Ctx, emit: Emit, question: str, collection: str, streaming: bool, history_in: list[Any]) -> None:
     session = str(uuid.uuid4())
     base = f"urn:trustgraph:agent:{session}"
     dialog = _Dialog(ctx, emit, collection, streaming, base)
@@ -265,8 +296,9 @@ async def _agent(ctx: Ctx, emit: Emit, question: str, collection: str, streaming
             answer = step.answer
             break
         observation, previous = await dialog.act(iteration, step, tools, previous)
-        history.append({"thought": step.thought, "action": step.action, "arguments": step.arguments,
-                        "observation": observation})
+        history.append(
+            {"thought": step.thought, "action": step.action, "arguments": step.arguments, "observation": observation}
+        )
     if answer is None:  # out of iterations: the last observation is the answer
         answer = str(history[-1]["observation"]) if history else ""
     await dialog.finish(question, answer, previous)

@@ -51,8 +51,11 @@ def _tokens(uri: str, in_token: int | None, out_token: int | None, model: str | 
 
 
 def _entity(uri: str, types: list[str], label: str) -> list[Triple]:
-    return ([_t(uri, RDF_TYPE, iri(PROV_ENTITY))] + [_t(uri, RDF_TYPE, iri(TG + t)) for t in types]
-            + [_t(uri, RDFS_LABEL, lit(label))])
+    return (
+        [_t(uri, RDF_TYPE, iri(PROV_ENTITY))]
+        + [_t(uri, RDF_TYPE, iri(TG + t)) for t in types]
+        + [_t(uri, RDFS_LABEL, lit(label))]
+    )
 
 
 def question(uri: str, query: str, kind: str, label: str, parent: str | None = None) -> list[Triple]:
@@ -64,8 +67,9 @@ def question(uri: str, query: str, kind: str, label: str, parent: str | None = N
     return out
 
 
-def grounding(uri: str, question_uri: str, concepts: list[str], in_token: int | None, out_token: int | None,
-              model: str | None) -> list[Triple]:
+def grounding(
+    uri: str, question_uri: str, concepts: list[str], in_token: int | None, out_token: int | None, model: str | None
+) -> list[Triple]:
     out = _entity(uri, ["Grounding"], "Grounding") + [_t(uri, PROV_WAS_DERIVED_FROM, iri(question_uri))]
     out += [_t(uri, TG + "concept", lit(c)) for c in concepts]
     return out + _tokens(uri, in_token, out_token, model)
@@ -93,8 +97,9 @@ def focus(uri: str, exploration_uri: str, session: str, edges: list[dict[str, An
     return out
 
 
-def synthesis(uri: str, parent_uri: str, document_id: str | None, in_token: int | None, out_token: int | None,
-              model: str | None) -> list[Triple]:
+def synthesis(
+    uri: str, parent_uri: str, document_id: str | None, in_token: int | None, out_token: int | None, model: str | None
+) -> list[Triple]:
     out = _entity(uri, ["Synthesis", "Answer"], "Synthesis") + [_t(uri, PROV_WAS_DERIVED_FROM, iri(parent_uri))]
     if document_id:
         out.append(_t(uri, TG + "document", iri(document_id)))
@@ -120,12 +125,20 @@ def docrag_focus(uri: str, exploration_uri: str, session: str, chunks: list[tupl
 
 def agent_iteration(uri: str, previous: str, action: str, arguments: Any, thought_uri: str | None) -> list[Triple]:
     out = _entity(uri, ["Analysis", "ToolUse"], f"Analysis: {action}")
-    out += [_t(uri, TG + "action", lit(action)), _t(uri, TG + "arguments", lit(json.dumps(arguments))),
-            _t(uri, PROV_WAS_DERIVED_FROM, iri(previous))]
+    out += [
+        _t(uri, TG + "action", lit(action)),
+        _t(uri, TG + "arguments", lit(json.dumps(arguments))),
+        _t(uri, PROV_WAS_DERIVED_FROM, iri(previous)),
+    ]
     if thought_uri:
-        out += [_t(uri, TG + "thought", iri(thought_uri)), _t(thought_uri, RDF_TYPE, iri(TG + "Reflection")),
-                _t(thought_uri, RDF_TYPE, iri(TG + "Thought")), _t(thought_uri, RDFS_LABEL, lit("Thought")),
-                _t(thought_uri, PROV_WAS_DERIVED_FROM, iri(uri)), _t(thought_uri, TG + "document", iri(thought_uri))]
+        out += [
+            _t(uri, TG + "thought", iri(thought_uri)),
+            _t(thought_uri, RDF_TYPE, iri(TG + "Reflection")),
+            _t(thought_uri, RDF_TYPE, iri(TG + "Thought")),
+            _t(thought_uri, RDFS_LABEL, lit("Thought")),
+            _t(thought_uri, PROV_WAS_DERIVED_FROM, iri(uri)),
+            _t(thought_uri, TG + "document", iri(thought_uri)),
+        ]
     return out
 
 

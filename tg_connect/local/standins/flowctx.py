@@ -76,8 +76,14 @@ class Ctx:
 
     # -- service calls --------------------------------------------------------------------
 
-    async def complete(self, system: str, prompt: str, on_chunk: ChunkCallback | None = None,
-                       response_format: Any = None, schema: Any = None) -> Completion:
+    async def complete(
+        self,
+        system: str,
+        prompt: str,
+        on_chunk: ChunkCallback | None = None,
+        response_format: Any = None,
+        schema: Any = None,
+    ) -> Completion:
         """A text completion; with ``on_chunk`` streamed (``on_chunk(text, end_of_stream)``)."""
         if on_chunk is None:
             return await self.model.complete(system, prompt, response_format, schema)
@@ -93,8 +99,9 @@ class Ctx:
             raise ModelError("the LLM stream ended without a final chunk")
         return Completion("".join(pieces), final.in_token, final.out_token, final.model)
 
-    async def prompt(self, template_id: str, variables: dict[str, Any],
-                     on_chunk: ChunkCallback | None = None) -> PromptResult:
+    async def prompt(
+        self, template_id: str, variables: dict[str, Any], on_chunk: ChunkCallback | None = None
+    ) -> PromptResult:
         """Render a template and run it, as the prompt service does (raises :class:`PromptError`).
 
         Streaming forwards the LLM's chunks unparsed (a JSON template streams text, as in the
@@ -111,8 +118,9 @@ class Ctx:
             raise PromptError(f"template {template_id}: {exc}") from exc
         use_schema = template.response_type == "json" and isinstance(template.schema, dict)
         try:
-            result = await self.complete(system, text, on_chunk, "json" if use_schema else None,
-                                         template.schema if use_schema else None)
+            result = await self.complete(
+                system, text, on_chunk, "json" if use_schema else None, template.schema if use_schema else None
+            )
         except ModelError as exc:
             raise PromptError(str(exc)) from exc
         if on_chunk is not None or template.response_type == "text":

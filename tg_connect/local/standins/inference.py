@@ -63,13 +63,18 @@ async def text_completion(ctx: Ctx, request: Any) -> Stream:
     try:
         if not streaming:
             result = await ctx.model.complete(str(system or ""), str(prompt or ""), response_format, schema)
-            yield _usage({"response": result.text}, result.in_token, result.out_token, result.model) | {
-                "end_of_stream": True}, True
+            yield (
+                _usage({"response": result.text}, result.in_token, result.out_token, result.model)
+                | {"end_of_stream": True},
+                True,
+            )
             return
         async for chunk in ctx.model.stream(str(system or ""), str(prompt or ""), response_format, schema):
             if chunk.final:
-                yield _usage({"response": ""}, chunk.in_token, chunk.out_token, chunk.model) | {
-                    "end_of_stream": True}, True
+                yield (
+                    _usage({"response": ""}, chunk.in_token, chunk.out_token, chunk.model) | {"end_of_stream": True},
+                    True,
+                )
                 return
             frame = _usage({"response": chunk.text}, None, None, chunk.model)
             frame["end_of_stream"] = False
@@ -173,8 +178,9 @@ async def image_to_text(ctx: Ctx, request: Any) -> Stream:
     image = request["image"]
     mime_type = request["mime_type"]
     try:
-        result = await ctx.model.describe_image(str(image), str(mime_type), str(request.get("system", "")),
-                                                str(request.get("prompt", "")))
+        result = await ctx.model.describe_image(
+            str(image), str(mime_type), str(request.get("system", "")), str(request.get("prompt", ""))
+        )
     except ModelError as exc:
         logger.info("image-to-text failed: %s", exc)
         yield {"description": ""}, True
@@ -225,18 +231,28 @@ async def cloze(ctx: Ctx, request: Any) -> Stream:
     if operation == "list-models":
         reply: dict[str, Any] = {"label": "", "confidence": 0.0}
         if configured:
-            reply["models"] = [{"name": n, "state": "ready", "labels": ls, "accuracy": None, "train_size": None,
-                                "test_size": None} for n, ls in configured.items()]
+            reply["models"] = [
+                {"name": n, "state": "ready", "labels": ls, "accuracy": None, "train_size": None, "test_size": None}
+                for n, ls in configured.items()
+            ]
         yield reply, True
         return
     if operation != "predict":
-        yield {"label": "", "confidence": 0.0, "error": {"type": "cloze-error",
-                                                          "message": f"Unknown operation: {operation}"}}, True
+        yield (
+            {
+                "label": "",
+                "confidence": 0.0,
+                "error": {"type": "cloze-error", "message": f"Unknown operation: {operation}"},
+            },
+            True,
+        )
         return
     labels = configured.get(str(model))
     if labels is None:
-        yield {"label": "", "confidence": 0.0, "error": {"type": "cloze-error",
-                                                          "message": f"Unknown model: {model}"}}, True
+        yield (
+            {"label": "", "confidence": 0.0, "error": {"type": "cloze-error", "message": f"Unknown model: {model}"}},
+            True,
+        )
         return
     best, confidence = "", 0.0
     query_words = words(str(query))
@@ -259,8 +275,14 @@ async def decision_scoring(ctx: Ctx, request: Any) -> Stream:
     state = request.get("state", {})
     questions = request.get("questions", {})
     if not isinstance(questions, dict):
-        yield {"answers": {}, "model": "word-overlap", "error": {
-            "type": "decision-scoring-error", "message": "questions must be an object"}}, True
+        yield (
+            {
+                "answers": {},
+                "model": "word-overlap",
+                "error": {"type": "decision-scoring-error", "message": "questions must be an object"},
+            },
+            True,
+        )
         return
     state_words = words(_state_text(state))
     answers = {}
@@ -277,8 +299,14 @@ async def field_extraction(ctx: Ctx, request: Any) -> Stream:
     state = request.get("state", {})
     fields = request.get("fields", {})
     if not isinstance(fields, dict) or not isinstance(state, dict):
-        yield {"answers": {}, "model": "state-lookup", "error": {
-            "type": "field-extraction-error", "message": "state and fields must be objects"}}, True
+        yield (
+            {
+                "answers": {},
+                "model": "state-lookup",
+                "error": {"type": "field-extraction-error", "message": "state and fields must be objects"},
+            },
+            True,
+        )
         return
     lowered = {str(k).lower(): v for k, v in state.items()}
     answers = {}

@@ -19,8 +19,15 @@ from ..storage.backend import Backend
 from .flowctx import Stream
 from .registration import handles_global
 
-_LIBRARY_FIELDS: dict[str, Any] = {"id": "", "kind": "", "title": "", "parent-id": "", "document-type": "",
-                                   "comments": "", "tags": []}
+_LIBRARY_FIELDS: dict[str, Any] = {
+    "id": "",
+    "kind": "",
+    "title": "",
+    "parent-id": "",
+    "document-type": "",
+    "comments": "",
+    "tags": [],
+}
 
 
 def _core_metadata(core_id: str) -> dict[str, Any]:
@@ -135,8 +142,12 @@ async def _load_kg_core(backend: Backend, workspace: str, request: dict[str, Any
             await backend.publish(workspace, t_topic, "triples", {"metadata": meta, "triples": triples})
     for entities in list(cores.items(_core_key(request), "ge")):
         if ge_topic is not None:
-            await backend.publish(workspace, ge_topic, "graph-embeddings", {
-                "metadata": meta, "entities": [{"entity": e, "vector": v} for e, v in entities]})
+            await backend.publish(
+                workspace,
+                ge_topic,
+                "graph-embeddings",
+                {"metadata": meta, "entities": [{"entity": e, "vector": v} for e, v in entities]},
+            )
     await backend.settle()
     yield {}, True
 
@@ -150,8 +161,12 @@ async def _load_de_core(backend: Backend, workspace: str, request: dict[str, Any
     topic = backend.topic(workspace, request.get("flow"), "document-embeddings")
     for chunks in list(backend.workspace(workspace).cores.items(_core_key(request), "de")):
         if topic is not None:
-            await backend.publish(workspace, topic, "document-embeddings", {
-                "metadata": meta, "chunks": [{"chunk_id": c, "vector": v} for c, v in chunks]})
+            await backend.publish(
+                workspace,
+                topic,
+                "document-embeddings",
+                {"metadata": meta, "chunks": [{"chunk_id": c, "vector": v} for c, v in chunks]},
+            )
     await backend.settle()
     yield {}, True
 
@@ -191,26 +206,36 @@ def decode_knowledge_put(request: dict[str, Any]) -> dict[str, Any]:
     if "triples" in request:
         part = request["triples"]
         meta = part["metadata"]
-        out["triples"] = ({"id": meta["id"], "root": meta.get("root", ""), "collection": meta["collection"]},
-                          wire.triples(part["triples"]))
+        out["triples"] = (
+            {"id": meta["id"], "root": meta.get("root", ""), "collection": meta["collection"]},
+            wire.triples(part["triples"]),
+        )
     if "graph-embeddings" in request:
         part = request["graph-embeddings"]
         meta = part["metadata"]
         entities = [[wire.term(e["entity"]), e["vector"]] for e in part["entities"]]
-        out["graph-embeddings"] = ({"id": meta["id"], "root": meta.get("root", ""),
-                                    "collection": meta["collection"]}, entities)
+        out["graph-embeddings"] = (
+            {"id": meta["id"], "root": meta.get("root", ""), "collection": meta["collection"]},
+            entities,
+        )
     if "document-embeddings" in request:
         part = request["document-embeddings"]
         meta = part["metadata"]
         chunks = [[c["chunk_id"], c["vector"]] for c in part["chunks"]]
-        out["document-embeddings"] = ({"id": meta["id"], "root": meta.get("root", ""),
-                                       "collection": meta["collection"]}, chunks)
+        out["document-embeddings"] = (
+            {"id": meta["id"], "root": meta.get("root", ""), "collection": meta["collection"]},
+            chunks,
+        )
     if "library-metadata" in request:
         lm = request["library-metadata"]
         out["library-metadata"] = {
-            "id": lm.get("id", ""), "kind": lm.get("kind", ""), "title": lm.get("title", ""),
-            "parent-id": lm.get("parent-id", ""), "document-type": lm.get("document-type", ""),
-            "comments": lm.get("comments", ""), "tags": lm.get("tags", []),
+            "id": lm.get("id", ""),
+            "kind": lm.get("kind", ""),
+            "title": lm.get("title", ""),
+            "parent-id": lm.get("parent-id", ""),
+            "document-type": lm.get("document-type", ""),
+            "comments": lm.get("comments", ""),
+            "tags": lm.get("tags", []),
         }
     if "library-blob" in request:
         lb = request["library-blob"]

@@ -25,10 +25,26 @@ from .registration import handles_global
 if TYPE_CHECKING:
     from ..storage.backend import Backend
 
-_REPLY_ORDER = ("error", "document-metadata", "content", "document-metadatas", "processing-metadatas",
-                "upload-id", "chunk-size", "total-chunks", "chunk-index", "chunks-received", "bytes-received",
-                "total-bytes", "document-id", "object-id", "upload-state", "received-chunks", "missing-chunks",
-                "upload-sessions")
+_REPLY_ORDER = (
+    "error",
+    "document-metadata",
+    "content",
+    "document-metadatas",
+    "processing-metadatas",
+    "upload-id",
+    "chunk-size",
+    "total-chunks",
+    "chunk-index",
+    "chunks-received",
+    "bytes-received",
+    "total-bytes",
+    "document-id",
+    "object-id",
+    "upload-state",
+    "received-chunks",
+    "missing-chunks",
+    "upload-sessions",
+)
 
 
 def librarian_reply(**fields: Any) -> dict[str, Any]:
@@ -64,20 +80,23 @@ def _update_document(backend: Backend, workspace: str, library: Library, request
     return librarian_reply()
 
 
-def _get_document_metadata(backend: Backend, workspace: str, library: Library,
-                           request: dict[str, Any]) -> dict[str, Any]:
+def _get_document_metadata(
+    backend: Backend, workspace: str, library: Library, request: dict[str, Any]
+) -> dict[str, Any]:
     return librarian_reply(**{"document-metadata": library.metadata(request.get("document-id", ""))})
 
 
-def _get_document_content(backend: Backend, workspace: str, library: Library,
-                          request: dict[str, Any]) -> dict[str, Any]:
+def _get_document_content(
+    backend: Backend, workspace: str, library: Library, request: dict[str, Any]
+) -> dict[str, Any]:
     data = library.content(request.get("document-id", ""))
     return librarian_reply(content=base64.b64encode(data).decode())
 
 
 def _list_documents(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
-    return librarian_reply(**{"document-metadatas": library.list_documents(
-        bool(request.get("include-children", False)))})
+    return librarian_reply(
+        **{"document-metadatas": library.list_documents(bool(request.get("include-children", False)))}
+    )
 
 
 def _add_processing(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
@@ -99,15 +118,22 @@ def _list_processing(backend: Backend, workspace: str, library: Library, request
 
 
 def _begin_upload(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
-    session = library.begin_upload(request.get("document-metadata"), request.get("total-size", 0),
-                                   request.get("chunk-size", 0))
-    return librarian_reply(**{"upload-id": session["upload-id"], "chunk-size": session["chunk-size"],
-                              "total-chunks": session["total-chunks"]})
+    session = library.begin_upload(
+        request.get("document-metadata"), request.get("total-size", 0), request.get("chunk-size", 0)
+    )
+    return librarian_reply(
+        **{
+            "upload-id": session["upload-id"],
+            "chunk-size": session["chunk-size"],
+            "total-chunks": session["total-chunks"],
+        }
+    )
 
 
 def _upload_chunk(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:
-    return librarian_reply(**library.upload_chunk(request.get("upload-id", ""), request.get("chunk-index", 0),
-                                                  request.get("content")))
+    return librarian_reply(
+        **library.upload_chunk(request.get("upload-id", ""), request.get("chunk-index", 0), request.get("content"))
+    )
 
 
 def _complete_upload(backend: Backend, workspace: str, library: Library, request: dict[str, Any]) -> dict[str, Any]:

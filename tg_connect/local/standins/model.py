@@ -63,11 +63,13 @@ class Chunk:
 class LanguageModel(Protocol):
     name: str
 
-    async def complete(self, system: str, prompt: str, response_format: Any = None,
-                       schema: Any = None) -> Completion: ...
+    async def complete(
+        self, system: str, prompt: str, response_format: Any = None, schema: Any = None
+    ) -> Completion: ...
 
-    def stream(self, system: str, prompt: str, response_format: Any = None,
-               schema: Any = None) -> AsyncIterator[Chunk]: ...
+    def stream(
+        self, system: str, prompt: str, response_format: Any = None, schema: Any = None
+    ) -> AsyncIterator[Chunk]: ...
 
     async def list_models(self) -> list[dict[str, Any]]: ...
 
@@ -87,7 +89,7 @@ def scripted_reply(prompt: str) -> str:
     if prompt.startswith("fail:"):
         raise ModelError("scripted failure: " + prompt[5:].strip())
     if prompt.startswith("echo:"):
-        return prompt[len("echo:"):].strip()
+        return prompt[len("echo:") :].strip()
     return ECHO_REPLY
 
 
@@ -100,13 +102,13 @@ class ScriptedModel:
 
     name = SCRIPTED_MODEL
 
-    async def complete(self, system: str, prompt: str, response_format: Any = None,
-                       schema: Any = None) -> Completion:
+    async def complete(self, system: str, prompt: str, response_format: Any = None, schema: Any = None) -> Completion:
         text = scripted_reply(prompt)
         return Completion(text, _words(system) + _words(prompt), _words(text), self.name)
 
-    async def stream(self, system: str, prompt: str, response_format: Any = None,
-                     schema: Any = None) -> AsyncIterator[Chunk]:
+    async def stream(
+        self, system: str, prompt: str, response_format: Any = None, schema: Any = None
+    ) -> AsyncIterator[Chunk]:
         words = word_chunks(scripted_reply(prompt))
         for word in words:
             yield Chunk(word, False, self.name)
@@ -132,8 +134,7 @@ class OpenAIModel:
     never logged.
     """
 
-    def __init__(self, url: str, model: str | None = None, api_key: str | None = None,
-                 timeout: float = 600.0) -> None:
+    def __init__(self, url: str, model: str | None = None, api_key: str | None = None, timeout: float = 600.0) -> None:
         url = url.rstrip("/")
         suffix = "/chat/completions"
         self.base = url[: -len(suffix)] if url.endswith(suffix) else url
@@ -179,8 +180,7 @@ class OpenAIModel:
             raise ModelError(f"LLM returned HTTP {response.status}: {text[:500]}")
         return response
 
-    async def _body(self, system: str, prompt: str, response_format: Any, schema: Any,
-                    stream: bool) -> dict[str, Any]:
+    async def _body(self, system: str, prompt: str, response_format: Any, schema: Any, stream: bool) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
@@ -188,8 +188,7 @@ class OpenAIModel:
         body: dict[str, Any] = {"model": await self._model_name(), "messages": messages, "stream": stream}
         if response_format == "json":
             if isinstance(schema, dict):
-                body["response_format"] = {"type": "json_schema",
-                                           "json_schema": {"name": "response", "schema": schema}}
+                body["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
             else:
                 body["response_format"] = {"type": "json_object"}
         if stream:
@@ -205,16 +204,17 @@ class OpenAIModel:
             except (ValueError, KeyError, IndexError, TypeError, aiohttp.ClientError) as exc:
                 raise ModelError(f"unexpected LLM reply: {exc}") from exc
         usage = reply.get("usage") or {}
-        return Completion(str(text), usage.get("prompt_tokens"), usage.get("completion_tokens"),
-                          reply.get("model") or self.name)
+        return Completion(
+            str(text), usage.get("prompt_tokens"), usage.get("completion_tokens"), reply.get("model") or self.name
+        )
 
-    async def complete(self, system: str, prompt: str, response_format: Any = None,
-                       schema: Any = None) -> Completion:
+    async def complete(self, system: str, prompt: str, response_format: Any = None, schema: Any = None) -> Completion:
         response = await self._post(await self._body(system, prompt, response_format, schema, False))
         return await self._completion(response)
 
-    async def stream(self, system: str, prompt: str, response_format: Any = None,
-                     schema: Any = None) -> AsyncIterator[Chunk]:
+    async def stream(
+        self, system: str, prompt: str, response_format: Any = None, schema: Any = None
+    ) -> AsyncIterator[Chunk]:
         response = await self._post(await self._body(system, prompt, response_format, schema, True))
         model = self.name
         usage: dict[str, Any] = {}
@@ -231,8 +231,13 @@ class OpenAIModel:
                             yield Chunk(str(text), False, model)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise ModelError(f"LLM stream failed: {exc!r}") from exc
-        yield Chunk("", True, model, usage.get("prompt_tokens", _words(system) + _words(prompt)),
-                    usage.get("completion_tokens", pieces))
+        yield Chunk(
+            "",
+            True,
+            model,
+            usage.get("prompt_tokens", _words(system) + _words(prompt)),
+            usage.get("completion_tokens", pieces),
+        )
 
     @staticmethod
     async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
@@ -245,7 +250,7 @@ class OpenAIModel:
                 line = raw.decode("utf-8", "replace").strip()
                 if not line.startswith("data:"):
                     continue
-                payload = line[len("data:"):].strip()
+                payload = line[len("data:") :].strip()
                 if payload == "[DONE]":
                     return
                 try:
@@ -280,10 +285,15 @@ class OpenAIModel:
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": [
-            {"type": "text", "text": prompt or "Describe this image."},
-            {"type": "image_url", "image_url": {"url": f"data:{mime_type};base64,{image}"}},
-        ]})
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": prompt or "Describe this image."},
+                    {"type": "image_url", "image_url": {"url": f"data:{mime_type};base64,{image}"}},
+                ],
+            }
+        )
         response = await self._post({"model": await self._model_name(), "messages": messages, "stream": False})
         return await self._completion(response)
 

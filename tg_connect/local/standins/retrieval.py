@@ -54,13 +54,18 @@ LABEL_PREDICATES = (
     "http://purl.org/dc/elements/1.1/title",
 )
 LABEL = LABEL_PREDICATES[0]
-_SCHEMA_NAMESPACES = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
-                      "http://www.w3.org/2002/07/owl#")
+_SCHEMA_NAMESPACES = (
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+)
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 SCAN_LIMIT = 200_000  # triples scanned for IRI local names matching the question
-_STOP = frozenset("""a an and are as at be but by can did do does for from had has have how i in is it its me
+_STOP = frozenset(
+    """a an and are as at be but by can did do does for from had has have how i in is it its me
     my of on or our she so than that the their them then there these they this to was we were what when where
-    which who whom whose why will with would you your about tell know known give list show find""".split())
+    which who whom whose why will with would you your about tell know known give list show find""".split()
+)
 
 
 class RagError(RuntimeError):
@@ -210,9 +215,16 @@ async def graph_rag(ctx: Ctx, request: Any) -> Stream:
     """Frames as the 2.11 graph-rag service sends them (see the module docstring)."""
     query = request["query"]
     collection = str(request.get("collection", "default"))
-    limits = {k: _int(request, k, d) for k, d in (("entity-limit", 50), ("triple-limit", 30),
-                                                  ("max-subgraph-size", 1000), ("max-path-length", 2),
-                                                  ("edge-limit", 25))}
+    limits = {
+        k: _int(request, k, d)
+        for k, d in (
+            ("entity-limit", 50),
+            ("triple-limit", 30),
+            ("max-subgraph-size", 1000),
+            ("max-path-length", 2),
+            ("edge-limit", 25),
+        )
+    }
     streaming = bool(request.get("streaming", False))
     grounding_seeds = list(request.get("grounding-seeds", []) or [])
     graph_seeds = list(request.get("graph-seeds", []) or [])
@@ -221,15 +233,31 @@ async def graph_rag(ctx: Ctx, request: Any) -> Stream:
         try:
             await _graph_rag(ctx, emit, str(query), collection, limits, streaming, grounding_seeds, graph_seeds)
         except Exception as exc:  # the service's error reply (visible, closes the session)
-            await emit({"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": True,
-                        "error": {"message": str(exc), "type": "graph-rag-error"}}, True)
+            await emit(
+                {
+                    "message_type": "chunk",
+                    "response": "",
+                    "end_of_stream": True,
+                    "end_of_session": True,
+                    "error": {"message": str(exc), "type": "graph-rag-error"},
+                },
+                True,
+            )
 
     async for item in pump(work):
         yield item
 
 
-async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: dict[str, int], streaming: bool,
-                     grounding_seeds: list[Any], graph_seeds: list[Any]) -> None:
+async def _graph_rag(
+    ctx: Ctx,
+    emit: Emit,
+    query: str,
+    collection: str,
+    limits: dict[str, int],
+    streaming: bool,
+    grounding_seeds: list[Any],
+    graph_seeds: list[Any],
+) -> None:
     if grounding_seeds and graph_seeds:
         raise ValueError("grounding_seeds and graph_seeds are mutually exclusive")
     session = str(uuid.uuid4())
@@ -241,9 +269,18 @@ async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: 
 
     async def send_explain(explain_id: str, triples: list[Any]) -> None:
         await ctx.explain(collection, explain_id, triples)
-        await emit({"message_type": "explain", "response": "", "explain_id": explain_id,
-                    "explain_graph": explain.GRAPH_RETRIEVAL, "explain_triples": triples,
-                    "end_of_stream": False, "end_of_session": False}, False)
+        await emit(
+            {
+                "message_type": "explain",
+                "response": "",
+                "explain_id": explain_id,
+                "explain_graph": explain.GRAPH_RETRIEVAL,
+                "explain_triples": triples,
+                "end_of_stream": False,
+                "end_of_session": False,
+            },
+            False,
+        )
 
     usage: dict[str, Any] = {}
     await send_explain(q_uri, explain.question(q_uri, query, "GraphRagQuestion", "GraphRAG Question"))
@@ -251,20 +288,31 @@ async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: 
     await ctx.backend.settle()
     graph = Graph(ctx.backend.workspace(ctx.workspace).triple_store(collection, create=False))
 
-    def retrieve() -> tuple[list[Any], list[tuple[Any, str, float]], int, list[dict[str, str]],
-                            list[dict[str, str]], list[dict[str, str]]]:
+    def retrieve() -> tuple[
+        list[Any], list[tuple[Any, str, float]], int, list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]
+    ]:
         # Store scans and label lookups run on a worker thread, off the event loop.
         seeds = _seed_entities(ctx, graph, query, concepts, collection, graph_seeds, limits["entity-limit"])
         selected, explored = _explore(graph, seeds, concepts, limits)
         doc_edges, sources = _trace_sources(graph, [edge for edge, _c, _s in selected])
-        knowledge = [{"s": graph.label(e["s"]), "p": graph.label(e["p"]), "o": graph.label(e["o"])}
-                     for e, _c, _s in selected] + doc_edges
+        knowledge = [
+            {"s": graph.label(e["s"]), "p": graph.label(e["p"]), "o": graph.label(e["o"])} for e, _c, _s in selected
+        ] + doc_edges
         return seeds, selected, explored, doc_edges, sources, knowledge
 
     seeds, selected, explored, doc_edges, sources, knowledge = await asyncio.to_thread(retrieve)
     cu = concept_result
-    await send_explain(gnd_uri, explain.grounding(gnd_uri, q_uri, concepts, cu.in_token if cu else None,
-                                                  cu.out_token if cu else None, cu.model if cu else None))
+    await send_explain(
+        gnd_uri,
+        explain.grounding(
+            gnd_uri,
+            q_uri,
+            concepts,
+            cu.in_token if cu else None,
+            cu.out_token if cu else None,
+            cu.model if cu else None,
+        ),
+    )
     seed_iris = [str(e["i"]) for e in seeds if e.get("t") == "i"]
     await send_explain(exp_uri, explain.exploration(exp_uri, gnd_uri, explored, seed_iris))
     edges = [{"edge": (e["s"], e["p"], e["o"]), "concept": c, "score": s} for e, c, s in selected]
@@ -277,8 +325,9 @@ async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: 
     doc_id = f"urn:trustgraph:synthesis:{session}" if answer else None
     if doc_id:
         ctx.save_answer(doc_id, answer, f"GraphRAG Answer: {query[:50]}...")
-    await send_explain(syn_uri, explain.synthesis(syn_uri, foc_uri, doc_id, result.in_token, result.out_token,
-                                                  result.model))
+    await send_explain(
+        syn_uri, explain.synthesis(syn_uri, foc_uri, doc_id, result.in_token, result.out_token, result.model)
+    )
     final: dict[str, Any] = {"message_type": "chunk", "response": "" if streaming else answer}
     if sources:
         final["sources"] = sources
@@ -288,8 +337,9 @@ async def _graph_rag(ctx: Ctx, emit: Emit, query: str, collection: str, limits: 
     await emit(final, True)
 
 
-def _seed_entities(ctx: Ctx, graph: Graph, query: str, concepts: list[str], collection: str,
-                   graph_seeds: list[Any], limit: int) -> list[Any]:
+def _seed_entities(
+    ctx: Ctx, graph: Graph, query: str, concepts: list[str], collection: str, graph_seeds: list[Any], limit: int
+) -> list[Any]:
     if graph_seeds:
         return [{"t": "i", "i": str(s)} for s in graph_seeds][:limit]
     seeds: dict[str, Any] = {}
@@ -308,8 +358,9 @@ def _is_schema_predicate(term: Any) -> bool:
     return value != RDF_TYPE and value.startswith(_SCHEMA_NAMESPACES)
 
 
-def _explore(graph: Graph, seeds: list[Any], concepts: list[str],
-             limits: dict[str, int]) -> tuple[list[tuple[Any, str, float]], int]:
+def _explore(
+    graph: Graph, seeds: list[Any], concepts: list[str], limits: dict[str, int]
+) -> tuple[list[tuple[Any, str, float]], int]:
     """Selected ``(edge, concept, score)`` over all hops, and how many edges were explored."""
     visited: set[str] = set()
     frontier = list(seeds)
@@ -317,12 +368,13 @@ def _explore(graph: Graph, seeds: list[Any], concepts: list[str],
     seen_edges: set[str] = set()
     explored = 0
     for _hop in range(max(limits["max-path-length"], 1)):
-        candidates = _new_edges(graph, frontier, visited, seen_edges, limits["triple-limit"],
-                                limits["max-subgraph-size"] - explored)
+        candidates = _new_edges(
+            graph, frontier, visited, seen_edges, limits["triple-limit"], limits["max-subgraph-size"] - explored
+        )
         explored += len(candidates)
         if not candidates:
             break
-        picked = _rank_edges(graph, candidates, concepts)[:limits["edge-limit"]]
+        picked = _rank_edges(graph, candidates, concepts)[: limits["edge-limit"]]
         selected.extend(picked)
         frontier = _next_frontier(picked, visited)
         if not frontier:
@@ -330,8 +382,9 @@ def _explore(graph: Graph, seeds: list[Any], concepts: list[str],
     return selected, explored
 
 
-def _new_edges(graph: Graph, frontier: list[Any], visited: set[str], seen_edges: set[str], triple_limit: int,
-               budget: int) -> list[Any]:
+def _new_edges(
+    graph: Graph, frontier: list[Any], visited: set[str], seen_edges: set[str], triple_limit: int, budget: int
+) -> list[Any]:
     """One hop's unseen, non-schema edges around ``frontier`` (at most ``budget`` of them);
     marks the frontier visited and the edges seen."""
     candidates: list[Any] = []
@@ -447,11 +500,11 @@ def _chunk_sender(emit: Emit) -> Callable[[str, bool], Awaitable[None]]:
 
     async def on_chunk(text: str, final: bool) -> None:
         if final:
-            await emit({"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": False},
-                       False)
+            await emit({"message_type": "chunk", "response": "", "end_of_stream": True, "end_of_session": False}, False)
         elif text:
-            await emit({"message_type": "chunk", "response": text, "end_of_stream": False,
-                        "end_of_session": False}, False)
+            await emit(
+                {"message_type": "chunk", "response": text, "end_of_stream": False, "end_of_session": False}, False
+            )
 
     return on_chunk
 
@@ -475,15 +528,22 @@ async def document_rag(ctx: Ctx, request: Any) -> Stream:
         try:
             await _document_rag(ctx, emit, str(query), collection, doc_limit, fetch_limit, streaming)
         except Exception as exc:
-            await emit({"end_of_stream": streaming, "end_of_session": False,
-                        "error": {"message": str(exc), "type": "document-rag-error"}}, False)
+            await emit(
+                {
+                    "end_of_stream": streaming,
+                    "end_of_session": False,
+                    "error": {"message": str(exc), "type": "document-rag-error"},
+                },
+                False,
+            )
 
     async for item in pump(work):
         yield item
 
 
-async def _document_rag(ctx: Ctx, emit: Emit, query: str, collection: str, doc_limit: int, fetch_limit: int,
-                        streaming: bool) -> None:
+async def _document_rag(
+    ctx: Ctx, emit: Emit, query: str, collection: str, doc_limit: int, fetch_limit: int, streaming: bool
+) -> None:
     session = str(uuid.uuid4())
     base = f"urn:trustgraph:docrag:{session}"
     q_uri, gnd_uri, exp_uri = base, f"{base}/grounding", f"{base}/exploration"
@@ -491,14 +551,32 @@ async def _document_rag(ctx: Ctx, emit: Emit, query: str, collection: str, doc_l
 
     async def send_explain(explain_id: str, triples: list[Any]) -> None:
         await ctx.explain(collection, explain_id, triples)
-        await emit({"message_type": "explain", "explain_id": explain_id, "explain_graph": explain.GRAPH_RETRIEVAL,
-                    "explain_triples": triples, "end_of_stream": False, "end_of_session": False}, False)
+        await emit(
+            {
+                "message_type": "explain",
+                "explain_id": explain_id,
+                "explain_graph": explain.GRAPH_RETRIEVAL,
+                "explain_triples": triples,
+                "end_of_stream": False,
+                "end_of_session": False,
+            },
+            False,
+        )
 
     usage: dict[str, Any] = {}
     await send_explain(q_uri, explain.question(q_uri, query, "DocRagQuestion", "DocumentRAG Question"))
     concepts, cu = await _concepts(ctx, query, [], usage)
-    await send_explain(gnd_uri, explain.grounding(gnd_uri, q_uri, concepts, cu.in_token if cu else None,
-                                                  cu.out_token if cu else None, cu.model if cu else None))
+    await send_explain(
+        gnd_uri,
+        explain.grounding(
+            gnd_uri,
+            q_uri,
+            concepts,
+            cu.in_token if cu else None,
+            cu.out_token if cu else None,
+            cu.model if cu else None,
+        ),
+    )
     fetch_count = max(fetch_limit or 3 * doc_limit, doc_limit)
     per_concept = max(1, fetch_count // len(concepts))
     await ctx.backend.settle()
@@ -509,21 +587,23 @@ async def _document_rag(ctx: Ctx, emit: Emit, query: str, collection: str, doc_l
         docs, chosen = _rank_chunks(query, docs, fetched, doc_limit)
         await send_explain(foc_uri, explain.docrag_focus(foc_uri, exp_uri, session, chosen))
         parent = foc_uri
-    result = await ctx.prompt("document-prompt", {"query": query, "documents": docs},
-                              _chunk_sender(emit) if streaming else None)
+    result = await ctx.prompt(
+        "document-prompt", {"query": query, "documents": docs}, _chunk_sender(emit) if streaming else None
+    )
     _track(usage, result)
     answer = result.text or ""
     doc_id = f"{base}/answer" if answer else None
     if doc_id:
         ctx.save_answer(doc_id, answer, f"DocumentRAG Answer: {query[:50]}...")
-    await send_explain(syn_uri, explain.synthesis(syn_uri, parent, doc_id, result.in_token, result.out_token,
-                                                  result.model))
+    await send_explain(
+        syn_uri, explain.synthesis(syn_uri, parent, doc_id, result.in_token, result.out_token, result.model)
+    )
     if streaming:
-        await emit({"message_type": "end", "end_of_stream": False, "end_of_session": True, **_usage_fields(usage)},
-                   True)
+        await emit(
+            {"message_type": "end", "end_of_stream": False, "end_of_session": True, **_usage_fields(usage)}, True
+        )
     else:
-        await emit({"response": answer, "end_of_stream": True, "end_of_session": True, **_usage_fields(usage)},
-                   True)
+        await emit({"response": answer, "end_of_stream": True, "end_of_session": True, **_usage_fields(usage)}, True)
 
 
 def _fetch_chunks(ctx: Ctx, collection: str, concepts: list[str], per_concept: int) -> tuple[list[str], list[str]]:
@@ -544,8 +624,9 @@ def _fetch_chunks(ctx: Ctx, collection: str, concepts: list[str], per_concept: i
     return docs, fetched
 
 
-def _rank_chunks(query: str, docs: list[str], fetched: list[str],
-                 doc_limit: int) -> tuple[list[str], list[tuple[str, float]]]:
+def _rank_chunks(
+    query: str, docs: list[str], fetched: list[str], doc_limit: int
+) -> tuple[list[str], list[tuple[str, float]]]:
     """The ``doc_limit`` texts that share most words with the query (ties in order), and
     ``(chunk id, score)`` for each."""
     ranked = sorted(((overlap_score(query, d), i) for i, d in enumerate(docs)), key=lambda x: (-x[0], x[1]))

@@ -80,9 +80,16 @@ def row_schemas(ctx: Ctx, collection: str | None = None) -> dict[str, RowSchema]
         try:
             data = json.loads(value)
             indexes = set(data.get("query-indexes", []))
-            fields = [RowField(str(f["name"]), str(f.get("type", "string")), bool(f.get("primary_key", False)),
-                               bool(f.get("required", False)), bool(f.get("indexed", False)) or f["name"] in indexes)
-                      for f in data.get("fields", [])]
+            fields = [
+                RowField(
+                    str(f["name"]),
+                    str(f.get("type", "string")),
+                    bool(f.get("primary_key", False)),
+                    bool(f.get("required", False)),
+                    bool(f.get("indexed", False)) or f["name"] in indexes,
+                )
+                for f in data.get("fields", [])
+            ]
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # the real service logs a schema it cannot parse and skips it
         schemas[key] = RowSchema(str(data.get("name", key)), str(data.get("description", "")), fields)
@@ -96,8 +103,9 @@ def row_schemas(ctx: Ctx, collection: str | None = None) -> dict[str, RowSchema]
                 names.setdefault(str(key), None)
             if count >= INFER_ROWS:
                 break
-        schemas[name] = RowSchema(name, "inferred from imported rows",
-                                  [RowField(n, "string", indexed=True) for n in names])
+        schemas[name] = RowSchema(
+            name, "inferred from imported rows", [RowField(n, "string", indexed=True) for n in names]
+        )
     return schemas
 
 
@@ -163,24 +171,47 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
 def _graphql_schema(ctx: Ctx, collection: str, schemas: dict[str, RowSchema]) -> Any:
     import graphql as g
 
-    int_filter = g.GraphQLInputObjectType("IntFilter", {
-        "eq": g.GraphQLInputField(g.GraphQLInt), "gt": g.GraphQLInputField(g.GraphQLInt),
-        "gte": g.GraphQLInputField(g.GraphQLInt), "lt": g.GraphQLInputField(g.GraphQLInt),
-        "lte": g.GraphQLInputField(g.GraphQLInt), "in": g.GraphQLInputField(g.GraphQLList(g.GraphQLInt)),
-        "not": g.GraphQLInputField(g.GraphQLInt), "not_in": g.GraphQLInputField(g.GraphQLList(g.GraphQLInt))})
-    float_filter = g.GraphQLInputObjectType("FloatFilter", {
-        "eq": g.GraphQLInputField(g.GraphQLFloat), "gt": g.GraphQLInputField(g.GraphQLFloat),
-        "gte": g.GraphQLInputField(g.GraphQLFloat), "lt": g.GraphQLInputField(g.GraphQLFloat),
-        "lte": g.GraphQLInputField(g.GraphQLFloat), "in": g.GraphQLInputField(g.GraphQLList(g.GraphQLFloat)),
-        "not": g.GraphQLInputField(g.GraphQLFloat),
-        "not_in": g.GraphQLInputField(g.GraphQLList(g.GraphQLFloat))})
-    string_filter = g.GraphQLInputObjectType("StringFilter", {
-        "eq": g.GraphQLInputField(g.GraphQLString), "contains": g.GraphQLInputField(g.GraphQLString),
-        "startsWith": g.GraphQLInputField(g.GraphQLString), "endsWith": g.GraphQLInputField(g.GraphQLString),
-        "in": g.GraphQLInputField(g.GraphQLList(g.GraphQLString)), "not": g.GraphQLInputField(g.GraphQLString),
-        "not_in": g.GraphQLInputField(g.GraphQLList(g.GraphQLString))})
-    direction = g.GraphQLEnumType("SortDirection", {"ASC": g.GraphQLEnumValue("asc"),
-                                                    "DESC": g.GraphQLEnumValue("desc")})
+    int_filter = g.GraphQLInputObjectType(
+        "IntFilter",
+        {
+            "eq": g.GraphQLInputField(g.GraphQLInt),
+            "gt": g.GraphQLInputField(g.GraphQLInt),
+            "gte": g.GraphQLInputField(g.GraphQLInt),
+            "lt": g.GraphQLInputField(g.GraphQLInt),
+            "lte": g.GraphQLInputField(g.GraphQLInt),
+            "in": g.GraphQLInputField(g.GraphQLList(g.GraphQLInt)),
+            "not": g.GraphQLInputField(g.GraphQLInt),
+            "not_in": g.GraphQLInputField(g.GraphQLList(g.GraphQLInt)),
+        },
+    )
+    float_filter = g.GraphQLInputObjectType(
+        "FloatFilter",
+        {
+            "eq": g.GraphQLInputField(g.GraphQLFloat),
+            "gt": g.GraphQLInputField(g.GraphQLFloat),
+            "gte": g.GraphQLInputField(g.GraphQLFloat),
+            "lt": g.GraphQLInputField(g.GraphQLFloat),
+            "lte": g.GraphQLInputField(g.GraphQLFloat),
+            "in": g.GraphQLInputField(g.GraphQLList(g.GraphQLFloat)),
+            "not": g.GraphQLInputField(g.GraphQLFloat),
+            "not_in": g.GraphQLInputField(g.GraphQLList(g.GraphQLFloat)),
+        },
+    )
+    string_filter = g.GraphQLInputObjectType(
+        "StringFilter",
+        {
+            "eq": g.GraphQLInputField(g.GraphQLString),
+            "contains": g.GraphQLInputField(g.GraphQLString),
+            "startsWith": g.GraphQLInputField(g.GraphQLString),
+            "endsWith": g.GraphQLInputField(g.GraphQLString),
+            "in": g.GraphQLInputField(g.GraphQLList(g.GraphQLString)),
+            "not": g.GraphQLInputField(g.GraphQLString),
+            "not_in": g.GraphQLInputField(g.GraphQLList(g.GraphQLString)),
+        },
+    )
+    direction = g.GraphQLEnumType(
+        "SortDirection", {"ASC": g.GraphQLEnumValue("asc"), "DESC": g.GraphQLEnumValue("desc")}
+    )
     scalars = {"integer": g.GraphQLInt, "float": g.GraphQLFloat, "boolean": g.GraphQLBoolean}
     filters = {"integer": int_filter, "float": float_filter, "string": string_filter}
     query_fields: dict[str, Any] = {}
@@ -191,7 +222,8 @@ def _graphql_schema(ctx: Ctx, collection: str, schemas: dict[str, RowSchema]) ->
             scalar = scalars.get(f.type, g.GraphQLString)
             type_fields[gql_name(f.name)] = g.GraphQLField(
                 g.GraphQLNonNull(scalar) if (f.required or f.primary) else scalar,
-                resolve=(lambda name: lambda row, _info: row.get(name))(f.name))
+                resolve=(lambda name: lambda row, _info: row.get(name))(f.name),
+            )
             if f.type in filters:
                 filter_fields[gql_name(f.name)] = g.GraphQLInputField(filters[f.type], out_name=f.name)
         base = gql_name(schema_name).capitalize()
@@ -207,23 +239,25 @@ def _graphql_schema(ctx: Ctx, collection: str, schemas: dict[str, RowSchema]) ->
             args = {"where": g.GraphQLArgument(g.GraphQLInputObjectType(f"{base}Filter", filter_fields)), **args}
 
         def resolver(schema_name: str) -> Any:
-            def resolve(_root: Any, _info: Any, where: Any = None, order_by: Any = None, direction: Any = None,
-                        limit: Any = 100) -> list[dict[str, Any]]:
+            def resolve(
+                _root: Any, _info: Any, where: Any = None, order_by: Any = None, direction: Any = None, limit: Any = 100
+            ) -> list[dict[str, Any]]:
                 rows = [r for r in _rows(ctx, collection, schema_name) if _matches(r, where or {})]
                 if order_by:
                     rows.sort(key=lambda r: _sort_key(r.get(order_by)), reverse=direction == "desc")
                 return rows[: limit if isinstance(limit, int) and limit >= 0 else 100]
+
             return resolve
 
-        query_fields[gql_name(schema_name)] = g.GraphQLField(g.GraphQLList(object_type), args=args,
-                                                             resolve=resolver(schema_name))
+        query_fields[gql_name(schema_name)] = g.GraphQLField(
+            g.GraphQLList(object_type), args=args, resolve=resolver(schema_name)
+        )
     if not query_fields:
         return None
     return g.GraphQLSchema(g.GraphQLObjectType("Query", query_fields))
 
 
-async def run_graphql(ctx: Ctx, collection: str, query: str, variables: Any,
-                      operation_name: Any) -> dict[str, Any]:
+async def run_graphql(ctx: Ctx, collection: str, query: str, variables: Any, operation_name: Any) -> dict[str, Any]:
     """``{"data", "errors", "extensions"}`` as the rows service builds them; raises when no
     schema is available (the service's ``rows-query-error``)."""
     try:
@@ -234,10 +268,13 @@ async def run_graphql(ctx: Ctx, collection: str, query: str, variables: Any,
     schema = _graphql_schema(ctx, collection, row_schemas(ctx, collection))
     if schema is None:
         raise RuntimeError(f"No GraphQL schema available for workspace {ctx.workspace} - no schemas loaded")
-    result = await g.graphql(schema, query, variable_values=dict(variables or {}),
-                             operation_name=operation_name or None)
-    errors = [{"message": str(e), "path": list(e.path or []), "extensions": dict(e.extensions or {})}
-              for e in result.errors or []]
+    result = await g.graphql(
+        schema, query, variable_values=dict(variables or {}), operation_name=operation_name or None
+    )
+    errors = [
+        {"message": str(e), "path": list(e.path or []), "extensions": dict(e.extensions or {})}
+        for e in result.errors or []
+    ]
     return {"data": result.data, "errors": errors}
 
 
@@ -288,8 +325,12 @@ def _nlp(ctx: Ctx, question: str, max_results: int) -> dict[str, Any]:
     for name in chosen:
         fields = " ".join(gql_name(f.name) for f in schemas[name].fields)
         parts.append(f"{gql_name(name)}(limit: {max_results}) {{ {fields} }}")
-    return {"graphql_query": "query { " + " ".join(parts) + " }", "variables": {}, "detected_schemas": chosen,
-            "confidence": 0.9}
+    return {
+        "graphql_query": "query { " + " ".join(parts) + " }",
+        "variables": {},
+        "detected_schemas": chosen,
+        "confidence": 0.9,
+    }
 
 
 @handles("nlp-query")
@@ -299,8 +340,16 @@ async def nlp_query(ctx: Ctx, request: Any) -> Stream:
     try:
         reply = _nlp(ctx, question, int(max_results))
     except Exception as exc:
-        yield {"graphql_query": "", "variables": {}, "detected_schemas": [], "confidence": 0.0,
-               "error": {"type": "nlp-query-error", "message": str(exc)}}, True
+        yield (
+            {
+                "graphql_query": "",
+                "variables": {},
+                "detected_schemas": [],
+                "confidence": 0.0,
+                "error": {"type": "nlp-query-error", "message": str(exc)},
+            },
+            True,
+        )
         return
     yield reply, True
 
@@ -401,14 +450,21 @@ def _norm(name: str) -> str:
 
 def _descriptor(sample: str, kind: str, schema: RowSchema) -> dict[str, Any]:
     targets = {_norm(f.name): f.name for f in schema.fields}
-    mappings = [{"source_field": source, "target_field": targets[_norm(source)], "transforms": []}
-                for source in _sample_fields(sample, kind) if _norm(source) in targets]
+    mappings = [
+        {"source_field": source, "target_field": targets[_norm(source)], "transforms": []}
+        for source in _sample_fields(sample, kind)
+        if _norm(source) in targets
+    ]
     fmt: dict[str, Any] = {"type": kind, "encoding": "utf-8"}
     if kind == "csv":
         fmt["options"] = detect_csv_options(sample)
-    return {"version": "1.0", "metadata": {"name": schema.name, "description": schema.description},
-            "format": fmt, "mappings": mappings,
-            "output": {"format": "trustgraph-objects", "schema_name": schema.name, "options": {"confidence": 0.9}}}
+    return {
+        "version": "1.0",
+        "metadata": {"name": schema.name, "description": schema.description},
+        "format": fmt,
+        "mappings": mappings,
+        "output": {"format": "trustgraph-objects", "schema_name": schema.name, "options": {"confidence": 0.9}},
+    }
 
 
 @handles("structured-diag")
@@ -518,8 +574,10 @@ async def row_embeddings_query(ctx: Ctx, request: Any) -> Stream:
         matrix = np.asarray([embed(text) for _f, text in keys], dtype=np.float64)
         scores = cosine(matrix, query)
         order = np.argsort(-scores, kind="stable")[:limit]
-        matches = [{"index_name": keys[i][0], "index_value": [keys[i][1]], "text": keys[i][1],
-                    "score": float(scores[i])} for i in order]
+        matches = [
+            {"index_name": keys[i][0], "index_value": [keys[i][1]], "text": keys[i][1], "score": float(scores[i])}
+            for i in order
+        ]
     except Exception as exc:
         yield {"error": {"type": "row-embeddings-query-error", "message": str(exc)}, "matches": []}, True
         return

@@ -45,8 +45,10 @@ class _Undefined:
 UNDEFINED = _Undefined()
 
 _TAG = re.compile(r"(\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\})", re.DOTALL)
-_TOKEN = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|"""
-                    r"""(?P<op>==|!=|<=|>=|[<>()|,\[\]]|\.)|(?P<name>[A-Za-z_][A-Za-z0-9_]*))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|"""
+    r"""(?P<op>==|!=|<=|>=|[<>()|,\[\]]|\.)|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"""
+)
 
 
 # -- expressions ---------------------------------------------------------------------------
@@ -149,8 +151,12 @@ class _ExprParser:
         left = self.filtered()
         token = self.peek()
         ops: dict[str, Callable[[Any, Any], bool]] = {
-            "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-            ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            ">": lambda a, b: a > b,
+            "<=": lambda a, b: a <= b,
+            ">=": lambda a, b: a >= b,
             "in": lambda a, b: a in b,
         }
         if token is not None and token[1] in ops:
@@ -316,8 +322,13 @@ class Template:
                 for index, item in enumerate(items if not isinstance(items, (str, int, float)) else []):
                     inner = dict(context)
                     inner[name] = item
-                    inner["loop"] = {"index": index, "index0": index, "index1": index + 1,
-                                     "first": index == 0, "last": index == len(items) - 1}
+                    inner["loop"] = {
+                        "index": index,
+                        "index0": index,
+                        "index1": index + 1,
+                        "first": index == 0,
+                        "last": index == len(items) - 1,
+                    }
                     self._render(body, inner, out)
 
 
@@ -345,8 +356,9 @@ class Prompts:
             if not key.startswith("template."):
                 continue
             data = json.loads(value)
-            self.templates[key[len("template."):]] = PromptTemplate(
-                Template(data.get("prompt") or ""), data.get("response-type", "text"), data.get("schema"))
+            self.templates[key[len("template.") :]] = PromptTemplate(
+                Template(data.get("prompt") or ""), data.get("response-type", "text"), data.get("schema")
+            )
 
     def render(self, template_id: str, variables: dict[str, Any]) -> tuple[str, str, PromptTemplate]:
         """(system, prompt, template) for a template id; raises ``KeyError`` if unknown."""
@@ -387,32 +399,49 @@ _ECHO_TEMPLATES: dict[str, tuple[str, str]] = {
     "question": ("{{question}}", "text"),
     "echo-json": ('echo: {"name": "{{name}}", "n": 3}', "json"),
     "extract-concepts": ("echo: {{query}}", "text"),
-    "kg-synthesis": ("echo: {% if knowledge %}{% for k in knowledge %}{{k.s}} {{k.p}} {{k.o}}.\n{% endfor %}"
-                     "{% else %}Nothing is known about: {{query}}{% endif %}", "text"),
+    "kg-synthesis": (
+        "echo: {% if knowledge %}{% for k in knowledge %}{{k.s}} {{k.p}} {{k.o}}.\n{% endfor %}"
+        "{% else %}Nothing is known about: {{query}}{% endif %}",
+        "text",
+    ),
     "document-prompt": ("echo: Based on: {% for d in documents %}[{{d}}]{% endfor %}", "text"),
-    "agent-react": ("echo: {% if history %}Thought: I have what I need\nFinal Answer: {% for h in history %}"
-                    "{{h.observation}}{% endfor %}{% else %}Thought: I should ask the knowledge graph\n"
-                    'Action: knowledge-query\nArgs: {"question": "{{question}}"}{% endif %}', "text"),
+    "agent-react": (
+        "echo: {% if history %}Thought: I have what I need\nFinal Answer: {% for h in history %}"
+        "{{h.observation}}{% endfor %}{% else %}Thought: I should ask the knowledge graph\n"
+        'Action: knowledge-query\nArgs: {"question": "{{question}}"}{% endif %}',
+        "text",
+    ),
 }
 
 _LLM_TEMPLATES: dict[str, tuple[str, str]] = {
     "greet": ("Greet {{name}} in one short sentence.", "text"),
     "question": ("{{question}}", "text"),
     "echo-json": ('Reply with exactly this JSON object and nothing else: {"name": "{{name}}", "n": 3}', "json"),
-    "extract-concepts": ("List the key entities and concepts in the question below, one per line, with no "
-                         "numbering or other text.\n\nQuestion: {{query}}", "text"),
-    "kg-synthesis": ("Answer the question using only the knowledge graph facts below. If they do not contain "
-                     "the answer, say so.\n\nQuestion: {{query}}\n\nFacts:\n{% for k in knowledge %}"
-                     "- {{k.s}} {{k.p}} {{k.o}}\n{% endfor %}", "text"),
-    "document-prompt": ("Answer the question using only the documents below.\n\nQuestion: {{query}}\n\n"
-                        "{% for d in documents %}Document:\n{{d}}\n\n{% endfor %}", "text"),
+    "extract-concepts": (
+        "List the key entities and concepts in the question below, one per line, with no "
+        "numbering or other text.\n\nQuestion: {{query}}",
+        "text",
+    ),
+    "kg-synthesis": (
+        "Answer the question using only the knowledge graph facts below. If they do not contain "
+        "the answer, say so.\n\nQuestion: {{query}}\n\nFacts:\n{% for k in knowledge %}"
+        "- {{k.s}} {{k.p}} {{k.o}}\n{% endfor %}",
+        "text",
+    ),
+    "document-prompt": (
+        "Answer the question using only the documents below.\n\nQuestion: {{query}}\n\n"
+        "{% for d in documents %}Document:\n{{d}}\n\n{% endfor %}",
+        "text",
+    ),
     "agent-react": (
         "Answer the question below. You can use these tools:\n{% for t in tools %}- {{t.name}}: "
         "{{t.description}}{% for a in t.arguments %} (argument {{a.name}}: {{a.description}}){% endfor %}\n"
         "{% endfor %}\nReply in exactly one of these two forms:\n\nThought: <your reasoning>\nAction: <tool "
         "name>\nArgs: <JSON object of arguments>\n\nor\n\nThought: <your reasoning>\nFinal Answer: <the "
         "answer>\n\nQuestion: {{question}}\n{% for h in history %}\nThought: {{h.thought}}\nAction: "
-        "{{h.action}}\nArgs: {{h.arguments|json}}\nObservation: {{h.observation}}\n{% endfor %}", "text"),
+        "{{h.action}}\nArgs: {{h.arguments|json}}\nObservation: {{h.observation}}\n{% endfor %}",
+        "text",
+    ),
 }
 
 
@@ -428,6 +457,10 @@ def seed_prompts(echo: bool = True) -> list[tuple[str, str, str]]:
 
 def seed_tools() -> list[tuple[str, str, str]]:
     """The agent's seeded ``tool`` config: one ``knowledge-query`` tool, as in the real seed."""
-    tool = {"name": "knowledge-query", "description": "Ask the knowledge graph (graph-rag) a question",
-            "type": "knowledge-query", "collection": "default"}
+    tool = {
+        "name": "knowledge-query",
+        "description": "Ask the knowledge graph (graph-rag) a question",
+        "type": "knowledge-query",
+        "collection": "default",
+    }
     return [("tool", "knowledge-query", json.dumps(tool))]

@@ -21,8 +21,9 @@ from .model import cosine
 from .registration import handles
 
 
-def nearest(ctx: Ctx, kind: str, collection: str, vector: Any, limit: int, key: str,
-            extra: str | None = None) -> list[tuple[str, float, str | None]]:
+def nearest(
+    ctx: Ctx, kind: str, collection: str, vector: Any, limit: int, key: str, extra: str | None = None
+) -> list[tuple[str, float, str | None]]:
     """``(key value, score, extra column value)`` of the ``limit`` best matches."""
     ws = ctx.backend.workspace(ctx.workspace)
     log = ws.logs.get((kind, collection, ""))
@@ -109,12 +110,14 @@ async def document_embeddings_query(ctx: Ctx, request: Any) -> Stream:
     yield {"chunks": document_matches(ctx, collection, vector, limit, attributes)}, True
 
 
-def document_matches(ctx: Ctx, collection: str, vector: Any, limit: int,
-                     attributes: Any = None) -> list[dict[str, Any]]:
+def document_matches(
+    ctx: Ctx, collection: str, vector: Any, limit: int, attributes: Any = None
+) -> list[dict[str, Any]]:
     wanted = attributes if isinstance(attributes, dict) and attributes else None
     # With a filter, rank everything and filter after (local stores are small).
-    found = nearest(ctx, "document-embeddings", collection, vector, limit if wanted is None else 1 << 30,
-                    "chunk_id", "attributes")
+    found = nearest(
+        ctx, "document-embeddings", collection, vector, limit if wanted is None else 1 << 30, "chunk_id", "attributes"
+    )
     out = []
     for chunk_id, score, attrs_text in found:
         attrs = json.loads(attrs_text) if attrs_text else {}

@@ -62,6 +62,7 @@ DEFAULT_BLUEPRINT = "local"
 _MAX_PENDING = 2  # store inserts queued behind the one running
 DEFAULT_STORE_QUEUE_BYTES = 1024 * 1024 * 1024  # the paced store's queue cap (frame text)
 
+
 def local_blueprint() -> dict[str, Any]:
     """The blueprint of the seeded ``default`` flow: every flow service and store interface.
 
@@ -75,16 +76,15 @@ def local_blueprint() -> dict[str, Any]:
         }
         for kind in FLOW_SERVICES
     }
-    stores = {
-        name: {"flow": f"flow:tg:{{workspace}}:{name}:{{id}}"} for name in STORE_INTERFACES.values()
-    }
+    stores = {name: {"flow": f"flow:tg:{{workspace}}:{name}:{{id}}"} for name in STORE_INTERFACES.values()}
     return {
         "description": "tg-connect local gateway (development and test target): triples in"
         " pyoxigraph, embeddings in Arrow, knowledge cores, live export taps, every flow service"
         " on a built-in deterministic model",
         "tags": ["local", "tg-connect"],
-        "blueprint": {f"{_QUERY_PROCESSORS.get(kind, kind)}:{{blueprint}}": {"topics": topics}
-                      for kind, topics in rr.items()},
+        "blueprint": {
+            f"{_QUERY_PROCESSORS.get(kind, kind)}:{{blueprint}}": {"topics": topics} for kind, topics in rr.items()
+        },
         "flow": {f"{name}:{{id}}": {"topics": topics} for name, topics in _store_processors(stores).items()},
         "interfaces": {**rr, **stores},
     }
@@ -100,8 +100,9 @@ def _store_processors(stores: dict[str, dict[str, str]]) -> dict[str, dict[str, 
     which consumes several. A store interface without a named consumer gets one of its own."""
     consumers: dict[str, dict[str, str]] = {}
     for interface, spec in stores.items():
-        for processor in STORE_CONSUMERS.get(interface, (interface.removesuffix("-store").removesuffix("-load")
-                                                         + "-write",)):
+        for processor in STORE_CONSUMERS.get(
+            interface, (interface.removesuffix("-store").removesuffix("-load") + "-write",)
+        ):
             key = f"{interface.removesuffix('-store')}-input" if processor == CORE_WRITER else "input"
             consumers.setdefault(processor, {})[key] = spec["flow"]
     return consumers
@@ -207,10 +208,16 @@ class FlowStartError(RuntimeError):
 class Backend:
     """All back-end state of one local gateway (see the module docstring)."""
 
-    def __init__(self, data: Path | None, workspaces: Iterable[str] = (DEFAULT_WORKSPACE,),
-                 llm_url: str | None = None, llm_model: str | None = None, *,
-                 store_rows_per_second: float | None = None,
-                 store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES) -> None:
+    def __init__(
+        self,
+        data: Path | None,
+        workspaces: Iterable[str] = (DEFAULT_WORKSPACE,),
+        llm_url: str | None = None,
+        llm_model: str | None = None,
+        *,
+        store_rows_per_second: float | None = None,
+        store_queue_bytes: int = DEFAULT_STORE_QUEUE_BYTES,
+    ) -> None:
         self.data = data
         if data is not None:
             data.mkdir(parents=True, exist_ok=True)
@@ -253,12 +260,15 @@ class Backend:
             default_collection = json.dumps(
                 {"collection": "default", "name": "Default", "description": "Default collection", "tags": []}
             )
-            self.config.put_many(workspace, [
-                ("flow-blueprint", DEFAULT_BLUEPRINT, bp),
-                ("collection", "default", default_collection),
-                *seed_prompts(echo=self.llm_url is None),
-                *seed_tools(),
-            ])
+            self.config.put_many(
+                workspace,
+                [
+                    ("flow-blueprint", DEFAULT_BLUEPRINT, bp),
+                    ("collection", "default", default_collection),
+                    *seed_prompts(echo=self.llm_url is None),
+                    *seed_tools(),
+                ],
+            )
             self.start_flow(workspace, DEFAULT_FLOW, DEFAULT_BLUEPRINT, "Default flow (local)", {})
 
     def known_workspace(self, workspace: Any) -> bool:
@@ -295,9 +305,7 @@ class Backend:
         interfaces = record.get("interfaces")
         return interfaces.get(name) if isinstance(interfaces, dict) else None
 
-    def start_flow(
-        self, workspace: str, flow_id: Any, blueprint: Any, description: Any, parameters: Any
-    ) -> None:
+    def start_flow(self, workspace: str, flow_id: Any, blueprint: Any, description: Any, parameters: Any) -> None:
         """flow-svc ``start-flow``: resolve the blueprint's interfaces and write the flow record."""
         if blueprint is None:
             raise FlowStartError("No blueprint name")
@@ -313,17 +321,32 @@ class Backend:
         params = {str(k): str(v) for k, v in (parameters or {}).items()}
         for section in ("blueprint", "flow"):  # flow-svc reads both; a missing one fails the start
             definition[section].items()
+
         def fill(template: str) -> str:
             return _substitute(template, workspace, blueprint, flow_id, params)
 
-        interfaces = {name: {k: fill(v) for k, v in spec.items()}
-                      for name, spec in definition.get("interfaces", {}).items()}
-        record = {"description": description, "blueprint-name": blueprint, "interfaces": interfaces,
-                  "parameters": params}
-        processors = [(f"processor:{name}", fill(variant), json.dumps({
-            "topics": {fill(k): fill(v) for k, v in spec.get("topics", {}).items()},
-            "parameters": {fill(k): fill(v) for k, v in spec.get("parameters", {}).items()},
-        })) for name, variant, spec in _processors(definition, ("blueprint", "flow"))]
+        interfaces = {
+            name: {k: fill(v) for k, v in spec.items()} for name, spec in definition.get("interfaces", {}).items()
+        }
+        record = {
+            "description": description,
+            "blueprint-name": blueprint,
+            "interfaces": interfaces,
+            "parameters": params,
+        }
+        processors = [
+            (
+                f"processor:{name}",
+                fill(variant),
+                json.dumps(
+                    {
+                        "topics": {fill(k): fill(v) for k, v in spec.get("topics", {}).items()},
+                        "parameters": {fill(k): fill(v) for k, v in spec.get("parameters", {}).items()},
+                    }
+                ),
+            )
+            for name, variant, spec in _processors(definition, ("blueprint", "flow"))
+        ]
         self.config.put_many(workspace, [*processors, ("flow", flow_id, json.dumps(record))])
         self._add_consumers(workspace, flow_id)
 
@@ -346,8 +369,10 @@ class Backend:
         definition = json.loads(self.config.get(workspace, "flow-blueprint", blueprint) or "{}")
         params = {str(k): str(v) for k, v in (record.get("parameters") or {}).items()}
         # The flow's own processors go; the blueprint's stay, shared with its other flows.
-        mine = [(f"processor:{name}", _substitute(variant, workspace, blueprint, flow_id, params))
-                for name, variant, _spec in _processors(definition, ("flow",))]
+        mine = [
+            (f"processor:{name}", _substitute(variant, workspace, blueprint, flow_id, params))
+            for name, variant, _spec in _processors(definition, ("flow",))
+        ]
         self.config.delete_many(workspace, [*mine, ("flow", flow_id)])
 
     # -- collections ----------------------------------------------------------------------
@@ -371,9 +396,7 @@ class Backend:
         topic = spec.get("flow") if isinstance(spec, dict) else None
         return topic if isinstance(topic, str) else None
 
-    async def publish(
-        self, workspace: str, topic: str, kind: str, data: Any, raw: str | bytes | None = None
-    ) -> None:
+    async def publish(self, workspace: str, topic: str, kind: str, data: Any, raw: str | bytes | None = None) -> None:
         """One message on a flow store topic: validate, store, keep in the core, tap.
 
         ``data`` is a parsed import frame (``raw`` its JSON text, if at hand). Anything
@@ -422,7 +445,13 @@ class Backend:
         raise ValueError(f"unknown kind {kind!r}")
 
     async def _consume(
-        self, workspace: str, topic: str, kind: str, data: Any, raw: str | bytes | None, tap: bool,
+        self,
+        workspace: str,
+        topic: str,
+        kind: str,
+        data: Any,
+        raw: str | bytes | None,
+        tap: bool,
         paced_seconds: float = 0.0,
     ) -> None:
         """The store processors handle one message (and, unless paced, the tap sees it).
@@ -451,7 +480,12 @@ class Backend:
             await self.taps.publish(workspace, topic, json.dumps(message))
 
     async def _consume_triples(
-        self, workspace: str, topic: str, data: Any, raw: str | bytes | None, tap: bool,
+        self,
+        workspace: str,
+        topic: str,
+        data: Any,
+        raw: str | bytes | None,
+        tap: bool,
         paced_seconds: float = 0.0,
     ) -> None:
         """The hot path: convert straight from the parsed frame, keep the frame's own JSON text
@@ -484,7 +518,13 @@ class Backend:
             await self.taps.publish(workspace, topic, json.dumps(wire.triples_message(data)))
 
     async def _commit(
-        self, store: TripleStore, quads: list[ox.Quad], cores: CoreStore, key: str, mark: Mark, topic: str,
+        self,
+        store: TripleStore,
+        quads: list[ox.Quad],
+        cores: CoreStore,
+        key: str,
+        mark: Mark,
+        topic: str,
         paced_seconds: float = 0.0,
     ) -> None:
         """Queue an insert on the single store thread, in arrival order.
@@ -496,12 +536,17 @@ class Backend:
         while len(self._pending) >= _MAX_PENDING:
             await asyncio.wrap_future(self._pending[0])
             self._reap()
-        self._pending.append(self._executor.submit(self._write, store, quads, cores, key, mark, topic,
-                                                   paced_seconds))
+        self._pending.append(self._executor.submit(self._write, store, quads, cores, key, mark, topic, paced_seconds))
         self._reap()
 
     def _write(
-        self, store: TripleStore, quads: list[ox.Quad], cores: CoreStore, key: str, mark: Mark, topic: str,
+        self,
+        store: TripleStore,
+        quads: list[ox.Quad],
+        cores: CoreStore,
+        key: str,
+        mark: Mark,
+        topic: str,
         paced_seconds: float = 0.0,
     ) -> None:
         """On the store thread: commit, then mark the core item stored and count the write
@@ -555,8 +600,15 @@ class Backend:
             try:
                 # The pacer spends rows / rate seconds of the store's time on each message: that
                 # is how long this store takes to write it.
-                await self._consume(item.workspace, item.topic, item.kind, json.loads(item.text), item.text,
-                                    tap=False, paced_seconds=item.rows / queue.pacer.rate)
+                await self._consume(
+                    item.workspace,
+                    item.topic,
+                    item.kind,
+                    json.loads(item.text),
+                    item.text,
+                    tap=False,
+                    paced_seconds=item.rows / queue.pacer.rate,
+                )
             except Exception as exc:  # validated when queued, so a failing store
                 logger.error("paced store: a %s message was not stored: %s", item.kind, exc)
             finally:
@@ -586,8 +638,13 @@ class Backend:
                     except Exception as exc:  # checked when it arrived; never stop a restart
                         logger.error("recovery: a frame of core %r was not stored: %s", core_id, exc)
                 if frames:
-                    logger.warning("recovery: stored %d frame(s), %d triple(s) of knowledge core %r that"
-                                   " a crash left out of the triple store", frames, triples, core_id)
+                    logger.warning(
+                        "recovery: stored %d frame(s), %d triple(s) of knowledge core %r that"
+                        " a crash left out of the triple store",
+                        frames,
+                        triples,
+                        core_id,
+                    )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -601,8 +658,11 @@ class Backend:
             except asyncio.CancelledError:
                 pass
         if self.queue is not None and len(self.queue):
-            logger.warning("paced store: %d queued message(s) (%d rows) were not stored before shutdown",
-                           len(self.queue), self.queue.rows)
+            logger.warning(
+                "paced store: %d queued message(s) (%d rows) were not stored before shutdown",
+                len(self.queue),
+                self.queue.rows,
+            )
 
     def flush(self) -> None:
         for ws in self._workspaces.values():
@@ -640,31 +700,40 @@ def _write_graph_embeddings(ws: WorkspaceData, collection: str, message: dict[st
         return
     meta = message["metadata"]
     log = ws.log("graph-embeddings", collection)
-    log.append(pa.RecordBatch.from_arrays(
-        [pa.array([text_or_none(meta["id"])] * len(entities), pa.string()),
-         pa.array([json_text(e["entity"]) for e in entities], pa.string()),
-         vector_array([e["vector"] for e in entities])],
-        schema=log.schema,
-    ))
+    log.append(
+        pa.RecordBatch.from_arrays(
+            [
+                pa.array([text_or_none(meta["id"])] * len(entities), pa.string()),
+                pa.array([json_text(e["entity"]) for e in entities], pa.string()),
+                vector_array([e["vector"] for e in entities]),
+            ],
+            schema=log.schema,
+        )
+    )
     ws.cores.append(_core_key(meta), "ge", [[e["entity"], e["vector"]] for e in entities])
 
 
-def _write_document_embeddings(ws: WorkspaceData, collection: str, message: dict[str, Any],
-                               attributes: list[Any]) -> None:
+def _write_document_embeddings(
+    ws: WorkspaceData, collection: str, message: dict[str, Any], attributes: list[Any]
+) -> None:
     """de-write's log; each chunk keeps its ``attributes`` (not part of the message)."""
     chunks = message["chunks"]
     if not chunks:
         return
     meta = message["metadata"]
     log = ws.log("document-embeddings", collection)
-    log.append(pa.RecordBatch.from_arrays(
-        [pa.array([text_or_none(meta["id"])] * len(chunks), pa.string()),
-         pa.array([text_or_none(meta["root"])] * len(chunks), pa.string()),
-         pa.array([text_or_none(c["chunk_id"]) for c in chunks], pa.string()),
-         vector_array([c["vector"] for c in chunks]),
-         pa.array([json_text(a) for a in attributes], pa.string())],
-        schema=log.schema,
-    ))
+    log.append(
+        pa.RecordBatch.from_arrays(
+            [
+                pa.array([text_or_none(meta["id"])] * len(chunks), pa.string()),
+                pa.array([text_or_none(meta["root"])] * len(chunks), pa.string()),
+                pa.array([text_or_none(c["chunk_id"]) for c in chunks], pa.string()),
+                vector_array([c["vector"] for c in chunks]),
+                pa.array([json_text(a) for a in attributes], pa.string()),
+            ],
+            schema=log.schema,
+        )
+    )
 
 
 def _write_entity_contexts(ws: WorkspaceData, collection: str, message: dict[str, Any], types: list[Any]) -> None:
@@ -673,13 +742,17 @@ def _write_entity_contexts(ws: WorkspaceData, collection: str, message: dict[str
     if not entities:
         return
     log = ws.log("entity-contexts", collection)
-    log.append(pa.RecordBatch.from_arrays(
-        [pa.array([text_or_none(message["metadata"]["id"])] * len(entities), pa.string()),
-         pa.array([json_text(e["entity"]) for e in entities], pa.string()),
-         pa.array([text_or_none(e["context"]) for e in entities], pa.string()),
-         pa.array([json_text(t) for t in types], pa.string())],
-        schema=log.schema,
-    ))
+    log.append(
+        pa.RecordBatch.from_arrays(
+            [
+                pa.array([text_or_none(message["metadata"]["id"])] * len(entities), pa.string()),
+                pa.array([json_text(e["entity"]) for e in entities], pa.string()),
+                pa.array([text_or_none(e["context"]) for e in entities], pa.string()),
+                pa.array([json_text(t) for t in types], pa.string()),
+            ],
+            schema=log.schema,
+        )
+    )
 
 
 def _write_rows(ws: WorkspaceData, collection: str, message: dict[str, Any], _extras: list[Any]) -> None:
@@ -690,13 +763,17 @@ def _write_rows(ws: WorkspaceData, collection: str, message: dict[str, Any], _ex
         return
     confidence = message["confidence"]
     log = ws.log("rows", collection, schema_name)
-    log.append(pa.RecordBatch.from_arrays(
-        [pa.array([text_or_none(message["metadata"]["id"])] * len(values), pa.string()),
-         pa.array([json_text(v) for v in values], pa.string()),
-         pa.array([confidence if isinstance(confidence, (int, float)) else None] * len(values), pa.float64()),
-         pa.array([text_or_none(message["source_span"])] * len(values), pa.string())],
-        schema=log.schema,
-    ))
+    log.append(
+        pa.RecordBatch.from_arrays(
+            [
+                pa.array([text_or_none(message["metadata"]["id"])] * len(values), pa.string()),
+                pa.array([json_text(v) for v in values], pa.string()),
+                pa.array([confidence if isinstance(confidence, (int, float)) else None] * len(values), pa.float64()),
+                pa.array([text_or_none(message["source_span"])] * len(values), pa.string()),
+            ],
+            schema=log.schema,
+        )
+    )
 
 
 # kind -> (the translated message, the per-item data it drops but the store keeps)

@@ -46,10 +46,14 @@ def decode_metadata(data: Any) -> dict[str, Any]:
     """``DocumentMetadataTranslator.decode`` (absent fields are ``None``; defaults as the real)."""
     metadata = data.get("metadata", [])
     return {
-        "id": data.get("id"), "time": data.get("time"), "kind": data.get("kind"),
-        "title": data.get("title"), "comments": data.get("comments"),
+        "id": data.get("id"),
+        "time": data.get("time"),
+        "kind": data.get("kind"),
+        "title": data.get("title"),
+        "comments": data.get("comments"),
         "metadata": wire.triples(metadata) if metadata is not None else [],
-        "tags": data.get("tags"), "parent-id": data.get("parent-id", ""),
+        "tags": data.get("tags"),
+        "parent-id": data.get("parent-id", ""),
         "document-type": data.get("document-type", "source"),
     }
 
@@ -223,10 +227,16 @@ class Library:
             return
         for index in range(chunks):
             offset = index * chunk_size
-            piece = data[offset:offset + chunk_size]
-            yield {"content": base64.b64encode(piece).decode(), "chunk-index": index,
-                   "chunks-received": index + 1, "total-chunks": chunks,
-                   "bytes-received": offset + len(piece), "total-bytes": total, "final": index == chunks - 1}
+            piece = data[offset : offset + chunk_size]
+            yield {
+                "content": base64.b64encode(piece).decode(),
+                "chunk-index": index,
+                "chunks-received": index + 1,
+                "total-chunks": chunks,
+                "bytes-received": offset + len(piece),
+                "total-bytes": total,
+                "final": index == chunks - 1,
+            }
 
     # -- processing ---------------------------------------------------------------------------
 
@@ -270,11 +280,16 @@ class Library:
         size = size if size > 0 else DEFAULT_UPLOAD_CHUNK
         upload_id = str(uuid.uuid4())
         session = {
-            "upload-id": upload_id, "document-id": meta["id"],
-            "document-metadata-json": json.dumps({k: meta[k] for k in ("id", "time", "kind", "title",
-                                                                       "comments", "tags")}),
-            "total-size": total, "chunk-size": size, "total-chunks": math.ceil(total / size),
-            "created-at": datetime.now().strftime("%Y-%m-%d %H:%M:%S"), "chunks": {},
+            "upload-id": upload_id,
+            "document-id": meta["id"],
+            "document-metadata-json": json.dumps(
+                {k: meta[k] for k in ("id", "time", "kind", "title", "comments", "tags")}
+            ),
+            "total-size": total,
+            "chunk-size": size,
+            "total-chunks": math.ceil(total / size),
+            "created-at": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "chunks": {},
         }
         self.uploads[upload_id] = session
         self._save()
@@ -302,21 +317,30 @@ class Library:
         # The real librarian counts the chunk it just stored twice (len + 1); kept, since
         # clients observe it.
         received = len(session["chunks"]) + 1
-        return {"upload-id": session["upload-id"], "chunk-index": index, "chunks-received": received,
-                "total-chunks": total_chunks,
-                "bytes-received": min(received * session["chunk-size"], session["total-size"]),
-                "total-bytes": session["total-size"]}
+        return {
+            "upload-id": session["upload-id"],
+            "chunk-index": index,
+            "chunks-received": received,
+            "total-chunks": total_chunks,
+            "bytes-received": min(received * session["chunk-size"], session["total-size"]),
+            "total-bytes": session["total-size"],
+        }
 
     def upload_status(self, upload_id: Any) -> dict[str, Any]:
         session = self.uploads.get(upload_id) if isinstance(upload_id, str) else None
         if session is None:
             return {"upload-id": upload_id, "upload-state": "expired"}
         received = sorted(session["chunks"])
-        return {"upload-id": upload_id, "upload-state": "in-progress", "received-chunks": received,
-                "missing-chunks": [i for i in range(session["total-chunks"]) if i not in session["chunks"]],
-                "chunks-received": len(received), "total-chunks": session["total-chunks"],
-                "bytes-received": min(len(received) * session["chunk-size"], session["total-size"]),
-                "total-bytes": session["total-size"]}
+        return {
+            "upload-id": upload_id,
+            "upload-state": "in-progress",
+            "received-chunks": received,
+            "missing-chunks": [i for i in range(session["total-chunks"]) if i not in session["chunks"]],
+            "chunks-received": len(received),
+            "total-chunks": session["total-chunks"],
+            "bytes-received": min(len(received) * session["chunk-size"], session["total-size"]),
+            "total-bytes": session["total-size"],
+        }
 
     def complete_upload(self, upload_id: Any) -> dict[str, Any]:
         session = self._session(upload_id)
@@ -330,9 +354,17 @@ class Library:
             else:
                 parts.append(self._chunk_path(session["upload-id"], index).read_bytes())
         saved = json.loads(session["document-metadata-json"])
-        meta = {"id": saved["id"], "time": saved.get("time", int(time.time())), "kind": saved["kind"],
-                "title": saved.get("title", ""), "comments": saved.get("comments", ""),
-                "tags": saved.get("tags", []), "metadata": [], "parent-id": "", "document-type": "source"}
+        meta = {
+            "id": saved["id"],
+            "time": saved.get("time", int(time.time())),
+            "kind": saved["kind"],
+            "title": saved.get("title", ""),
+            "comments": saved.get("comments", ""),
+            "tags": saved.get("tags", []),
+            "metadata": [],
+            "parent-id": "",
+            "document-type": "source",
+        }
         if meta["id"] in self.documents:
             raise LibrarianError("Document already exists")
         self._store_document(meta, b"".join(parts))
@@ -353,8 +385,16 @@ class Library:
     def list_uploads(self) -> list[dict[str, Any]]:
         out = []
         for s in self.uploads.values():
-            out.append({"upload-id": s["upload-id"], "document-id": s["document-id"],
-                        "document-metadata-json": s["document-metadata-json"], "total-size": s["total-size"],
-                        "chunk-size": s["chunk-size"], "total-chunks": s["total-chunks"],
-                        "chunks-received": len(s["chunks"]), "created-at": s["created-at"]})
+            out.append(
+                {
+                    "upload-id": s["upload-id"],
+                    "document-id": s["document-id"],
+                    "document-metadata-json": s["document-metadata-json"],
+                    "total-size": s["total-size"],
+                    "chunk-size": s["chunk-size"],
+                    "total-chunks": s["total-chunks"],
+                    "chunks-received": len(s["chunks"]),
+                    "created-at": s["created-at"],
+                }
+            )
         return out

@@ -181,12 +181,15 @@ class ArrowLog:
 
 
 _VECTOR = pa.list_(pa.float64())
-GRAPH_EMBEDDINGS = pa.schema(
-    [("id", pa.string()), ("entity", pa.string()), ("vector", _VECTOR)]
-)
+GRAPH_EMBEDDINGS = pa.schema([("id", pa.string()), ("entity", pa.string()), ("vector", _VECTOR)])
 DOCUMENT_EMBEDDINGS = pa.schema(
-    [("id", pa.string()), ("root", pa.string()), ("chunk_id", pa.string()), ("vector", _VECTOR),
-     ("attributes", pa.string())]
+    [
+        ("id", pa.string()),
+        ("root", pa.string()),
+        ("chunk_id", pa.string()),
+        ("vector", _VECTOR),
+        ("attributes", pa.string()),
+    ]
 )
 ENTITY_CONTEXTS = pa.schema(
     [("id", pa.string()), ("entity", pa.string()), ("context", pa.string()), ("rdf_type", pa.string())]

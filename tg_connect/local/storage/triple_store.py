@@ -113,7 +113,10 @@ class TermCodec:
         pending: list[tuple[int, Any, ox.Literal]] = []
         # One dict lookup per term picks its shape's fast path: no extra call per term.
         fast: dict[Any, Callable[[Any, bool], Node]] = {
-            "i": self._fast_iri, "l": self._fast_literal, "b": self._fast_blank}
+            "i": self._fast_iri,
+            "l": self._fast_literal,
+            "b": self._fast_blank,
+        }
         careful = self.node
         literal_cls = ox.Literal
         named_cls = ox.NamedNode
@@ -312,9 +315,7 @@ class TermCodec:
                 unknown.append(i)
         if unknown:
             scratch = ox.Store()
-            scratch.extend(
-                ox.Quad(ox.NamedNode(f"urn:i:{i}"), _ORACLE_PREDICATE, literals[i]) for i in unknown
-            )
+            scratch.extend(ox.Quad(ox.NamedNode(f"urn:i:{i}"), _ORACLE_PREDICATE, literals[i]) for i in unknown)
             seen: dict[int, bool] = {}
             for q in scratch:
                 i = int(q.subject.value[6:])
@@ -337,7 +338,7 @@ class TermCodec:
         if cls is ox.NamedNode:
             value = node.value
             if value.startswith(PRIVATE_TERM):
-                return _from_private(value[len(PRIVATE_TERM):])
+                return _from_private(value[len(PRIVATE_TERM) :])
             return {"t": "i", "i": value}
         if cls is ox.Literal:
             language = node.language
@@ -357,14 +358,19 @@ class TermCodec:
         if cls is ox.NamedNode:
             value = node.value
             if value.startswith(PRIVATE_TERM):
-                term = _from_private(value[len(PRIVATE_TERM):])
+                term = _from_private(value[len(PRIVATE_TERM) :])
                 return None if term is None else json.dumps(term)
             return '{"t": "i", "i": ' + _encode(value) + "}"
         if cls is ox.Literal:
             language = node.language
             if language:
-                return ('{"t": "l", "v": ' + _encode(node.value) + ', "ln": '
-                        + _encode(self.languages.get(language, language)) + "}")
+                return (
+                    '{"t": "l", "v": '
+                    + _encode(node.value)
+                    + ', "ln": '
+                    + _encode(self.languages.get(language, language))
+                    + "}"
+                )
             datatype = node.datatype.value
             if datatype == XSD_STRING:
                 return '{"t": "l", "v": ' + _encode(node.value) + "}"
@@ -385,7 +391,7 @@ class TermCodec:
         if type(graph) is ox.NamedNode:
             value = graph.value
             if value.startswith(PRIVATE_GRAPH):
-                parts.append('"g": ' + json.dumps(_from_private(value[len(PRIVATE_GRAPH):])))
+                parts.append('"g": ' + json.dumps(_from_private(value[len(PRIVATE_GRAPH) :])))
             else:
                 parts.append('"g": ' + _encode(value))
         return "{" + ", ".join(parts) + "}"
@@ -405,7 +411,7 @@ class TermCodec:
         graph = q.graph_name
         if type(graph) is ox.NamedNode:
             value = graph.value
-            out["g"] = _from_private(value[len(PRIVATE_GRAPH):]) if value.startswith(PRIVATE_GRAPH) else value
+            out["g"] = _from_private(value[len(PRIVATE_GRAPH) :]) if value.startswith(PRIVATE_GRAPH) else value
         return out
 
 
