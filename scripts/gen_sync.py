@@ -226,86 +226,106 @@ class ClassWriter:
         name = fn.name
         if name == "__repr__":
             return ["    def __repr__(self) -> str:", '        return repr(self._a).replace("Async", "", 1)']
-        if name == "__init__" or name in self.job.async_only:
-            return None
-        if name.startswith("__"):
-            raise GenerationError(f"{self.src.where(fn)}: no rule for {name}")
-        if name.startswith("_"):
+        if not self.has_twin(fn):
             return None
         decorators = _decorators(fn)
         sync_name = RENAME_MEMBERS.get(name, name)
         if decorators - {"overload", "property"}:
             raise GenerationError(f"{self.src.where(fn)}: no rule for decorators {sorted(decorators)}")
         if "property" in decorators:
-            if isinstance(fn, ast.AsyncFunctionDef) or fn.args.args[1:] or fn.returns is None:
-                raise GenerationError(f"{self.src.where(fn)}: no rule for this property")
-            if _names_in(fn.returns) & self.job.classes.keys():
-                raise GenerationError(f"{self.src.where(fn)}: a property returning an async face: no rule for it")
-            return [
-                "    @property",
-                "    " + self.header(fn, sync_name),
-                *self.docstring(fn),
-                f"        return self._a.{name}",
-            ]
+            return self.property_twin(fn, sync_name)
         header = "    " + self.header(fn, sync_name)
         if "overload" in decorators:
             return ["    @overload", header + " ..."]
+        body = self.forward(fn)
+        return [header, *self.docstring(fn), body]
+
+    def has_twin(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Whether a member other than ``__repr__`` gets a sync twin (dunders other than
+        ``__init__`` have no rule, so they are refused rather than skipped)."""
+        name = fn.name
+        if name == "__init__" or name in self.job.async_only:
+            return False
+        if name.startswith("__"):
+            raise GenerationError(f"{self.src.where(fn)}: no rule for {name}")
+        return not name.startswith("_")
+
+    def property_twin(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, sync_name: str) -> list[str]:
+        """A property reading the async face's (only a plain one: no parameters, no async face returned)."""
+        if isinstance(fn, ast.AsyncFunctionDef) or fn.args.args[1:] or fn.returns is None:
+            raise GenerationError(f"{self.src.where(fn)}: no rule for this property")
+        if _names_in(fn.returns) & self.job.classes.keys():
+            raise GenerationError(f"{self.src.where(fn)}: a property returning an async face: no rule for it")
+        return [
+            "    @property",
+            "    " + self.header(fn, sync_name),
+            *self.docstring(fn),
+            f"        return self._a.{fn.name}",
+        ]
+
+    def forward(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+        """The body of a method's twin: the call to the async face, run the way its kind needs."""
+        name = fn.name
         call = f"self._a.{name}"
         args = self.call_args(fn)
-        assert fn.returns is not None
+        assert fn.returns is not None  # header() refused a member without one
         if isinstance(fn, ast.AsyncFunctionDef):
             returns_none = isinstance(fn.returns, ast.Constant) and fn.returns.value is None
-            body = wrap_call("        " + ("" if returns_none else "return ") + "bridge.run(" + call, args, "))")
-        elif isinstance(fn.returns, ast.Name) and fn.returns.id in self.job.classes:
-            body = wrap_call(f"        return {self.job.classes[fn.returns.id]}({call}", args, "))")
-        elif _names_in(fn.returns) & ({UNWRAP} | RENAME_TYPES.keys()):
-            body = wrap_call(f"        return run_or_iterate({call}", args, "))")
-        else:
-            raise GenerationError(
-                f"{self.src.where(fn)}: {name} is neither async nor streaming nor returns an async face: no rule for it"
-            )
-        return [header, *self.docstring(fn), body]
+            return wrap_call("        " + ("" if returns_none else "return ") + "bridge.run(" + call, args, "))")
+        if isinstance(fn.returns, ast.Name) and fn.returns.id in self.job.classes:
+            return wrap_call(f"        return {self.job.classes[fn.returns.id]}({call}", args, "))")
+        if _names_in(fn.returns) & ({UNWRAP} | RENAME_TYPES.keys()):
+            return wrap_call(f"        return run_or_iterate({call}", args, "))")
+        raise GenerationError(
+            f"{self.src.where(fn)}: {name} is neither async nor streaming nor returns an async face: no rule for it"
+        )
 
     def write(self) -> str:
         node = self.node
-        bases = []
-        for base in node.bases:
-            if not (isinstance(base, ast.Name) and base.id in self.job.classes):
-                raise GenerationError(f"{self.src.where(node)}: base {ast.unparse(base)!r} has no sync twin")
-            bases.append(self.job.classes[base.id])
+        bases = self.bases()
         out = [f"class {self.name}({', '.join(bases)}):" if bases else f"class {self.name}:"]
         body = list(node.body)
-        previous_end = node.lineno  # the last source line accounted for
         doc = body.pop(0) if _is_docstring(body[0]) else None
-        if self.name in self.job.class_docs:
-            out.append(f'    """{self.job.class_docs[self.name]}"""')
-        elif doc is not None:
-            out.append("    " + self.substitute_doc(self.src.segment(doc), self.src.where(doc)))
-        else:
-            raise GenerationError(f"{self.src.where(node)}: {node.name} has no docstring")
-        if doc is not None:
-            previous_end = doc.end_lineno or doc.lineno
+        out.append(self.class_docstring(doc))
+        # the last source line accounted for: comments after it and above a member are copied
+        previous_end = node.lineno if doc is None else (doc.end_lineno or doc.lineno)
         inner = f"{self.module}.{node.name}"
         out += ["", f"    def __init__(self, inner: {inner}) -> None:", f"        self._a: {inner} = inner"]
+        out += self.members(body, previous_end)
+        return "\n".join(out) + "\n"
+
+    def bases(self) -> list[str]:
+        """The sync twins of the class's bases (a base without one has no rule)."""
+        bases = []
+        for base in self.node.bases:
+            if not (isinstance(base, ast.Name) and base.id in self.job.classes):
+                raise GenerationError(f"{self.src.where(self.node)}: base {ast.unparse(base)!r} has no sync twin")
+            bases.append(self.job.classes[base.id])
+        return bases
+
+    def class_docstring(self, doc: ast.stmt | None) -> str:
+        """The twin's docstring: the job's own if it gives one, else the source's, substituted."""
+        if self.name in self.job.class_docs:
+            return f'    """{self.job.class_docs[self.name]}"""'
+        if doc is not None:
+            return "    " + self.substitute_doc(self.src.segment(doc), self.src.where(doc))
+        raise GenerationError(f"{self.src.where(self.node)}: {self.node.name} has no docstring")
+
+    def members(self, body: list[ast.stmt], previous_end: int) -> list[str]:
+        """The twins of the class body's members, each after the section comments above it."""
+        out: list[str] = []
         comments: list[str] = []
         last: str | None = None
         for stmt in body:
-            start = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
-            comments += [
-                self.substitute_doc(line, f"{self.src.where(stmt)} (the comment above)")
-                for line in self.src.lines[previous_end : start - 1]
-                if line.strip().startswith("#")
-            ]
+            comments += self.comments_above(stmt, previous_end)
             previous_end = stmt.end_lineno or stmt.lineno
-            if isinstance(stmt, ast.Pass) or (
-                isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
-            ):
+            if _is_placeholder(stmt):
                 continue
             if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 raise GenerationError(f"{self.src.where(stmt)}: no rule for {type(stmt).__name__} in a class body")
             lines = self.member(stmt)
             if lines is None:
-                continue
+                continue  # its comments carry over to the next member that has a twin
             for comment in comments:
                 out += ["", comment]
             continuing = last == stmt.name and not comments  # an overload group stays together
@@ -314,7 +334,23 @@ class ClassWriter:
                 out.append("")
             out += lines
             last = stmt.name
-        return "\n".join(out) + "\n"
+        return out
+
+    def comments_above(self, stmt: ast.stmt, previous_end: int) -> list[str]:
+        """The comment lines between the previous statement and ``stmt`` (or its decorators), substituted."""
+        start = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
+        return [
+            self.substitute_doc(line, f"{self.src.where(stmt)} (the comment above)")
+            for line in self.src.lines[previous_end : start - 1]
+            if line.strip().startswith("#")
+        ]
+
+
+def _is_placeholder(stmt: ast.stmt) -> bool:
+    """``pass`` or ``...``: nothing to twin."""
+    return isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis
+    )
 
 
 def wrap_call(opening: str, args: list[str], closing: str) -> str:
@@ -398,38 +434,13 @@ def _generate(job: Job) -> str:
     if missing:
         raise GenerationError(f"{job.source}: no class {sorted(missing)}")
     classes = [ClassWriter(job, src, node).write() for node in found.values()]
-    aliases = []
-    for stmt in src.tree.body:  # AsyncSocketFlowInstance = AsyncFlowInstance -> SocketFlowInstance = FlowInstance
-        if (
-            isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Name)
-            and isinstance(stmt.value, ast.Name)
-            and stmt.value.id in job.classes
-        ):
-            alias = stmt.targets[0].id
-            if not alias.startswith("Async"):
-                raise GenerationError(f"{src.where(stmt)}: alias {alias} does not start with Async")
-            aliases.append(f"{alias[len('Async') :]} = {job.classes[stmt.value.id]}")
+    aliases = _aliases(job, src)
     code = "\n\n".join(classes) + ("\n\n" + "\n".join(aliases) + "\n" if aliases else "")
 
     # Imports: the source's, then the job's, then the source module's own names; each only if used.
     tree = ast.parse(code)
     used = _names_in(tree) - {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
-    top: list[ast.Import | ast.ImportFrom] = []
-    checking: list[ast.Import | ast.ImportFrom] = []
-    own: list[str] = []
-    for stmt in src.tree.body:
-        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
-            continue
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            top.append(stmt)
-        elif isinstance(stmt, ast.If) and ast.unparse(stmt.test) == "TYPE_CHECKING":
-            checking += [s for s in stmt.body if isinstance(s, (ast.Import, ast.ImportFrom))]
-        elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            own.append(stmt.name)
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-            own += [t.id for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]) if isinstance(t, ast.Name)]
+    top, checking, own = _module_names(src)
     own = [name for name in own if name in used and name not in job.classes]
     extra_lines = [*job.imports, *([f"from .{Path(job.source).stem} import {', '.join(own)}"] if own else [])]
     extra = [s for line in extra_lines for s in ast.parse(line).body if isinstance(s, (ast.Import, ast.ImportFrom))]
@@ -445,19 +456,64 @@ def _generate(job: Job) -> str:
     if unknown:
         raise GenerationError(f"{job.target}: generated code uses {sorted(unknown)}, which nothing imports")
 
-    head = (
-        f"# Generated from {job.source} by scripts/gen_sync.py; do not edit.\n"
-        f"# Change the async face there, then run: {COMMAND}\n"
-        + (f'"""{job.docstring}\n"""\n' if "\n" in job.docstring else f'"""{job.docstring}"""\n')
-    )
     parts = [
-        head,
+        _head(job),
         "from __future__ import annotations\n",
         *("\n".join(groups[k]) + "\n" for k in sorted(groups) if groups[k]),
     ]
     if checked:
         parts.append("if TYPE_CHECKING:\n" + "".join(f"    {line}\n" for line in checked))
     return "\n".join(parts) + "\n\n" + code
+
+
+def _aliases(job: Job, src: Source) -> list[str]:
+    """The source's aliases of its async classes, as the sync module's:
+    ``AsyncSocketFlowInstance = AsyncFlowInstance`` -> ``SocketFlowInstance = FlowInstance``."""
+    aliases = []
+    for stmt in src.tree.body:
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Name)
+            and stmt.value.id in job.classes
+        ):
+            alias = stmt.targets[0].id
+            if not alias.startswith("Async"):
+                raise GenerationError(f"{src.where(stmt)}: alias {alias} does not start with Async")
+            aliases.append(f"{alias[len('Async') :]} = {job.classes[stmt.value.id]}")
+    return aliases
+
+
+def _module_names(
+    src: Source,
+) -> tuple[list[ast.Import | ast.ImportFrom], list[ast.Import | ast.ImportFrom], list[str]]:
+    """The source module's top-level imports, its imports under ``if TYPE_CHECKING:``, and the
+    names it defines itself (all of them: the caller keeps those the generated code uses)."""
+    top: list[ast.Import | ast.ImportFrom] = []
+    checking: list[ast.Import | ast.ImportFrom] = []
+    own: list[str] = []
+    for stmt in src.tree.body:
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            continue
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            top.append(stmt)
+        elif isinstance(stmt, ast.If) and ast.unparse(stmt.test) == "TYPE_CHECKING":
+            checking += [s for s in stmt.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+        elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            own.append(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            own += [t.id for t in getattr(stmt, "targets", [getattr(stmt, "target", None)]) if isinstance(t, ast.Name)]
+    return top, checking, own
+
+
+def _head(job: Job) -> str:
+    """The generated module's banner and docstring."""
+    return (
+        f"# Generated from {job.source} by scripts/gen_sync.py; do not edit.\n"
+        f"# Change the async face there, then run: {COMMAND}\n"
+        + (f'"""{job.docstring}\n"""\n' if "\n" in job.docstring else f'"""{job.docstring}"""\n')
+    )
 
 
 def stale() -> list[tuple[Job, str, str]]:
