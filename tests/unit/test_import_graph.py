@@ -8,6 +8,7 @@ as a cycle too (only imports under ``if TYPE_CHECKING:`` are left out: they neve
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,44 +79,57 @@ def imports(module: Module, known: dict[str, Module]) -> list[Imported]:
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan, iteratively)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
+    t = _Tarjan(edges)
     found: list[list[str]] = []
     for root in edges:
-        if root in index:
+        if root in t.index:
             continue
-        work = [(root, iter(sorted(edges[root])))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
+        work = [t.visit(root)]
         while work:
             node, children = work[-1]
             child = next(children, None)
             if child is not None:
-                if child not in index:
-                    index[child] = low[child] = len(index)
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(edges.get(child, ())))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
+                if child not in t.index:
+                    work.append(t.visit(child))
+                elif child in t.on_stack:
+                    t.low[node] = min(t.low[node], t.index[child])
                 continue
             work.pop()
             if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
+                t.low[work[-1][0]] = min(t.low[work[-1][0]], t.low[node])
+            if t.low[node] == t.index[node]:
+                component = t.pop_component(node)
                 if len(component) > 1:
                     found.append(sorted(component))
     return found
+
+
+class _Tarjan:
+    """The bookkeeping of Tarjan's algorithm, so ``cycles`` reads as the walk itself."""
+
+    def __init__(self, edges: dict[str, set[str]]) -> None:
+        self.edges = edges
+        self.index: dict[str, int] = {}
+        self.low: dict[str, int] = {}
+        self.stack: list[str] = []
+        self.on_stack: set[str] = set()
+
+    def visit(self, node: str) -> tuple[str, Iterator[str]]:
+        """Number ``node``, push it, and return its frame for the work list (its children, sorted)."""
+        self.index[node] = self.low[node] = len(self.index)
+        self.stack.append(node)
+        self.on_stack.add(node)
+        return (node, iter(sorted(self.edges.get(node, ()))))
+
+    def pop_component(self, root: str) -> list[str]:
+        """Pop the stack down to ``root``, inclusive: one strongly connected component."""
+        component = []
+        while True:
+            member = self.stack.pop()
+            self.on_stack.discard(member)
+            component.append(member)
+            if member == root:
+                return component
 
 
 def test_the_graph_is_read() -> None:
