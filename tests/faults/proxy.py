@@ -52,6 +52,27 @@ class Stats:
     last_down_at: float | None = None  # time.monotonic() of the last bytes forwarded to the client
 
 
+@dataclass
+class _Link:
+    """One proxied connection: its number, its rule, and the writers of both sides."""
+
+    number: int
+    rule: Rule
+    client_writer: asyncio.StreamWriter
+    up_writer: asyncio.StreamWriter
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when the connection was cut
+
+    def abort_both(self) -> None:
+        self.client_writer.transport.abort()
+        self.up_writer.transport.abort()
+        self.done.set()
+
+    def close_both(self) -> None:
+        for w in (self.client_writer, self.up_writer):
+            if not w.is_closing():
+                w.close()
+
+
 class FaultProxy:
     """``with FaultProxy(gateway_url, cut_after=...) as proxy: ... proxy.url ...``"""
 
@@ -140,11 +161,7 @@ class FaultProxy:
             except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                 client_writer.transport.abort()
                 return
-        matches = self.only is None or self.only in first
-        if matches:
-            self.matched += 1
-        faulty = matches and (self.faulty_connections is None or self.matched <= self.faulty_connections)
-        rule = self.rule if faulty else Rule()
+        rule = self._rule_for(first)
         if rule.stall_handshake:
             self._fault()
             self.stats.events.append(f"connection {number}: stalled at the handshake")
@@ -157,55 +174,70 @@ class FaultProxy:
         self._writers.add(up_writer)
         if first:
             up_writer.write(first)
-        done = asyncio.Event()
-
-        def abort_both() -> None:
-            client_writer.transport.abort()
-            up_writer.transport.abort()
-            done.set()
-
-        async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: Direction) -> None:
-            seen = len(first) if direction == "up" else 0
-            limit_cut = rule.cut_after if rule.direction == direction else None
-            limit_stall = rule.stall_after if rule.direction == direction else None
-            try:
-                while True:
-                    data = await reader.read(_CHUNK)
-                    if not data:
-                        writer.write_eof() if writer.can_write_eof() else None
-                        return
-                    for limit, action in ((limit_cut, "cut"), (limit_stall, "stall")):
-                        if limit is not None and seen + len(data) >= limit:
-                            head = data[: max(0, limit - seen)]
-                            if head:
-                                writer.write(head)
-                                await writer.drain()
-                            self._count(direction, len(head))
-                            self._fault()
-                            self.stats.events.append(f"connection {number}: {action} {direction} after {limit} bytes")
-                            if action == "cut":
-                                abort_both()
-                            else:
-                                await asyncio.Event().wait()  # stop reading and forwarding, forever
-                            return
-                    writer.write(data)
-                    await writer.drain()
-                    seen += len(data)
-                    self._count(direction, len(data))
-            except (ConnectionError, OSError):
-                abort_both()
-
+        link = _Link(number, rule, client_writer, up_writer)
         tasks = [
-            asyncio.ensure_future(pump(client_reader, up_writer, "up")),
-            asyncio.ensure_future(pump(up_reader, client_writer, "down")),
+            asyncio.ensure_future(self._pump(link, client_reader, up_writer, "up", len(first))),
+            asyncio.ensure_future(self._pump(link, up_reader, client_writer, "down", 0)),
         ]
-        ended = asyncio.ensure_future(done.wait())
+        await self._run(link, tasks)
+
+    def _rule_for(self, first: bytes) -> Rule:
+        """The rule for a new connection whose request line is ``first``: the proxy's, while it
+        matches ``only`` and is within the first ``faulty_connections``; else none."""
+        matches = self.only is None or self.only in first
+        if matches:
+            self.matched += 1
+        faulty = matches and (self.faulty_connections is None or self.matched <= self.faulty_connections)
+        return self.rule if faulty else Rule()
+
+    async def _pump(
+        self, link: _Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: Direction, seen: int
+    ) -> None:
+        """Forward one direction until EOF, a connection error (both sides aborted), or the rule fires."""
+        limits = (
+            [(link.rule.cut_after, "cut"), (link.rule.stall_after, "stall")] if link.rule.direction == direction else []
+        )
+        try:
+            while True:
+                data = await reader.read(_CHUNK)
+                if not data:
+                    writer.write_eof() if writer.can_write_eof() else None
+                    return
+                for limit, action in limits:
+                    if limit is not None and seen + len(data) >= limit:
+                        await self._fire(link, writer, direction, data[: max(0, limit - seen)], limit, action)
+                        return
+                writer.write(data)
+                await writer.drain()
+                seen += len(data)
+                self._count(direction, len(data))
+        except (ConnectionError, OSError):
+            link.abort_both()
+
+    async def _fire(
+        self, link: _Link, writer: asyncio.StreamWriter, direction: Direction, head: bytes, limit: int, action: str
+    ) -> None:
+        """Forward ``head`` (the bytes up to the limit), then cut or stall the connection."""
+        if head:
+            writer.write(head)
+            await writer.drain()
+        self._count(direction, len(head))
+        self._fault()
+        self.stats.events.append(f"connection {link.number}: {action} {direction} after {limit} bytes")
+        if action == "cut":
+            link.abort_both()
+        else:
+            await asyncio.Event().wait()  # stop reading and forwarding, forever
+
+    async def _run(self, link: _Link, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for both pumps to end, or for a cut; then end the other pump and close the sockets."""
+        ended = asyncio.ensure_future(link.done.wait())
         try:
             try:
                 await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:  # the proxy is closing
                 return
-            if done.is_set():
+            if link.done.is_set():
                 for task in tasks:
                     task.cancel()
             else:
@@ -214,12 +246,10 @@ class FaultProxy:
             ended.cancel()
             for task in tasks:
                 task.cancel()
-            if done.is_set() or all(t.done() for t in tasks):
-                for w in (client_writer, up_writer):
-                    if not w.is_closing():
-                        w.close()
-            self._writers.discard(client_writer)
-            self._writers.discard(up_writer)
+            if link.done.is_set() or all(t.done() for t in tasks):
+                link.close_both()
+            self._writers.discard(link.client_writer)
+            self._writers.discard(link.up_writer)
 
     def _fault(self) -> None:
         self.stats.faults += 1
