@@ -71,7 +71,7 @@ def summarize_intake(s: Sender, n_frames: int, frame_size: int, t_send0: float) 
     return out
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--triples", type=int, default=20000)
     ap.add_argument("--frame", type=int, default=1000)
@@ -84,7 +84,43 @@ async def main() -> None:
     ap.add_argument("--probe-every", type=float, default=0.0, help="REST triples query every s while waiting")
     ap.add_argument("--stall-after", type=float, default=360, help="give up after this long without progress")
     ap.add_argument("--tag", default="")
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+async def send_all(s: Sender, fr: list, a: argparse.Namespace, t_send0: float) -> None:
+    """Send every frame, at full speed or paced to --rate triples/s from ``t_send0``."""
+    for i, f in enumerate(fr):
+        if a.rate:
+            due = t_send0 + i * a.frame / a.rate
+            delay = due - s.now()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await s.send(f)
+
+
+async def wait_for_store(sampler: Sampler, before: dict, target: int, a: argparse.Namespace) -> str | None:
+    """Wait until triples-write and kg-store have each processed ``target`` messages (as the
+    sampler last saw them), or --wait-timeout passes; a message if it gave up for lack of progress."""
+    deadline = time.monotonic() + a.wait_timeout
+    last_change, last_v = time.monotonic(), None
+    while time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+        row = sampler.rows[-1] if sampler.rows else {}
+        d = row.get("d") or {}
+        tw = d.get("tw_ok", 0) + d.get("tw_err", 0) - before["tw_ok"] - before["tw_err"]
+        kg = d.get("kg_ok", 0) + d.get("kg_err", 0) - before["kg_ok"] - before["kg_err"]
+        v = (tw, kg)
+        if v != last_v:
+            last_v, last_change = v, time.monotonic()
+        if tw >= target and kg >= target:
+            return None
+        if time.monotonic() - last_change > a.stall_after:
+            return f"no progress for {a.stall_after} s at tw={tw} kg={kg} of {target} (t={sampler.now():.0f})"
+    return None
+
+
+async def main() -> None:
+    a = parse_args()
 
     run = uuid.uuid4().hex[:8]
     coll = a.collection or f"bench-{run}"
@@ -115,13 +151,7 @@ async def main() -> None:
             sampler.start()
         s = await Sender.open(a.kind, a.ping_every)
         t_send0 = s.now()
-        for i, f in enumerate(fr):
-            if a.rate:
-                due = t_send0 + i * a.frame / a.rate
-                delay = due - s.now()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await s.send(f)
+        await send_all(s, fr, a, t_send0)
         if sampler:
             sampler.mark("sent_all_t", round(sampler.now(), 3))
         await s.drain()
@@ -130,25 +160,10 @@ async def main() -> None:
         res["pongs"] = s.pong_table()
         if sampler:
             sampler.mark("confirmed_all_t", round(sampler.now(), 3))
-            deadline = time.monotonic() + a.wait_timeout
             target = len(fr)
-            last_change, last_v = time.monotonic(), None
-            while time.monotonic() < deadline:
-                await asyncio.sleep(1.0)
-                row = sampler.rows[-1] if sampler.rows else {}
-                d = row.get("d") or {}
-                tw = d.get("tw_ok", 0) + d.get("tw_err", 0) - before["tw_ok"] - before["tw_err"]
-                kg = d.get("kg_ok", 0) + d.get("kg_err", 0) - before["kg_ok"] - before["kg_err"]
-                v = (tw, kg)
-                if v != last_v:
-                    last_v, last_change = v, time.monotonic()
-                if tw >= target and kg >= target:
-                    break
-                if time.monotonic() - last_change > a.stall_after:
-                    res["stalled"] = (
-                        f"no progress for {a.stall_after} s at tw={tw} kg={kg} of {target} (t={sampler.now():.0f})"
-                    )
-                    break
+            stalled = await wait_for_store(sampler, before, target, a)
+            if stalled is not None:
+                res["stalled"] = stalled
             await asyncio.sleep(12)  # let Prometheus catch up for the lag measurement
             await sampler.stop()
             res["samples"] = sampler.path
