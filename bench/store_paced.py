@@ -39,6 +39,7 @@ import sys
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -59,7 +60,7 @@ from store_common import (
 )
 
 
-async def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--triples", type=int, default=50000)
     ap.add_argument("--frame", type=int, default=1000)
@@ -97,7 +98,130 @@ async def main() -> None:
         "rate: msg-seconds x processed rate",
     )
     ap.add_argument("--tag", default="")
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+@dataclass
+class Sent:
+    """The frames sent so far."""
+
+    sizes: list[int] = field(default_factory=list)  # size of each frame sent, in order
+    prefix: list[int] = field(default_factory=lambda: [0])  # prefix sums of sizes
+    next_i: int = 0  # the next triple to send
+
+    @property
+    def triples(self) -> int:
+        return self.prefix[len(self.sizes)]
+
+
+async def read_counters(session: aiohttp.ClientSession, a: argparse.Namespace) -> dict | None:
+    """The store counters from --source, or None if the query failed or took too long."""
+    try:
+        if a.source == "prom":
+            return await asyncio.wait_for(read_prom(session), a.query_timeout)
+        d = await asyncio.wait_for(read_direct(session), a.query_timeout)
+        d["scrape_ts"] = time.time()
+        return d
+    except Exception:  # noqa: BLE001
+        return None
+
+
+async def baseline(session: aiohttp.ClientSession, a: argparse.Namespace) -> dict:
+    """The counters at start (every later value is a delta from them): retried until read."""
+    base = None
+    while base is None:
+        base = await read_counters(session, a)
+    return base
+
+
+async def refresh_queues(into: dict) -> None:
+    """Replace ``into``'s contents with the broker's queue depths (read in a thread: it blocks)."""
+    fresh = await asyncio.to_thread(read_queues)
+    into.clear()
+    into.update(fresh)
+
+
+def warn_on_reset(cur: dict, c: dict) -> None:
+    # a counter that went down = the back end restarted: rebase (its queue kept the backlog)
+    if c["tw_count"] < cur.get("tw_count", 0) or c["kg_ok"] < cur.get("kg_ok", 0):
+        print("counter reset seen", flush=True)
+
+
+def processed_msgs(c: dict, base: dict) -> int:
+    tw = c["tw_ok"] + c["tw_err"] - base["tw_ok"] - base["tw_err"]
+    kg = c["kg_ok"] + c["kg_err"] - base["kg_ok"] - base["kg_err"]
+    return int(max(0, min(tw, kg)))
+
+
+def progress(cur: dict, base: dict, sent: Sent, a: argparse.Namespace) -> tuple[int, int, int]:
+    """(triples written, kg-store messages processed, triples processed as --backlog-on counts them)."""
+    pm = min(processed_msgs(cur, base), len(sent.sizes))
+    written = int(cur["tw_sum"] - base["tw_sum"])
+    kg_msgs = int(cur["kg_ok"] + cur["kg_err"] - base["kg_ok"] - base["kg_err"])
+    if a.backlog_on == "slowest":
+        ptriples = sent.prefix[pm]
+    else:
+        ptriples = min(written, sent.triples)
+    return written, kg_msgs, ptriples
+
+
+def slide(hist: deque, item: tuple, window: float) -> None:
+    """Add ``item`` (scrape time, value, ...) to a window of samples if there is a scrape time and
+    the value changed; then drop samples more than ``window`` s older than the newest, keeping two."""
+    if item[0] and (not hist or hist[-1][1] != item[1]):
+        hist.append(item)
+    while hist and hist[-1][0] - hist[0][0] > window and len(hist) > 2:
+        hist.popleft()
+
+
+def seconds_per_triple(whist: deque, tau: float) -> float:
+    """Write seconds per triple over the window of (scrape_ts, tw_sum, tw_dur); ``tau`` if unknown."""
+    if len(whist) >= 2 and whist[-1][1] > whist[0][1]:
+        return (whist[-1][2] - whist[0][2]) / (whist[-1][1] - whist[0][1])
+    return tau
+
+
+def processed_rate(hist: deque, rate: float) -> float:
+    """Triples processed per second over the window of (scrape_ts, processed); ``rate`` if unknown."""
+    if len(hist) >= 2 and hist[-1][0] > hist[0][0]:
+        return (hist[-1][1] - hist[0][1]) / (hist[-1][0] - hist[0][0])
+    return rate
+
+
+def frame_size(a: argparse.Namespace, frame_now: int, tau: float, whist: deque, rate: float) -> int:
+    """The next frame's size under --frame-rule; ``frame_now`` until the rule has its measurement."""
+    if a.adaptive_frame:
+        if a.frame_rule == "write-time" and tau > 0 and len(whist) >= 2:
+            return int(max(a.min_frame, min(a.frame, a.msg_seconds / tau)))
+        if a.frame_rule == "rate" and rate > 0:
+            return int(max(a.min_frame, min(a.frame, rate * a.msg_seconds)))
+    return frame_now
+
+
+async def send_under_bound(
+    s: Sender, a: argparse.Namespace, run: str, coll: str, sent: Sent, frame_now: int, ptriples: int, kg_msgs: int
+) -> int:
+    """Send frames of ``frame_now`` while the backlog stays within --bound and kg-store within
+    --kg-max-lag frames; how many were sent."""
+    sent_now = 0
+    while sent.next_i < a.triples:
+        k = min(frame_now, a.triples - sent.next_i)
+        backlog = sent.triples - ptriples
+        if backlog + k > a.bound:
+            break
+        if len(sent.sizes) - kg_msgs >= a.kg_max_lag:
+            break
+        fr = frames(run, k, coll, frame_size=k, start=sent.next_i)[0]
+        await s.send(fr)
+        sent.sizes.append(k)
+        sent.prefix.append(sent.prefix[-1] + k)
+        sent.next_i += k
+        sent_now += 1
+    return sent_now
+
+
+async def main() -> None:
+    a = parse_args()
 
     run = uuid.uuid4().hex[:8]
     coll = a.collection or f"paced-{run}"
@@ -110,21 +234,8 @@ async def main() -> None:
         await create_collection(session, coll)
         await asyncio.sleep(1.0)
 
-        async def read() -> dict | None:
-            try:
-                if a.source == "prom":
-                    return await asyncio.wait_for(read_prom(session), a.query_timeout)
-                d = await asyncio.wait_for(read_direct(session), a.query_timeout)
-                d["scrape_ts"] = time.time()
-                return d
-            except Exception:  # noqa: BLE001
-                return None
-
-        base = None
-        while base is None:
-            base = await read()
-        sizes: list[int] = []  # size of each frame sent, in order
-        prefix = [0]  # prefix sums of sizes
+        base = await baseline(session, a)
+        sent = Sent()
         s = await Sender.open("triples", ping_every=1)
         t0 = time.monotonic()
         cur = dict(base)
@@ -132,7 +243,6 @@ async def main() -> None:
         whist: deque = deque()  # (scrape_ts, tw_sum, tw_dur)
         tau = 0.0  # s of write per triple
         rate = 0.0
-        next_i = 0
         last_progress = time.monotonic()
         last_processed = 0
         max_backlog = 0
@@ -142,82 +252,41 @@ async def main() -> None:
         query_fail = 0
         frame_now = a.initial_frame if a.adaptive_frame else a.frame
         t_written = None
-        frame_sizes_hist: list[int] = sizes
-
-        def processed_msgs(c: dict) -> int:
-            tw = c["tw_ok"] + c["tw_err"] - base["tw_ok"] - base["tw_err"]
-            kg = c["kg_ok"] + c["kg_err"] - base["kg_ok"] - base["kg_err"]
-            return int(max(0, min(tw, kg)))
-
-        async def queues() -> None:
-            nonlocal qd
-            qd = await asyncio.to_thread(read_queues)
+        frame_sizes_hist: list[int] = sent.sizes
 
         tick_n = 0
         while True:
             tick_start = time.monotonic()
-            c = await read()
+            c = await read_counters(session, a)
             query_s = round(time.monotonic() - tick_start, 2)
             if c is None:
                 query_fail += 1
             else:
-                # a counter that went down = the back end restarted: rebase (its queue kept the backlog)
-                if c["tw_count"] < cur.get("tw_count", 0) or c["kg_ok"] < cur.get("kg_ok", 0):
-                    print("counter reset seen", flush=True)
+                warn_on_reset(cur, c)
                 cur = c
-            pm = min(processed_msgs(cur), len(sizes))
-            written = int(cur["tw_sum"] - base["tw_sum"])
-            kg_msgs = int(cur["kg_ok"] + cur["kg_err"] - base["kg_ok"] - base["kg_err"])
-            if a.backlog_on == "slowest":
-                ptriples = prefix[pm]
-            else:
-                ptriples = min(written, prefix[len(sizes)])
+            written, kg_msgs, ptriples = progress(cur, base, sent, a)
             # seconds of write per triple, over the window (write-time frame rule)
-            if cur.get("scrape_ts") and (not whist or whist[-1][1] != cur["tw_sum"]):
-                whist.append((cur["scrape_ts"], cur["tw_sum"], cur["tw_dur"]))
-            while whist and whist[-1][0] - whist[0][0] > a.window and len(whist) > 2:
-                whist.popleft()
-            if len(whist) >= 2 and whist[-1][1] > whist[0][1]:
-                tau = (whist[-1][2] - whist[0][2]) / (whist[-1][1] - whist[0][1])
-            if cur.get("scrape_ts") and (not hist or hist[-1][1] != ptriples):
-                hist.append((cur["scrape_ts"], ptriples))
-            while hist and hist[-1][0] - hist[0][0] > a.window and len(hist) > 2:
-                hist.popleft()
-            if len(hist) >= 2 and hist[-1][0] > hist[0][0]:
-                rate = (hist[-1][1] - hist[0][1]) / (hist[-1][0] - hist[0][0])
+            slide(whist, (cur.get("scrape_ts"), cur["tw_sum"], cur["tw_dur"]), a.window)
+            tau = seconds_per_triple(whist, tau)
+            slide(hist, (cur.get("scrape_ts"), ptriples), a.window)
+            rate = processed_rate(hist, rate)
             if written >= a.triples and t_written is None:
                 t_written = round(time.monotonic() - t0, 1)
             if ptriples > last_processed:
                 last_processed, last_progress = ptriples, time.monotonic()
-            # send while under the bound
-            sent_now = 0
-            while next_i < a.triples:
-                if a.adaptive_frame:
-                    if a.frame_rule == "write-time" and tau > 0 and len(whist) >= 2:
-                        frame_now = int(max(a.min_frame, min(a.frame, a.msg_seconds / tau)))
-                    elif a.frame_rule == "rate" and rate > 0:
-                        frame_now = int(max(a.min_frame, min(a.frame, rate * a.msg_seconds)))
-                k = min(frame_now, a.triples - next_i)
-                backlog = prefix[len(sizes)] - ptriples
-                if backlog + k > a.bound:
-                    break
-                if len(sizes) - kg_msgs >= a.kg_max_lag:
-                    break
-                fr = frames(run, k, coll, frame_size=k, start=next_i)[0]
-                await s.send(fr)
-                sizes.append(k)
-                prefix.append(prefix[-1] + k)
-                next_i += k
-                sent_now += 1
-            backlog = prefix[len(sizes)] - ptriples
+            # send while under the bound (the frame size is re-chosen only while there is more to send)
+            if sent.next_i < a.triples:
+                frame_now = frame_size(a, frame_now, tau, whist, rate)
+            sent_now = await send_under_bound(s, a, run, coll, sent, frame_now, ptriples, kg_msgs)
+            backlog = sent.triples - ptriples
             max_backlog = max(max_backlog, backlog)
             if tick_n % 5 == 0 and (q_task is None or q_task.done()):
-                q_task = asyncio.create_task(queues())
+                q_task = asyncio.create_task(refresh_queues(qd))
             row = {
                 "t": round(time.monotonic() - t0, 2),
-                "sent": prefix[len(sizes)],
+                "sent": sent.triples,
                 "confirmed_frames": s.confirmed,
-                "frames": len(sizes),
+                "frames": len(sent.sizes),
                 "processed": ptriples,
                 "backlog": backlog,
                 "rate": round(rate, 1),
@@ -236,7 +305,7 @@ async def main() -> None:
             tick_n += 1
             if tick_n % 30 == 0:
                 print(json.dumps(row), flush=True)
-            if written >= a.triples and kg_msgs >= len(sizes) and next_i >= a.triples:
+            if written >= a.triples and kg_msgs >= len(sent.sizes) and sent.next_i >= a.triples:
                 break
             if time.monotonic() - last_progress > a.stall_after:
                 stalled = f"no progress for {a.stall_after} s at processed={ptriples}"
@@ -263,7 +332,7 @@ async def main() -> None:
         "frame_size_min_max": [min(frame_sizes_hist, default=0), max(frame_sizes_hist, default=0)],
         "processed": last_processed,
         "avg_rate": round(last_processed / elapsed, 1),
-        "frames_sent": len(sizes),
+        "frames_sent": len(sent.sizes),
         "max_backlog_seen": max_backlog,
         "metric_query_failures": query_fail,
         "close_s": round(close_s, 3),
