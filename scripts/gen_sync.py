@@ -40,7 +40,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "python scripts/gen_faces.py"  # regenerates the async registry methods first, then this
-WIDTH = 120  # the longest line a wrapped call may make
 
 
 @dataclass(frozen=True)
@@ -354,19 +353,8 @@ def _is_placeholder(stmt: ast.stmt) -> bool:
 
 
 def wrap_call(opening: str, args: list[str], closing: str) -> str:
-    """``opening`` + the arguments + ``closing``, wrapped under the opening parenthesis."""
-    opening += "("
-    lines = [opening]
-    indent = " " * len(opening)
-    for i, arg in enumerate(args):
-        piece = arg + (", " if i < len(args) - 1 else closing)
-        if len(lines[-1]) + len(piece.rstrip()) > WIDTH and lines[-1] != opening and lines[-1] != indent:
-            lines[-1] = lines[-1].rstrip()
-            lines.append(indent)
-        lines[-1] += piece
-    if not args:
-        lines[-1] += closing
-    return "\n".join(lines)
+    """``opening(args`` + ``closing`` on one line: the generated file is formatted after."""
+    return f"{opening}({', '.join(args)}{closing}"
 
 
 # -- one module ---------------------------------------------------------------------------------
@@ -381,10 +369,7 @@ def _import_lines(stmt: ast.Import | ast.ImportFrom, used: set[str]) -> list[str
     if isinstance(stmt, ast.Import):
         return [f"import {name}" for name in names]
     prefix = f"from {'.' * stmt.level}{stmt.module or ''} import "
-    one_line = prefix + ", ".join(names)
-    if len(one_line) <= WIDTH:
-        return [one_line]
-    return [prefix + "(", *(f"    {n}," for n in names), ")"]
+    return [prefix + ", ".join(names)]  # ruff format wraps it
 
 
 def _import_key(stmt: ast.Import | ast.ImportFrom) -> tuple[int, int, str]:
