@@ -6,7 +6,7 @@ the parameters of its entry point (:func:`~tg_connect.to_trustgraph`,
 :func:`~tg_connect.read_batches`, :func:`~tg_connect.read_trustgraph`), with the same names,
 types and defaults, less those the target fixes (``url``, ``token``, ``workspace``,
 ``timeout``, ``tls_verify``); all but ``data`` and ``kind`` are keyword-only, and ``load``
-shows no progress unless asked. ``tests/unit/test_bulk_signatures.py`` holds them to that.
+and ``read_pandas`` show no progress unless asked. ``tests/unit/test_bulk_signatures.py`` holds them to that.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class AsyncBulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> AsyncIterator[pa.RecordBatch]:
         """As :func:`tg_connect.read_batches`, as an async iterator of record batches."""
         return aread_batches(
@@ -126,6 +127,7 @@ class AsyncBulkClient:
             core_id=core_id,
             max_rows=max_rows,
             idle_timeout=idle_timeout,
+            progress=progress,
         )
 
     async def read(
@@ -144,6 +146,7 @@ class AsyncBulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
@@ -162,6 +165,7 @@ class AsyncBulkClient:
                 core_id=core_id,
                 max_rows=max_rows,
                 idle_timeout=idle_timeout,
+                progress=progress,
             ),
             kind,
         )
@@ -249,6 +253,7 @@ class BulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pa.RecordBatchReader:
         """As :func:`tg_connect.read_batches`."""
         return batch_reader(
@@ -267,6 +272,7 @@ class BulkClient:
                     core_id=core_id,
                     max_rows=max_rows,
                     idle_timeout=idle_timeout,
+                    progress=progress,
                 )
             ),
             kind,
@@ -288,6 +294,7 @@ class BulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
@@ -306,6 +313,7 @@ class BulkClient:
                 core_id=core_id,
                 max_rows=max_rows,
                 idle_timeout=idle_timeout,
+                progress=progress,
             ),
             kind,
         )
@@ -327,6 +335,7 @@ class BulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pd.DataFrame:
         """As :func:`tg_connect.read_trustgraph`: everything :meth:`read` returns, as a DataFrame."""
         return to_pandas(
@@ -344,6 +353,7 @@ class BulkClient:
                 core_id=core_id,
                 max_rows=max_rows,
                 idle_timeout=idle_timeout,
+                progress=progress,
             ),
             dtype_backend,
         )
