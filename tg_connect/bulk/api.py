@@ -73,7 +73,9 @@ def to_trustgraph(
     loads the rest; ``"raise"`` stops at the first, naming its row and column (the error's
     ``report`` attribute says what had been delivered). ``document_id`` becomes every
     message's ``metadata.id`` (and ``root``), which also names the knowledge core a gateway
-    keeps of the load.
+    keeps of the load; a load of triples or graph embeddings notes that core's collection in
+    the workspace's configuration, so ``read_trustgraph(kind, collection=..., source="cores")``
+    finds it without the id.
 
     Before sending, the flow, its interface for ``kind`` and the collection are checked (a
     missing collection is created unless ``create_collection=False``): the gateway would
