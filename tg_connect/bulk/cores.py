@@ -7,8 +7,8 @@ A core does not say which collection its rows were loaded into: the 2.11 knowled
 rows by document id only and hands every row back with ``collection: "default"`` (the real
 Cassandra store and the local gateway alike), and ``load-kg-core`` can put one core into any
 collection. So every load of a kind a core holds notes its collection in the workspace's
-configuration (type :data:`CORE_INDEX_TYPE`, key: the core id, value: the collections it was
-loaded into; :func:`record_core`), and a read by collection (``source="cores"``) reads the
+configuration (type :data:`CORE_INDEX_TYPE`, one entry per core and collection;
+:func:`record_core`), and a read by collection (``source="cores"``) reads the
 cores noted for it (:func:`cores_of`).
 
 An export is never short in silence: the file is written under a temporary name and renamed
@@ -52,7 +52,8 @@ from .preflight import token_advice
 
 _CHUNK = 1 << 16
 CORE_INDEX_TYPE = "tg-connect-core"
-"""Config type of the note each load leaves: key a core id, value ``{"collections": [...]}``."""
+"""Config type of the note each load leaves: one entry per core and collection, value
+``{"core": <core id>, "collection": <collection>}`` (key: the two as a JSON array)."""
 CORE_KINDS: tuple[schemas.Kind, ...] = ("triples", "graph-embeddings")
 """The kinds a knowledge core holds (kg-store keeps these two imports, keyed by document id)."""
 
@@ -81,35 +82,34 @@ class CollectionCores:
     listed: tuple[str, ...]
 
 
-def _noted(value: str | None) -> set[str]:
-    """The collections a core index value names (none for a missing or unreadable value)."""
+def _noted(value: str | None) -> tuple[str, str] | None:
+    """``(core id, collection)`` of a core index value (``None`` for one this cannot read)."""
     try:
-        parsed = json.loads(value) if value else {}
+        parsed = json.loads(value) if value else None
     except json.JSONDecodeError:
-        return set()
-    found = parsed.get("collections") if isinstance(parsed, dict) else None
-    return {c for c in found if isinstance(c, str)} if isinstance(found, list) else set()
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    core, collection = parsed.get("core"), parsed.get("collection")
+    return (core, collection) if isinstance(core, str) and isinstance(collection, str) else None
 
 
 async def record_core(target: Target, kind: schemas.Kind, core_id: str, collection: str) -> None:
     """Note in the workspace's configuration that core ``core_id`` holds rows of ``collection``.
 
     Called by every load before it sends (so a load cut short is noted too); nothing is
-    noted for a kind that no core holds (:data:`CORE_KINDS`). The value is read, merged and
-    written back: a core loaded into two collections is noted with both (and a read by
-    collection then refuses it, see :func:`cores_of`).
+    noted for a kind that no core holds (:data:`CORE_KINDS`). One entry per core and
+    collection (one ``put``, idempotent, no read first: on the real gateway each config call
+    costs a broker round trip): a core loaded into two collections has two, and a read by
+    collection then refuses it (see :func:`cores_of`).
     """
     if kind not in CORE_KINDS:
         return
+    key = json.dumps([collection, core_id])
+    value = json.dumps({"core": core_id, "collection": collection})
     transport = RestTransport(target)
     try:
-        config = AsyncConfig(transport)
-        current = await config.get([(CORE_INDEX_TYPE, core_id)])
-        noted = _noted(current[0].value if current else None)
-        if collection in noted:
-            return
-        value = json.dumps({"collections": sorted(noted | {collection})})
-        await config.put([(CORE_INDEX_TYPE, core_id, value)])
+        await AsyncConfig(transport).put([(CORE_INDEX_TYPE, key, value)])
     finally:
         await transport.aclose()
 
@@ -125,17 +125,18 @@ async def cores_of(target: Target, collection: str) -> CollectionCores:
             raise token_advice(target, exc) from None
     finally:
         await transport.aclose()
-    alone: list[str] = []
-    mixed: dict[str, tuple[str, ...]] = {}
-    for value in sorted(values, key=lambda v: v.key):
-        noted = _noted(value.value)
-        if collection not in noted:
-            continue
-        if noted == {collection}:
-            alone.append(value.key)
-        else:
-            mixed[value.key] = tuple(sorted(noted - {collection}))
-    return CollectionCores(collection, tuple(alone), mixed, tuple(listed))
+    noted: dict[str, set[str]] = {}
+    for value in values:
+        pair = _noted(value.value)
+        if pair is not None:
+            noted.setdefault(pair[0], set()).add(pair[1])
+    mine = sorted(core for core, collections in noted.items() if collection in collections)
+    return CollectionCores(
+        collection,
+        tuple(core for core in mine if noted[core] == {collection}),
+        {core: tuple(sorted(noted[core] - {collection})) for core in mine if noted[core] != {collection}},
+        tuple(listed),
+    )
 
 
 def bearer(target: Target) -> dict[str, str]:
