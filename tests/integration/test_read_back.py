@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from aiohttp import web
 
 import tg_connect
 from tg_connect import wording
@@ -28,6 +29,7 @@ from tg_connect.errors import InputError, NotFoundError, TgConnectError
 from tg_connect.sample import sample_triples
 
 from ..conftest import Gateway
+from ..faults.read_helpers import BodyServer
 
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ tg-connect ", re.M)
 
@@ -145,6 +147,38 @@ def test_triples_read_back_by_collection_from_cores(local_gateway: tg_connect.Lo
     queried = tg_connect.read_batches("triples", url=local_gateway.url, collection=f"t{run_id}").read_all()
     assert from_cores.sort_by(keys).equals(table.sort_by(keys))
     assert queried.sort_by(keys).equals(table.sort_by(keys))
+
+
+class UnpatchedGateway(BodyServer):
+    """An unpatched 2.11.1 gateway as a core read sees it: the knowledge service lists core
+    ``k1`` (noted for collection ``c``), and its export-core route sends an empty body."""
+
+    async def _config(self, request: web.Request) -> web.Response:
+        note = {"type": "tg-connect-core", "key": '["c", "k1"]', "value": '{"core": "k1", "collection": "c"}'}
+        return web.json_response({"version": 1, "values": [note]})
+
+    async def _knowledge(self, request: web.Request) -> web.Response:
+        return web.json_response({"ids": ["k1"]})
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/api/v1/export-core", self._export)
+        app.router.add_post("/api/v1/config", self._config)
+        app.router.add_post("/api/v1/knowledge", self._knowledge)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+def test_a_listed_core_exported_as_nothing_names_the_unpatched_gateway() -> None:
+    with UnpatchedGateway(b"") as server:
+        with pytest.raises(NotFoundError) as raised:
+            tg_connect.read_trustgraph("graph-embeddings", url=server.url, collection="c", progress=False)
+    message = str(raised.value)
+    assert "knowledge core 'k1' not found" in message
+    assert "it is listed by the knowledge service, which an unpatched 2.11.1 gateway does" in message
 
 
 @pytest.mark.parametrize("kind", ["document-embeddings", "entity-contexts"])

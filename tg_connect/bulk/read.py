@@ -388,11 +388,22 @@ async def _read_cores(
     for core_id in found.cores:
         if kind == "graph-embeddings" and core_id not in listed:
             continue  # no graph embeddings in it (or deleted)
-        async for batch in _read_core(target, kind, core_id, _left(max_rows, sent), missing_ok=core_id not in listed):
-            sent += batch.num_rows
-            yield batch
+        try:
+            async for batch in _read_core(
+                target, kind, core_id, _left(max_rows, sent), missing_ok=core_id not in listed
+            ):
+                sent += batch.num_rows
+                yield batch
+        except NotFoundError as exc:  # listed, yet exported as nothing
+            raise NotFoundError(f"{exc}; it is listed by the knowledge service, {_UNPATCHED}") from None
         if not _wanting(max_rows, sent):
             return
+
+
+_UNPATCHED = (
+    "which an unpatched 2.11.1 gateway does for every core (its export-core route waits on a queue the"
+    " knowledge service does not read, see docs/protocol.md 9.5) unless the core was deleted meanwhile"
+)
 
 
 def _left(max_rows: int | None, sent: int) -> int | None:
