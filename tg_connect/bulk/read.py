@@ -400,9 +400,10 @@ async def _read_cores(
             return
 
 
+# docs/protocol.md 9.5: the 2.11.1 core routes' bug
 _UNPATCHED = (
     "which an unpatched 2.11.1 gateway does for every core (its export-core route waits on a queue the"
-    " knowledge service does not read, see docs/protocol.md 9.5) unless the core was deleted meanwhile"
+    " knowledge service does not read) unless the core was deleted meanwhile"
 )
 
 
