@@ -37,6 +37,14 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from . import schemas
+from .columns import (
+    EXTRA_COLUMNS,
+    ExtraColumns,
+    extra_columns_error,
+    missing_columns_error,
+    term_kind,
+    unknown_kind_reason,
+)
 from .jsontext import deletion_table, text_contains_any
 from .messages import EncodingHints, FrameLimit, single_row_sizes
 from .schemas import Kind
@@ -44,24 +52,6 @@ from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, T
 
 OnError = Literal["raise", "skip"]
 
-_KIND_SYNONYMS = {
-    "iri": IRI,
-    "uri": IRI,
-    "i": IRI,
-    "namednode": IRI,
-    "named_node": IRI,
-    "blank": BLANK,
-    "bnode": BLANK,
-    "b": BLANK,
-    "blanknode": BLANK,
-    "blank_node": BLANK,
-    "literal": LITERAL,
-    "l": LITERAL,
-    "triple": TRIPLE,
-    "t": TRIPLE,
-    "quoted": TRIPLE,
-    "quoted_triple": TRIPLE,
-}
 # Characters an IRI may not contain (RFC 3987 excludes them; stores reject them).
 _BAD_IRI = r"[\x00-\x20<>\"{}|\\^`]"
 _BAD_IRI_TABLE = deletion_table(bytes(range(33)) + b'<>"{}|\\^`')
@@ -136,9 +126,13 @@ class Conformer:
         columns: Mapping[str, str] | None = None,
         source: str | None = None,
         dim: int | None = None,
+        extra_columns: ExtraColumns = "error",
     ) -> None:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        if extra_columns not in EXTRA_COLUMNS:
+            raise ValueError(f"extra_columns must be 'error' or 'ignore', not {extra_columns!r}")
+        self.extra_columns = extra_columns
         self.kind: Kind = schemas.normalise_kind(kind)
         self.on_error = on_error
         self.columns = dict(columns or {})
@@ -148,6 +142,7 @@ class Conformer:
         self._seen_names: list[str] | None = None  # the input's names (before columns=), checked
         self._input_names: list[str] | None = None  # the first batch's names, in its order
         self._raw_lines = False  # rejected rows carry schemas.RAW_LINE (decided by the first batch)
+        self._extra: list[str] = []  # columns the kind does not use, left out (extra_columns="ignore")
 
     # -- public ---------------------------------------------------------------------------
     def conform(self, batch: pa.RecordBatch, offset: int = 0, *, frame_limit: FrameLimit | None = None) -> Conformed:
@@ -163,6 +158,8 @@ class Conformer:
         original = batch
         batch = self._named(batch)
         self._check_schema(batch.schema)
+        if self._extra:
+            batch = batch.drop_columns(self._extra)
         if self._input_names is None:
             self._input_names = original.schema.names
         elif original.schema.names != self._input_names:  # columns in another order: rejected
@@ -319,28 +316,36 @@ class Conformer:
                     column=name,
                 )
 
+    def check_columns(self, schema: pa.Schema) -> None:
+        """Check an input's columns (a first batch's schema) before any row is read: the
+        checks of the first :meth:`conform` call that need no rows. A load calls it before it
+        sends anything, so a table it cannot take fails at once."""
+        if self.input_schema is None:
+            names = [n for n in schema.names if n not in schemas.RESERVED_COLUMNS]
+            named = self._named(pa.RecordBatch.from_pylist([], schema=schema).select(names))
+            self._validate_columns(named.schema)
+
     def _validate_columns(self, schema: pa.Schema) -> None:
-        names = set(schema.names)
+        """Check the columns of the job's first batch (names after ``columns=``): the kind's
+        required ones are there, and those it does not use are named (``extra_columns="error"``)
+        or set aside to be left out (``"ignore"``). The reader's own columns
+        (:data:`schemas.RESERVED_COLUMNS`) are split off before: they are never extra."""
         required, optional = _columns_of(self.kind)
-        for name in required:
-            if name not in names:
-                raise InputError(
-                    f"missing required column for {self.kind}; the table has {sorted(names)}"
-                    " (map differently named columns with columns={...})",
-                    source=self.source,
-                    column=name,
-                )
+        kind_columns = list(required) + list(optional)
+        missing = [name for name in required if name not in schema.names]
+        if missing:
+            reason = missing_columns_error(self.kind, missing, schema.names, kind_columns, self.columns)
+            raise InputError(reason, source=self.source, column=missing[0] if len(missing) == 1 else None)
         if self.kind == "rows":
             return  # every other column is a field of the row
-        for name in schema.names:
-            if name not in required and name not in optional:
-                raise InputError(
-                    f"unexpected column for {self.kind}; expected some of {list(required) + list(optional)}",
-                    source=self.source,
-                    column=name,
-                )
+        extra = [name for name in schema.names if name not in kind_columns]
+        if extra and self.extra_columns == "error":
+            reason = extra_columns_error(self.kind, extra, schema.names, kind_columns, self.columns)
+            column = (_input_name(extra[0], self.columns)) if len(extra) == 1 else None
+            raise InputError(reason, source=self.source, column=column)
+        self._extra = extra
         for f in schema:
-            if f.name in ("vector",):
+            if f.name in ("vector",) or f.name in extra:
                 continue
             if not _is_stringish(f.type):
                 raise InputError(f"column has type {f.type}; expected strings", source=self.source, column=f.name)
@@ -402,12 +407,11 @@ class Conformer:
             encoded = _dictionary(col)
         mapped: list[str | None] = []
         for i, raw in enumerate(encoded.dictionary.to_pylist()):
-            key = raw.strip().lower() if raw is not None else ""
-            kind = _KIND_SYNONYMS.get(key) if key else None
-            if key and kind is None:
-                rows = pc.indices_nonzero(pc.equal(encoded.indices, i)).to_pylist()
-                for r in rows:
-                    bad.setdefault(r, (name, f"unknown term kind {raw!r}; expected iri, blank, literal or triple"))
+            kind = term_kind(raw) if raw is not None and raw.strip() else None
+            if kind is None and raw is not None and raw.strip():
+                reason = unknown_kind_reason(raw, name, _input_name(name, self.columns))
+                for r in pc.indices_nonzero(pc.equal(encoded.indices, i)).to_pylist():
+                    bad.setdefault(r, (name, reason))
             mapped.append(kind)
         if mapped == encoded.dictionary.to_pylist():
             return encoded, col  # already canonical names: no need to rebuild the strings
@@ -652,6 +656,11 @@ def _invalid_utf8_rows(column: pa.Array, start: int) -> list[tuple[int, str]]:
         shown = value[exc.start : exc.start + 3]
         kind = "a lone surrogate" if shown[:1] == b"\xed" and len(shown) > 1 and shown[1] >= 0xA0 else "invalid UTF-8"
         return [(start, f"{kind} in the text (bytes {shown!r} at byte {exc.start}): not valid Unicode")]
+
+
+def _input_name(name: str, columns: Mapping[str, str]) -> str:
+    """The input's name for column ``name`` (its name after the ``columns=`` mapping)."""
+    return next((source for source, target in columns.items() if target == name), name)
 
 
 def _columns_of(kind: Kind) -> tuple[tuple[str, ...], tuple[str, ...]]:
