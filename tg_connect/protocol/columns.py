@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .. import wording
+from ..errors import InputError
 from .terms import BLANK, IRI, LITERAL, TRIPLE
 
 ExtraColumns = Literal["error", "ignore"]
@@ -236,3 +237,43 @@ def parse_column_pairs(text: str) -> dict[str, str]:
             raise ValueError(f"column {source!r} is mapped twice")
         out[source] = target
     return out
+
+
+def read_column_file(path: str) -> dict[str, str]:
+    """A ``columns=`` mapping from a file: a JSON object (``{"subject": "s"}``), or
+    ``source=target`` lines (blank lines and ``#`` comments skipped; commas may join pairs on
+    a line). An :class:`~tg_connect.errors.InputError` names the file and the line at fault."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the column map: {exc}", source=path) from None
+    if text.lstrip().startswith("{"):
+        return _json_column_map(text, path)
+    mapping: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            pairs = parse_column_pairs(line)
+        except ValueError as exc:
+            raise InputError(f"line {number}: {exc}", source=path) from None
+        twice = sorted(set(pairs) & set(mapping))
+        if twice:
+            raise InputError(f"line {number}: column {twice[0]!r} is mapped twice", source=path)
+        mapping.update(pairs)
+    return mapping
+
+
+def _json_column_map(text: str, path: str) -> dict[str, str]:
+    """A JSON object of column names to column names."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not a JSON object of column names: {exc}", source=path) from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise InputError(
+            'expected a JSON object of input column names to kind column names: {"subject": "s"}', source=path
+        )
+    return dict(value)

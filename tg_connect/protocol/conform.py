@@ -143,6 +143,7 @@ class Conformer:
         self._input_names: list[str] | None = None  # the first batch's names, in its order
         self._raw_lines = False  # rejected rows carry schemas.RAW_LINE (decided by the first batch)
         self._extra: list[str] = []  # columns the kind does not use, left out (extra_columns="ignore")
+        self._added: set[str] = set()  # columns a reader added, not the input's (schemas.ADDED_COLUMNS_METADATA)
 
     # -- public ---------------------------------------------------------------------------
     def conform(self, batch: pa.RecordBatch, offset: int = 0, *, frame_limit: FrameLimit | None = None) -> Conformed:
@@ -155,6 +156,7 @@ class Conformer:
         if self.input_schema is None:
             self._raw_lines = schemas.LINE_TEXT_METADATA in (batch.schema.metadata or {})
         batch, unread = _split_input_errors(batch, self.source)
+        batch = self._without_placeholders(batch)
         original = batch
         batch = self._named(batch)
         self._check_schema(batch.schema)
@@ -322,8 +324,30 @@ class Conformer:
         sends anything, so a table it cannot take fails at once."""
         if self.input_schema is None:
             names = [n for n in schema.names if n not in schemas.RESERVED_COLUMNS]
-            named = self._named(pa.RecordBatch.from_pylist([], schema=schema).select(names))
-            self._validate_columns(named.schema)
+            empty = self._without_placeholders(pa.RecordBatch.from_pylist([], schema=schema).select(names))
+            self._validate_columns(self._named(empty).schema)
+
+    def _without_placeholders(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """``batch`` without the columns its reader added (see
+        :data:`schemas.ADDED_COLUMNS_METADATA`) that ``columns=`` maps an input column onto:
+        the mapped column takes their place. One that holds a value after all (a key first
+        seen past the reader's sample) is an :class:`InputError`: the input has both."""
+        added = (batch.schema.metadata or {}).get(schemas.ADDED_COLUMNS_METADATA)
+        if not added:
+            return batch
+        self._added = set(added.decode().split(","))
+        targets = set(self.columns.values())
+        replaced = [n for n in self._added if n in targets and n in batch.schema.names]
+        for name in replaced:
+            if batch.column(name).null_count != batch.num_rows:
+                source = _input_name(name, self.columns)
+                raise InputError(
+                    f"the input has both {source!r}, which columns={{...}} maps onto {name!r}, and {name!r}"
+                    " itself (past the first lines); drop one of them",
+                    source=self.source,
+                    column=name,
+                )
+        return batch.drop_columns(replaced) if replaced else batch
 
     def _validate_columns(self, schema: pa.Schema) -> None:
         """Check the columns of the job's first batch (names after ``columns=``): the kind's
@@ -340,7 +364,8 @@ class Conformer:
             return  # every other column is a field of the row
         extra = [name for name in schema.names if name not in kind_columns]
         if extra and self.extra_columns == "error":
-            reason = extra_columns_error(self.kind, extra, schema.names, kind_columns, self.columns)
+            present = [name for name in schema.names if name not in self._added]
+            reason = extra_columns_error(self.kind, extra, present, kind_columns, self.columns)
             column = (_input_name(extra[0], self.columns)) if len(extra) == 1 else None
             raise InputError(reason, source=self.source, column=column)
         self._extra = extra
@@ -471,6 +496,13 @@ class Conformer:
         t = col.type
         if pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
             item = t.value_type
+        elif _is_stringish(t):  # text: CSV and JSON Lines readers parse a column named vector only
+            raise InputError(
+                f"column has type {t}; expected a list of floats (the CSV reader parses JSON arrays"
+                " in a column named 'vector' in the file only: name it so there)",
+                source=self.source,
+                column="vector",
+            )
         else:
             raise InputError(f"column has type {t}; expected a list of floats", source=self.source, column="vector")
         if not (pa.types.is_floating(item) or pa.types.is_integer(item)):
