@@ -49,6 +49,7 @@ from .jsontext import deletion_table, text_contains_any
 from .messages import EncodingHints, FrameLimit, single_row_sizes
 from .schemas import Kind
 from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING, parse_quoted_triple
+from .vectors import bad_vector_rows, parse_vector_text
 
 OnError = Literal["raise", "skip"]
 
@@ -496,13 +497,11 @@ class Conformer:
         t = col.type
         if pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
             item = t.value_type
-        elif _is_stringish(t):  # text: CSV and JSON Lines readers parse a column named vector only
-            raise InputError(
-                f"column has type {t}; expected a list of floats (the CSV reader parses JSON arrays"
-                " in a column named 'vector' in the file only: name it so there)",
-                source=self.source,
-                column="vector",
-            )
+        elif _is_stringish(t) and not pa.types.is_null(t):
+            # JSON arrays as text: a CSV column mapped onto vector (the reader parses a column
+            # named vector only), or a DataFrame read from a CSV file by pandas.
+            col = _text_vectors(_to_string(col), bad)
+            item = pa.float32()
         else:
             raise InputError(f"column has type {t}; expected a list of floats", source=self.source, column="vector")
         if not (pa.types.is_floating(item) or pa.types.is_integer(item)):
@@ -574,6 +573,22 @@ class Conformer:
                     " infinity, which JSON cannot carry"
                 )
             bad[row] = ("vector", f"vector item {item} {what}")
+
+
+def _text_vectors(text: pa.Array, bad: dict[int, tuple[str | None, str]]) -> pa.Array:
+    """Vectors written as JSON arrays of numbers, parsed; every value that is not one is a bad
+    row (null here), its text quoted in the reason."""
+    rows = bad_vector_rows(text)
+    for row in rows:
+        shown = text[row].as_py()
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        bad.setdefault(row, ("vector", f"not a JSON array of numbers: {shown!r}"))
+    if rows:
+        mask = np.zeros(len(text), dtype=bool)
+        mask[rows] = True
+        text = pc.if_else(pa.array(mask), _nulls_like(text), text)
+    vectors, _ = parse_vector_text(text)
+    return vectors
 
 
 def _split_input_errors(batch: pa.RecordBatch, source: str | None) -> tuple[pa.RecordBatch, pa.Array | None]:
