@@ -200,20 +200,30 @@ def extra_columns_error(
 
 
 def missing_columns_error(
-    kind: str, missing: Sequence[str], present: Sequence[str], schema: Sequence[str], mapped: Mapping[str, str]
+    kind: str,
+    missing: Sequence[str],
+    present: Sequence[str],
+    schema: Sequence[str],
+    mapped: Mapping[str, str],
+    extra_columns: ExtraColumns = "error",
 ) -> str:
-    """The message for a table without a column ``kind`` requires, with the mapping that
-    would supply it from one of the table's other columns when one is likely (arguments as
-    for :func:`extra_columns_error`)."""
+    """The message for a table without a column ``kind`` requires: the mapping that would
+    supply it (and any other column of the kind) from the table's other columns when they look
+    like them, and, with ``extra_columns="error"``, how to leave out the columns left over, so
+    that one message says the whole fix. Arguments as for :func:`extra_columns_error`."""
     others = [(_source_name(n, mapped), n) for n in present if n not in schema]
-    suggestion = suggested_mapping(others, missing)
+    suggestion = suggested_mapping(others, [c for c in schema if c not in present])
     what = "column" if len(missing) == 1 else "columns"
     has = ", ".join(_source_name(n, mapped) for n in present) or "no columns"
     text = f"missing required {what} {_names(missing)} for {kind}; the table has {has}"
-    if suggestion.pairs:
-        return f"{text}: map them with {wording.setting('columns', _merged(mapped, suggestion))}"
-    example = wording.setting("columns", ColumnMap((("NAME", missing[0]),)))
-    return f"{text} (map differently named columns with {example})"
+    if not suggestion.pairs:
+        example = wording.setting("columns", ColumnMap((("NAME", missing[0]),)))
+        return f"{text} (map differently named columns with {example})"
+    text = f"{text}: map them with {wording.setting('columns', _merged(mapped, suggestion))}"
+    rest = [s for s, _ in others if s not in dict(suggestion.pairs)]
+    if rest and extra_columns == "error":
+        text += f", and leave {_names(rest)} out with {wording.setting('extra_columns', 'ignore')}"
+    return text
 
 
 def _source_name(name: str, mapped: Mapping[str, str]) -> str:

@@ -359,7 +359,9 @@ class Conformer:
         kind_columns = list(required) + list(optional)
         missing = [name for name in required if name not in schema.names]
         if missing:
-            reason = missing_columns_error(self.kind, missing, schema.names, kind_columns, self.columns)
+            reason = missing_columns_error(
+                self.kind, missing, schema.names, kind_columns, self.columns, self.extra_columns
+            )
             raise InputError(reason, source=self.source, column=missing[0] if len(missing) == 1 else None)
         if self.kind == "rows":
             return  # every other column is a field of the row
