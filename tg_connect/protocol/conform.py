@@ -324,8 +324,9 @@ class Conformer:
         checks of the first :meth:`conform` call that need no rows. A load calls it before it
         sends anything, so a table it cannot take fails at once."""
         if self.input_schema is None:
-            names = [n for n in schema.names if n not in schemas.RESERVED_COLUMNS]
-            empty = self._without_placeholders(pa.RecordBatch.from_pylist([], schema=schema).select(names))
+            kept = pa.schema([f for f in schema if f.name not in schemas.RESERVED_COLUMNS], metadata=schema.metadata)
+            empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in kept], schema=kept)
+            empty = self._without_placeholders(empty)
             self._validate_columns(self._named(empty).schema)
 
     def _without_placeholders(self, batch: pa.RecordBatch) -> pa.RecordBatch:
