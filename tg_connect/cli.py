@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 import pyarrow.parquet as pq
 
-from . import sample
+from . import sample, wording
 from .bulk import Progress, export_core, import_core, read_batches, to_trustgraph
 from .errors import TgConnectError
+from .protocol.columns import parse_column_pairs, read_column_file
 from .protocol.schemas import KINDS
 from .writers import write
 
@@ -45,6 +46,21 @@ def _rate(text: str) -> float | str | None:
     if not value > 0:
         raise argparse.ArgumentTypeError("the rate must be positive")
     return value
+
+
+def _column_pairs(text: str) -> dict[str, str]:
+    try:
+        return parse_column_pairs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _columns(args: argparse.Namespace) -> dict[str, str] | None:
+    """The --columns-from file's pairs, then the --columns pairs over them."""
+    mapping = read_column_file(args.columns_from) if args.columns_from else {}
+    for pairs in args.columns or ():
+        mapping.update(pairs)
+    return mapping or None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +127,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", help="input format when the suffix does not say (parquet, csv, tsv, jsonl, nt, nq, ttl, trig)"
     )
     load.add_argument("--delimiter", help="CSV field delimiter")
+    load.add_argument(
+        "--columns",
+        type=_column_pairs,
+        action="append",
+        metavar="SOURCE=TARGET,...",
+        help="rename the input's columns to the kind's, input name first: subject=s,predicate=p,object=o"
+        " (repeatable; as columns= in Python)",
+    )
+    load.add_argument(
+        "--columns-from",
+        metavar="FILE",
+        help='read more --columns pairs from FILE: a JSON object {"subject": "s"} or SOURCE=TARGET lines'
+        " (blank lines and lines starting with # are skipped); --columns pairs override it",
+    )
+    load.add_argument(
+        "--extra-columns",
+        choices=["error", "ignore"],
+        default="error",
+        help="input columns the kind does not use: error names them, ignore leaves them out (default: error)",
+    )
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     load.add_argument("--no-progress", action="store_true")
 
@@ -179,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    wording.use_cli_spelling({"max_rows_per_second": "--rate"})
     args = build_parser().parse_args(argv)
     try:
         if args.command == "load":
@@ -240,6 +277,8 @@ def _load(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_batch_bytes=args.max_batch_bytes,
         on_error=args.on_error,
+        columns=_columns(args),
+        extra_columns=args.extra_columns,
         document_id=args.document_id,
         timeout=args.timeout,
         concurrency=args.concurrency,

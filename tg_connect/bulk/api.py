@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ..protocol.columns import ExtraColumns
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..target import resolve_target
@@ -40,6 +41,7 @@ def to_trustgraph(
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     on_error: OnError = "raise",
     columns: Mapping[str, str] | None = None,
+    extra_columns: ExtraColumns = "error",
     document_id: str | None = None,
     dim: int | None = None,
     create_collection: bool = True,
@@ -69,7 +71,11 @@ def to_trustgraph(
     ``graph-embeddings``, ``document-embeddings``, ``entity-contexts``, ``rows``; underscores
     accepted). ``url=None`` uses ``$TRUSTGRAPH_URL``, else ``http://localhost:8088``.
     Triples tables need ``s``, ``p``, ``o``: see ``docs/schemas.md`` for how term kinds are
-    guessed and overridden. ``on_error="skip"`` rejects invalid rows into the report and
+    guessed and overridden. ``columns`` renames the input's columns to the kind's, input name
+    to kind's name (``{"subject": "s", "o_kind": "o_type"}``); a column the kind does not use
+    is an :class:`~tg_connect.errors.InputError` naming every such column, raised before
+    anything is sent, unless ``extra_columns="ignore"``, which leaves them out (rejected rows
+    keep them). ``on_error="skip"`` rejects invalid rows into the report and
     loads the rest; ``"raise"`` stops at the first, naming its row and column (the error's
     ``report`` attribute says what had been delivered). ``document_id`` becomes every
     message's ``metadata.id`` (and ``root``), which also names the knowledge core a gateway
@@ -113,6 +119,7 @@ def to_trustgraph(
             max_batch_bytes=max_batch_bytes,
             on_error=on_error,
             columns=columns,
+            extra_columns=extra_columns,
             document_id=document_id,
             progress=progress,
             dim=dim,

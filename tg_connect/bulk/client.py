@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ..protocol.columns import ExtraColumns
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..target import Target
@@ -50,6 +51,7 @@ class AsyncBulkClient:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         on_error: OnError = "raise",
         columns: Mapping[str, str] | None = None,
+        extra_columns: ExtraColumns = "error",
         document_id: str | None = None,
         dim: int | None = None,
         create_collection: bool = True,
@@ -77,6 +79,7 @@ class AsyncBulkClient:
             max_batch_bytes=max_batch_bytes,
             on_error=on_error,
             columns=columns,
+            extra_columns=extra_columns,
             document_id=document_id,
             dim=dim,
             create_collection=create_collection,
@@ -189,6 +192,7 @@ class BulkClient:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         on_error: OnError = "raise",
         columns: Mapping[str, str] | None = None,
+        extra_columns: ExtraColumns = "error",
         document_id: str | None = None,
         dim: int | None = None,
         create_collection: bool = True,
@@ -216,6 +220,7 @@ class BulkClient:
                 max_batch_bytes=max_batch_bytes,
                 on_error=on_error,
                 columns=columns,
+                extra_columns=extra_columns,
                 document_id=document_id,
                 dim=dim,
                 create_collection=create_collection,

@@ -28,7 +28,7 @@ import asyncio
 import concurrent.futures
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -37,6 +37,7 @@ import pyarrow as pa
 
 from ..errors import AuthenticationError, InputError, TgConnectError
 from ..protocol import messages, schemas
+from ..protocol.columns import ExtraColumns
 from ..protocol.conform import Conformed, Conformer, OnError
 from ..protocol.endpoints import bulk_url, is_loopback, redact
 from ..readers import open_source
@@ -365,6 +366,7 @@ async def aload(
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     on_error: OnError = "raise",
     columns: Mapping[str, str] | None = None,
+    extra_columns: ExtraColumns = "error",
     document_id: str | None = None,
     progress: ProgressArg = False,
     dim: int | None = None,
@@ -401,6 +403,10 @@ async def aload(
         retries,
     )
     source = _open(data, spec, columns, format, read_options)
+    conformer = Conformer(
+        spec.kind, on_error=on_error, columns=columns, source=source.name, dim=dim, extra_columns=extra_columns
+    )
+    source = await _columns_checked(source, conformer)
 
     ckpt = _checkpoint(checkpoint, target, spec, batch_size, document_id)
     doc = document_id or (ckpt.document_id if ckpt is not None else None) or f"tg-connect-{uuid.uuid4()}"
@@ -421,7 +427,6 @@ async def aload(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[ChunkWork] = asyncio.Queue(2 * spec.concurrency)  # chunks of ~65,536 rows
     sent_rows = SentRows() if verify else None
-    conformer = Conformer(spec.kind, on_error=on_error, columns=columns, source=source.name, dim=dim)
     meta = messages.Metadata(doc, collection, doc)
     encoder = _Encoder(source, conformer, spec, meta, ledger, ckpt, sent_rows, encoders, queue, loop)
     encoder.splittable = pacer.splits
@@ -479,6 +484,36 @@ def _open(
         dictionary_columns=few,
         **dict(read_options or {}),
     )
+
+
+async def _columns_checked(source: Source, conformer: Conformer) -> Source:
+    """``source``, its columns checked against the kind before the load asks or sends
+    anything: a table with columns the kind does not use, or without one it needs, fails
+    here, not after the collection was created. The first batch is read for its schema (on a
+    worker thread) and handed on with the rest; an error reading it is raised where the load
+    reads, as before, so it is reported with what the load did."""
+    batches = source.open()
+
+    def first() -> pa.RecordBatch | BaseException | None:
+        try:
+            return next(batches, None)
+        except Exception as exc:  # raised again where the load reads the source
+            return exc
+
+    head = await asyncio.get_running_loop().run_in_executor(None, first)
+    if isinstance(head, pa.RecordBatch):
+        conformer.check_columns(head.schema)
+    return Source(source.name, lambda: _resumed(head, batches), source.total_rows)
+
+
+def _resumed(head: pa.RecordBatch | BaseException | None, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches of a source whose first was read already: ``head`` (or the error reading
+    it), then the rest."""
+    if isinstance(head, BaseException):
+        raise head
+    if head is not None:
+        yield head
+        yield from rest
 
 
 async def _run_stages(encoder: _Encoder, senders: _Senders, loop: asyncio.AbstractEventLoop) -> BaseException | None:
