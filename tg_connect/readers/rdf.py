@@ -1,12 +1,14 @@
-"""RDF files (N-Triples, N-Quads, Turtle, TriG) as sources of canonical triples batches.
+"""RDF files (N-Triples, N-Quads, Turtle, TriG, RDF/XML) as sources of canonical triples batches.
 
 Parsing is pyoxigraph's streaming parser (:func:`pyoxigraph.parse`); quads are gathered
 ``batch_size`` at a time into the columns of :data:`tg_connect.protocol.schemas.TRIPLES`
 (the one reader with a per-row Python loop: the parser yields objects). Terms follow
 :mod:`tg_connect.protocol.terms`:
 
-* IRIs as given (resolved against ``base_iri`` when one is passed), blank node ids as the
-  parser gives them (the file's labels; Turtle's ``[]`` gets a generated id);
+* IRIs as given; relative ones (``<atom.h>``, ``rdf:about="thing"``) resolved against
+  ``base_iri``, which is the file's own ``file://`` URI unless one is passed, as rapper,
+  riot and rdflib do; blank node ids as the parser gives them (the file's labels; Turtle's
+  ``[]`` gets a generated id);
 * literals normalised with :func:`~tg_connect.protocol.terms.normalise_literal` (``xsd:string``
   and ``rdf:langString`` are implicit); typed lexical forms are kept as written (``"042"``);
   pyoxigraph lower-cases language tags (``en-US`` -> ``en-us``; tags are case-insensitive);
@@ -18,7 +20,10 @@ Parsing is pyoxigraph's streaming parser (:func:`pyoxigraph.parse`); quads are g
 
 A syntax error (and invalid UTF-8, or an escape such as ``\\ud800`` that is no character)
 raises :class:`~tg_connect.errors.InputError` naming the file, and the line and column as
-pyoxigraph reports them, after every triple before it was yielded. It stops the read even
+pyoxigraph reports them, after every triple before it was yielded (the error's ``row`` is
+the number of triples before it). pyoxigraph's RDF/XML parser reports no position: the line
+and column of an XML error (or of the IRI it quotes) are then found by reading the file again
+with Python's XML parser, and said to come from it. It stops the read even
 with ``on_error="skip"``: after an error the parser may resume out of step (an unclosed
 string swallows the next lines), so what it reads next cannot be trusted. Compressed files
 (``.gz``, ``.bz2``, ``.zst``) are decompressed as they are read.
@@ -28,7 +33,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import xml.parsers.expat
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -48,7 +55,9 @@ RDF_FORMATS = {
     "nq": ox.RdfFormat.N_QUADS,
     "ttl": ox.RdfFormat.TURTLE,
     "trig": ox.RdfFormat.TRIG,
+    "rdfxml": ox.RdfFormat.RDF_XML,
 }
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 
 def from_rdf(
@@ -61,24 +70,60 @@ def from_rdf(
     lenient: bool = False,
     compression: str | None = None,
 ) -> Source:
-    """A source over an RDF file of ``format`` (``nt``, ``nq``, ``ttl``, ``trig``).
+    """A source over an RDF file of ``format`` (``nt``, ``nq``, ``ttl``, ``trig``, ``rdfxml``).
 
-    ``lenient=True`` skips some validation in the parser (IRIs...) for speed.
+    ``base_iri`` resolves relative IRIs; ``None`` (the default) is the file's own ``file://``
+    URI (``file:///data/lv2/atom.ttl``), so ``<atom.h>`` there reads as
+    ``file:///data/lv2/atom.h``. ``lenient=True`` skips some validation in the parser (IRIs...) for speed.
     ``compression`` is ``None`` (plain), ``"detect"`` (by suffix), or a pyarrow codec name.
     """
     name = os.fspath(path)
     rdf_format = _checked(name, kind, format, batch_size)
+    base = base_iri if base_iri is not None else file_uri(name)
 
     def batches() -> Iterator[pa.RecordBatch]:
         bom, stream = _stream(name, compression)
         try:
-            parser = _parser(name, stream, bom, rdf_format, base_iri, lenient)
-            yield from _quads_to_batches(parser, batch_size, name, graphs=format in ("nq", "trig"))
+            parser = _parser(name, stream, bom, rdf_format, base, lenient)
+            yield from _quads_to_batches(
+                parser, batch_size, name, graphs=format in ("nq", "trig"), locate=_locator(format, name, compression)
+            )
         finally:
             if stream is not None:
                 stream.close()
 
     return Source(name, batches, None)
+
+
+def file_uri(path: str) -> str:
+    """The ``file://`` URI of ``path`` (made absolute): the default base IRI of its relative IRIs."""
+    return Path(path).resolve().as_uri()
+
+
+def is_rdf_xml(path: str, compression: str | None = None) -> bool:
+    """Whether the XML file ``path`` is RDF/XML: its root element is ``rdf:RDF``.
+
+    Only the start of the file is read (up to the root element's start tag, at most 1 MB);
+    a file that is not well-formed XML up to there is not RDF/XML.
+    """
+    found: list[bool] = []
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+
+    def start(tag: str, attributes: Any) -> None:
+        found.append(tag == f"{RDF_NS} RDF")
+        raise StopIteration  # the root element is all we need
+
+    parser.StartElementHandler = start
+    try:
+        with pa.input_stream(path, compression=compression) as f:
+            for _ in range(16):
+                block = f.read(65_536)
+                parser.Parse(block, not block)
+                if not block:
+                    break
+    except (StopIteration, xml.parsers.expat.ExpatError, OSError, pa.ArrowInvalid):
+        pass
+    return bool(found and found[0])
 
 
 def _checked(name: str, kind: str, format: str, batch_size: int) -> ox.RdfFormat:
@@ -122,9 +167,12 @@ def _parser(
         raise InputError(f"cannot parse the file: {exc}", source=name) from None
 
 
-def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = True) -> Iterator[pa.RecordBatch]:
+def _quads_to_batches(
+    quads: Any, batch_size: int, name: str, graphs: bool = True, locate: _Locate | None = None
+) -> Iterator[pa.RecordBatch]:
     """Canonical triples batches from pyoxigraph quads; ``graphs=False`` when the format has
-    none (every ``g`` is then null without looking)."""
+    none (every ``g`` is then null without looking). ``locate`` finds where a syntax error
+    is when the parser does not say (RDF/XML)."""
     quads = iter(quads)
     datatypes = _Datatypes()
     rows = 0
@@ -133,7 +181,7 @@ def _quads_to_batches(quads: Any, batch_size: int, name: str, graphs: bool = Tru
         try:
             error = _fill(columns, quads, batch_size, graphs, datatypes, name, rows)
         except SyntaxError as exc:
-            error = _syntax_error(exc, name, rows + len(columns.s))
+            error = _syntax_error(exc, name, rows + len(columns.s), locate)
         except (OSError, ValueError) as exc:
             error = InputError(
                 f"cannot read the file after {rows + len(columns.s)} triples: {exc}",
@@ -257,17 +305,63 @@ def _starts_with_bom(name: str, compression: str | None) -> bool:
         return bool(f.read(len(_BOM)) == _BOM)
 
 
-def _syntax_error(exc: SyntaxError, name: str, row: int) -> InputError:
+def _syntax_error(exc: SyntaxError, name: str, row: int, locate: _Locate | None = None) -> InputError:
     """An :class:`InputError` naming the file, and the line and column as pyoxigraph reports
-    them (1-based, as an editor shows them); ``row`` is the number of triples before it."""
+    them (1-based, as an editor shows them), else as ``locate`` finds them; ``row`` (the
+    number of triples before it) is the error's attribute, not in its text, where it would
+    read as a line number."""
     message = str(exc.msg if exc.msg else exc)
     detail = _PARSER_PREFIX.sub("", message) or message
     if exc.lineno:
         where = f" at line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
     else:
-        where = ""
         detail = message
-    return InputError(f"RDF syntax error{where}: {detail}", source=name, row=row)
+        found = locate(message) if locate is not None else None
+        where = f" at line {found[0]}, column {found[1]} (as Python's XML parser places it)" if found else ""
+    error = InputError(f"RDF syntax error{where}: {detail}", source=name)
+    error.row = row
+    return error
+
+
+_Locate = Callable[[str], "tuple[int, int] | None"]
+# An IRI that pyoxigraph's RDF/XML parser quotes in its message ("error while parsing IRI 'x y': ...").
+_QUOTED_IRI = re.compile(r"IRI '([^']*)'")
+
+
+def _locator(format: str, name: str, compression: str | None) -> _Locate | None:
+    """How to find a syntax error's place in ``name`` when the parser does not say (RDF/XML)."""
+    if format != "rdfxml":
+        return None
+    return lambda message: xml_position(name, compression, message)
+
+
+def xml_position(name: str, compression: str | None, message: str) -> tuple[int, int] | None:
+    """Where in the XML file ``name`` the first fault is, 1-based ``(line, column)``: the first
+    element with an attribute holding the IRI ``message`` quotes, or the first XML error
+    (not well-formed, an unbound prefix), whichever comes first; ``None`` if neither."""
+    quoted = _QUOTED_IRI.search(message)
+    wanted = quoted.group(1) if quoted else None
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    found: list[tuple[int, int]] = []
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        if wanted is not None and wanted in attributes.values():
+            found.append((parser.CurrentLineNumber, parser.CurrentColumnNumber + 1))
+            raise StopIteration
+
+    parser.StartElementHandler = start
+    try:
+        with pa.input_stream(name, compression=compression) as f:
+            while block := f.read(1 << 20):
+                parser.Parse(block, False)
+            parser.Parse(b"", True)
+    except StopIteration:
+        return found[0]
+    except xml.parsers.expat.ExpatError as exc:
+        return exc.lineno, exc.offset + 1
+    except (OSError, pa.ArrowInvalid):
+        return None
+    return None
 
 
 def _quoted(triple: Any) -> str:
