@@ -64,6 +64,7 @@ class AsyncBulkClient:
         verify_timeout: float = 60.0,
         format: str | None = None,
         read_options: Mapping[str, Any] | None = None,
+        fail_fast: bool = False,
     ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return await aload(
@@ -91,6 +92,7 @@ class AsyncBulkClient:
             verify_timeout=verify_timeout,
             format=format,
             read_options=read_options,
+            fail_fast=fail_fast,
         )
 
     def read_batches(
@@ -203,6 +205,7 @@ class BulkClient:
         verify_timeout: float = 60.0,
         format: str | None = None,
         read_options: Mapping[str, Any] | None = None,
+        fail_fast: bool = False,
     ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return bridge.run(
@@ -230,6 +233,7 @@ class BulkClient:
                 verify_timeout=verify_timeout,
                 format=format,
                 read_options=read_options,
+                fail_fast=fail_fast,
             )
         )
 

@@ -331,8 +331,8 @@ def _format_of(path: str) -> str:
     if fmt is not None:
         return fmt
     raise InputError(
-        f"cannot tell the format: {reason}; expected a suffix of {', '.join(FORMATS)}, or pass"
-        f" {setting('format')} (one of {', '.join(FORMATS)})",
+        f"cannot tell the format ({reason}): give the file a suffix of {', '.join(FORMATS)},"
+        f" or pass {setting('format', 'NAME')} with one of those names",
         source=path,
     )
 
