@@ -301,3 +301,20 @@ def test_the_report_accounts_for_each_file() -> None:
         "reason": "not a data file (no suffix of a known format)",
     }
     assert '"status": "failed"' in report.to_json() and "d/b.ttl" in report._repr_html_()
+
+
+# -- unlabelled blank nodes -------------------------------------------------------------------
+
+
+def test_unlabelled_blank_nodes_get_the_same_ids_on_every_read(tmp_path: Path) -> None:
+    text = "@prefix ex: <http://ex/> .\nex:a ex:p [ ex:q 1 ], [ ex:q 2 ] ; ex:r _:mine .\n_:mine ex:q 3 .\n"
+    (tmp_path / "one.ttl").write_text(text)
+    (tmp_path / "two.ttl").write_text(text)
+    first, again = read_path(tmp_path / "one.ttl").to_pylist(), read_path(tmp_path / "one.ttl").to_pylist()
+    assert first == again  # pyoxigraph's own ids for [] are random on every parse
+    blanks = [r["o"] for r in first if r["p"] == "http://ex/p"]
+    assert len(set(blanks)) == 2 and all(b.startswith("g") and b[:-1].endswith("n") for b in blanks)
+    assert {r["s"] for r in first if r["o"] in ("1", "2")} == set(blanks)  # each node keeps its one id
+    assert "mine" in {r["o"] for r in first}  # the file's own labels are kept
+    other = read_path(tmp_path / "two.ttl").to_pylist()
+    assert not set(blanks) & {r["o"] for r in other}  # another file's [] are other nodes

@@ -5,10 +5,11 @@ Parsing is pyoxigraph's streaming parser (:func:`pyoxigraph.parse`); quads are g
 (the one reader with a per-row Python loop: the parser yields objects). Terms follow
 :mod:`tg_connect.protocol.terms`:
 
+* unlabelled blank nodes (Turtle's ``[]``) get ids that are the same on every read of the
+  file (:class:`BlankIds`), not pyoxigraph's random ones;
 * IRIs as given; relative ones (``<atom.h>``, ``rdf:about="thing"``) resolved against
   ``base_iri``, which is the file's own ``file://`` URI unless one is passed, as rapper,
-  riot and rdflib do; blank node ids as the parser gives them (the file's labels; Turtle's
-  ``[]`` gets a generated id);
+  riot and rdflib do; blank node ids are the file's labels;
 * literals normalised with :func:`~tg_connect.protocol.terms.normalise_literal` (``xsd:string``
   and ``rdf:langString`` are implicit); typed lexical forms are kept as written (``"042"``);
   pyoxigraph lower-cases language tags (``en-US`` -> ``en-us``; tags are case-insensitive);
@@ -31,6 +32,7 @@ string swallows the next lines), so what it reads next cannot be trusted. Compre
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import xml.parsers.expat
@@ -175,11 +177,12 @@ def _quads_to_batches(
     is when the parser does not say (RDF/XML)."""
     quads = iter(quads)
     datatypes = _Datatypes()
+    blanks = BlankIds(name)
     rows = 0
     while True:
         columns = _Columns()
         try:
-            error = _fill(columns, quads, batch_size, graphs, datatypes, name, rows)
+            error = _fill(columns, quads, batch_size, graphs, datatypes, name, rows, blanks)
         except SyntaxError as exc:
             error = _syntax_error(exc, name, rows + len(columns.s), locate)
         except (OSError, ValueError) as exc:
@@ -234,6 +237,39 @@ class _Columns:
         )
 
 
+# pyoxigraph names a blank node the file leaves unlabelled (Turtle's ``[]``, an RDF/XML node
+# without rdf:nodeID) with 128 random bits in hexadecimal (no leading zeros): another id on
+# every parse. A label of 24 or more hex digits in a file is taken for one too (consistently).
+_GENERATED_BLANK = re.compile(r"[0-9a-f]{24,32}")
+_BLANK_WINDOW = 100_000
+
+
+class BlankIds(dict[str, str]):
+    """Blank node ids as loaded: the file's own labels as they are, and the ids pyoxigraph
+    generates at random for unlabelled ones replaced by ids that are the same on every read
+    of the file: a stem from the file's path and a count in order of appearance
+    (``g1a2b3c4d5e6n0``, ``...n1``). Reading a file twice then gives the same triples, so a
+    rerun with a checkpoint knows its messages (and does not store its unlabelled nodes twice).
+
+    An unlabelled node's id occurs only within the statement that makes it, so only the last
+    100,000 are remembered.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.stem = "g" + hashlib.blake2b(file_uri(path).encode(), digest_size=6).hexdigest() + "n"
+        self.count = 0
+
+    def __missing__(self, value: str) -> str:
+        if _GENERATED_BLANK.fullmatch(value) is None:
+            return value
+        if len(self) >= _BLANK_WINDOW:
+            del self[next(iter(self))]
+        label = self[value] = f"{self.stem}{self.count}"
+        self.count += 1
+        return label
+
+
 class _Datatypes(dict[str, str | None]):
     """Datatype IRI -> its normalised form (``None`` for the implicit ones), worked out once."""
 
@@ -247,7 +283,14 @@ _TERM_KINDS: dict[type, str] = {ox.NamedNode: IRI, ox.BlankNode: BLANK, ox.Liter
 
 
 def _fill(
-    columns: _Columns, quads: Iterator[Any], batch_size: int, graphs: bool, datatypes: _Datatypes, name: str, rows: int
+    columns: _Columns,
+    quads: Iterator[Any],
+    batch_size: int,
+    graphs: bool,
+    datatypes: _Datatypes,
+    name: str,
+    rows: int,
+    blanks: BlankIds | None = None,
 ) -> InputError | None:
     """Add up to ``batch_size`` quads' terms to ``columns``; the error (a blank node graph name)
     that stops the read before the quads run out, if any.
@@ -259,15 +302,20 @@ def _fill(
     o_add, ot_add, dt_add, ln_add = columns.o.append, columns.o_type.append, columns.o_dt.append, columns.o_ln.append
     g_add, size = columns.g.append, columns.s.__len__
     kinds, named, default_graph = _TERM_KINDS, ox.NamedNode, ox.DefaultGraph
+    ids = blanks if blanks is not None else BlankIds(name)
+
+    def other(term: Any, kind: str) -> str:  # neither an IRI nor a literal
+        return _quoted(term) if kind is TRIPLE else ids[term.value]
+
     for quad in quads:
         subject = quad.subject
         kind = kinds[type(subject)]
-        s_add(_quoted(subject) if kind is TRIPLE else subject.value)
+        s_add(subject.value if kind is IRI else other(subject, kind))
         st_add(kind)
         p_add(quad.predicate.value)
         obj = quad.object
         kind = kinds[type(obj)]
-        o_add(_quoted(obj) if kind is TRIPLE else obj.value)
+        o_add(obj.value if kind is IRI or kind is LITERAL else other(obj, kind))
         ot_add(kind)
         if kind is LITERAL:
             language = obj.language
