@@ -162,6 +162,17 @@ def test_an_rdf_xml_error_is_placed_by_the_xml_parser(tmp_path: Path, body: str,
     assert sum(b.num_rows for b in batches) == 2
 
 
+def test_a_truncated_rdf_xml_file_does_not_pass_for_whole(tmp_path: Path) -> None:
+    path = tmp_path / "cut.rdf.gz"
+    whole = RDF_XML.encode()
+    path.write_bytes(gzip.compress(whole[: whole.index(b"</rdf:Description>")]))
+    batches, error = collect_until_error(open_source(path, 10))
+    assert sum(b.num_rows for b in batches) == 2  # pyoxigraph read both triples and stopped quietly
+    assert isinstance(error, InputError) and error.source == str(path) and error.row == 2
+    assert "RDF syntax error at line 8, column 3 (as Python's XML parser places it): no element found" in str(error)
+    assert "not complete XML" in str(error)
+
+
 # -- format names -----------------------------------------------------------------------------
 
 

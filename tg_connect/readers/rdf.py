@@ -36,7 +36,7 @@ import hashlib
 import os
 import re
 import xml.parsers.expat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +87,11 @@ def from_rdf(
         bom, stream = _stream(name, compression)
         try:
             parser = _parser(name, stream, bom, rdf_format, base, lenient)
-            yield from _quads_to_batches(
+            rows = yield from _quads_to_batches(
                 parser, batch_size, name, graphs=format in ("nq", "trig"), locate=_locator(format, name, compression)
             )
+            if format == "rdfxml":
+                _check_complete_xml(name, compression, rows)
         finally:
             if stream is not None:
                 stream.close()
@@ -171,7 +173,7 @@ def _parser(
 
 def _quads_to_batches(
     quads: Any, batch_size: int, name: str, graphs: bool = True, locate: _Locate | None = None
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, int]:
     """Canonical triples batches from pyoxigraph quads; ``graphs=False`` when the format has
     none (every ``g`` is then null without looking). ``locate`` finds where a syntax error
     is when the parser does not say (RDF/XML)."""
@@ -198,7 +200,7 @@ def _quads_to_batches(
         if error is not None:
             raise error
         if n < batch_size:
-            return
+            return rows
 
 
 class _Columns:
@@ -410,6 +412,30 @@ def xml_position(name: str, compression: str | None, message: str) -> tuple[int,
     except (OSError, pa.ArrowInvalid):
         return None
     return None
+
+
+def _check_complete_xml(name: str, compression: str | None, rows: int) -> None:
+    """Raise an :class:`InputError` when the RDF/XML file ``name`` is not well-formed XML to its
+    end. pyoxigraph's RDF/XML parser stops without complaint at the end of a file cut short
+    inside its elements (a truncated download): the ``rows`` triples it read are loaded, and
+    this says the file is incomplete rather than letting it pass for whole."""
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    try:
+        with pa.input_stream(name, compression=compression) as f:
+            while block := f.read(1 << 20):
+                parser.Parse(block, False)
+            parser.Parse(b"", True)
+    except xml.parsers.expat.ExpatError as exc:
+        reason = xml.parsers.expat.ErrorString(exc.code)
+        error = InputError(
+            f"RDF syntax error at line {exc.lineno}, column {exc.offset + 1} (as Python's XML parser places it):"
+            f" {reason} (the file is not complete XML; cut short?)",
+            source=name,
+        )
+        error.row = rows
+        raise error from None
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(f"cannot read the file: {exc}", source=name) from None
 
 
 def _quoted(triple: Any) -> str:
