@@ -24,7 +24,9 @@ raises :class:`~tg_connect.errors.InputError` naming the file, and the line and 
 pyoxigraph reports them, after every triple before it was yielded (the error's ``row`` is
 the number of triples before it). pyoxigraph's RDF/XML parser reports no position: the line
 and column of an XML error (or of the IRI it quotes) are then found by reading the file again
-with Python's XML parser, and said to come from it. It stops the read even
+with Python's XML parser, and said to come from it. That parser also checks an RDF/XML file
+that pyoxigraph read to its end: pyoxigraph stops quietly at the end of a file cut short inside
+its elements, which must not pass for a whole file. It stops the read even
 with ``on_error="skip"``: after an error the parser may resume out of step (an unclosed
 string swallows the next lines), so what it reads next cannot be trusted. Compressed files
 (``.gz``, ``.bz2``, ``.zst``) are decompressed as they are read.
