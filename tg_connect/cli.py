@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="permessage-deflate (auto: on except on loopback)",
     )
     load.add_argument(
-        "--format", help="input format when the suffix does not say (parquet, csv, tsv, jsonl, nt, nq, ttl, trig)"
+        "--format",
+        help="input format when the suffix does not say (parquet, csv, tsv, jsonl, nt, nq, ttl, trig, rdfxml;"
+        " also turtle, n-triples, rdf/xml, owl, ndjson, media types such as text/turtle)",
     )
     load.add_argument("--delimiter", help="CSV field delimiter")
     load.add_argument(
@@ -146,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["error", "ignore"],
         default="error",
         help="input columns the kind does not use: error names them, ignore leaves them out (default: error)",
+    )
+    load.add_argument(
+        "--base-iri",
+        metavar="IRI",
+        help="RDF: resolve relative IRIs against this (default: each file's own file:// URI)",
+    )
+    load.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="many files: stop at the first file that fails (default: load the others and report it, exit status 2)",
     )
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     load.add_argument("--no-progress", action="store_true")
@@ -291,7 +303,8 @@ def _load(args: argparse.Namespace) -> int:
         verify_timeout=args.verify_timeout,
         compression=None if args.compression == "none" else args.compression,
         format=args.format,
-        read_options={"delimiter": args.delimiter} if args.delimiter else None,
+        read_options=_read_options(args),
+        fail_fast=args.fail_fast,
     )
     print(report.to_json() if args.json else report)
     problems = report.problems(rejections=args.on_error != "skip")
@@ -299,6 +312,12 @@ def _load(args: argparse.Namespace) -> int:
         print(f"tg-connect: load not complete: {'; '.join(problems)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _read_options(args: argparse.Namespace) -> dict[str, str] | None:
+    """What ``load``'s reader flags ask of the file readers."""
+    options = {"delimiter": args.delimiter, "base_iri": args.base_iri}
+    return {k: v for k, v in options.items() if v} or None
 
 
 def _dump(args: argparse.Namespace) -> int:

@@ -66,6 +66,7 @@ class AsyncBulkClient:
         verify_timeout: float = 60.0,
         format: str | None = None,
         read_options: Mapping[str, Any] | None = None,
+        fail_fast: bool = False,
     ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return await aload(
@@ -94,6 +95,7 @@ class AsyncBulkClient:
             verify_timeout=verify_timeout,
             format=format,
             read_options=read_options,
+            fail_fast=fail_fast,
         )
 
     def read_batches(
@@ -207,6 +209,7 @@ class BulkClient:
         verify_timeout: float = 60.0,
         format: str | None = None,
         read_options: Mapping[str, Any] | None = None,
+        fail_fast: bool = False,
     ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return bridge.run(
@@ -235,6 +238,7 @@ class BulkClient:
                 verify_timeout=verify_timeout,
                 format=format,
                 read_options=read_options,
+                fail_fast=fail_fast,
             )
         )
 

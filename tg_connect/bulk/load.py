@@ -25,6 +25,7 @@ read back what was stored (``verify=True``).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import time
 import uuid
@@ -42,6 +43,7 @@ from ..protocol.conform import Conformed, Conformer, OnError
 from ..protocol.endpoints import bulk_url, is_loopback, redact
 from ..readers import open_source
 from ..readers.base import Source
+from ..readers.files import FileEntry, FilesSource
 from ..target import Target
 from ..transport.connect import MAX_FRAME
 from .checkpoint import Checkpoint
@@ -50,7 +52,7 @@ from .ledger import Ledger
 from .pacing import Pacer, PacingStopped, StoreWatch, make_pacer, wait_stored, watch_stores
 from .preflight import check_load_target, token_advice
 from .progress import ProgressArg, ProgressSink
-from .report import LoadReport
+from .report import FileReport, FileStatus, LoadReport
 from .stream import DeliveryPolicy, ImportStream, Outgoing
 from .verify import VERIFIABLE, SentRows, averify
 
@@ -382,6 +384,7 @@ async def aload(
     verify_timeout: float = 60.0,
     format: str | None = None,
     read_options: Mapping[str, Any] | None = None,
+    fail_fast: bool = False,
     encoders: int = 2,
 ) -> LoadReport:
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
@@ -402,11 +405,11 @@ async def aload(
         create_collection,
         retries,
     )
-    source = _open(data, spec, columns, format, read_options)
+    opened = _open(data, spec, columns, format, read_options, fail_fast)
     conformer = Conformer(
-        spec.kind, on_error=on_error, columns=columns, source=source.name, dim=dim, extra_columns=extra_columns
+        spec.kind, on_error=on_error, columns=columns, source=opened.name, dim=dim, extra_columns=extra_columns
     )
-    source = await _columns_checked(source, conformer)
+    source = await _columns_checked(opened, conformer)
 
     ckpt = _checkpoint(checkpoint, target, spec, batch_size, document_id)
     doc = document_id or (ckpt.document_id if ckpt is not None else None) or f"tg-connect-{uuid.uuid4()}"
@@ -447,8 +450,7 @@ async def aload(
         report.seconds = time.monotonic() - started
         if ckpt is not None:
             ckpt.close()
-    if ledger.rejected_parts:
-        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
+    _account_input(report, ledger, opened)
     if failure is not None:
         failure = await _failed(failure, target, report, ledger, source.total_rows, sink, watch)
         if isinstance(failure, TgConnectError):
@@ -472,8 +474,10 @@ def _open(
     columns: Mapping[str, str] | None,
     format: str | None,
     read_options: Mapping[str, Any] | None,
+    fail_fast: bool = False,
 ) -> Source:
-    """The load's source, reading its columns of few distinct values as dictionaries."""
+    """The load's source, reading its columns of few distinct values as dictionaries; a file
+    of many that fails stops the load only with ``fail_fast``."""
     file_names = {canonical: name for name, canonical in (columns or {}).items()}
     few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(spec.kind, ())]
     return open_source(
@@ -482,6 +486,7 @@ def _open(
         kind=spec.kind,
         format=format,
         dictionary_columns=few,
+        fail_fast=fail_fast,
         **dict(read_options or {}),
     )
 
@@ -514,6 +519,56 @@ def _resumed(head: pa.RecordBatch | BaseException | None, rest: Iterator[pa.Reco
     if head is not None:
         yield head
         yield from rest
+
+
+def _account_input(report: LoadReport, ledger: Ledger, source: Source) -> None:
+    """The report's rejected rows and, for many files, its account of each file."""
+    if ledger.rejected_parts:
+        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
+    if isinstance(source, FilesSource):
+        report.files = file_reports(source.files, report)
+
+
+_FILE_STATUS: dict[str, FileStatus] = {
+    "read": "read",
+    "failed": "failed",
+    "skipped": "skipped",
+    "reading": "stopped",
+    "pending": "not read",
+}
+
+
+def file_reports(entries: list[FileEntry], report: LoadReport) -> list[FileReport]:
+    """One :class:`FileReport` per file of a many-file load; a rejection counts against the
+    file its input row came from."""
+    starts = [e.first_row for e in entries if e.rows]
+    owners = [e for e in entries if e.rows]
+    rejected = dict.fromkeys(range(len(owners)), 0)
+    for rejection in report.rejections:
+        at = bisect.bisect_right(starts, rejection.row) - 1
+        if at >= 0:
+            rejected[at] += 1
+    counts = {id(e): rejected[i] for i, e in enumerate(owners)}
+    return [
+        FileReport(
+            e.path,
+            _FILE_STATUS[e.status],
+            e.format,
+            e.rows,
+            counts.get(id(e), 0),
+            _error_text(e.error, e.path) if e.error is not None else None,
+            e.reason,
+        )
+        for e in entries
+    ]
+
+
+def _error_text(error: BaseException, path: str) -> str:
+    """``error``'s message without the ``source`` it shares with its file's entry."""
+    text = str(error)
+    if isinstance(error, InputError) and error.source == path:
+        text = text.replace(f" (source {path})", "").replace(f"(source {path}, ", "(")
+    return text
 
 
 async def _run_stages(encoder: _Encoder, senders: _Senders, loop: asyncio.AbstractEventLoop) -> BaseException | None:
