@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 
-from . import sample
+from . import sample, wording
 from .bulk import LoadReport, export_core, import_core, read_batches, to_trustgraph
 from .errors import InputError, TgConnectError
+from .protocol.columns import parse_column_pairs, read_column_file
 from .protocol.endpoints import redact
 from .protocol.schemas import EXPORTABLE_KINDS, KINDS
 from .writers import write
@@ -47,6 +48,21 @@ def _rate(text: str) -> float | str | None:
     if not value > 0:
         raise argparse.ArgumentTypeError("the rate must be positive")
     return value
+
+
+def _column_pairs(text: str) -> dict[str, str]:
+    try:
+        return parse_column_pairs(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _columns(args: argparse.Namespace) -> dict[str, str] | None:
+    """The --columns-from file's pairs, then the --columns pairs over them."""
+    mapping = read_column_file(args.columns_from) if args.columns_from else {}
+    for pairs in args.columns or ():
+        mapping.update(pairs)
+    return mapping or None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,9 +126,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="permessage-deflate (auto: on except on loopback)",
     )
     load.add_argument(
-        "--format", help="input format when the suffix does not say (parquet, csv, tsv, jsonl, nt, nq, ttl, trig)"
+        "--format",
+        help="input format when the suffix does not say (parquet, csv, tsv, jsonl, nt, nq, ttl, trig, rdfxml;"
+        " also turtle, n-triples, rdf/xml, owl, ndjson, media types such as text/turtle)",
     )
     load.add_argument("--delimiter", help="CSV field delimiter")
+    load.add_argument(
+        "--columns",
+        type=_column_pairs,
+        action="append",
+        metavar="SOURCE=TARGET,...",
+        help="rename the input's columns to the kind's, input name first: subject=s,predicate=p,object=o"
+        " (repeatable; as columns= in Python)",
+    )
+    load.add_argument(
+        "--columns-from",
+        metavar="FILE",
+        help='read more --columns pairs from FILE: a JSON object {"subject": "s"} or SOURCE=TARGET lines'
+        " (blank lines and lines starting with # are skipped); --columns pairs override it",
+    )
+    load.add_argument(
+        "--extra-columns",
+        choices=["error", "ignore"],
+        default="error",
+        help="input columns the kind does not use: error names them, ignore leaves them out (default: error)",
+    )
+    load.add_argument(
+        "--base-iri",
+        metavar="IRI",
+        help="RDF: resolve relative IRIs against this (default: each file's own file:// URI)",
+    )
+    load.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="many files: stop at the first file that fails (default: load the others and report it, exit status 2)",
+    )
     load.add_argument("--json", action="store_true", help="print the report as JSON")
     load.add_argument("--no-progress", action="store_true")
 
@@ -182,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    wording.use_cli_spelling({"max_rows_per_second": "--rate"})
     args = build_parser().parse_args(argv)
     try:
         if args.command == "load":
@@ -227,6 +276,8 @@ def _load(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         max_batch_bytes=args.max_batch_bytes,
         on_error=args.on_error,
+        columns=_columns(args),
+        extra_columns=args.extra_columns,
         document_id=args.document_id,
         timeout=args.timeout,
         concurrency=args.concurrency,
@@ -239,7 +290,8 @@ def _load(args: argparse.Namespace) -> int:
         verify_timeout=args.verify_timeout,
         compression=None if args.compression == "none" else args.compression,
         format=args.format,
-        read_options={"delimiter": args.delimiter} if args.delimiter else None,
+        read_options=_read_options(args),
+        fail_fast=args.fail_fast,
     )
     print(report.to_json() if args.json else report)
     if report.rows_delivered:  # the read-back line goes to stderr beside --json's report
@@ -249,6 +301,12 @@ def _load(args: argparse.Namespace) -> int:
         print(f"tg-connect: load not complete: {'; '.join(problems)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _read_options(args: argparse.Namespace) -> dict[str, str] | None:
+    """What ``load``'s reader flags ask of the file readers."""
+    options = {"delimiter": args.delimiter, "base_iri": args.base_iri}
+    return {k: v for k, v in options.items() if v} or None
 
 
 def _shown_url(url: str | None) -> str | None:

@@ -354,8 +354,13 @@ def test_missing_files_and_patterns(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no data files"):
         open_source(tmp_path / "d", 10)
     (tmp_path / "d" / "README.md").write_text("hello")
-    with pytest.raises(InputError, match="cannot tell the format") as info:
+    # A file that is not data is skipped in a directory (issue 10): with nothing else there,
+    # the directory has no data files, and the error says what was skipped and why.
+    with pytest.raises(InputError, match="no data files in the directory") as info:
         open_source(tmp_path / "d", 10)
+    assert info.value.source == str(tmp_path / "d") and "README.md: not a data file" in str(info.value)
+    with pytest.raises(InputError, match="cannot tell the format") as info:  # named on its own: an error
+        open_source(tmp_path / "d" / "README.md", 10)
     assert info.value.source == str(tmp_path / "d" / "README.md")
 
 

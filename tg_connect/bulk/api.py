@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ..protocol.columns import ExtraColumns
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..target import resolve_target
@@ -40,6 +41,7 @@ def to_trustgraph(
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     on_error: OnError = "raise",
     columns: Mapping[str, str] | None = None,
+    extra_columns: ExtraColumns = "error",
     document_id: str | None = None,
     dim: int | None = None,
     create_collection: bool = True,
@@ -56,20 +58,40 @@ def to_trustgraph(
     verify_timeout: float = 60.0,
     format: str | None = None,
     read_options: Mapping[str, Any] | None = None,
+    fail_fast: bool = False,
 ) -> LoadReport:
     """Load ``data`` into TrustGraph over the bulk import socket of ``kind``; return a report.
 
     ``data`` is a pandas DataFrame, an Arrow table / batch / RecordBatchReader (or anything
     with ``__arrow_c_stream__``), an iterable of :class:`Triple` or other records, or files:
     a path, a directory, a glob or a list of them, in Parquet, CSV/TSV, JSON Lines or RDF
-    (N-Triples, N-Quads, Turtle, TriG), told by suffix or ``format=`` (``read_options`` go
-    to the reader, e.g. ``{"delimiter": ";"}``). It is streamed ``batch_size`` rows per
+    (N-Triples, N-Quads, Turtle, TriG, RDF/XML: ``.rdf``, ``.owl``, and ``.xml`` whose root
+    is ``rdf:RDF``), told by suffix or ``format=`` (``"turtle"``, ``"rdf/xml"``,
+    ``"text/turtle"``... are taken too; ``read_options`` go to the readers that take them,
+    e.g. ``{"delimiter": ";"}``, ``{"base_iri": "http://example.org/"}``). An RDF file's
+    relative IRIs resolve against its own ``file://`` URI unless ``base_iri`` is given.
+
+    Many files (a directory, read recursively, a glob, a list) are read in order and the
+    report accounts for each (``report.files``: rows, rejected, error, or why it was
+    skipped). In a directory or glob, files that are not data (a ``.c``, a ``README``, an
+    ``.xml`` that is not RDF/XML) are skipped and listed. A file that fails (a syntax error,
+    unreadable, other columns than the first file's) is loaded up to the error and the
+    next file read; the report is then not ok and :meth:`LoadReport.problems` names the
+    file and the error. ``fail_fast=True`` makes the first failing file stop the load with
+    its error instead (one that cannot even be opened stops it before anything is sent).
+    Each file's rows go in messages of their own, so a rerun with the same ``checkpoint``
+    skips the messages of every file that did not change, and sends a fixed file from its
+    first changed message on. It is streamed ``batch_size`` rows per
     message (fewer where a message would pass ``max_batch_bytes``; a row larger than that
     goes alone) and never held whole. ``kind`` takes the gateway's names (``triples``,
     ``graph-embeddings``, ``document-embeddings``, ``entity-contexts``, ``rows``; underscores
     accepted). ``url=None`` uses ``$TRUSTGRAPH_URL``, else ``http://localhost:8088``.
     Triples tables need ``s``, ``p``, ``o``: see ``docs/schemas.md`` for how term kinds are
-    guessed and overridden. ``on_error="skip"`` rejects invalid rows into the report and
+    guessed and overridden. ``columns`` renames the input's columns to the kind's, input name
+    to kind's name (``{"subject": "s", "o_kind": "o_type"}``); a column the kind does not use
+    is an :class:`~tg_connect.errors.InputError` naming every such column, raised before
+    anything is sent, unless ``extra_columns="ignore"``, which leaves them out (rejected rows
+    keep them). ``on_error="skip"`` rejects invalid rows into the report and
     loads the rest; ``"raise"`` stops at the first, naming its row and column (the error's
     ``report`` attribute says what had been delivered). ``document_id`` becomes every
     message's ``metadata.id`` (and ``root``), which also names the knowledge core a gateway
@@ -115,6 +137,7 @@ def to_trustgraph(
             max_batch_bytes=max_batch_bytes,
             on_error=on_error,
             columns=columns,
+            extra_columns=extra_columns,
             document_id=document_id,
             progress=progress,
             dim=dim,
@@ -130,6 +153,7 @@ def to_trustgraph(
             verify_timeout=verify_timeout,
             format=format,
             read_options=read_options,
+            fail_fast=fail_fast,
         )
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ..protocol.columns import ExtraColumns
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
 from ..target import Target
@@ -50,6 +51,7 @@ class AsyncBulkClient:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         on_error: OnError = "raise",
         columns: Mapping[str, str] | None = None,
+        extra_columns: ExtraColumns = "error",
         document_id: str | None = None,
         dim: int | None = None,
         create_collection: bool = True,
@@ -64,6 +66,7 @@ class AsyncBulkClient:
         verify_timeout: float = 60.0,
         format: str | None = None,
         read_options: Mapping[str, Any] | None = None,
+        fail_fast: bool = False,
     ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return await aload(
@@ -77,6 +80,7 @@ class AsyncBulkClient:
             max_batch_bytes=max_batch_bytes,
             on_error=on_error,
             columns=columns,
+            extra_columns=extra_columns,
             document_id=document_id,
             dim=dim,
             create_collection=create_collection,
@@ -91,6 +95,7 @@ class AsyncBulkClient:
             verify_timeout=verify_timeout,
             format=format,
             read_options=read_options,
+            fail_fast=fail_fast,
         )
 
     def read_batches(
@@ -193,6 +198,7 @@ class BulkClient:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         on_error: OnError = "raise",
         columns: Mapping[str, str] | None = None,
+        extra_columns: ExtraColumns = "error",
         document_id: str | None = None,
         dim: int | None = None,
         create_collection: bool = True,
@@ -207,6 +213,7 @@ class BulkClient:
         verify_timeout: float = 60.0,
         format: str | None = None,
         read_options: Mapping[str, Any] | None = None,
+        fail_fast: bool = False,
     ) -> LoadReport:
         """As :func:`tg_connect.to_trustgraph`, to this client's target (no progress unless asked)."""
         return bridge.run(
@@ -220,6 +227,7 @@ class BulkClient:
                 max_batch_bytes=max_batch_bytes,
                 on_error=on_error,
                 columns=columns,
+                extra_columns=extra_columns,
                 document_id=document_id,
                 dim=dim,
                 create_collection=create_collection,
@@ -234,6 +242,7 @@ class BulkClient:
                 verify_timeout=verify_timeout,
                 format=format,
                 read_options=read_options,
+                fail_fast=fail_fast,
             )
         )
 

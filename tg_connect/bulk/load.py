@@ -25,10 +25,11 @@ read back what was stored (``verify=True``).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -37,10 +38,12 @@ import pyarrow as pa
 
 from ..errors import AuthenticationError, InputError, TgConnectError
 from ..protocol import messages, schemas
+from ..protocol.columns import ExtraColumns
 from ..protocol.conform import Conformed, Conformer, OnError
 from ..protocol.endpoints import bulk_url, is_loopback, redact
 from ..readers import open_source
 from ..readers.base import Source
+from ..readers.files import FileEntry, FilesSource
 from ..target import Target
 from ..transport.connect import MAX_FRAME
 from .checkpoint import Checkpoint
@@ -50,7 +53,7 @@ from .ledger import Ledger
 from .pacing import Pacer, PacingStopped, StoreWatch, make_pacer, wait_stored, watch_stores
 from .preflight import check_load_target, token_advice
 from .progress import ProgressArg, ProgressSink
-from .report import LoadReport
+from .report import FileReport, FileStatus, LoadReport
 from .stream import DeliveryPolicy, ImportStream, Outgoing
 from .verify import VERIFIABLE, SentRows, averify
 
@@ -366,6 +369,7 @@ async def aload(
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
     on_error: OnError = "raise",
     columns: Mapping[str, str] | None = None,
+    extra_columns: ExtraColumns = "error",
     document_id: str | None = None,
     progress: ProgressArg = False,
     dim: int | None = None,
@@ -381,6 +385,7 @@ async def aload(
     verify_timeout: float = 60.0,
     format: str | None = None,
     read_options: Mapping[str, Any] | None = None,
+    fail_fast: bool = False,
     encoders: int = 2,
 ) -> LoadReport:
     """Send ``data`` to the import socket of ``kind``; see :func:`tg_connect.to_trustgraph`."""
@@ -401,7 +406,11 @@ async def aload(
         create_collection,
         retries,
     )
-    source = _open(data, spec, columns, format, read_options)
+    opened = _open(data, spec, columns, format, read_options, fail_fast)
+    conformer = Conformer(
+        spec.kind, on_error=on_error, columns=columns, source=opened.name, dim=dim, extra_columns=extra_columns
+    )
+    source = await _columns_checked(opened, conformer)
 
     ckpt = _checkpoint(checkpoint, target, spec, batch_size, document_id)
     doc = document_id or (ckpt.document_id if ckpt is not None else None) or f"tg-connect-{uuid.uuid4()}"
@@ -423,7 +432,6 @@ async def aload(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[ChunkWork] = asyncio.Queue(2 * spec.concurrency)  # chunks of ~65,536 rows
     sent_rows = SentRows() if verify else None
-    conformer = Conformer(spec.kind, on_error=on_error, columns=columns, source=source.name, dim=dim)
     meta = messages.Metadata(doc, collection, doc)
     encoder = _Encoder(source, conformer, spec, meta, ledger, ckpt, sent_rows, encoders, queue, loop)
     encoder.splittable = pacer.splits
@@ -444,8 +452,7 @@ async def aload(
         report.seconds = time.monotonic() - started
         if ckpt is not None:
             ckpt.close()
-    if ledger.rejected_parts:
-        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
+    _account_input(report, ledger, opened)
     if failure is not None:
         failure = await _failed(failure, target, report, ledger, source.total_rows, sink, watch)
         if isinstance(failure, TgConnectError):
@@ -471,8 +478,10 @@ def _open(
     columns: Mapping[str, str] | None,
     format: str | None,
     read_options: Mapping[str, Any] | None,
+    fail_fast: bool = False,
 ) -> Source:
-    """The load's source, reading its columns of few distinct values as dictionaries."""
+    """The load's source, reading its columns of few distinct values as dictionaries; a file
+    of many that fails stops the load only with ``fail_fast``."""
     file_names = {canonical: name for name, canonical in (columns or {}).items()}
     few = [file_names.get(c, c) for c in schemas.FEW_DISTINCT.get(spec.kind, ())]
     return open_source(
@@ -481,8 +490,89 @@ def _open(
         kind=spec.kind,
         format=format,
         dictionary_columns=few,
+        fail_fast=fail_fast,
         **dict(read_options or {}),
     )
+
+
+async def _columns_checked(source: Source, conformer: Conformer) -> Source:
+    """``source``, its columns checked against the kind before the load asks or sends
+    anything: a table with columns the kind does not use, or without one it needs, fails
+    here, not after the collection was created. The first batch is read for its schema (on a
+    worker thread) and handed on with the rest; an error reading it is raised where the load
+    reads, as before, so it is reported with what the load did."""
+    batches = source.open()
+
+    def first() -> pa.RecordBatch | BaseException | None:
+        try:
+            return next(batches, None)
+        except Exception as exc:  # raised again where the load reads the source
+            return exc
+
+    head = await asyncio.get_running_loop().run_in_executor(None, first)
+    if isinstance(head, pa.RecordBatch):
+        conformer.check_columns(head.schema)
+    return Source(source.name, lambda: _resumed(head, batches), source.total_rows)
+
+
+def _resumed(head: pa.RecordBatch | BaseException | None, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches of a source whose first was read already: ``head`` (or the error reading
+    it), then the rest."""
+    if isinstance(head, BaseException):
+        raise head
+    if head is not None:
+        yield head
+        yield from rest
+
+
+def _account_input(report: LoadReport, ledger: Ledger, source: Source) -> None:
+    """The report's rejected rows and, for many files, its account of each file."""
+    if ledger.rejected_parts:
+        report.rejected_rows = pa.Table.from_batches(ledger.rejected_parts)
+    if isinstance(source, FilesSource):
+        report.files = file_reports(source.files, report)
+
+
+_FILE_STATUS: dict[str, FileStatus] = {
+    "read": "read",
+    "failed": "failed",
+    "skipped": "skipped",
+    "reading": "stopped",
+    "pending": "not read",
+}
+
+
+def file_reports(entries: list[FileEntry], report: LoadReport) -> list[FileReport]:
+    """One :class:`FileReport` per file of a many-file load; a rejection counts against the
+    file its input row came from."""
+    starts = [e.first_row for e in entries if e.rows]
+    owners = [e for e in entries if e.rows]
+    rejected = dict.fromkeys(range(len(owners)), 0)
+    for rejection in report.rejections:
+        at = bisect.bisect_right(starts, rejection.row) - 1
+        if at >= 0:
+            rejected[at] += 1
+    counts = {id(e): rejected[i] for i, e in enumerate(owners)}
+    return [
+        FileReport(
+            e.path,
+            _FILE_STATUS[e.status],
+            e.format,
+            e.rows,
+            counts.get(id(e), 0),
+            _error_text(e.error, e.path) if e.error is not None else None,
+            e.reason,
+        )
+        for e in entries
+    ]
+
+
+def _error_text(error: BaseException, path: str) -> str:
+    """``error``'s message without the ``source`` it shares with its file's entry."""
+    text = str(error)
+    if isinstance(error, InputError) and error.source == path:
+        text = text.replace(f" (source {path})", "").replace(f"(source {path}, ", "(")
+    return text
 
 
 async def _run_stages(encoder: _Encoder, senders: _Senders, loop: asyncio.AbstractEventLoop) -> BaseException | None:

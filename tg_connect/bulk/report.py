@@ -8,6 +8,10 @@ gateway processed it, as far as the gateway's metrics show (``wait="stored"``); 
 means read back (``verify=True``). The report never claims more than it saw:
 :attr:`LoadReport.ok` needs every row delivered (and verified, or stored, when asked), and
 :attr:`LoadReport.resume_from_row` is the first input row not delivered.
+
+A load of many files (a directory, a glob, a list) also accounts for each file
+(:class:`FileReport`): rows read from it, rows of it rejected, the error that stopped it, or
+why it was skipped (not a data file). A file that failed makes the report not ok.
 """
 
 from __future__ import annotations
@@ -15,11 +19,35 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from ..protocol.conform import Rejection
+
+FileStatus = Literal["read", "failed", "skipped", "stopped", "not read"]
+_STATUS_ORDER: tuple[FileStatus, ...] = ("read", "failed", "stopped", "not read", "skipped")
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One file of a many-file load.
+
+    ``status``: ``"read"`` to its end; ``"failed"`` (``error`` says why and where; its
+    ``rows`` before the error were loaded, the rest of it was not read); ``"skipped"`` (not
+    a data file: ``reason`` says why); ``"stopped"`` (the load stopped while reading it);
+    ``"not read"`` (the load stopped before it). ``rows`` are the rows read from it,
+    ``rejected`` those of them rejected (``on_error="skip"``); delivery is counted for the
+    load as a whole.
+    """
+
+    path: str
+    status: FileStatus
+    format: str | None = None
+    rows: int = 0
+    rejected: int = 0
+    error: str | None = None
+    reason: str | None = None
 
 
 @dataclass
@@ -52,6 +80,7 @@ class LoadReport:
     rows_unconfirmed: int = 0  # with verify=True: rows delivered but not read back
     unconfirmed: list[int] = field(default_factory=list)  # input rows not read back (the first 1,000)
     notes: list[str] = field(default_factory=list)  # how the load was paced, and what the counts rest on
+    files: list[FileReport] = field(default_factory=list)  # a load of many files: one entry each
 
     @property
     def rows_per_second(self) -> float:
@@ -83,6 +112,10 @@ class LoadReport:
             out.append(f"{self.rows_unconfirmed:,} delivered rows not read back (verify)")
         if self.stored_complete is False:
             out.append("the stores had not caught up (wait='stored')")
+        failed = [f for f in self.files if f.status == "failed"]
+        out.extend(f"file {f.path} failed: {f.error}" for f in failed[:5])
+        if len(failed) > 5:
+            out.append(f"{len(failed) - 5:,} more files failed")
         return out
 
     @property
@@ -131,9 +164,30 @@ class LoadReport:
             lines.append(f"  verified: {self.rows_confirmed:,} rows read back, {self.rows_unconfirmed:,} not seen")
         for note in self.notes:
             lines.append(f"  {note}")
+        lines.extend(self._file_lines())
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)
+
+    def _file_lines(self, limit: int = 20) -> list[str]:
+        """The per-file part of :meth:`__str__`: a count by status, then a line a file."""
+        if not self.files:
+            return []
+        counts = {status: sum(f.status == status for f in self.files) for status in _STATUS_ORDER}
+        lines = ["  files: " + ", ".join(f"{n:,} {status}" for status, n in counts.items() if n)]
+        width = max(len(f.status) for f in self.files)
+        for f in self.files[:limit]:
+            if f.status == "skipped":
+                detail = f.reason or ""
+            else:
+                detail = f"{f.rows:,} row{'' if f.rows == 1 else 's'}" + (
+                    f", {f.rejected:,} rejected" if f.rejected else ""
+                )
+                detail += f"; {f.error}" if f.error else ""
+            lines.append(f"    {f.status:<{width}}  {f.path}: {detail}")
+        if len(self.files) > limit:
+            lines.append(f"    ... and {len(self.files) - limit:,} more files")
+        return lines
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -171,4 +225,15 @@ class LoadReport:
             if rej
             else ""
         )
-        return f"<div><b>tg_connect LoadReport</b><table>{rows}</table>{rej_table}</div>"
+        files = "".join(
+            f"<tr><td>{html.escape(f.path)}</td><td>{f.status}</td><td>{f.rows:,}</td><td>{f.rejected:,}</td>"
+            f"<td>{html.escape(f.error or f.reason or '')}</td></tr>"
+            for f in self.files[:50]
+        )
+        files_table = (
+            f"<p>Files ({len(self.files):,})</p><table><tr><th>file</th><th>status</th><th>rows</th>"
+            f"<th>rejected</th><th>error or reason</th></tr>{files}</table>"
+            if files
+            else ""
+        )
+        return f"<div><b>tg_connect LoadReport</b><table>{rows}</table>{rej_table}{files_table}</div>"

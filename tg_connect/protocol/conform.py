@@ -37,31 +37,22 @@ import pyarrow.compute as pc
 
 from ..errors import InputError
 from . import schemas
+from .columns import (
+    EXTRA_COLUMNS,
+    ExtraColumns,
+    extra_columns_error,
+    missing_columns_error,
+    term_kind,
+    unknown_kind_reason,
+)
 from .jsontext import deletion_table, text_contains_any
 from .messages import EncodingHints, FrameLimit, single_row_sizes
 from .schemas import Kind
 from .terms import ABSOLUTE_IRI_PATTERN, BLANK, IRI, LITERAL, RDF_LANG_STRING, TRIPLE, XSD_STRING, parse_quoted_triple
+from .vectors import bad_vector_rows, parse_vector_text
 
 OnError = Literal["raise", "skip"]
 
-_KIND_SYNONYMS = {
-    "iri": IRI,
-    "uri": IRI,
-    "i": IRI,
-    "namednode": IRI,
-    "named_node": IRI,
-    "blank": BLANK,
-    "bnode": BLANK,
-    "b": BLANK,
-    "blanknode": BLANK,
-    "blank_node": BLANK,
-    "literal": LITERAL,
-    "l": LITERAL,
-    "triple": TRIPLE,
-    "t": TRIPLE,
-    "quoted": TRIPLE,
-    "quoted_triple": TRIPLE,
-}
 # Characters an IRI may not contain (RFC 3987 excludes them; stores reject them).
 _BAD_IRI = r"[\x00-\x20<>\"{}|\\^`]"
 _BAD_IRI_TABLE = deletion_table(bytes(range(33)) + b'<>"{}|\\^`')
@@ -136,9 +127,13 @@ class Conformer:
         columns: Mapping[str, str] | None = None,
         source: str | None = None,
         dim: int | None = None,
+        extra_columns: ExtraColumns = "error",
     ) -> None:
         if on_error not in ("raise", "skip"):
             raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+        if extra_columns not in EXTRA_COLUMNS:
+            raise ValueError(f"extra_columns must be 'error' or 'ignore', not {extra_columns!r}")
+        self.extra_columns = extra_columns
         self.kind: Kind = schemas.normalise_kind(kind)
         self.on_error = on_error
         self.columns = dict(columns or {})
@@ -148,6 +143,8 @@ class Conformer:
         self._seen_names: list[str] | None = None  # the input's names (before columns=), checked
         self._input_names: list[str] | None = None  # the first batch's names, in its order
         self._raw_lines = False  # rejected rows carry schemas.RAW_LINE (decided by the first batch)
+        self._extra: list[str] = []  # columns the kind does not use, left out (extra_columns="ignore")
+        self._added: set[str] = set()  # columns a reader added, not the input's (schemas.ADDED_COLUMNS_METADATA)
 
     # -- public ---------------------------------------------------------------------------
     def conform(self, batch: pa.RecordBatch, offset: int = 0, *, frame_limit: FrameLimit | None = None) -> Conformed:
@@ -160,9 +157,12 @@ class Conformer:
         if self.input_schema is None:
             self._raw_lines = schemas.LINE_TEXT_METADATA in (batch.schema.metadata or {})
         batch, unread = _split_input_errors(batch, self.source)
+        batch = self._without_placeholders(batch)
         original = batch
         batch = self._named(batch)
         self._check_schema(batch.schema)
+        if self._extra:
+            batch = batch.drop_columns(self._extra)
         if self._input_names is None:
             self._input_names = original.schema.names
         elif original.schema.names != self._input_names:  # columns in another order: rejected
@@ -319,28 +319,62 @@ class Conformer:
                     column=name,
                 )
 
-    def _validate_columns(self, schema: pa.Schema) -> None:
-        names = set(schema.names)
-        required, optional = _columns_of(self.kind)
-        for name in required:
-            if name not in names:
+    def check_columns(self, schema: pa.Schema) -> None:
+        """Check an input's columns (a first batch's schema) before any row is read: the
+        checks of the first :meth:`conform` call that need no rows. A load calls it before it
+        sends anything, so a table it cannot take fails at once."""
+        if self.input_schema is None:
+            kept = pa.schema([f for f in schema if f.name not in schemas.RESERVED_COLUMNS], metadata=schema.metadata)
+            empty = pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in kept], schema=kept)
+            empty = self._without_placeholders(empty)
+            self._validate_columns(self._named(empty).schema)
+
+    def _without_placeholders(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """``batch`` without the columns its reader added (see
+        :data:`schemas.ADDED_COLUMNS_METADATA`) that ``columns=`` maps an input column onto:
+        the mapped column takes their place. One that holds a value after all (a key first
+        seen past the reader's sample) is an :class:`InputError`: the input has both."""
+        added = (batch.schema.metadata or {}).get(schemas.ADDED_COLUMNS_METADATA)
+        if not added:
+            return batch
+        self._added = set(added.decode().split(","))
+        targets = set(self.columns.values())
+        replaced = [n for n in self._added if n in targets and n in batch.schema.names]
+        for name in replaced:
+            if batch.column(name).null_count != batch.num_rows:
+                source = _input_name(name, self.columns)
                 raise InputError(
-                    f"missing required column for {self.kind}; the table has {sorted(names)}"
-                    " (map differently named columns with columns={...})",
+                    f"the input has both {source!r}, which columns={{...}} maps onto {name!r}, and {name!r}"
+                    " itself (past the first lines); drop one of them",
                     source=self.source,
                     column=name,
                 )
+        return batch.drop_columns(replaced) if replaced else batch
+
+    def _validate_columns(self, schema: pa.Schema) -> None:
+        """Check the columns of the job's first batch (names after ``columns=``): the kind's
+        required ones are there, and those it does not use are named (``extra_columns="error"``)
+        or set aside to be left out (``"ignore"``). The reader's own columns
+        (:data:`schemas.RESERVED_COLUMNS`) are split off before: they are never extra."""
+        required, optional = _columns_of(self.kind)
+        kind_columns = list(required) + list(optional)
+        missing = [name for name in required if name not in schema.names]
+        if missing:
+            reason = missing_columns_error(
+                self.kind, missing, schema.names, kind_columns, self.columns, self.extra_columns
+            )
+            raise InputError(reason, source=self.source, column=missing[0] if len(missing) == 1 else None)
         if self.kind == "rows":
             return  # every other column is a field of the row
-        for name in schema.names:
-            if name not in required and name not in optional:
-                raise InputError(
-                    f"unexpected column for {self.kind}; expected some of {list(required) + list(optional)}",
-                    source=self.source,
-                    column=name,
-                )
+        extra = [name for name in schema.names if name not in kind_columns]
+        if extra and self.extra_columns == "error":
+            present = [name for name in schema.names if name not in self._added]
+            reason = extra_columns_error(self.kind, extra, present, kind_columns, self.columns)
+            column = (_input_name(extra[0], self.columns)) if len(extra) == 1 else None
+            raise InputError(reason, source=self.source, column=column)
+        self._extra = extra
         for f in schema:
-            if f.name in ("vector",):
+            if f.name in ("vector",) or f.name in extra:
                 continue
             if not _is_stringish(f.type):
                 raise InputError(f"column has type {f.type}; expected strings", source=self.source, column=f.name)
@@ -402,12 +436,11 @@ class Conformer:
             encoded = _dictionary(col)
         mapped: list[str | None] = []
         for i, raw in enumerate(encoded.dictionary.to_pylist()):
-            key = raw.strip().lower() if raw is not None else ""
-            kind = _KIND_SYNONYMS.get(key) if key else None
-            if key and kind is None:
-                rows = pc.indices_nonzero(pc.equal(encoded.indices, i)).to_pylist()
-                for r in rows:
-                    bad.setdefault(r, (name, f"unknown term kind {raw!r}; expected iri, blank, literal or triple"))
+            kind = term_kind(raw) if raw is not None and raw.strip() else None
+            if kind is None and raw is not None and raw.strip():
+                reason = unknown_kind_reason(raw, name, _input_name(name, self.columns))
+                for r in pc.indices_nonzero(pc.equal(encoded.indices, i)).to_pylist():
+                    bad.setdefault(r, (name, reason))
             mapped.append(kind)
         if mapped == encoded.dictionary.to_pylist():
             return encoded, col  # already canonical names: no need to rebuild the strings
@@ -467,6 +500,11 @@ class Conformer:
         t = col.type
         if pa.types.is_fixed_size_list(t) or pa.types.is_list(t) or pa.types.is_large_list(t):
             item = t.value_type
+        elif _is_stringish(t) and not pa.types.is_null(t):
+            # JSON arrays as text: a CSV column mapped onto vector (the reader parses a column
+            # named vector only), or a DataFrame read from a CSV file by pandas.
+            col = _text_vectors(_to_string(col), bad)
+            item = pa.float32()
         else:
             raise InputError(f"column has type {t}; expected a list of floats", source=self.source, column="vector")
         if not (pa.types.is_floating(item) or pa.types.is_integer(item)):
@@ -538,6 +576,22 @@ class Conformer:
                     " infinity, which JSON cannot carry"
                 )
             bad[row] = ("vector", f"vector item {item} {what}")
+
+
+def _text_vectors(text: pa.Array, bad: dict[int, tuple[str | None, str]]) -> pa.Array:
+    """Vectors written as JSON arrays of numbers, parsed; every value that is not one is a bad
+    row (null here), its text quoted in the reason."""
+    rows = bad_vector_rows(text)
+    for row in rows:
+        shown = text[row].as_py()
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        bad.setdefault(row, ("vector", f"not a JSON array of numbers: {shown!r}"))
+    if rows:
+        mask = np.zeros(len(text), dtype=bool)
+        mask[rows] = True
+        text = pc.if_else(pa.array(mask), _nulls_like(text), text)
+    vectors, _ = parse_vector_text(text)
+    return vectors
 
 
 def _split_input_errors(batch: pa.RecordBatch, source: str | None) -> tuple[pa.RecordBatch, pa.Array | None]:
@@ -652,6 +706,11 @@ def _invalid_utf8_rows(column: pa.Array, start: int) -> list[tuple[int, str]]:
         shown = value[exc.start : exc.start + 3]
         kind = "a lone surrogate" if shown[:1] == b"\xed" and len(shown) > 1 and shown[1] >= 0xA0 else "invalid UTF-8"
         return [(start, f"{kind} in the text (bytes {shown!r} at byte {exc.start}): not valid Unicode")]
+
+
+def _input_name(name: str, columns: Mapping[str, str]) -> str:
+    """The input's name for column ``name`` (its name after the ``columns=`` mapping)."""
+    return next((source for source, target in columns.items() if target == name), name)
 
 
 def _columns_of(kind: Kind) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -104,6 +104,11 @@ INPUT_ERROR_TYPE = pa.struct(
 LINE_TEXT_METADATA = b"tg_connect.line_text"
 RAW_LINE = "_tg_raw_line"
 RESERVED_COLUMNS: tuple[str, ...] = (INPUT_ERROR, RAW_LINE)
+# A reader that adds a kind's column the input does not have (JSON Lines gives every column of
+# the kind a type, so that a key first seen late does not change the schema part way) names
+# such columns, comma-separated, in this key of its batches' schema metadata. They are
+# placeholders, not the input's: a ``columns=`` mapping onto one replaces it.
+ADDED_COLUMNS_METADATA = b"tg_connect.added_columns"
 
 # Required columns are described in docs/schemas.md; fields stay nullable so that batches
 # built by Arrow kernels compare equal to these schemas.

@@ -49,6 +49,7 @@ import pyarrow.csv as pcsv
 
 from ..errors import InputError
 from ..protocol import schemas
+from ..protocol.vectors import parse_vector_text
 from .base import Source, interleave_unread, rebatch
 
 DEFAULT_BLOCK_SIZE = 1 << 20
@@ -56,7 +57,6 @@ MAX_BLOCK_SIZE = 1 << 30
 VECTOR_COLUMN = "vector"
 _SHOWN_TEXT = 120  # characters of a malformed row quoted in its rejection
 _METADATA = {schemas.LINE_TEXT_METADATA: b"csv"}
-_NUMBER = r"^(?:[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)|null)$"
 
 
 def from_csv(
@@ -447,42 +447,3 @@ def _first_invalid_utf8(col: pa.Array) -> int:
             except UnicodeDecodeError:
                 return i
     return len(col)
-
-
-def parse_vector_text(text: pa.Array) -> tuple[pa.Array, int | None]:
-    """JSON array texts (``"[0.1, 2]"``) -> ``list<float32>``, and the first unparseable row.
-
-    A null text is a null vector; ``"[]"`` an empty one; a ``null`` item a null item.
-    Vectorised (Arrow kernels only).
-    """
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    trimmed = pc.utf8_trim_whitespace(text)
-    bracketed = pc.and_(pc.starts_with(trimmed, "["), pc.ends_with(trimmed, "]"))
-    bracketed = pc.and_(bracketed, pc.greater_equal(pc.utf8_length(trimmed), 2))
-    inner = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(trimmed, 1, -1))
-    inner = pc.if_else(bracketed, inner, "")
-    empty = pc.equal(inner, "")
-    items = pc.split_pattern(inner, ",")
-    lengths = pc.if_else(empty, 0, pc.list_value_length(items))
-    keep = pc.take(pc.invert(empty), pc.list_parent_indices(items))
-    values = pc.utf8_trim_whitespace(pc.list_flatten(items).filter(keep))
-    parents = pc.list_parent_indices(items).filter(keep)
-    good_item = pc.match_substring_regex(values, _NUMBER, ignore_case=True)
-    bad_rows: list[int] = []
-    bad_items = pc.invert(pc.fill_null(good_item, False))
-    if len(values) and pc.any(bad_items).as_py():
-        bad_rows.append(int(pc.min(parents.filter(bad_items)).as_py()))
-    unbracketed = pc.fill_null(pc.and_(pc.is_valid(text), pc.invert(bracketed)), False)
-    if pc.any(unbracketed).as_py():
-        bad_rows.append(int(pc.indices_nonzero(unbracketed)[0].as_py()))
-    if bad_rows:
-        return pa.nulls(len(text), pa.list_(pa.float32())), min(bad_rows)
-    # Offsets with no validity bitmap at all: pyarrow 25 refuses a mask beside offsets that have
-    # one ("Ambiguous to specify both validity map and offsets with nulls"), even with no null.
-    ends = np.cumsum(pc.fill_null(lengths, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    offsets = pc.cast(pa.array(np.concatenate((np.zeros(1, np.int64), ends))), pa.int32())
-    floats = pc.cast(pc.if_else(pc.equal(values, "null"), None, values), pa.float32())
-    mask = pc.is_null(text)
-    vectors = pa.ListArray.from_arrays(offsets, floats, mask=mask if text.null_count else None)
-    return vectors, None

@@ -90,6 +90,7 @@ def from_jsonl(
         raise ValueError("block_size must be at least 1")
     rows_kind = schemas.normalise_kind(kind) == "rows"
     schema = _explicit_schema(name, compression, _kind_columns(kind), rows_kind)
+    metadata = {**_METADATA, **(schema.metadata or {})}
 
     def batches() -> Iterator[pa.RecordBatch]:
         rows = 0
@@ -102,7 +103,7 @@ def from_jsonl(
             for first_line, block in lines:
                 for batch in _Block(block, first_line, schema, name).batches():
                     rows += batch.num_rows
-                    yield batch.replace_schema_metadata(_METADATA)
+                    yield batch.replace_schema_metadata(metadata)
         except OSError as exc:
             raise InputError(f"cannot read the file after {rows} rows: {exc}", source=name, row=rows) from None
         finally:
@@ -110,7 +111,7 @@ def from_jsonl(
         if lines.bad_utf8_line is not None:
             raise InputError(f"invalid UTF-8 at line {lines.bad_utf8_line}", source=name, row=rows)
         if rows == 0:
-            yield pa.RecordBatch.from_pylist([], schema=schema).replace_schema_metadata(_METADATA)
+            yield pa.RecordBatch.from_pylist([], schema=schema).replace_schema_metadata(metadata)
 
     return Source(name, lambda: rebatch(batches(), batch_size), None)
 
@@ -423,6 +424,9 @@ def _explicit_schema(name: str, compression: str | None, known: list[str], rows_
         # so a key that is absent at first does not change the schema part way. So too when no
         # line of the sample could be read: each is then rejected with its reason.
         ordered = {key: pa.list_(pa.float32()) if key == "vector" else pa.string() for key in known}
+        added = [key for key in known if key not in types]
         ordered.update({k: v for k, v in types.items() if k not in ordered})
+        if added:  # named, so that a columns= mapping onto one of them replaces it
+            return pa.schema(list(ordered.items()), metadata={schemas.ADDED_COLUMNS_METADATA: ",".join(added)})
         types = ordered
     return pa.schema(list(types.items()))

@@ -1,4 +1,4 @@
-"""RDF output (N-Triples, N-Quads, Turtle, TriG) with pyoxigraph's streaming serialiser.
+"""RDF output (N-Triples, N-Quads, Turtle, TriG, RDF/XML) with pyoxigraph's streaming serialiser.
 
 :func:`pyoxigraph.serialize` is handed a generator and writes as it consumes it, for every
 format here, Turtle and TriG included (it groups consecutive triples with the same subject
@@ -9,7 +9,7 @@ term is checked), then turned into pyoxigraph terms:
 * ``triple`` values (canonical quoted-triple JSON) become RDF 1.2 triple terms, written
   ``<<( s p o )>>``; RDF 1.2 allows them only as objects, so a quoted triple *subject* is an
   error naming the row;
-* N-Triples and Turtle have no named graphs: a row with ``g`` set is an error unless
+* N-Triples, Turtle and RDF/XML have no named graphs: a row with ``g`` set is an error unless
   ``drop_graphs=True`` (then the triple is written into the default graph); use N-Quads or
   TriG to keep graphs;
 * pyoxigraph lower-cases language tags (``en-US`` is written ``en-us``) and refuses IRIs and
@@ -34,6 +34,7 @@ RDF_FORMATS = {
     "nq": ox.RdfFormat.N_QUADS,
     "ttl": ox.RdfFormat.TURTLE,
     "trig": ox.RdfFormat.TRIG,
+    "rdfxml": ox.RdfFormat.RDF_XML,
 }
 _QUAD_FORMATS = ("nq", "trig")
 _CACHE_LIMIT = 100_000
@@ -95,7 +96,7 @@ def write_rdf(
     base_iri: str | None = None,
     compression: str | None = None,
 ) -> WriteResult:
-    """Stream triples batches into an RDF file of ``format`` (``nt``, ``nq``, ``ttl``, ``trig``).
+    """Stream triples batches into an RDF file of ``format`` (``nt``, ``nq``, ``ttl``, ``trig``, ``rdfxml``).
 
     ``prefixes`` (``{"ex": "http://example.org/"}``) and ``base_iri`` shorten Turtle and TriG.
     See the module docstring for what each format can carry.
@@ -163,4 +164,4 @@ def write_rdf(
     return WriteResult(counter[0], [] if is_file_object(dest) else [name])
 
 
-_NAMES = {"nt": "N-Triples", "nq": "N-Quads", "ttl": "Turtle", "trig": "TriG"}
+_NAMES = {"nt": "N-Triples", "nq": "N-Quads", "ttl": "Turtle", "trig": "TriG", "rdfxml": "RDF/XML"}
