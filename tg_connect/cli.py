@@ -246,15 +246,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tg-connect: error: {exc}", file=sys.stderr)
         report = getattr(exc, "report", None)
         if report is not None:  # its "error:" line would say the error a second time
-            print(_without_error(report), file=sys.stderr)
+            print(_without_error(report, exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
 
-def _without_error(report: object) -> str:
-    """``report`` as text, less the error line (main() has just printed the error)."""
-    return "\n".join(line for line in str(report).splitlines() if not line.startswith("  error: "))
+def _without_error(report: object, exc: BaseException) -> str:
+    """``report`` as text without repeating ``exc``, which main() has just printed: its error
+    line is left out, and the line of a file that failed with that error points up to it."""
+    shown = str(exc)
+    lines = [line for line in str(report).splitlines() if not line.startswith("  error: ")]
+    for file in getattr(report, "files", None) or ():
+        error = getattr(file, "error", None)
+        if error and error in shown:
+            lines = [line.replace(f"; {error}", "; the error above") for line in lines]
+    return "\n".join(lines)
 
 
 def _progress(args: argparse.Namespace) -> bool:

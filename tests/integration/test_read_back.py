@@ -340,6 +340,7 @@ def test_cli_dump_of_a_kind_with_no_stored_read_is_one_line(
     assert dumped.returncode == 1
     lines = dumped.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tg-connect: error: cannot read stored document-embeddings")
+    assert "the one read path is --source tail with --max-rows or --idle-timeout" in lines[0]  # the CLI's terms
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -366,3 +367,15 @@ def test_a_failed_python_load_never_reports_done(local_gateway: tg_connect.Local
     with pytest.raises(TgConnectError):
         tg_connect.to_trustgraph(table, url=local_gateway.url, progress=seen.append)
     assert seen and seen[-1].failed and not any(p.done for p in seen)
+
+
+def test_a_failed_many_file_load_prints_its_error_once(local_gateway: tg_connect.LocalGateway, tmp_path: Path) -> None:
+    """--fail-fast: the file table's line of the file that stopped the load points to the error."""
+    (tmp_path / "a.nt").write_text('<http://example.org/s> <http://example.org/p> "x" .\n')
+    (tmp_path / "b.nt").write_text('<http://example.org/s> <http://example.org/p> "x .\n')
+    failed = cli("load", "triples", str(tmp_path), "--url", local_gateway.url, "--fail-fast")
+    assert failed.returncode == 1
+    err = failed.stderr
+    assert err.count("Unexpected end of file") == 1, err
+    assert f"failed  {tmp_path / 'b.nt'}: 0 rows; the error above" in err
+    assert "(done)" not in err and "(stopped)" in err
