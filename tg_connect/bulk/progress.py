@@ -6,7 +6,8 @@
 * a Jupyter notebook (an IPython kernel is running): a widget bar when ipywidgets can be
   imported, else a plain tqdm text bar (never tqdm's ``IProgress not found`` warning);
 * anything else (a scheduler's log, a pipe, a file): :class:`LogLines`, one timestamped line
-  every few seconds and one at the end, since a bar's carriage returns make a log unreadable.
+  every few seconds and one at the end, since a bar's carriage returns make a log unreadable
+  (pass ``progress=LogLines(interval=60)`` to choose lines, and their pace, yourself).
 
 A callable receives a :class:`Progress` record after every message (or batch read) and a last
 one when the job ends (``done`` if it finished, ``failed`` if it stopped on an error); a tqdm
