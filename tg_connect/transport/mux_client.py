@@ -480,3 +480,11 @@ class AsyncMuxClient:
         self._watchdog = None
         self._sender = None
         self._probe = None
+
+    def discard(self) -> None:
+        """Forget the socket, for when its event loop no longer runs (nothing can be awaited).
+
+        Its tasks ended with their loop; the connection object goes with this client.
+        """
+        self._closing = True
+        self._ws = self._reader = self._watchdog = self._sender = self._probe = None

@@ -1,0 +1,87 @@
+"""An ``Api`` nobody closed cleans up after itself: no "Unclosed client session" or "Unclosed
+connector" on stderr when it is garbage-collected or when the interpreter exits.
+
+Each case runs in a fresh interpreter (the noise comes at garbage collection and at exit, which a
+test process cannot observe in itself) against the local gateway over real sockets.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import tg_connect
+
+PRELUDE = """
+import asyncio, gc, sys
+from tg_connect import Api
+URL = sys.argv[1]
+"""
+
+# name -> a script body that calls the gateway and drops its Api without close()
+CASES = {
+    "sync REST, dropped": """
+        api = Api(URL)
+        assert isinstance(api.flow().list(), list)
+        del api
+        gc.collect()
+    """,
+    "sync socket, dropped": """
+        api = Api(URL)
+        assert isinstance(api.socket().list(), list)
+        del api
+        gc.collect()
+    """,
+    "async REST and socket, dropped after asyncio.run": """
+        api = Api(URL)
+        async def main():
+            await api.async_flow().list()
+            await api.async_socket().list()
+        asyncio.run(main())
+        del api
+        gc.collect()
+    """,
+    "one Api on two event loops, one after the other": """
+        api = Api(URL)
+        async def main():
+            await api.async_flow().list()
+            await api.async_socket().list()
+        asyncio.run(main())
+        asyncio.run(main())
+        del api
+        gc.collect()
+    """,
+    "a face kept, its Api a temporary": """
+        flow = Api(URL).flow()
+        flow.list()
+        sock = Api(URL).socket()
+        sock.list()
+        del flow, sock
+    """,
+    "alive at exit": """
+        api = Api(URL)
+        api.flow().list()
+        api.socket().list()
+    """,
+    "in a reference cycle at exit": """
+        class Holder:
+            pass
+        h = Holder()
+        h.me, h.api = h, Api(URL)
+        h.api.flow().list()
+        h.api.socket().list()
+        del h
+    """,
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_an_unclosed_api_leaves_no_noise(local_gateway: tg_connect.LocalGateway, case: str) -> None:
+    script = PRELUDE + textwrap.dedent(CASES[case]) + "print('ok')\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, local_gateway.url], capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
