@@ -37,8 +37,8 @@ from ..calls import (
     call_single,
     check_bool,
     check_int,
+    check_json_object,
     check_known,
-    check_mapping,
     check_str,
     check_strs,
     check_vector,
@@ -312,7 +312,7 @@ def rows_query(
     body: dict[str, Any] = {"query": check_str("query", query)}
     put_field(body, "collection", opt_str("collection", collection))
     if variables is not None:
-        body["variables"] = check_mapping("variables", variables)
+        body["variables"] = check_json_object("variables", variables)
     put_field(body, "operation_name", opt_str("operation_name", operation_name))
 
     def convert(r: Mapping[str, Any]) -> RowsResult:
@@ -383,7 +383,7 @@ def structured_diag(
     put_field(body, "type", opt_str("type", type))
     put_field(body, "schema-name", opt_str("schema_name", schema_name))
     if options is not None:
-        body["options"] = check_mapping("options", options)
+        body["options"] = check_json_object("options", options)
 
     def convert(r: Mapping[str, Any]) -> StructuredDiagResult:
         conf = r.get("confidence")
