@@ -113,10 +113,11 @@ def test_a_relative_predicate_is_asked_for_as_a_term(face: Face, run_id: str) ->
     )
     assert report.ok
     for p in (Term.iri("knows"), "<knows>"):
-        found = face.gateway.eventually(
-            lambda p=p: face.flow(lambda f: f.triples_query(s=subject, p=p, collection=collection)),
-            lambda got: len(got) == 1,
-        )
+
+        def query(p: Term | str = p) -> Any:
+            return face.flow(lambda f: f.triples_query(s=subject, p=p, collection=collection))
+
+        found = face.gateway.eventually(query, lambda got: len(got) == 1)
         assert [(t.p.value, t.o.value) for t in found] == [("knows", "x")]
 
 
