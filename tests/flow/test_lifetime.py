@@ -61,6 +61,28 @@ CASES = {
         sock.list()
         del flow, sock
     """,
+    "async, dropped on its own running loop": """
+        async def main():
+            api = Api(URL)
+            await api.async_flow().list()
+            await api.async_socket().list()
+            del api
+            gc.collect()
+        asyncio.run(main())
+    """,
+    "async, dropped on its own loop, which runs on": """
+        async def main():
+            api = Api(URL)
+            await api.async_flow().list()
+            await api.async_socket().list()
+            del api
+            gc.collect()
+            await asyncio.sleep(0.2)
+            await Api(URL).async_socket().list()
+            gc.collect()
+            await asyncio.sleep(0.2)
+        asyncio.run(main())
+    """,
     "alive at exit": """
         api = Api(URL)
         api.flow().list()

@@ -83,11 +83,16 @@ class _Slot(Generic[K]):
 def close_later(client: Closeable, loop: asyncio.AbstractEventLoop) -> None:
     """Close ``client`` on ``loop`` without waiting for it: from any thread, a finalizer too.
 
-    On a running loop the close is scheduled there (and waited for at exit); on a loop that
-    no longer runs nothing can be awaited, so the client is only marked closed (its sockets
-    go with it), which is all aiohttp needs to stay quiet about it.
+    On a loop running in another thread the close is scheduled there (and waited for at
+    exit). On the caller's own loop, and on a loop that no longer runs, nothing can be waited
+    for: the client starts its close at once (:meth:`discard`), which also holds when the loop
+    ends right afterwards (``asyncio.run`` cancels a scheduled close before it has begun).
     """
-    if loop.is_running() and not loop.is_closed():
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not loop and loop.is_running() and not loop.is_closed():
         try:
             future = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
         except RuntimeError:  # the loop closed in between
