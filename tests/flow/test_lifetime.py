@@ -21,67 +21,41 @@ from tg_connect import Api
 URL = sys.argv[1]
 """
 
-# name -> a script body that calls the gateway and drops its Api without close()
+# name -> a script body that calls the gateway and drops its Api without close(). Each case
+# costs an interpreter start, so related ones share a script.
 CASES = {
-    "sync REST, dropped": """
+    "sync, dropped (and a face kept whose Api was a temporary)": """
         api = Api(URL)
         assert isinstance(api.flow().list(), list)
-        del api
-        gc.collect()
-    """,
-    "sync socket, dropped": """
-        api = Api(URL)
         assert isinstance(api.socket().list(), list)
         del api
         gc.collect()
-    """,
-    "async REST and socket, dropped after asyncio.run": """
-        api = Api(URL)
-        async def main():
-            await api.async_flow().list()
-            await api.async_socket().list()
-        asyncio.run(main())
-        del api
-        gc.collect()
-    """,
-    "one Api on two event loops, one after the other": """
-        api = Api(URL)
-        async def main():
-            await api.async_flow().list()
-            await api.async_socket().list()
-        asyncio.run(main())
-        asyncio.run(main())
-        del api
-        gc.collect()
-    """,
-    "a face kept, its Api a temporary": """
-        flow = Api(URL).flow()
+        flow, sock = Api(URL).flow(), Api(URL).socket()
         flow.list()
-        sock = Api(URL).socket()
         sock.list()
         del flow, sock
     """,
-    "async, dropped on its own running loop": """
+    "async, dropped after asyncio.run (one Api on two loops, one after the other)": """
+        api = Api(URL)
         async def main():
-            api = Api(URL)
             await api.async_flow().list()
             await api.async_socket().list()
-            del api
-            gc.collect()
         asyncio.run(main())
+        asyncio.run(main())
+        del api
+        gc.collect()
     """,
-    "async, dropped on its own loop, which runs on": """
-        async def main():
+    "async, dropped on its own running loop, which ends at once or runs on": """
+        async def main(run_on):
             api = Api(URL)
             await api.async_flow().list()
             await api.async_socket().list()
             del api
             gc.collect()
-            await asyncio.sleep(0.2)
-            await Api(URL).async_socket().list()
-            gc.collect()
-            await asyncio.sleep(0.2)
-        asyncio.run(main())
+            if run_on:
+                await asyncio.sleep(0.2)
+        asyncio.run(main(False))
+        asyncio.run(main(True))
     """,
     "alive at exit": """
         api = Api(URL)
