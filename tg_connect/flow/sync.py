@@ -246,6 +246,8 @@ class FlowInstance(SyncFace):
     ) -> TripleList | ChunkIterator[TripleList]:
         """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
+        A string is an IRI as ``s`` or ``p`` (``p`` an absolute one: pass ``Term.iri`` for a relative
+        IRI), its kind guessed as ``o``; a ``Term`` says the kind.
         ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
         ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
         return run_or_iterate(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))

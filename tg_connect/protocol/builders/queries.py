@@ -229,6 +229,8 @@ def triples_query(
 ) -> Call[TripleList, TripleList]:
     """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
+    A string is an IRI as ``s`` or ``p`` (``p`` an absolute one: pass ``Term.iri`` for a relative
+    IRI), its kind guessed as ``o``; a ``Term`` says the kind.
     ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
     ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
     body: dict[str, Any] = {}
