@@ -11,7 +11,8 @@
 Clients are made lazily and connect on first use. The sync socket is one persistent
 WebSocket on tg_connect's background loop, shared by every thread using this Api; the async
 one lives on the caller's loop. ``close()`` / ``aclose()`` (or ``with`` / ``async with``)
-close them deterministically; a later call reconnects.
+close them deterministically; a later call reconnects. Connections nobody closed are closed
+when their Api and faces are garbage-collected, or at exit (``flow/transports.py``).
 """
 
 from __future__ import annotations

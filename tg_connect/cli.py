@@ -197,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the local gateway (a development and test target, not a production store)",
         description="Run tg_connect's local gateway: an embedded stand-in that speaks the "
         "TrustGraph 2.11 gateway protocol. It is a development and test target, not a "
-        "production store. Without --data everything is kept in memory.",
+        "production store. Without --data everything is kept in memory. Its LLM and embedder "
+        "are deterministic stand-ins, not real models: --llm-url sends every LLM call (text "
+        "completion, prompts, graph and document RAG, the agent) to an OpenAI-compatible server "
+        "(model: $TG_CONNECT_LLM_MODEL, else the server's first); embeddings always come from the "
+        "word-hash stand-in.",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8088)

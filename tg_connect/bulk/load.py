@@ -46,6 +46,7 @@ from ..readers.base import Source
 from ..readers.files import FileEntry, FilesSource
 from ..target import Target
 from ..transport.connect import MAX_FRAME
+from ..wording import setting
 from .checkpoint import Checkpoint
 from .cores import record_core
 from .frames import chunk_rows, chunks, item_count, split_frame
@@ -125,7 +126,10 @@ def _spec(
     if retries < 0:
         raise ValueError("retries must be 0 or more")
     if verify and kind_name not in VERIFIABLE:
-        raise ValueError(f"verify=True needs a read path; the gateway has one for {', '.join(VERIFIABLE)} only")
+        raise InputError(
+            f"{setting('verify', True)} needs a read path, and the gateway has one for"
+            f" {' and '.join(VERIFIABLE)} only, not {kind_name}: load {kind_name} without it"
+        )
     return LoadSpec(
         kind_name,
         flow,

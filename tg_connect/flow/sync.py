@@ -246,6 +246,8 @@ class FlowInstance(SyncFace):
     ) -> TripleList | ChunkIterator[TripleList]:
         """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
+        A string is an IRI as ``s`` or ``p`` (``p`` an absolute one: pass ``Term.iri`` for a relative
+        IRI), its kind guessed as ``o``; a ``Term`` says the kind.
         ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
         ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
         return run_or_iterate(self._a.triples_query(s, p, o, g, streaming=streaming, **kw))
@@ -390,7 +392,9 @@ class FlowInstance(SyncFace):
     ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
         """Any flow service with a raw body: the final reply, or every reply when streaming.
 
-        Errors raise as for the typed methods, including the dropped-error check.
+        Errors raise as for the typed methods, including the dropped-error check. Before
+        anything is sent, ``body`` must encode as JSON and carry the fields the typed method of
+        the service sends (``graph-rag`` a ``query``...): an :class:`InputError` names the one at fault.
         """
         return run_or_iterate(self._a.request(service, body, streaming=streaming))
 
@@ -688,7 +692,11 @@ class Flow(SyncFace):
         self, service: str, body: Mapping[str, Any], *, streaming: bool = False
     ) -> Mapping[str, Any] | ChunkIterator[Mapping[str, Any]]:
         """Any global service (``config``, ``flow``, ``librarian``, ``knowledge``,
-        ``collection-management``, ``iam``) with a raw body carrying ``operation``."""
+        ``collection-management``, ``iam``) with a raw body carrying ``operation``.
+
+        Checked before sending as the flow services' ``request`` is: JSON, and the fields the
+        typed method of that operation sends (``config`` ``list`` a ``type``...).
+        """
         return run_or_iterate(self._a.request(service, body, streaming=streaming))
 
 

@@ -16,7 +16,10 @@ serves any number of loops one after the other.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -29,6 +32,8 @@ from ..transport.rest import AsyncRestClient
 
 class Closeable(Protocol):
     async def aclose(self) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 K = TypeVar("K", bound=Closeable)
@@ -49,41 +54,111 @@ class Transport(Protocol):
     def bound_loop(self) -> asyncio.AbstractEventLoop | None: ...
 
 
+# Closes started by a finalizer, not yet finished: waited for at exit (:func:`_close_at_exit`).
+_closing: set[concurrent.futures.Future[None]] = set()
+_slots: weakref.WeakSet[_Slot[Any]] = weakref.WeakSet()
+
+
+class _Slot(Generic[K]):
+    """A :class:`PerLoop`'s client and its loop, apart from the PerLoop so a finalizer can hold it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.client: K | None = None
+
+    def take(self) -> tuple[asyncio.AbstractEventLoop | None, K | None]:
+        with self.lock:
+            taken = self.loop, self.client
+            self.loop = self.client = None
+        return taken
+
+    def abandon(self) -> None:
+        """Close the client without waiting (its owner is gone, or the interpreter exits)."""
+        loop, client = self.take()
+        if client is not None and loop is not None:
+            close_later(client, loop)
+
+
+def close_later(client: Closeable, loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``client`` on ``loop`` without waiting for it: from any thread, a finalizer too.
+
+    On a loop running in another thread the close is scheduled there (and waited for at
+    exit). On the caller's own loop, and on a loop that no longer runs, nothing can be waited
+    for: the client starts its close at once (:meth:`discard`), which also holds when the loop
+    ends right afterwards (``asyncio.run`` cancels a scheduled close before it has begun).
+    """
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not loop and loop.is_running() and not loop.is_closed():
+        try:
+            future = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+        except RuntimeError:  # the loop closed in between
+            client.discard()
+            return
+        _closing.add(future)
+        future.add_done_callback(_closing.discard)
+    else:
+        client.discard()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close what nobody closed while the loops still run, and wait for closes under way.
+
+    Without this, clients whose owner was dropped shortly before exit are torn down with the
+    interpreter, and aiohttp reports each as an "Unclosed client session".
+    """
+    for slot in list(_slots):
+        slot.abandon()
+    pending = [f for f in list(_closing) if not f.done()]
+    if pending:
+        concurrent.futures.wait(pending, timeout=5)
+
+
 class PerLoop(Generic[K]):
-    """One client per event loop: made on first use in a loop, replaced when the loop changes."""
+    """One client per event loop: made on first use in a loop, replaced when the loop changes.
+
+    A client whose PerLoop is dropped unclosed (its Api and faces garbage-collected) is closed
+    by a finalizer, and one left at exit by :func:`_close_at_exit`.
+    """
 
     def __init__(self, factory: Callable[[], K]) -> None:
         self._factory = factory
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: K | None = None
+        self._slot: _Slot[K] = _Slot()
+        _slots.add(self._slot)
+        weakref.finalize(self, self._slot.abandon).atexit = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """The loop the current client is bound to."""
-        return self._loop
+        return self._slot.loop
 
     def get(self) -> K:
         loop = asyncio.get_running_loop()
-        client = self._client
-        if client is not None and self._loop is loop:  # the usual case, without the lock
+        slot = self._slot
+        client = slot.client
+        if client is not None and slot.loop is loop:  # the usual case, without the lock
             return client
-        with self._lock:
-            if self._client is not None and self._loop is loop:
-                return self._client
-            old_loop, old = self._loop, self._client
-            self._client, self._loop = self._factory(), loop
-            client = self._client
-        if old is not None and old_loop is not None and old_loop.is_running() and not old_loop.is_closed():
-            asyncio.run_coroutine_threadsafe(old.aclose(), old_loop)
+        with slot.lock:
+            if slot.client is not None and slot.loop is loop:
+                return slot.client
+            old_loop, old = slot.loop, slot.client
+            slot.client, slot.loop = self._factory(), loop
+            client = slot.client
+        if old is not None and old_loop is not None:
+            close_later(old, old_loop)
         return client
 
     async def aclose(self) -> None:
         """Close the current client, on its own loop, and wait for it."""
-        with self._lock:
-            loop, client = self._loop, self._client
-            self._loop = self._client = None
-        if client is None or loop is None or loop.is_closed():
+        loop, client = self._slot.take()
+        if client is None or loop is None:
+            return
+        if loop.is_closed():
+            client.discard()
             return
         try:
             running = asyncio.get_running_loop()
@@ -93,6 +168,8 @@ class PerLoop(Generic[K]):
             await client.aclose()
         elif loop.is_running():
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(client.aclose(), loop))
+        else:
+            client.discard()
 
 
 class RestTransport:

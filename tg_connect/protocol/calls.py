@@ -6,6 +6,7 @@ reply field readers, the query term rule (:func:`term_arg`) and the generic requ
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,9 +22,19 @@ from ..types import (
     Source,
     triple_from_wire,
 )
-from .registry import OPERATION_CARRIES, SERVICE_LIST, SERVICES, Scope, Service, service
+from ..wording import setting
+from .registry import (
+    OPERATION_CARRIES,
+    REQUEST_FIELDS,
+    SERVICE_LIST,
+    SERVICES,
+    FieldKind,
+    Scope,
+    Service,
+    service,
+)
 from .replies import error_of
-from .terms import IRI, Term, guess_kind, term_from_wire
+from .terms import BLANK, IRI, Term, guess_kind, iri_fault, is_absolute_iri, term_from_wire
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -155,6 +166,14 @@ def check_mapping(name: str, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def check_json_object(name: str, value: Any) -> dict[str, Any]:
+    """A free-form mapping argument (template variables, tool parameters, a schema): a JSON
+    object, checked to encode as JSON, so a bad value inside is named before anything is sent."""
+    out = check_mapping(name, value)
+    check_json(name, out)
+    return out
+
+
 def check_vector(name: str, value: Any) -> list[float]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InputError(f"{name} must be a sequence of numbers")
@@ -182,6 +201,7 @@ def extra_options(
         if key in body:
             raise InputError(f"{key!r} is set both as an argument and in options")
         out[key] = value
+    check_json("options", out)
     return out
 
 
@@ -193,25 +213,51 @@ def put_field(body: dict[str, Any], key: str, value: Any) -> None:
 def term_arg(position: str, value: Any) -> dict[str, Any]:
     """A query term: a :class:`Term`, a wire dict, or a string.
 
-    A string is an IRI in the subject and predicate positions; in the object position its
-    kind is guessed (absolute IRIs and ``<...>`` are IRIs, ``_:x`` blank nodes, else literals).
+    A string is an IRI in the subject and predicate positions (``<...>`` stripped, ``_:x`` a
+    blank node); in the object position its kind is guessed (absolute IRIs and ``<...>`` are
+    IRIs, ``_:x`` blank nodes, else literals). A subject or predicate string that cannot be an
+    IRI (a space, say), and a predicate that is not an absolute IRI, raise :class:`InputError`
+    saying how the string was read and how to pass it otherwise: such a query would otherwise
+    ask for a term no store holds and come back empty, as if there were no data.
     """
     if isinstance(value, Term):
         return value.to_wire()
     if isinstance(value, str):
-        if position == "o":
-            kind, text = guess_kind(value)
-        elif value.startswith("_:"):
-            kind, text = "blank", value[2:]
-        else:
-            kind, text = IRI, value[1:-1] if value.startswith("<") and value.endswith(">") else value
-        return Term(text, kind).to_wire()
+        return _string_term(position, value).to_wire()
     if isinstance(value, Mapping):
         try:
             return Term(*_reorder(term_from_wire(value))).to_wire()
         except ValueError as exc:
             raise InputError(f"{position}: {exc}") from None
     raise InputError(f"{position} must be a Term, a string or a wire term, not {type(value).__name__}")
+
+
+def _string_term(position: str, value: str) -> Term:
+    """The term a pattern string stands for in ``position`` (see :func:`term_arg`)."""
+    if position == "o":
+        kind, text = guess_kind(value)
+        return Term(text, kind)
+    if value.startswith("_:"):
+        return Term(value[2:], BLANK)
+    if len(value) >= 2 and value[0] == "<" and value[-1] == ">":
+        return Term(value[1:-1], IRI)
+    if is_absolute_iri(value):
+        return Term(value, IRI)
+    fault = iri_fault(value)
+    read = f"{setting(position, value)}: a string as {position} is read as an IRI, and this one"
+    if fault is not None:
+        other = (
+            "the predicate's full IRI (http://...)"
+            if position == "p"
+            else f"an IRI, or Term.literal({value!r}) to ask for a literal"
+        )
+        raise InputError(f"{read} cannot be an IRI ({fault}); pass {other}")
+    if position == "p":
+        raise InputError(
+            f"{read} is not absolute (it has no scheme such as http:); pass the full IRI (http://...),"
+            f" or <{value}> or Term.iri({value!r}) for the relative IRI as it is stored"
+        )
+    return Term(value, IRI)
 
 
 def _reorder(parts: tuple[Any, str, str | None, str | None]) -> tuple[str, Any, str | None, str | None]:
@@ -302,7 +348,9 @@ def generic(
     """Any service with a raw body; the result is the final reply, the chunks every reply.
 
     Validated before sending: the service must exist in ``scope``, a global request needs an
-    operation the gateway registry accepts, and only streaming services may stream. The
+    operation the gateway registry accepts, only streaming services may stream, the body must
+    be JSON, and it must carry the fields the typed method of its service and operation sends
+    (:data:`~.registry.REQUEST_FIELDS`; other operations are left to the gateway). The
     dropped-error check of the service (or operation) applies to every reply.
     """
     spec = service(check_str("service", name), scope)
@@ -320,6 +368,8 @@ def generic(
         )
     if "streaming" in request:
         raise InputError("pass streaming=True instead of a 'streaming' body field")
+    check_json("request body", request)
+    check_request_fields(name, operation, request)
     carries = OPERATION_CARRIES.get((name, operation), spec.carries) if isinstance(operation, str) else spec.carries
     return Call(
         spec,
@@ -329,6 +379,98 @@ def generic(
         streaming=streaming,
         needs_every_frame=operation in spec.multi_frame,
     )
+
+
+_FIELD_WANTED: dict[FieldKind, str] = {
+    "text": "a non-empty string",
+    "string": "a string",
+    "list": "a non-empty list",
+    "texts": "a non-empty list of strings",
+    "vector": "a non-empty list of numbers",
+    "object": "a JSON object",
+}
+
+
+def _field_ok(kind: FieldKind, value: Any) -> bool:
+    if kind in ("text", "string"):
+        return isinstance(value, str) and (kind == "string" or value != "")
+    if kind == "object":
+        return isinstance(value, Mapping)
+    if not isinstance(value, (list, tuple)) or not value:
+        return False
+    if kind == "texts":
+        return all(isinstance(v, str) for v in value)
+    if kind == "vector":
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return True
+
+
+def check_request_fields(name: str, operation: Any, body: Mapping[str, Any]) -> None:
+    """Raise :class:`InputError` naming the first field ``body`` lacks for ``name`` and ``operation``.
+
+    The fields are those the typed method sends from the arguments it requires
+    (:data:`~.registry.REQUEST_FIELDS`); a service or operation not listed there is not checked.
+    """
+    needed = REQUEST_FIELDS.get((name, operation if isinstance(operation, str) else None))
+    if needed is None:
+        return
+    what = f"{name} {operation}" if isinstance(operation, str) else name
+    for field in needed.fields:
+        value = body.get(field.name)
+        if _field_ok(field.kind, value):
+            continue
+        got = "it is missing" if field.name not in body else f"got {_shown(value)}"
+        raise InputError(
+            f'request body["{field.name}"]: {what} needs {_FIELD_WANTED[field.kind]} here'
+            f" (as {needed.typed} sends); {got}"
+        )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_json(name: str, value: Any) -> None:
+    """Raise :class:`InputError` when ``value`` cannot be sent as JSON, naming where inside it.
+
+    ``name`` is the argument (``request body``, ``variables``); the message adds the path to the
+    first value at fault, as in ``request body["query"]["x"]: object of type set is not JSON
+    serialisable``. The whole value is encoded once (in C); only a failure is looked into.
+    """
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        path, reason = _json_fault(value, "", set())
+        raise InputError(f"{name}{path}: {reason}") from None
+
+
+def _json_fault(value: Any, path: str, seen: set[int]) -> tuple[str, str]:
+    """(path, reason) of the first part of ``value`` that is not JSON; ``("", ...)`` if only the whole is."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return path, "cannot be encoded as JSON"
+    if id(value) in seen:
+        return path, "contains itself (a reference cycle)"
+    if isinstance(value, dict):
+        for key in value:
+            if not (key is None or isinstance(key, (str, int, float, bool))):
+                return path, f"key {_shown(key)} is a {type(key).__name__}; JSON object keys are strings"
+        items: Iterable[tuple[str, Any]] = ((_json_key(path, k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return path, f"object of type {type(value).__name__} is not JSON serialisable"
+    seen.add(id(value))
+    for where, item in items:
+        try:
+            json.dumps(item)
+        except (TypeError, ValueError, RecursionError):
+            return _json_fault(item, where, seen)
+    return path, "cannot be encoded as JSON"
+
+
+def _json_key(path: str, key: str | float | bool | None) -> str:
+    return f'{path}["{key}"]' if isinstance(key, str) else f"{path}[{key!r}]"
 
 
 TermArg = Term | str | Mapping[str, Any] | None

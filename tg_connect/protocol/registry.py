@@ -178,6 +178,120 @@ OPERATION_CARRIES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+# -- the fields a request must carry -----------------------------------------------------------
+
+FieldKind = Literal["text", "string", "list", "texts", "vector", "object"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A request field the typed method always sends, from an argument it requires.
+
+    ``kind``: ``text`` a non-empty string, ``string`` any string, ``list`` a non-empty list,
+    ``texts`` a non-empty list of strings, ``vector`` a non-empty list of numbers, ``object`` a
+    JSON object. ``request()`` checks a raw body for these fields as the typed method checks its
+    arguments, so a body missing one fails before it is sent instead of as the gateway's
+    ``gateway-error`` naming the field, or as a silently empty answer where the gateway takes a
+    default (``""`` for a prompt or a query).
+    """
+
+    name: str
+    kind: FieldKind = "text"
+
+
+@dataclass(frozen=True)
+class Carried:
+    """The fields one operation of a service needs, and the typed method that sends them
+    (``face`` and ``method`` as in :class:`Method`)."""
+
+    face: Face
+    method: str
+    fields: tuple[Field, ...]
+
+    @property
+    def typed(self) -> str:
+        """The typed method as a caller writes it: ``graph_rag()``, ``config().get()``."""
+        if self.face == "flow-instance":
+            return f"{self.method}()"
+        return f"{self.face}().{self.method}()"
+
+
+def _needs(face: Face, method: str, *fields: str | Field) -> Carried:
+    return Carried(face, method, tuple(f if isinstance(f, Field) else Field(f) for f in fields))
+
+
+_VECTOR = Field("vector", "vector")
+_DIAG = _needs("flow-instance", "structured_diag", "sample")
+
+# (service, operation) -> what a request must carry; ``None`` is a request without an operation
+# (a flow service's default one). Operations not listed need nothing, and unknown operations
+# are left to the gateway. tests/unit/test_request_fields.py holds this table to the builders.
+REQUEST_FIELDS: dict[tuple[str, str | None], Carried] = {
+    ("agent", None): _needs("flow-instance", "agent", "question"),
+    ("text-completion", None): _needs("flow-instance", "text_completion", "prompt"),
+    ("text-completion", "completion"): _needs("flow-instance", "text_completion", "prompt"),
+    ("prompt", None): _needs("flow-instance", "prompt", "id"),
+    ("mcp-tool", None): _needs("flow-instance", "mcp_tool", "name"),
+    ("graph-rag", None): _needs("flow-instance", "graph_rag", "query"),
+    ("document-rag", None): _needs("flow-instance", "document_rag", "query"),
+    ("embeddings", None): _needs("flow-instance", "embeddings", Field("texts", "texts")),
+    ("graph-embeddings", None): _needs("flow-instance", "graph_embeddings_query", _VECTOR),
+    ("document-embeddings", None): _needs("flow-instance", "document_embeddings_query", _VECTOR),
+    ("row-embeddings", None): _needs("flow-instance", "row_embeddings_query", _VECTOR, "schema_name"),
+    ("sparql", None): _needs("flow-instance", "sparql_query", "query"),
+    ("rows", None): _needs("flow-instance", "rows_query", "query"),
+    ("nlp-query", None): _needs("flow-instance", "nlp_query", "question"),
+    ("structured-query", None): _needs("flow-instance", "structured_query", "question"),
+    ("structured-diag", None): _needs("flow-instance", "structured_diag", "operation", "sample"),
+    ("structured-diag", "detect-type"): _DIAG,
+    ("structured-diag", "generate-descriptor"): _DIAG,
+    ("structured-diag", "diagnose"): _DIAG,
+    ("structured-diag", "schema-selection"): _DIAG,
+    ("reranker", None): _needs("flow-instance", "reranker", Field("queries", "list"), Field("documents", "list")),
+    ("image-to-text", None): _needs("flow-instance", "image_to_text", "image", "mime_type"),
+    ("cloze", None): _needs("flow-instance", "cloze", "query"),
+    ("cloze", "predict"): _needs("flow-instance", "cloze", "query"),
+    ("decision-scoring", None): _needs(
+        "flow-instance", "decision_scoring", Field("state", "object"), Field("questions", "object")
+    ),
+    ("field-extraction", None): _needs(
+        "flow-instance", "field_extraction", Field("state", "object"), Field("fields", "object")
+    ),
+    ("config", "get"): _needs("config", "get", Field("keys", "list")),
+    ("config", "put"): _needs("config", "put", Field("values", "list")),
+    ("config", "delete"): _needs("config", "delete", Field("keys", "list")),
+    ("config", "list"): _needs("config", "list", "type"),
+    ("config", "getvalues"): _needs("config", "get_values", "type"),
+    ("config", "getvalues-all-ws"): _needs("config", "get_values_all_workspaces", "type"),
+    ("flow", "get-flow"): _needs("flow", "get", "flow-id"),
+    ("flow", "start-flow"): _needs("flow", "start", "flow-id", "blueprint-name"),
+    ("flow", "stop-flow"): _needs("flow", "stop", "flow-id"),
+    ("flow", "get-blueprint"): _needs("flow", "get_blueprint", "blueprint-name"),
+    ("flow", "put-blueprint"): _needs("flow", "put_blueprint", "blueprint-name", "blueprint-definition"),
+    ("flow", "delete-blueprint"): _needs("flow", "delete_blueprint", "blueprint-name"),
+    ("librarian", "add-document"): _needs(
+        "library", "add_document", Field("document-metadata", "object"), Field("content", "string")
+    ),
+    ("librarian", "update-document"): _needs("library", "update_document", Field("document-metadata", "object")),
+    ("librarian", "get-document-metadata"): _needs("library", "get_document", "document-id"),
+    ("librarian", "get-document-content"): _needs("library", "get_document_content", "document-id"),
+    ("librarian", "remove-document"): _needs("library", "remove_document", "document-id"),
+    ("librarian", "add-processing"): _needs("library", "start_processing", Field("processing-metadata", "object")),
+    ("librarian", "remove-processing"): _needs("library", "stop_processing", "processing-id"),
+    ("knowledge", "get-kg-core"): _needs("knowledge", "get_kg_core", "id"),
+    ("knowledge", "get-de-core"): _needs("knowledge", "get_de_core", "id"),
+    ("knowledge", "put-kg-core"): _needs("knowledge", "put_kg_core", "id"),
+    ("knowledge", "put-de-core"): _needs("knowledge", "put_de_core", "id"),
+    ("knowledge", "delete-kg-core"): _needs("knowledge", "delete_kg_core", "id"),
+    ("knowledge", "delete-de-core"): _needs("knowledge", "delete_de_core", "id"),
+    ("knowledge", "load-kg-core"): _needs("knowledge", "load_kg_core", "id"),
+    ("knowledge", "load-de-core"): _needs("knowledge", "load_de_core", "id"),
+    ("knowledge", "unload-kg-core"): _needs("knowledge", "unload_kg_core", "id"),
+    ("collection-management", "update-collection"): _needs("collection", "update_collection", "collection"),
+    ("collection-management", "delete-collection"): _needs("collection", "delete_collection", "collection"),
+}
+
+
 def service(name: str, scope: Scope | None = None) -> Service:
     """The table entry for ``name``; raises :class:`InputError` naming the known ones."""
     spec = SERVICES.get(name)

@@ -113,8 +113,11 @@ from .calls import (
     check_bool,
     check_carries,
     check_int,
+    check_json,
+    check_json_object,
     check_known,
     check_mapping,
+    check_request_fields,
     check_str,
     check_strs,
     check_vector,
@@ -132,7 +135,16 @@ from .calls import (
     term_arg,
     usage_of,
 )
-from .registry import FLOW_SERVICES, GLOBAL_SERVICES, OPERATION_CARRIES, SERVICE_LIST, SERVICES, Service, service
+from .registry import (
+    FLOW_SERVICES,
+    GLOBAL_SERVICES,
+    OPERATION_CARRIES,
+    REQUEST_FIELDS,
+    SERVICE_LIST,
+    SERVICES,
+    Service,
+    service,
+)
 
 __all__ = [
     "AGENT_FIELDS",
@@ -166,6 +178,7 @@ __all__ = [
     "ModelInfo",
     "NlpQueryResult",
     "OPERATION_CARRIES",
+    "REQUEST_FIELDS",
     "ProcessingMetadata",
     "PromptOptions",
     "QueryOptions",
@@ -198,8 +211,11 @@ __all__ = [
     "check_bool",
     "check_carries",
     "check_int",
+    "check_json",
+    "check_json_object",
     "check_known",
     "check_mapping",
+    "check_request_fields",
     "check_str",
     "check_strs",
     "check_vector",

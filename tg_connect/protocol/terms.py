@@ -177,6 +177,23 @@ def guess_kind(value: str) -> tuple[TermKind, str]:
     return LITERAL, value
 
 
+def is_absolute_iri(value: str) -> bool:
+    """Whether ``value`` is an absolute IRI: a scheme, a colon, and no character IRIs forbid."""
+    return _ABSOLUTE_IRI.match(value) is not None
+
+
+def iri_fault(value: str) -> str | None:
+    """Why ``value`` cannot be an IRI at all (empty, a space, a character IRIs forbid), or ``None``."""
+    if not value:
+        return "it is empty"
+    bad = _NOT_IN_IRI.search(value)
+    if bad is None:
+        return None
+    char = bad.group()
+    return "it contains a space" if char == " " else f"it contains {char!r}, which IRIs cannot hold"
+
+
 # An absolute IRI: a scheme, a colon, and no whitespace or characters IRIs forbid.
 ABSOLUTE_IRI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$"
 _ABSOLUTE_IRI = re.compile(ABSOLUTE_IRI_PATTERN)
+_NOT_IN_IRI = re.compile(r"[\x00-\x20<>\"{}|\\^`]")

@@ -12,7 +12,7 @@ import re
 import socket
 import ssl
 import warnings
-from collections.abc import MutableMapping
+from collections.abc import Coroutine, MutableMapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -256,3 +256,19 @@ def http_session(url: str, *, verify: bool = True, timeout: float = 60.0) -> aio
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
     )
+
+
+def finish_without_loop(coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` to its end in this thread, without an event loop.
+
+    For closing a client whose loop is gone: such a close only yields control (a bare
+    ``yield``), it waits for nothing. Should it wait for a future after all, nothing would
+    ever complete it, so it is dropped there.
+    """
+    try:
+        for _ in range(100):
+            if coro.send(None) is not None:
+                break
+    except StopIteration:
+        return
+    coro.close()

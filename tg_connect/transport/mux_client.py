@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -480,3 +481,20 @@ class AsyncMuxClient:
         self._watchdog = None
         self._sender = None
         self._probe = None
+
+    def discard(self) -> None:
+        """Close without awaiting: the socket is cut and its tasks cancelled, nothing waited for.
+
+        For a client nobody will close (its owner was garbage-collected on the client's own loop,
+        or its loop no longer runs). On a closed loop the tasks ended with it, and this only
+        forgets them.
+        """
+        self._closing = True
+        ws, tasks = self._ws, (self._reader, self._watchdog, self._sender, self._probe)
+        self._ws = self._reader = self._watchdog = self._sender = self._probe = None
+        with contextlib.suppress(RuntimeError):  # a closed loop takes no more callbacks
+            if ws is not None:
+                ws.transport.abort()
+            for task in tasks:
+                if task is not None:
+                    task.cancel()

@@ -15,7 +15,7 @@ import aiohttp
 from ..errors import GatewayConnectionError, GatewayTimeoutError, ProtocolError
 from ..protocol import replies
 from ..protocol.endpoints import flow_service_path, global_service_path, http_base
-from .connect import http_session, no_answer
+from .connect import finish_without_loop, http_session, no_answer
 
 
 class AsyncRestClient:
@@ -97,3 +97,14 @@ class AsyncRestClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def discard(self) -> None:
+        """Close the session here and now, for when its event loop no longer runs.
+
+        Nothing can be awaited on a stopped or closed loop, and aiohttp's close has nothing to
+        wait for there, so it is run to its end without one. A session left unclosed would be
+        reported ("Unclosed client session") when it is garbage-collected.
+        """
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            finish_without_loop(session.close())

@@ -316,9 +316,10 @@ def run_forever(
     def announce(url: str) -> None:
         store = f"data in {data}" if data is not None else "in memory (nothing is kept after exit)"
         auth = "token required" if token else "open (no token configured)"
-        model = f"text completion via {_without_credentials(llm_url)}" if llm_url else "built-in scripted model"
         print(f"tg-connect local gateway at {url}", flush=True)
-        print(f"  development and test target, not a production store; {store}; auth: {auth}; {model}")
+        print(f"  development and test target, not a production store; {store}; auth: {auth}")
+        for line in model_lines(llm_url):
+            print(f"  {line}")
         if store_rows_per_second is not None:
             print(
                 f"  paced store: at most {store_rows_per_second:g} rows/s written, queue cap"
@@ -342,6 +343,23 @@ def run_forever(
         )
     except KeyboardInterrupt:
         print("stopped", flush=True)
+
+
+def model_lines(llm_url: str | None) -> list[str]:
+    """What ``tg-connect serve`` says of its models: which are deterministic stand-ins (so nobody
+    mistakes a scripted answer for a model's), and how to use a real LLM."""
+    embedder = "embedder: a deterministic stand-in, not a real model (word-hash vectors); --llm-url does not change it"
+    if llm_url:
+        llm = (
+            f"LLM: {_without_credentials(llm_url)} (OpenAI-compatible; every LLM call: text completion,"
+            " prompts, graph and document RAG, the agent)"
+        )
+        return [llm, embedder]
+    return [
+        "LLM: a deterministic stand-in, not a real model (scripted replies; prompt templates echo their input);",
+        "     for a real one: tg-connect serve --llm-url http://localhost:11434/v1 (any OpenAI-compatible server)",
+        embedder,
+    ]
 
 
 def _without_credentials(url: str) -> str:

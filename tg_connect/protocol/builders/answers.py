@@ -40,6 +40,7 @@ from ..calls import (
     call_single,
     check_bool,
     check_int,
+    check_json_object,
     check_known,
     check_mapping,
     check_str,
@@ -105,7 +106,7 @@ def text_completion(
     put_field(body, "response_format", opt_str("response_format", kw.get("response_format")))
     schema = kw.get("schema")
     if schema is not None:
-        body["schema"] = check_mapping("schema", schema)
+        body["schema"] = check_json_object("schema", schema)
     return Call(
         SERVICES["text-completion"],
         body,
@@ -152,7 +153,7 @@ def prompt(
     if terms is not None:
         body["terms"] = {k: check_str(f"terms[{k!r}]", v, empty=True) for k, v in check_mapping("terms", terms).items()}
     else:
-        body["variables"] = check_mapping("variables", variables or {})
+        body["variables"] = check_json_object("variables", variables or {})
     return Call(
         SERVICES["prompt"],
         body,
@@ -255,7 +256,7 @@ def agent(question: str, *, streaming: bool = False, **kw: Unpack[AgentOptions])
     if group is not None:
         body["group"] = check_strs("group", group)
     if history is not None:
-        body["history"] = [check_mapping("history item", h) for h in history]
+        body["history"] = [check_json_object(f"history[{i}]", h) for i, h in enumerate(history)]
     put_field(body, "collection", opt_str("collection", kw.get("collection")))
     put_field(body, "session_id", opt_str("session_id", kw.get("session_id")))
     put_field(body, "conversation_id", opt_str("conversation_id", kw.get("conversation_id")))

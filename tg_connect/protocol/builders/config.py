@@ -15,7 +15,7 @@ from ...types import (
     ConfigSnapshot,
     ConfigValue,
 )
-from ..calls import Call, call_single, check_mapping, check_str, last_frame
+from ..calls import Call, call_single, check_json_object, check_mapping, check_str, last_frame
 from ..registry import SERVICES, method
 
 R = TypeVar("R")
@@ -212,7 +212,7 @@ def blueprint_get(name: str) -> Call[Mapping[str, Any], dict[str, Any]]:
 
 @method("flow", "put_blueprint")
 def blueprint_put(name: str, definition: Mapping[str, Any] | str) -> Call[Mapping[str, Any], None]:
-    text = definition if isinstance(definition, str) else json.dumps(check_mapping("definition", definition))
+    text = definition if isinstance(definition, str) else json.dumps(check_json_object("definition", definition))
     try:
         if not isinstance(json.loads(text), dict):
             raise ValueError

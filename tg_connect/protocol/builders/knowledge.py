@@ -13,7 +13,7 @@ from ...types import (
     KnowledgeCore,
     KnowledgeItem,
 )
-from ..calls import Call, call_single, check_bool, check_mapping, check_str
+from ..calls import Call, call_single, check_bool, check_json_object, check_str
 from ..registry import SERVICES, method
 
 # -- knowledge cores ---------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def list_cores(kind: Literal["kg", "de"] = "kg") -> Call[Mapping[str, Any], list
 
 
 def _core_part(name: str, part: Mapping[str, Any], items_key: str) -> dict[str, Any]:
-    body = check_mapping(name, part)
+    body = check_json_object(name, part)
     meta = body.get("metadata")
     if not (isinstance(meta, Mapping) and isinstance(meta.get("id"), str) and isinstance(meta.get("collection"), str)):
         raise InputError(f"{name} needs metadata with string 'id' and 'collection'")

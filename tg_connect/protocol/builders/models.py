@@ -23,7 +23,7 @@ from ..calls import (
     Call,
     call_single,
     check_int,
-    check_mapping,
+    check_json_object,
     check_str,
     check_strs,
     last_frame,
@@ -40,7 +40,7 @@ from .queries import RERANK_SCHEMA
 
 @method("flow-instance")
 def mcp_tool(name: str, parameters: Mapping[str, Any] | None = None) -> Call[Mapping[str, Any], McpResult]:
-    body = {"name": check_str("name", name), "parameters": check_mapping("parameters", parameters or {})}
+    body = {"name": check_str("name", name), "parameters": check_json_object("parameters", parameters or {})}
 
     def convert(r: Mapping[str, Any]) -> McpResult:
         obj = r.get("object")
@@ -146,7 +146,7 @@ def cloze(
 def _scoring(
     name: str, state: Mapping[str, Any], key: str, value: Mapping[str, Any]
 ) -> Call[Mapping[str, Any], ScoringResult]:
-    body = {"state": check_mapping("state", state), key: check_mapping(key, value)}
+    body = {"state": check_json_object("state", state), key: check_json_object(key, value)}
 
     def convert(r: Mapping[str, Any]) -> ScoringResult:
         answers = r.get("answers")

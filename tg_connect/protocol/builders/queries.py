@@ -37,8 +37,8 @@ from ..calls import (
     call_single,
     check_bool,
     check_int,
+    check_json_object,
     check_known,
-    check_mapping,
     check_str,
     check_strs,
     check_vector,
@@ -229,6 +229,8 @@ def triples_query(
 ) -> Call[TripleList, TripleList]:
     """Triples matching a pattern: a :class:`TripleList` (``.to_arrow()``), or one per batch.
 
+    A string is an IRI as ``s`` or ``p`` (``p`` an absolute one: pass ``Term.iri`` for a relative
+    IRI), its kind guessed as ``o``; a ``Term`` says the kind.
     ``g``: ``None`` the default graph, ``"*"`` every graph, or a graph IRI.
     ``collection`` defaults to ``"default"``, ``limit`` to 10000 (at most 2**31-1)."""
     body: dict[str, Any] = {}
@@ -312,7 +314,7 @@ def rows_query(
     body: dict[str, Any] = {"query": check_str("query", query)}
     put_field(body, "collection", opt_str("collection", collection))
     if variables is not None:
-        body["variables"] = check_mapping("variables", variables)
+        body["variables"] = check_json_object("variables", variables)
     put_field(body, "operation_name", opt_str("operation_name", operation_name))
 
     def convert(r: Mapping[str, Any]) -> RowsResult:
@@ -383,7 +385,7 @@ def structured_diag(
     put_field(body, "type", opt_str("type", type))
     put_field(body, "schema-name", opt_str("schema_name", schema_name))
     if options is not None:
-        body["options"] = check_mapping("options", options)
+        body["options"] = check_json_object("options", options)
 
     def convert(r: Mapping[str, Any]) -> StructuredDiagResult:
         conf = r.get("confidence")
