@@ -214,13 +214,15 @@ def test_a_core_read_needs_its_id(local_gateway: tg_connect.LocalGateway) -> Non
 # -- progress on reads --------------------------------------------------------------------
 
 
-def test_read_trustgraph_shows_progress_as_log_lines_by_default(
+def test_read_progress_in_a_log_is_timestamped_lines(
     local_gateway: tg_connect.LocalGateway, run_id: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """Under pytest stderr is no terminal: the lines a scheduler's log would get."""
     tg_connect.to_trustgraph(sample_triples(30), url=local_gateway.url, collection=f"p{run_id}", progress=False)
     capfd.readouterr()
-    df = tg_connect.read_trustgraph("triples", url=local_gateway.url, collection=f"p{run_id}")
+    quiet = tg_connect.read_trustgraph("triples", url=local_gateway.url, collection=f"p{run_id}")
+    assert len(quiet) == 30 and capfd.readouterr().err == ""  # reads are quiet unless asked
+    df = tg_connect.read_trustgraph("triples", url=local_gateway.url, collection=f"p{run_id}", progress=True)
     err = capfd.readouterr().err
     assert len(df) == 30
     assert STAMPED.match(err), err

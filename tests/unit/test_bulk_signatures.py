@@ -3,8 +3,7 @@
 A client is bound to a target, so the parameters that choose one (``url``, ``token``,
 ``workspace``, ``timeout``, ``tls_verify``) are not its own; the others follow ``data`` /
 ``kind`` as keyword-only (their positions would shift once ``url`` is gone). The one
-deliberate difference: a client shows no progress unless asked (``load``, ``read_pandas``),
-where ``to_trustgraph`` and ``read_trustgraph`` show it by default.
+deliberate difference: a client's ``load`` shows no progress unless asked.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ CASES: list[tuple[Callable[..., Any], Callable[..., Any], dict[str, Any]]] = [
     (AsyncBulkClient.read, tg_connect.read_batches, {}),
     (BulkClient.read_batches, tg_connect.read_batches, {}),
     (BulkClient.read, tg_connect.read_batches, {}),
-    (BulkClient.read_pandas, tg_connect.read_trustgraph, {"progress": False}),
+    (BulkClient.read_pandas, tg_connect.read_trustgraph, {}),
 ]
 
 
@@ -74,12 +73,9 @@ def test_no_client_method_takes_untyped_options() -> None:
 
 
 def test_read_trustgraph_takes_read_batches_parameters_and_a_dtype_backend() -> None:
-    """Only ``progress``'s default differs: on for the whole-result call, off for the reader."""
-    batches = dict(inspect.signature(tg_connect.read_batches).parameters)
+    batches = inspect.signature(tg_connect.read_batches).parameters
     frame = dict(inspect.signature(tg_connect.read_trustgraph).parameters)
     assert frame.pop("dtype_backend").default is None
-    assert batches["progress"].default is False and frame["progress"].default is True
-    frame["progress"] = frame["progress"].replace(default=False)
     assert list(frame.values()) == list(batches.values())
     hints = typing.get_type_hints(tg_connect.read_trustgraph)
     assert {k: v for k, v in hints.items() if k in batches} == {

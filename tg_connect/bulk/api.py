@@ -209,9 +209,8 @@ def read_batches(
 
     ``progress``: as :func:`to_trustgraph`'s (``True``: a bar on a terminal or in Jupyter,
     timestamped lines in a log; a callable; a tqdm bar), counting rows as batches are
-    read. Off by default here: a reader is a building block whose caller (a writer, a
-    pipeline) shows progress at its own level; :func:`read_trustgraph`, the whole-result
-    call, shows it by default.
+    read. Off by default: a reader is a building block whose caller (a writer, a pipeline)
+    decides what to show; ``tg-connect dump`` shows it unless ``--no-progress``.
 
     Reading it never ends short in silence. A tail whose socket closes (cleanly or not) before
     ``max_rows`` / ``idle_timeout`` raises :class:`~tg_connect.errors.GatewayConnectionError`
@@ -260,15 +259,17 @@ def read_trustgraph(
     core_id: str | None = None,
     max_rows: int | None = None,
     idle_timeout: float | None = None,
-    progress: ProgressArg = True,
+    progress: ProgressArg = False,
     timeout: float = 60.0,
     tls_verify: bool = True,
 ) -> pd.DataFrame:
     """Read ``kind`` into a pandas DataFrame; the other parameters are :func:`read_batches`'s.
 
-    ``progress`` is on by default, as for :func:`to_trustgraph`: this call reads a whole
-    result before it returns, so it can run for minutes, and it shows how far it got (a bar
-    on a terminal or in Jupyter, timestamped lines in a log); ``progress=False`` silences it.
+    ``progress`` is off by default, as for :func:`read_batches` and unlike
+    :func:`to_trustgraph`: a read is a query whose answer is the point, often quick, and is
+    quiet like pandas' ``read_*`` functions (no bar in a notebook's stored output, no lines in
+    every script's log). ``progress=True`` shows how far a long read got (a bar on a terminal
+    or in Jupyter, timestamped lines in a log); ``tg-connect dump`` shows it by default.
 
     ``dtype_backend="pyarrow"`` keeps Arrow types (``pd.ArrowDtype``) with no conversion.
     A read never returns short in silence: if it fails part way (a tail whose socket drops,

@@ -6,7 +6,7 @@ the parameters of its entry point (:func:`~tg_connect.to_trustgraph`,
 :func:`~tg_connect.read_batches`, :func:`~tg_connect.read_trustgraph`), with the same names,
 types and defaults, less those the target fixes (``url``, ``token``, ``workspace``,
 ``timeout``, ``tls_verify``); all but ``data`` and ``kind`` are keyword-only, and ``load``
-and ``read_pandas`` show no progress unless asked. ``tests/unit/test_bulk_signatures.py`` holds them to that.
+shows no progress unless asked. ``tests/unit/test_bulk_signatures.py`` holds them to that.
 """
 
 from __future__ import annotations
