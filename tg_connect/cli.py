@@ -11,14 +11,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 
 from . import sample, wording
-from .bulk import Progress, export_core, import_core, read_batches, to_trustgraph
-from .errors import TgConnectError
+from .bulk import LoadReport, export_core, import_core, read_batches, to_trustgraph
+from .errors import InputError, TgConnectError
 from .protocol.columns import parse_column_pairs, read_column_file
-from .protocol.schemas import KINDS
+from .protocol.endpoints import redact
+from .protocol.schemas import EXPORTABLE_KINDS, KINDS
 from .writers import write
 
 
@@ -184,10 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--drop-graphs", action="store_true", help="N-Triples/Turtle: write named-graph triples into the one graph"
     )
     _common(dump)
-    dump.add_argument("--source", choices=["query", "core", "tail"], default=None)
+    dump.add_argument("--source", choices=["query", "core", "cores", "tail"], default=None)
     dump.add_argument("--core-id")
     dump.add_argument("--max-rows", type=int)
     dump.add_argument("--idle-timeout", type=float)
+    dump.add_argument("--no-progress", action="store_true")
 
     serve = sub.add_parser(
         "serve",
@@ -246,38 +249,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TgConnectError as exc:
         print(f"tg-connect: error: {exc}", file=sys.stderr)
         report = getattr(exc, "report", None)
-        if report is not None:
-            print(report, file=sys.stderr)
+        if report is not None:  # its "error:" line would say the error a second time
+            print(_without_error(report, exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
 
-class LogLines:
-    """Progress as plain lines on stderr, at most every ``interval`` seconds (for logs)."""
-
-    def __init__(self, interval: float = 5.0) -> None:
-        self.interval = interval
-        self._last = 0.0
-
-    def __call__(self, p: Progress) -> None:
-        if p.done or p.elapsed - self._last >= self.interval:
-            self._last = p.elapsed
-            total = f"/{p.total_rows:,}" if p.total_rows is not None else ""
-            rate = p.rows / p.elapsed if p.elapsed > 0 else 0.0
-            print(
-                f"tg-connect: {p.rows:,}{total} rows, {p.bytes / 1e6:,.1f} MB, {p.batches:,} messages,"
-                f" {p.elapsed:,.1f} s, {rate:,.0f} rows/s{' (done)' if p.done else ''}",
-                file=sys.stderr,
-                flush=True,
-            )
+def _without_error(report: object, exc: BaseException) -> str:
+    """``report`` as text without repeating ``exc``, which main() has just printed: its error
+    line is left out, and the line of a file that failed with that error points up to it."""
+    shown = str(exc)
+    lines = [line for line in str(report).splitlines() if not line.startswith("  error: ")]
+    for file in getattr(report, "files", None) or ():
+        error = getattr(file, "error", None)
+        if error and error in shown:
+            lines = [line.replace(f"; {error}", "; the error above") for line in lines]
+    return "\n".join(lines)
 
 
-def _progress(args: argparse.Namespace) -> bool | LogLines:
-    """A bar on a terminal, plain lines in a log, nothing with --no-progress."""
-    if args.no_progress:
-        return False
-    return True if sys.stderr.isatty() else LogLines()
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress unless --no-progress: a bar on a terminal, timestamped lines in a log
+    (``progress=True`` chooses, :func:`tg_connect.bulk.progress.choose_display`)."""
+    return not args.no_progress
 
 
 def _load(args: argparse.Namespace) -> int:
@@ -311,6 +305,8 @@ def _load(args: argparse.Namespace) -> int:
         fail_fast=args.fail_fast,
     )
     print(report.to_json() if args.json else report)
+    if report.rows_delivered:  # the read-back line goes to stderr beside --json's report
+        print(_read_back(args, report), file=sys.stderr if args.json else sys.stdout)
     problems = report.problems(rejections=args.on_error != "skip")
     if problems:
         print(f"tg-connect: load not complete: {'; '.join(problems)}", file=sys.stderr)
@@ -322,6 +318,31 @@ def _read_options(args: argparse.Namespace) -> dict[str, str] | None:
     """What ``load``'s reader flags ask of the file readers."""
     options = {"delimiter": args.delimiter, "base_iri": args.base_iri}
     return {k: v for k, v in options.items() if v} or None
+
+
+def _shown_url(url: str | None) -> str | None:
+    """``url`` as a command may show it: query tokens redacted, credentials never shown."""
+    if url is None:
+        return None
+    return "URL" if urlsplit(url).username is not None else redact(url)
+
+
+def _read_back(args: argparse.Namespace, report: LoadReport) -> str:
+    """The document id of a load and the command that reads its rows back (no token in it)."""
+    options = (("--url", _shown_url(args.url)), ("--workspace", args.workspace), ("--flow", args.flow))
+    where = "".join(f" {flag} {value}" for flag, value in options if value and (flag, value) != ("--flow", "default"))
+    kind = report.kind
+    if kind in ("triples", "graph-embeddings"):
+        core = f"tg-connect dump {kind} out.parquet --source core --core-id {report.document_id}{where}"
+        by_collection = f"tg-connect dump {kind} out.parquet --collection {report.collection}{where}"
+        return f"document id: {report.document_id}\nread back: {by_collection}\n  or this load alone: {core}"
+    if kind in EXPORTABLE_KINDS:
+        return (
+            f"document id: {report.document_id}\nread back: none for stored {kind} (no knowledge core holds"
+            f" them and the gateway lists none); new rows can be watched as they arrive with:"
+            f" tg-connect dump {kind} out.parquet --source tail --idle-timeout 30{where}"
+        )
+    return f"document id: {report.document_id}\nread back: the gateway has no read path for {kind}"
 
 
 def _dump(args: argparse.Namespace) -> int:
@@ -345,12 +366,14 @@ def _dump(args: argparse.Namespace) -> int:
             core_id=args.core_id,
             max_rows=args.max_rows,
             idle_timeout=args.idle_timeout,
+            progress=_progress(args),
             timeout=args.timeout,
         )
         result = write(reader, args.dest, format=args.format, kind=args.kind, **options)
     except TgConnectError as exc:
-        read = f" after reading {exc.rows_read:,} rows" if exc.rows_read else ""
-        print(f"tg-connect: dump failed{read}; {args.dest} was not written", file=sys.stderr)
+        if not isinstance(exc, InputError):  # a wrong option is one line: main() prints it
+            read = f" after reading {exc.rows_read:,} rows" if exc.rows_read else ""
+            print(f"tg-connect: dump failed{read}; {args.dest} was not written", file=sys.stderr)
         raise
     where = args.dest if len(result.files) <= 1 else f"{len(result.files)} files under {args.dest}"
     print(f"wrote {result.rows:,} {args.kind} rows to {where}")

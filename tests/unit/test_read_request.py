@@ -43,5 +43,5 @@ def test_the_read_request_is_checked_as_the_builder_checks(kw: dict[str, Any]) -
 
 
 def test_the_query_reads_triples_only() -> None:
-    with pytest.raises(ValueError, match="source='query' reads triples"):
+    with pytest.raises(ValueError, match='source="query" reads triples only; for graph-embeddings: source="cores"'):
         query_request("graph-embeddings", "default", None, None, None, "*", None, 1000)

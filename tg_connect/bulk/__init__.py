@@ -5,7 +5,7 @@ from .api import export_core, import_core, read_batches, read_trustgraph, to_tru
 from .client import AsyncBulkClient, BulkClient
 from .cores import CoreTransfer
 from .load import aload
-from .progress import Progress
+from .progress import LogLines, Progress
 from .read import aread_batches
 from .report import LoadReport
 
@@ -17,6 +17,7 @@ __all__ = [
     "aread_batches",
     "LoadReport",
     "Progress",
+    "LogLines",
     "BulkClient",
     "AsyncBulkClient",
     "export_core",

@@ -95,7 +95,9 @@ def to_trustgraph(
     loads the rest; ``"raise"`` stops at the first, naming its row and column (the error's
     ``report`` attribute says what had been delivered). ``document_id`` becomes every
     message's ``metadata.id`` (and ``root``), which also names the knowledge core a gateway
-    keeps of the load.
+    keeps of the load; a load of triples or graph embeddings notes that core's collection in
+    the workspace's configuration, so ``read_trustgraph(kind, collection=..., source="cores")``
+    finds it without the id.
 
     Before sending, the flow, its interface for ``kind`` and the collection are checked (a
     missing collection is created unless ``create_collection=False``): the gateway would
@@ -174,20 +176,41 @@ def read_batches(
     core_id: str | None = None,
     max_rows: int | None = None,
     idle_timeout: float | None = None,
+    progress: ProgressArg = False,
     timeout: float = 60.0,
     tls_verify: bool = True,
 ) -> pa.RecordBatchReader:
     """Stream ``kind`` from TrustGraph as a ``pyarrow.RecordBatchReader`` (bounded memory).
 
-    ``source="query"`` (the default for triples) reads the stored graph through the
-    streaming triples query, filtered by the ``s``/``p``/``o`` pattern and graph ``g``
-    (``"*"``: all graphs, ``None``: the default graph). The pattern is read as
-    ``Api(...).flow().triples_query`` reads it: a string is an IRI as ``s`` or ``p`` and its
-    kind is guessed as ``o`` (a :class:`~tg_connect.Term` says the kind); ``limit`` (``None``:
-    no limit) and ``batch_size`` (triples a frame, 1 to 100,000) are checked the same way.
-    ``source="core"`` reads the knowledge core ``core_id`` (a snapshot of triples and graph
-    embeddings). ``source="tail"`` taps the live export socket until ``max_rows`` rows or
-    ``idle_timeout`` seconds without data.
+    ``source`` picks the read path; each kind has its own (an error names them for a kind
+    that has none, in the caller's terms):
+
+    * ``"query"`` (the default for triples) reads the stored graph through the streaming
+      triples query, filtered by the ``s``/``p``/``o`` pattern and graph ``g`` (``"*"``: all
+      graphs, ``None``: the default graph). The pattern is read as
+      ``Api(...).flow().triples_query`` reads it: a string is an IRI as ``s`` or ``p`` and its
+      kind is guessed as ``o`` (a :class:`~tg_connect.Term` says the kind); ``limit``
+      (``None``: no limit) and ``batch_size`` (triples a frame, 1 to 100,000) are checked
+      the same way.
+    * ``"cores"`` (the default for graph embeddings without ``core_id``) reads every
+      knowledge core of the workspace that holds ``collection``'s rows, one core after
+      another: what was loaded into the collection, with no id to remember. The gateway keeps
+      no collection in a core, so each load of triples or graph embeddings notes its core's
+      collection in the workspace's configuration (type ``tg-connect-core``), and this reads
+      the cores noted for ``collection`` (a core loaded into several collections raises:
+      its rows cannot be told apart). Data loaded by other tools is read by ``core_id``.
+    * ``"core"`` (the default for graph embeddings with ``core_id``) reads the knowledge
+      core ``core_id`` (a snapshot of triples and graph embeddings; a load's
+      ``document_id`` names its core).
+    * ``"tail"`` taps the live export socket until ``max_rows`` rows or ``idle_timeout``
+      seconds without data: it shows rows as they are loaded, not what is stored. It is the
+      only read path for document embeddings and entity contexts, which no knowledge core
+      holds and no query lists; rows have none at all.
+
+    ``progress``: as :func:`to_trustgraph`'s (``True``: a bar on a terminal or in Jupyter,
+    timestamped lines in a log; a callable; a tqdm bar), counting rows as batches are
+    read. Off by default: a reader is a building block whose caller (a writer, a pipeline)
+    decides what to show; ``tg-connect dump`` shows it unless ``--no-progress``.
 
     Reading it never ends short in silence. A tail whose socket closes (cleanly or not) before
     ``max_rows`` / ``idle_timeout`` raises :class:`~tg_connect.errors.GatewayConnectionError`
@@ -213,6 +236,7 @@ def read_batches(
         core_id=core_id,
         max_rows=max_rows,
         idle_timeout=idle_timeout,
+        progress=progress,
     )
 
 
@@ -235,10 +259,17 @@ def read_trustgraph(
     core_id: str | None = None,
     max_rows: int | None = None,
     idle_timeout: float | None = None,
+    progress: ProgressArg = False,
     timeout: float = 60.0,
     tls_verify: bool = True,
 ) -> pd.DataFrame:
     """Read ``kind`` into a pandas DataFrame; the other parameters are :func:`read_batches`'s.
+
+    ``progress`` is off by default, as for :func:`read_batches` and unlike
+    :func:`to_trustgraph`: a read is a query whose answer is the point, often quick, and is
+    quiet like pandas' ``read_*`` functions (no bar in a notebook's stored output, no lines in
+    every script's log). ``progress=True`` shows how far a long read got (a bar on a terminal
+    or in Jupyter, timestamped lines in a log); ``tg-connect dump`` shows it by default.
 
     ``dtype_backend="pyarrow"`` keeps Arrow types (``pd.ArrowDtype``) with no conversion.
     A read never returns short in silence: if it fails part way (a tail whose socket drops,
@@ -263,6 +294,7 @@ def read_trustgraph(
             core_id=core_id,
             max_rows=max_rows,
             idle_timeout=idle_timeout,
+            progress=progress,
             timeout=timeout,
             tls_verify=tls_verify,
         ),

@@ -114,6 +114,7 @@ class AsyncBulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> AsyncIterator[pa.RecordBatch]:
         """As :func:`tg_connect.read_batches`, as an async iterator of record batches."""
         return aread_batches(
@@ -131,6 +132,7 @@ class AsyncBulkClient:
             core_id=core_id,
             max_rows=max_rows,
             idle_timeout=idle_timeout,
+            progress=progress,
         )
 
     async def read(
@@ -149,6 +151,7 @@ class AsyncBulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
@@ -167,6 +170,7 @@ class AsyncBulkClient:
                 core_id=core_id,
                 max_rows=max_rows,
                 idle_timeout=idle_timeout,
+                progress=progress,
             ),
             kind,
         )
@@ -258,6 +262,7 @@ class BulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pa.RecordBatchReader:
         """As :func:`tg_connect.read_batches`."""
         return batch_reader(
@@ -276,6 +281,7 @@ class BulkClient:
                     core_id=core_id,
                     max_rows=max_rows,
                     idle_timeout=idle_timeout,
+                    progress=progress,
                 )
             ),
             kind,
@@ -297,6 +303,7 @@ class BulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pa.Table:
         """Everything :meth:`read_batches` yields, as one table. A read that fails part way
         raises with the rows read so far on the error (``partial``, ``rows_read``)."""
@@ -315,6 +322,7 @@ class BulkClient:
                 core_id=core_id,
                 max_rows=max_rows,
                 idle_timeout=idle_timeout,
+                progress=progress,
             ),
             kind,
         )
@@ -336,6 +344,7 @@ class BulkClient:
         core_id: str | None = None,
         max_rows: int | None = None,
         idle_timeout: float | None = None,
+        progress: ProgressArg = False,
     ) -> pd.DataFrame:
         """As :func:`tg_connect.read_trustgraph`: everything :meth:`read` returns, as a DataFrame."""
         return to_pandas(
@@ -353,6 +362,7 @@ class BulkClient:
                 core_id=core_id,
                 max_rows=max_rows,
                 idle_timeout=idle_timeout,
+                progress=progress,
             ),
             dtype_backend,
         )

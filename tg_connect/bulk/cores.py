@@ -3,6 +3,14 @@
 embeddings). A core is the gateway's snapshot of triples and graph embeddings together; read
 its rows with ``read_trustgraph(kind, source="core", core_id=...)``.
 
+A core does not say which collection its rows were loaded into: the 2.11 knowledge store keeps
+rows by document id only and hands every row back with ``collection: "default"`` (the real
+Cassandra store and the local gateway alike), and ``load-kg-core`` can put one core into any
+collection. So every load of a kind a core holds notes its collection in the workspace's
+configuration (type :data:`CORE_INDEX_TYPE`, one entry per core and collection;
+:func:`record_core`), and a read by collection (``source="cores"``) reads the
+cores noted for it (:func:`cores_of`).
+
 An export is never short in silence: the file is written under a temporary name and renamed
 into place only when the stream ended on an item boundary with at least one item (the gateway
 answers an unknown core id with an empty 200 body); otherwise it raises, removes the temporary
@@ -23,6 +31,7 @@ import aiohttp
 import pyarrow as pa
 
 from ..errors import (
+    AuthenticationError,
     GatewayConnectionError,
     GatewayTimeoutError,
     InputError,
@@ -30,6 +39,8 @@ from ..errors import (
     ProtocolError,
     TgConnectError,
 )
+from ..flow.core import AsyncConfig, AsyncKnowledge
+from ..flow.transports import RestTransport
 from ..protocol import cores, messages, schemas
 from ..protocol.conform import Conformer
 from ..protocol.endpoints import http_base, redact
@@ -37,8 +48,14 @@ from ..protocol.replies import raise_for_http
 from ..target import Target
 from ..transport.connect import deadline, http_session
 from ..writers.base import atomic_path
+from .preflight import token_advice
 
 _CHUNK = 1 << 16
+CORE_INDEX_TYPE = "tg-connect-core"
+"""Config type of the note each load leaves: one entry per core and collection, value
+``{"core": <core id>, "collection": <collection>}`` (key: the two as a JSON array)."""
+CORE_KINDS: tuple[schemas.Kind, ...] = ("triples", "graph-embeddings")
+"""The kinds a knowledge core holds (kg-store keeps these two imports, keyed by document id)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,76 @@ class CoreTransfer:
     triples: int
     graph_embeddings: int
     bytes: int
+
+
+@dataclass(frozen=True)
+class CollectionCores:
+    """The cores noted for one collection: ``cores`` hold its rows alone, ``mixed`` maps a
+    core that also holds rows of other collections to those collections (its rows cannot be
+    told apart: the store keeps no collection per row), and ``listed`` is every core id the
+    knowledge service lists (cores with graph embeddings)."""
+
+    collection: str
+    cores: tuple[str, ...]
+    mixed: dict[str, tuple[str, ...]]
+    listed: tuple[str, ...]
+
+
+def _noted(value: str | None) -> tuple[str, str] | None:
+    """``(core id, collection)`` of a core index value (``None`` for one this cannot read)."""
+    try:
+        parsed = json.loads(value) if value else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    core, collection = parsed.get("core"), parsed.get("collection")
+    return (core, collection) if isinstance(core, str) and isinstance(collection, str) else None
+
+
+async def record_core(target: Target, kind: schemas.Kind, core_id: str, collection: str) -> None:
+    """Note in the workspace's configuration that core ``core_id`` holds rows of ``collection``.
+
+    Called by every load before it sends (so a load cut short is noted too); nothing is
+    noted for a kind that no core holds (:data:`CORE_KINDS`). One entry per core and
+    collection (one ``put``, idempotent, no read first: on the real gateway each config call
+    costs a broker round trip): a core loaded into two collections has two, and a read by
+    collection then refuses it (see :func:`cores_of`).
+    """
+    if kind not in CORE_KINDS:
+        return
+    key = json.dumps([collection, core_id])
+    value = json.dumps({"core": core_id, "collection": collection})
+    transport = RestTransport(target)
+    try:
+        await AsyncConfig(transport).put([(CORE_INDEX_TYPE, key, value)])
+    finally:
+        await transport.aclose()
+
+
+async def cores_of(target: Target, collection: str) -> CollectionCores:
+    """The cores noted for ``collection`` (see :func:`record_core`), with the cores listed."""
+    transport = RestTransport(target)
+    try:
+        try:
+            values = await AsyncConfig(transport).get_values(CORE_INDEX_TYPE)
+            listed = await AsyncKnowledge(transport).list_kg_cores()
+        except AuthenticationError as exc:
+            raise token_advice(target, exc) from None
+    finally:
+        await transport.aclose()
+    noted: dict[str, set[str]] = {}
+    for value in values:
+        pair = _noted(value.value)
+        if pair is not None:
+            noted.setdefault(pair[0], set()).add(pair[1])
+    mine = sorted(core for core, collections in noted.items() if collection in collections)
+    return CollectionCores(
+        collection,
+        tuple(core for core in mine if noted[core] == {collection}),
+        {core: tuple(sorted(noted[core] - {collection})) for core in mine if noted[core] != {collection}},
+        tuple(listed),
+    )
 
 
 def bearer(target: Target) -> dict[str, str]:

@@ -48,6 +48,7 @@ from ..target import Target
 from ..transport.connect import MAX_FRAME
 from ..wording import setting
 from .checkpoint import Checkpoint
+from .cores import record_core
 from .frames import chunk_rows, chunks, item_count, split_frame
 from .ledger import Ledger
 from .pacing import Pacer, PacingStopped, StoreWatch, make_pacer, wait_stored, watch_stores
@@ -420,6 +421,7 @@ async def aload(
     report = LoadReport(spec.kind, redact(target.url), flow, collection, doc)
 
     checked = await check_load_target(target, spec.kind, flow, collection, create_collection=create_collection)
+    await record_core(target, spec.kind, doc, collection)  # a read by collection finds its core
     watch: StoreWatch | None = None
     if spec.rate == "auto" or spec.wait == "stored":
         watch = await watch_stores(target, checked.topic)
@@ -460,13 +462,15 @@ async def aload(
         if isinstance(failure, TgConnectError):
             failure.report = report  # type: ignore[attr-defined]
         raise failure
+    finished = False
     try:
         if spec.wait == "stored":
             await _wait_stored(report, ledger, watch, spec.wait_timeout)
         if sent_rows is not None:
             await _verify(report, target, spec, doc, sent_rows)
+        finished = True
     finally:
-        sink.close()
+        sink.close(failed=not finished)
         await _stop_watching(watch)
         report.seconds = time.monotonic() - started
     return report
@@ -629,7 +633,7 @@ async def _failed(
     """``failure``, made ready to raise: progress stopped, the report saying what was not sent."""
     if isinstance(failure, AuthenticationError):  # the import socket's handshake: say which
         failure = token_advice(target, failure)
-    sink.close()
+    sink.close(failed=True)
     await _stop_watching(watch)
     report.unsent_ranges = ledger.undelivered(total_rows)
     report.error = f"{type(failure).__name__}: {failure}"

@@ -1,4 +1,16 @@
-"""Reading: stored triples (streaming query), knowledge cores (snapshot), export taps (live).
+"""Reading: stored triples (streaming query), knowledge cores (snapshots), export taps (live).
+
+The read paths (``source=``) and the kinds each can read:
+
+* ``"query"``: the stored graph through the streaming triples query (triples);
+* ``"core"``: one knowledge core, named by ``core_id`` (a load's document id): triples or
+  graph embeddings;
+* ``"cores"``: every knowledge core of the workspace noted for ``collection`` (each load of
+  those kinds notes its core; :mod:`.cores`), read one after another: triples or graph
+  embeddings. This is how graph embeddings are read by collection: the gateway has no query
+  that lists stored vectors;
+* ``"tail"``: the live export socket (every kind with one: triples, graph embeddings,
+  document embeddings, entity contexts), showing rows as they are loaded, not what is stored.
 
 Every path yields canonical record batches as they arrive; nothing is collected unless the
 caller asks for a DataFrame.
@@ -25,7 +37,16 @@ import pyarrow as pa
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError, TgConnectError
+from .. import wording
+from ..errors import (
+    AuthenticationError,
+    GatewayConnectionError,
+    GatewayTimeoutError,
+    InputError,
+    NotFoundError,
+    ProtocolError,
+    TgConnectError,
+)
 from ..protocol import messages, mux, schemas, services
 from ..protocol.arrow_decode import decode_frames, decode_query_frames
 from ..protocol.cores import CoreDecoder
@@ -34,10 +55,12 @@ from ..protocol.terms import Term
 from ..target import Target
 from ..transport.connect import abort_websocket, closed_error, http_session, is_alive, keepalive, open_websocket
 from ..transport.mux_client import open_authenticated, quick_close
-from .cores import bearer, core_error, raise_for_status
+from .cores import CORE_KINDS, bearer, core_error, cores_of, raise_for_status
+from .progress import ProgressArg, ProgressSink
 
 log = logging.getLogger(__name__)
-ReadSource = Literal["query", "core", "tail"]
+ReadSource = Literal["query", "core", "cores", "tail"]
+SOURCES: tuple[ReadSource, ...] = ("query", "core", "cores", "tail")
 # "No limit" for the triples query: the gateway needs a positive integer, and the real
 # 2.11 store silently returns nothing for very large ones (2**62), so stay at int32 max.
 UNLIMITED = 2**31 - 1
@@ -62,29 +85,85 @@ async def aread_batches(
     core_id: str | None = None,
     max_rows: int | None = None,
     idle_timeout: float | None = None,
+    progress: ProgressArg = False,
 ) -> AsyncIterator[pa.RecordBatch]:
     """Yield canonical batches of ``kind``; see :func:`tg_connect.read_batches`."""
     kind_name = schemas.normalise_kind(kind)
-    if source is None:
-        source = "query" if kind_name == "triples" else "core"
+    source = default_source(kind_name, source, core_id)
     if source == "query":
         gen = _query_triples(target, flow, query_request(kind_name, collection, s, p, o, g, limit, batch_size))
     elif source == "core":
         gen = _read_core(target, kind_name, _core_id(kind_name, core_id), max_rows)
+    elif source == "cores":
+        gen = _read_cores(target, kind_name, collection, max_rows)
     elif source == "tail":
         _check_tail(kind_name, max_rows, idle_timeout)
         gen = _tail(target, kind_name, flow, max_rows, idle_timeout)
     else:
-        raise ValueError(f"source must be 'query', 'core' or 'tail', not {source!r}")
-    rows = 0
+        raise InputError(f"{wording.setting('source')} must be one of {', '.join(SOURCES)}, not {source!r}")
+    async for batch in _counted(gen, ProgressSink(progress, None, f"read {kind_name}", batches="batches")):
+        yield batch
+
+
+async def _counted(gen: AsyncIterator[pa.RecordBatch], sink: ProgressSink) -> AsyncIterator[pa.RecordBatch]:
+    """``gen``'s batches, counted on ``sink``; an error says how many rows had been yielded.
+
+    The progress ends as done only when ``gen`` is exhausted; an error, or a caller that
+    stops reading early, ends it as stopped.
+    """
+    finished = False
     try:
         async for batch in gen:
-            rows += batch.num_rows
+            sink.update(batch.num_rows, batch.nbytes)
             yield batch
+        finished = True
     except TgConnectError as exc:
         if exc.rows_read is None:
-            exc.rows_read = rows  # what the caller already has (see TgConnectError)
+            exc.rows_read = sink.rows  # what the caller already has (see TgConnectError)
         raise
+    finally:
+        sink.close(failed=not finished)
+
+
+def read_paths(kind: schemas.Kind) -> str:
+    """The read paths that exist for ``kind``, in the caller's terms (a sentence)."""
+    tail = (
+        f"{wording.setting('source', 'tail')} with {wording.setting('max_rows')} or"
+        f" {wording.setting('idle_timeout')} (the live export socket: rows as they are loaded,"
+        " not what is stored)"
+    )
+    if kind == "triples":
+        return (
+            f"{wording.setting('source', 'query')} (the stored graph), {wording.setting('source', 'cores')}"
+            f" (the knowledge cores of a collection), {wording.setting('source', 'core')} with"
+            f" {wording.setting('core_id')}, or {tail}"
+        )
+    if kind == "graph-embeddings":
+        return (
+            f"{wording.setting('source', 'cores')} (the knowledge cores of a collection),"
+            f" {wording.setting('source', 'core')} with {wording.setting('core_id')}, or {tail}"
+        )
+    if kind in schemas.EXPORTABLE_KINDS:
+        return (
+            f"no knowledge core holds {kind} (a 2.11 core keeps triples and graph embeddings) and the"
+            f" gateway has no query that lists them: the one read path is {tail}"
+        )
+    return f"the gateway has no read path for {kind}: no query, knowledge core or export socket holds them"
+
+
+def default_source(kind: schemas.Kind, source: ReadSource | None, core_id: str | None) -> ReadSource:
+    """``source``, or the read path for ``kind`` when none is given: the query for triples,
+    the core named by ``core_id`` or else the collection's cores for graph embeddings. Other
+    kinds have no read of what is stored, so they need ``source="tail"`` said."""
+    if source is not None:
+        if source in ("core", "cores") and kind not in CORE_KINDS:
+            raise InputError(f"cannot read {kind} with {wording.setting('source', source)}: {read_paths(kind)}")
+        return source
+    if kind == "triples":
+        return "query"
+    if kind == "graph-embeddings":
+        return "core" if core_id else "cores"
+    raise InputError(f"cannot read stored {kind}: {read_paths(kind)}")
 
 
 def query_request(
@@ -106,7 +185,7 @@ def query_request(
     about 16 MB of short terms already; the socket's frame limit is 50 MiB).
     """
     if kind != "triples":
-        raise ValueError(f"source='query' reads triples; read {kind} with source='core' or 'tail'")
+        raise InputError(f"{wording.setting('source', 'query')} reads triples only; for {kind}: {read_paths(kind)}")
     call = services.triples_query(
         s,
         p,
@@ -121,19 +200,23 @@ def query_request(
 
 
 def _core_id(kind: schemas.Kind, core_id: str | None) -> str:
-    """``core_id``, checked to name a core that can hold ``kind``."""
+    """``core_id``, checked to be given (the kind was checked by :func:`default_source`)."""
     if not core_id:
-        raise ValueError("source='core' needs core_id= (a load's document_id names its core)")
-    if kind not in ("triples", "graph-embeddings"):
-        raise ValueError("knowledge cores hold triples and graph-embeddings only")
+        raise InputError(
+            f"{wording.setting('source', 'core')} needs {wording.setting('core_id')} (a load's document id"
+            f" names its core); to read every core of a collection use {wording.setting('source', 'cores')}"
+        )
     return core_id
 
 
 def _check_tail(kind: schemas.Kind, max_rows: int | None, idle_timeout: float | None) -> None:
     if kind not in schemas.EXPORTABLE_KINDS:
-        raise ValueError(f"the gateway has no export socket for {kind}")
+        raise InputError(f"the gateway has no export socket for {kind}; {read_paths(kind)}")
     if max_rows is None and idle_timeout is None:
-        raise ValueError("source='tail' never ends by itself: pass max_rows= or idle_timeout=")
+        raise InputError(
+            f"{wording.setting('source', 'tail')} never ends by itself: pass {wording.setting('max_rows')}"
+            f" or {wording.setting('idle_timeout')}"
+        )
 
 
 def _capped(batch: pa.RecordBatch, max_rows: int | None, sent: int) -> pa.RecordBatch:
@@ -280,8 +363,56 @@ def _frame_by_frame(block: list[bytes], url: str) -> Iterator[tuple[pa.RecordBat
 # -- knowledge cores --------------------------------------------------------------------------
 
 
+async def _read_cores(
+    target: Target, kind: schemas.Kind, collection: str, max_rows: int | None
+) -> AsyncIterator[pa.RecordBatch]:
+    """The ``kind`` rows of every core noted for ``collection``, core after core (by id).
+
+    A core noted for this and other collections raises before anything is read: the store
+    keeps no collection per row, so its rows cannot be told apart. Graph embeddings come only
+    from the cores the knowledge service lists (it lists the cores that have them); for
+    triples, a noted core that is not listed and sends an empty body has none (a load that
+    failed before delivering, or a core since deleted).
+    """
+    found = await cores_of(target, collection)
+    listed = set(found.listed)
+    mixed = {core: other for core, other in found.mixed.items() if kind == "triples" or core in listed}
+    if mixed:
+        named = "; ".join(f"{core!r} also holds {', '.join(map(repr, other))}" for core, other in mixed.items())
+        raise InputError(
+            f"cannot read {kind} of collection {collection!r} from knowledge cores: {named} (the same document id"
+            " was loaded into several collections, and a core keeps no collection per row); read such a core"
+            f" whole with {wording.setting('source', 'core')} {wording.setting('core_id')}"
+        )
+    sent = 0
+    for core_id in found.cores:
+        if kind == "graph-embeddings" and core_id not in listed:
+            continue  # no graph embeddings in it (or deleted)
+        try:
+            async for batch in _read_core(
+                target, kind, core_id, _left(max_rows, sent), missing_ok=core_id not in listed
+            ):
+                sent += batch.num_rows
+                yield batch
+        except NotFoundError as exc:  # listed, yet exported as nothing
+            raise NotFoundError(f"{exc}; it is listed by the knowledge service, {_UNPATCHED}") from None
+        if not _wanting(max_rows, sent):
+            return
+
+
+# docs/protocol.md 9.5: the 2.11.1 core routes' bug
+_UNPATCHED = (
+    "which an unpatched 2.11.1 gateway does for every core (its export-core route waits on a queue the"
+    " knowledge service does not read) unless the core was deleted meanwhile"
+)
+
+
+def _left(max_rows: int | None, sent: int) -> int | None:
+    return None if max_rows is None else max_rows - sent
+
+
 async def _read_core(
-    target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None
+    target: Target, kind: schemas.Kind, core_id: str, max_rows: int | None, *, missing_ok: bool = False
 ) -> AsyncIterator[pa.RecordBatch]:
     """The ``kind`` rows of knowledge core ``core_id``, item by item from the export-core stream.
 
@@ -319,7 +450,7 @@ async def _read_core(
                 f"cannot read knowledge core {core_id!r} from {endpoint}: {exc} (after {decoder.items} items)"
             ) from None
     error = core_error(core_id, endpoint, decoder, f"{sent} {kind} rows")
-    if error is not None:
+    if error is not None and not (missing_ok and isinstance(error, NotFoundError)):
         raise error
 
 
