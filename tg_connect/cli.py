@@ -619,7 +619,39 @@ def _progress(args: argparse.Namespace) -> bool | LogLines:
     return True if sys.stderr.isatty() else LogLines()
 
 
+def _pyarrow_without_pandas() -> None:
+    """Keep pyarrow from importing pandas (a third of a small load's run time) to ask whether
+    a Python list might be a pandas object.
+
+    pyarrow asks on its first ``pa.array(list)`` (and when ``pyarrow.dataset`` is imported):
+    a soft check that imports pandas if it can. Nothing in a load or a dump makes pandas
+    objects, so the question is answered "no pandas" once, here, by hiding pandas while
+    pyarrow asks. pyarrow tries the import again on any real use (``Table.to_pandas``, which
+    ``--verify`` uses), and tg_connect imports pandas itself where it needs it, so nothing is
+    lost. Done only by the command line, which owns its process; ``tg-connect serve`` and
+    ``demo`` do not.
+    """
+    if "pandas" in sys.modules:
+        return  # pyarrow has asked already, or someone else imported it
+    import importlib.abc
+
+    import pyarrow as pa
+
+    class _Hidden(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+            if name == "pandas":
+                raise ModuleNotFoundError("pandas is not needed by this command", name=name)
+
+    hidden = _Hidden()
+    sys.meta_path.insert(0, hidden)
+    try:
+        pa.array([])  # pyarrow's one soft attempt; it records "no pandas" and goes on
+    finally:
+        sys.meta_path.remove(hidden)
+
+
 def _load(args: argparse.Namespace) -> int:
+    _pyarrow_without_pandas()
     from .bulk import to_trustgraph
 
     report = to_trustgraph(
@@ -677,10 +709,11 @@ def _dump(args: argparse.Namespace) -> int:
     """Read and write in one stream. A read that fails (a dropped tail, a core cut short or
     missing, a stall) exits 1 and leaves nothing at ``dest``: the writers write under a
     temporary name and rename only on success."""
+    _check_dump(args)
+    _pyarrow_without_pandas()
     from .bulk import read_batches
     from .writers import write
 
-    _check_dump(args)
     options: dict[str, object] = {}
     if args.max_rows_per_file:
         options["max_rows_per_file"] = args.max_rows_per_file

@@ -10,10 +10,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import typing
+from pathlib import Path
 
 import pytest
 
 import tg_connect
+from tg_connect.sample import sample_path
 
 HEAVY = ("pandas", "pyarrow", "numpy", "aiohttp", "websockets", "tqdm")
 
@@ -82,3 +84,25 @@ def test_pandas_keeps_its_resources_after_the_hook() -> None:
         "import importlib.resources, tg_connect, pandas\n"
         "assert importlib.resources.files('pandas').joinpath('__init__.py').is_file()\n"
     )
+
+
+def test_a_command_line_load_imports_no_pandas_and_pyarrow_still_finds_it_later(
+    local_gateway: tg_connect.LocalGateway, tmp_path: Path
+) -> None:
+    """pyarrow asks for pandas on its first ``pa.array(list)``; the CLI answers "no pandas" for
+    a load, and pyarrow still uses pandas once it is really needed afterwards."""
+    turtle = tmp_path / "small.ttl"
+    turtle.write_text("".join(f'<http://e.org/s{i}> <http://e.org/p> "v{i}" .\n' for i in range(50)))
+    code = (
+        "import sys\n"
+        "from tg_connect import cli\n"
+        f"for source in ({str(turtle)!r}, {str(sample_path())!r}):\n"
+        f"    assert cli.main(['load', 'triples', source, '--url', {local_gateway.url!r}, '--no-progress']) == 0\n"
+        "assert 'pandas' not in sys.modules, 'pandas was imported'\n"
+        "import pyarrow as pa\n"
+        "assert type(pa.table({'a': [1]}).to_pandas()).__name__ == 'DataFrame'\n"
+        "import pandas as pd\n"
+        "assert pa.types.is_dictionary(pa.array(pd.Series(['x', 'y'], dtype='category')).type)  # seen as pandas\n"
+        "assert type(pd.DataFrame().tg).__name__ == 'TrustGraphAccessor'\n"
+    )
+    python(code)
