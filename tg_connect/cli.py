@@ -34,6 +34,7 @@ import argparse
 import os
 import re
 import sys
+import textwrap
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -114,6 +115,11 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self.prog, message)
+
+
+def _para(text: str) -> str:
+    """A description filled to the terminal-friendly width (raw descriptions are not wrapped)."""
+    return textwrap.fill(text, 88)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -241,9 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser(
         "load",
         help="load files into TrustGraph",
-        description="Load Parquet, CSV, TSV, JSON Lines or RDF files (N-Triples, N-Quads, Turtle,"
-        " TriG; optionally .gz/.bz2/.zst) into a TrustGraph gateway's bulk import sockets, and"
-        " print a report of what was read, delivered and rejected.",
+        description=_para(
+            "Load Parquet, CSV, TSV, JSON Lines or RDF files (N-Triples, N-Quads, Turtle,"
+            " TriG; optionally .gz/.bz2/.zst) into a TrustGraph gateway's bulk import sockets, and"
+            " print a report of what was read, delivered and rejected."
+        ),
         epilog=LOAD_EXAMPLES,
         formatter_class=_Formatter,
     )
@@ -353,8 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     export_core = sub.add_parser(
         "export-core",
         help="save a knowledge core to a msgpack file",
-        description="Save a knowledge core (the triples and graph embeddings a load stored under"
-        " its document id) to a msgpack file, in the gateway's own core format.",
+        description=_para(
+            "Save a knowledge core (the triples and graph embeddings a load stored under"
+            " its document id) to a msgpack file, in the gateway's own core format."
+        ),
         epilog=EXIT_STATUS,
         formatter_class=_Formatter,
     )
@@ -364,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     import_core = sub.add_parser(
         "import-core",
         help="upload a knowledge core from a msgpack file",
-        description="Upload a knowledge core from a msgpack file (as export-core writes) under a core id.",
+        description=_para("Upload a knowledge core from a msgpack file (as export-core writes) under a core id."),
         epilog=EXIT_STATUS,
         formatter_class=_Formatter,
     )
@@ -375,8 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     dump = sub.add_parser(
         "dump",
         help="write TrustGraph data to a file (Parquet, CSV, JSON Lines, RDF)",
-        description="Read data from a gateway and write it to a file (or standard output) in"
-        " one stream. A failed read leaves nothing at DEST.",
+        description=_para(
+            "Read data from a gateway and write it to a file (or standard output) in"
+            " one stream. A failed read leaves nothing at DEST."
+        ),
         epilog=DUMP_EXAMPLES,
         formatter_class=_Formatter,
     )
@@ -429,9 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="run the local gateway (a development and test target, not a production store)",
-        description="Run tg_connect's local gateway: an embedded stand-in that speaks the "
-        "TrustGraph 2.11 gateway protocol. It is a development and test target, not a "
-        "production store. Without --data everything is kept in memory.",
+        description=_para(
+            "Run tg_connect's local gateway: an embedded stand-in that speaks the "
+            "TrustGraph 2.11 gateway protocol. It is a development and test target, not a "
+            "production store. Without --data everything is kept in memory."
+        ),
         formatter_class=_Formatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -464,8 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="load the bundled sample into a local gateway and read it back",
-        description="Start a local gateway in this process, load the bundled 5,000-triple sample,"
-        " read it back and show that it is identical, with a few counts.",
+        description=_para(
+            "Start a local gateway in this process, load the bundled 5,000-triple sample,"
+            " read it back and show that it is identical, with a few counts."
+        ),
         formatter_class=_Formatter,
     )
     demo.add_argument("--no-progress", action="store_true", help="no progress bar (default: a bar on a terminal)")
