@@ -185,7 +185,12 @@ class _RegisteringLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
         _AfterPandas.uninstall()
-        _register_accessor()
+        try:
+            _register_accessor()
+        except Exception as exc:  # never fail the user's ``import pandas`` over df.tg
+            import warnings
+
+            warnings.warn(f"tg_connect could not register the df.tg accessor: {exc}", stacklevel=2)
 
 
 class _AfterPandas(importlib.abc.MetaPathFinder):
