@@ -223,3 +223,10 @@ def test_file_errors_are_one_line(local_gateway: tg_connect.LocalGateway, tmp_pa
     line = one_line(unwritable)
     assert unwritable.returncode == 1 and line.startswith("tg-connect: error: ")
     assert line.endswith("; /proc/no-such-dir/out.parquet was not written") and "--debug" not in line
+
+
+def test_unknown_flow_names_the_flag(local_gateway: tg_connect.LocalGateway) -> None:
+    result = run("load", "triples", SAMPLE, "--url", local_gateway.url, "--flow", "nope", "--no-progress")
+    line = one_line(result)
+    assert result.returncode == 1
+    assert "unknown flow 'nope'" in line and "has: 'default'" in line and line.endswith("pass --flow NAME")
