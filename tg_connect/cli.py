@@ -526,16 +526,17 @@ def _failed(exc: Exception, args: argparse.Namespace | None, debug: bool) -> int
         return EX_PIPE
     if debug:
         traceback.print_exc()
+    report = getattr(exc, "report", None)
+    notes = getattr(exc, "__notes__", ())
     if isinstance(exc, AuthenticationError) and not exc.transient:
         exc = _token_advice(exc, args)
-    report = getattr(exc, "report", None)
     if isinstance(exc, (TgConnectError, ValueError, OSError)):  # ours, a refused value, a file
         line = f"tg-connect: error: {exc}"
     else:  # not one of ours: a bug, or a failure nobody foresaw
         line = f"tg-connect: error: {type(exc).__name__}: {exc}" + (
             "" if debug else " (run with --debug for the traceback)"
         )
-    for note in getattr(exc, "__notes__", ()):
+    for note in notes:
         line += f"; {note}"
     if report is not None:
         line += _report_hint(report, args)
@@ -569,7 +570,7 @@ def _say(line: str, args: argparse.Namespace | None) -> None:
     text = " ".join(part.strip() for part in str(line).splitlines() if part.strip())
     text = _TOKEN_QUERY.sub(r"\1***", text)
     for token in (getattr(args, "token", None), os.environ.get("TRUSTGRAPH_TOKEN")):
-        if token:
+        if token and len(token) >= 8:  # shorter ones would garble the line, and are no secret
             text = text.replace(token, "***")
     print(text, file=sys.stderr, flush=True)
 

@@ -123,6 +123,8 @@ def test_missing_token_and_refused_token_on_a_local_gateway(tmp_path: Path) -> N
                         "the gateway refused the token (check the token given as --token or $TRUSTGRAPH_TOKEN)" in line
                     )
                 assert secret not in line and "tg_cli_wrong_0815" not in line + result.stdout
+                if args[0] != "load":
+                    assert line.endswith(f"{args[2]} was not written")
         wrong_flag = run("load", "triples", SAMPLE, "--url", gw.url, "--token", "tg_cli_wrong_0815")
         assert "refused the token" in one_line(wrong_flag) and "tg_cli_wrong_0815" not in wrong_flag.stderr
         ok = run("load", "triples", SAMPLE, "--url", gw.url, "--no-progress", env={"TRUSTGRAPH_TOKEN": secret})
