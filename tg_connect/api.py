@@ -79,9 +79,11 @@ class Api:
             raise ValueError("workspace must be a non-empty string")
         if token is not None and not isinstance(token, str):
             raise ValueError("token must be a string")
+        origin = None
         if url is None:
             url = os.environ.get("TRUSTGRAPH_URL") or None
-        self._url = validate_base_url(url) if url is not None else None
+            origin = "$TRUSTGRAPH_URL"  # named so in a message about it
+        self._url = validate_base_url(url, origin=origin) if url is not None else None
         self._token = token
         self._timeout = float(timeout)
         self._workspace = workspace

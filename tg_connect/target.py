@@ -37,9 +37,12 @@ def resolve_target(
     verify: bool = True,
 ) -> Target:
     """``url``, else ``$TRUSTGRAPH_URL``, else :data:`DEFAULT_URL`; ``token``, else
-    ``$TRUSTGRAPH_TOKEN``."""
+    ``$TRUSTGRAPH_TOKEN``. A URL that cannot be used raises :class:`~tg_connect.errors.InputError`
+    naming where it came from (the ``url`` setting or ``$TRUSTGRAPH_URL``)."""
     if token is None:
         token = os.environ.get("TRUSTGRAPH_TOKEN") or None
+    origin = None
     if url is None:
         url = os.environ.get("TRUSTGRAPH_URL") or DEFAULT_URL
-    return Target(validate_base_url(url), token, workspace or "default", timeout, verify)
+        origin = "$TRUSTGRAPH_URL" if os.environ.get("TRUSTGRAPH_URL") else None
+    return Target(validate_base_url(url, origin=origin), token, workspace or "default", timeout, verify)

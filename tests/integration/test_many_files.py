@@ -172,7 +172,7 @@ def test_fail_fast_stops_at_the_broken_file(
     args = ["load", "triples", str(d), "--url", local_gateway.url, "--collection", f"ff{run_id}", "--no-progress"]
     assert main([*args, "--fail-fast"]) == 1
     _, err = capsys.readouterr()
-    assert err.splitlines()[0] == f"tg-connect: error: {error}"
+    assert err.splitlines()[0].startswith(f"tg-connect: error: {error} (2 rows delivered before it;")
 
 
 def test_a_rerun_with_a_checkpoint_sends_only_the_fixed_file(

@@ -357,8 +357,9 @@ def test_a_failed_cli_load_prints_its_error_once_and_never_done(
     assert failed.returncode == 1
     err = failed.stderr
     assert "(done)" not in err and "(stopped)" in err, err
-    assert err.count("null value") == 1, err  # main()'s line; the report below it has no error line
-    assert "tg-connect: error: null value (source" in err and "NOT DELIVERED: input rows 5-19" in err
+    assert err.count("null value") == 1, err  # main()'s one line; the report (on stdout) has no error line
+    assert "tg-connect: error: null value (source" in err and "the report is on stdout" in err
+    assert "null value" not in failed.stdout and "NOT DELIVERED: input rows 5-19" in failed.stdout
     assert "read back:" not in failed.stdout
 
 
@@ -379,5 +380,6 @@ def test_a_failed_many_file_load_prints_its_error_once(local_gateway: tg_connect
     assert failed.returncode == 1
     err = failed.stderr
     assert err.count("Unexpected end of file") == 1, err
-    assert f"failed  {tmp_path / 'b.nt'}: 0 rows; the error above" in err
+    assert "Unexpected end of file" not in failed.stdout
+    assert f"failed  {tmp_path / 'b.nt'}: 0 rows; the error on stderr" in failed.stdout
     assert "(done)" not in err and "(stopped)" in err

@@ -188,7 +188,7 @@ def test_cli_bad_kind_names_row_column_value_and_spellings(
     assert first.startswith("tg-connect: error: unknown term kind 'text' in 'o_type' (input column 'o_kind');")
     assert "accepted: iri (or uri, url, i, u, URIRef, NamedNode), blank (or bnode, b, BNode, BlankNode)," in first
     assert "literal (or lit, l, typed-literal)" in first
-    assert first.endswith(f"(source {path}, column 'o_type', row 7)")
+    assert f"(source {path}, column 'o_type', row 7) (7 rows delivered before it;" in first
 
 
 # -- Python, every input type --------------------------------------------------------------

@@ -1,15 +1,17 @@
-"""The ``df.tg`` accessor: ``df.tg.to_trustgraph(...)``, registered when tg_connect is imported.
+"""The ``df.tg`` accessor: ``df.tg.to_trustgraph(...)``, registered once both pandas and tg_connect
+are imported, in either order (see ``tg_connect/__init__.py``).
 
 ``df.pipe(tg_connect.to_trustgraph, ...)`` works too, since the data is the first parameter.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .report import LoadReport
+if TYPE_CHECKING:
+    from .report import LoadReport
 
 
 @pd.api.extensions.register_dataframe_accessor("tg")

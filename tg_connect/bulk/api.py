@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
+from .._lazy import lazy_module
 from ..protocol.columns import ExtraColumns
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
@@ -25,6 +25,11 @@ from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource
 from .report import LoadReport
 from .tables import DtypeBackend, collect, to_pandas
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: a load from the command line never needs pandas
+    pd = lazy_module("pandas")
 
 
 def to_trustgraph(

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
+from .._lazy import lazy_module
 from ..protocol.columns import ExtraColumns
 from ..protocol.conform import OnError
 from ..protocol.terms import Term
@@ -28,6 +28,11 @@ from .progress import ProgressArg
 from .read import DEFAULT_READ_BATCH, ReadSource, aread_batches
 from .report import LoadReport
 from .tables import DtypeBackend, acollect, batch_reader, collect, to_pandas
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: a load from the command line never needs pandas
+    pd = lazy_module("pandas")
 
 
 class AsyncBulkClient:

@@ -18,6 +18,8 @@ from ..flow.transports import RestTransport
 from ..protocol import schemas
 from ..protocol.endpoints import redact, store_interface
 from ..target import Target
+from ..transport.connect import auth_refused
+from ..wording import setting
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,7 @@ def token_advice(target: Target, exc: AuthenticationError) -> AuthenticationErro
     """``exc`` restated to say whether a token was missing or was refused, and how to pass one."""
     if exc.transient:
         return exc
-    if target.token:
-        return AuthenticationError(
-            exc.endpoint, "the gateway refused the token", advice="check the token given as token= or $TRUSTGRAPH_TOKEN"
-        )
-    return AuthenticationError(
-        exc.endpoint, "the gateway requires a token and none was given", advice="pass token= or set TRUSTGRAPH_TOKEN"
-    )
+    return auth_refused(exc.endpoint, token_given=bool(target.token))
 
 
 def _interfaces(description: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -64,7 +60,7 @@ async def check_load_target(
             have = ", ".join(repr(f) for f in known) or "none"
             raise NotFoundError(
                 f"unknown flow {flow!r} at {redact(target.url)} (workspace"
-                f" {target.workspace!r} has: {have}); pass flow="
+                f" {target.workspace!r} has: {have}); pass {setting('flow', 'NAME')}"
             )
         interface = store_interface(kind)
         spec = _interfaces(await flows.get(flow)).get(interface)
@@ -86,6 +82,6 @@ async def _check_collection(transport: RestTransport, collection: str, create: b
     if not create:
         raise NotFoundError(
             f"unknown collection {collection!r} (the gateway's stores would drop the"
-            " data); pass create_collection=True or create it first"
+            f" data); pass {setting('create_collection', True)} or create it first"
         )
     await collections.update_collection(collection, name=collection)

@@ -96,7 +96,8 @@ def _stamp() -> str:
 class LogLines:
     """Progress as plain timestamped lines (for logs), at most every ``interval`` seconds, and
     one line when the job ends: ``(done)`` if it finished, ``(stopped)`` if it failed (the
-    error is reported once, by whoever catches it).
+    error is reported once, by whoever catches it). A job that ends having moved no row and
+    printed no line prints nothing: its caller's summary or error line says all there is.
 
     ``stream=None`` writes to ``sys.stderr`` as it is at each line (so redirection and
     capture apply); ``prefix`` starts each line after the timestamp; ``batches`` names what
@@ -116,12 +117,16 @@ class LogLines:
         self.batch_word = batches
         self.stream = stream
         self._last = 0.0
+        self._printed = False
 
     def __call__(self, p: Progress) -> None:
         end = p.done or p.failed
         if not end and p.elapsed - self._last < self.interval:
             return
+        if end and p.rows == 0 and not self._printed:
+            return
         self._last = p.elapsed
+        self._printed = True
         total = f"/{p.total_rows:,}" if p.total_rows is not None else ""
         rate = p.rows / p.elapsed if p.elapsed > 0 else 0.0
         status = " (done)" if p.done else " (stopped)" if p.failed else ""

@@ -8,13 +8,18 @@ neither. A read that fails part way keeps what it read on the error (``partial``
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 import pyarrow as pa
 
+from .._lazy import lazy_module
 from ..errors import TgConnectError
 from ..protocol import schemas
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: a load from the command line never needs pandas
+    pd = lazy_module("pandas")
 
 DtypeBackend = Literal["numpy_nullable", "pyarrow"]
 

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._lazy import lazy_module
 from ..protocol import schemas
 from ..protocol.terms import Term
 from ..target import Target
 from .read import aread_batches
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported on first use: a load from the command line never needs pandas
+    pd = lazy_module("pandas")
 
 VERIFIABLE = ("triples", "graph-embeddings")
 MAX_PREDICATES = 64

@@ -10,26 +10,66 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+from ..errors import InputError
+from ..wording import setting
 from .registry import STORE_INTERFACES
 from .schemas import Kind
 
 SCHEMES = ("http", "https", "ws", "wss")
 
 
-def validate_base_url(url: str) -> str:
-    """The gateway base URL without a trailing slash; raises ``ValueError`` if unusable."""
+def validate_base_url(url: str, *, origin: str | None = None) -> str:
+    """The gateway base URL without a trailing slash; raises :class:`InputError` if unusable.
+
+    ``origin`` says where the URL came from for the message (``"$TRUSTGRAPH_URL"``); by
+    default it is the ``url`` setting, spelt as the caller writes it (``url=`` in Python,
+    ``--url`` on the command line). A URL without a scheme gets a suggestion; one whose path
+    holds ``/api/v1`` is refused rather than silently doubled or cut: tg_connect adds the
+    ``/api/v1/...`` paths itself, and the message gives the base URL to use instead.
+    """
     if not isinstance(url, str) or not url.strip():
-        raise ValueError("gateway URL must be a non-empty string")
-    parts = urlsplit(url.strip())
+        raise InputError(f"{_named(origin, url)}: the gateway URL must be a non-empty string")
+    text = url.strip()
+    if "://" not in text:
+        raise InputError(
+            f"{_named(origin, url)} has no scheme: did you mean {_named(origin, 'http://' + text.lstrip('/'))}?"
+        )
+    parts = urlsplit(text)
     if parts.scheme.lower() not in SCHEMES:
-        raise ValueError(f"gateway URL scheme must be one of {SCHEMES}, not {parts.scheme!r}")
-    if not parts.hostname:
-        raise ValueError(f"gateway URL has no host: {redact(url)!r}")
+        raise InputError(
+            f"{_named(origin, redact(url))}: the gateway URL's scheme must be one of"
+            f" {', '.join(SCHEMES)}, not {parts.scheme!r}"
+        )
     if parts.username or parts.password:
-        raise ValueError("put credentials in token=, not in the gateway URL")
+        raise InputError(
+            f"{_named(origin)}: the gateway URL must not carry credentials (it is not shown); pass the token as"
+            f" {setting('token', '...')}"
+        )
+    if not parts.hostname:
+        raise InputError(f"{_named(origin, redact(url))}: the gateway URL has no host")
     if parts.query or parts.fragment:
-        raise ValueError("the gateway URL must not carry a query or fragment")
-    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), "", ""))
+        raise InputError(f"{_named(origin)}: the gateway URL must not carry a query or fragment (the URL is not shown)")
+    path = parts.path.rstrip("/")
+    if _API_PATH.search(path):
+        base = urlunsplit((parts.scheme.lower(), parts.netloc, _API_PATH.split(path)[0], "", ""))
+        raise InputError(
+            f"{_named(origin, url)}: give the gateway's base URL, {_named(origin, base)}"
+            " (tg_connect adds the /api/v1/... paths itself)"
+        )
+    return urlunsplit((parts.scheme.lower(), parts.netloc, path, "", ""))
+
+
+_API_PATH = re.compile(r"/api/v1(?:/|$)")
+
+
+def _named(origin: str | None, value: str | None = None) -> str:
+    """The URL setting (with ``value``) as the caller wrote it: ``url="..."``, ``--url ...``,
+    or ``$TRUSTGRAPH_URL`` (``TRUSTGRAPH_URL=...``)."""
+    if origin is None:
+        return setting("url") if value is None else setting("url", value)
+    if value is None:
+        return origin
+    return f"{origin.lstrip('$')}={value}"
 
 
 def http_base(url: str) -> str:

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Coroutine, MutableMapping
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import websockets
@@ -25,6 +26,7 @@ from websockets.frames import CloseCode
 from ..errors import AccessDeniedError, AuthenticationError, GatewayConnectionError, GatewayTimeoutError
 from ..protocol.endpoints import is_secure, redact
 from ..protocol.messages import GATEWAY_MAX_FRAME
+from ..wording import cli_spelling, setting
 
 # The gateway accepts frames up to 50 MiB; accept replies as large.
 MAX_FRAME = GATEWAY_MAX_FRAME
@@ -110,8 +112,8 @@ async def open_websocket(
         )
     except InvalidStatus as exc:
         status = exc.response.status_code
-        if status == 401:
-            raise AuthenticationError(endpoint) from None
+        if status == 401:  # a bulk socket carries its token in the query, if it was given one
+            raise auth_refused(endpoint, token_given="token" in parse_qs(urlsplit(url).query)) from None
         if status == 403:
             raise AccessDeniedError(endpoint) from None
         if status == 404:
@@ -127,8 +129,30 @@ async def open_websocket(
 
 def no_answer(endpoint: str, detail: object) -> GatewayConnectionError:
     """The error for a gateway that does not answer at all, saying what to check."""
+    how = f"set {setting('url')} or" if cli_spelling() else "pass url= or set"
     return GatewayConnectionError(
-        f"nothing answers at {endpoint} ({detail}): is the gateway running? pass url= or set TRUSTGRAPH_URL"
+        f"nothing answers at {endpoint} ({detail}): is the gateway running? {how} TRUSTGRAPH_URL"
+    )
+
+
+def _named(keyword: str) -> str:
+    """``--url`` on the command line, ``url=`` in Python."""
+    return setting(keyword) if cli_spelling() else f"{keyword}="
+
+
+def auth_refused(endpoint: str, *, token_given: bool) -> AuthenticationError:
+    """The error for a gateway that refused the credential, saying which case it is: a token
+    was given and refused, or the gateway wants one and none was given; and how to pass one."""
+    if token_given:
+        return AuthenticationError(
+            endpoint,
+            "the gateway refused the token",
+            advice=f"check the token given as {_named('token')} or $TRUSTGRAPH_TOKEN",
+        )
+    return AuthenticationError(
+        endpoint,
+        "the gateway requires a token and none was given",
+        advice=f"pass {_named('token')} or set TRUSTGRAPH_TOKEN",
     )
 
 

@@ -41,7 +41,15 @@ from websockets.exceptions import ConnectionClosed
 from ..errors import AuthenticationError, GatewayConnectionError, GatewayTimeoutError, ProtocolError
 from ..protocol import mux
 from ..protocol.endpoints import SOCKET_PATH, ws_base
-from .connect import abort_websocket, close_reason, is_alive, is_keepalive_timeout, keepalive, open_websocket
+from .connect import (
+    abort_websocket,
+    auth_refused,
+    close_reason,
+    is_alive,
+    is_keepalive_timeout,
+    keepalive,
+    open_websocket,
+)
 
 _CLOSED = object()
 _EXPIRED = object()
@@ -85,9 +93,12 @@ async def open_authenticated(
     except BaseException:
         await abort_websocket(ws)
         raise
-    if result is None or not result.ok:
+    if result is None:
         await ws.close()
-        raise AuthenticationError(url, (result.error if result else None) or "unexpected auth reply")
+        raise AuthenticationError(url, "unexpected auth reply")
+    if not result.ok:
+        await ws.close()
+        raise auth_refused(url, token_given=bool(token))
     return ws, result
 
 
