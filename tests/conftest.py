@@ -1,8 +1,10 @@
-"""Shared fixtures: gateways to test against.
+"""Shared fixtures: gateways to test against, and the Hypothesis settings every run uses.
 
-``gateway`` runs a test against the local gateway, and also against the real TrustGraph
-gateway when ``TG_REAL_GATEWAY_URL`` is set (``.ci/run`` starts one and sets it). The same
-test code runs on both; ``Gateway.real`` tells a test which store behaviours to expect.
+``gateway`` runs a test against the local gateway and against the real TrustGraph gateway.
+The real one runs when ``TG_REAL_GATEWAY_URL`` is set (``.ci/run`` starts one and sets it);
+without it the real cases are reported as skipped, with the reason, so a run shows what it
+did not check. The same test code runs on both; ``Gateway.real`` tells a test which store
+behaviours to expect.
 """
 
 from __future__ import annotations
@@ -19,14 +21,25 @@ from hypothesis import HealthCheck, settings
 
 T = TypeVar("T")
 
-# Property tests check what they generate, not how fast: on a shared two-core CI machine
-# generation and each example can be slow, and Hypothesis's timing checks then fail tests
-# that found nothing wrong.
-settings.register_profile("tg_connect", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Property tests check what they generate, not how fast: on a shared two-core machine (CI
+# runs three suites at once) generating and running an example can take seconds, and
+# Hypothesis's timing checks (the per-example deadline, the too_slow health check) then fail
+# tests that found nothing wrong. Those two are off; the checks about the data itself
+# (filter_too_much, data_too_large, large_base_example) stay on, as they do not depend on
+# load. A test's own @settings inherits this profile, but a test that sets
+# suppress_health_check replaces the list: it must add to HYPOTHESIS_SUPPRESSED. The example
+# database stays on (a failure found once is tried first next time), and print_blob gives the
+# line that replays a failure. The fast suite fixes the seed (--hypothesis-seed=0); a plain
+# `pytest -q` explores new examples each run.
+HYPOTHESIS_SUPPRESSED = [HealthCheck.too_slow]
+settings.register_profile("tg_connect", deadline=None, suppress_health_check=HYPOTHESIS_SUPPRESSED, print_blob=True)
 settings.load_profile("tg_connect")
+
 REAL_URL = os.environ.get("TG_REAL_GATEWAY_URL")
-# The differential suite compares the two gateways: without the real one it has nothing to do.
-collect_ignore = [] if REAL_URL else ["integration/test_differential.py"]
+NO_REAL_GATEWAY = (
+    "no real gateway: set TG_REAL_GATEWAY_URL (and TG_REAL_GATEWAY_TOKEN) to run this against "
+    "a TrustGraph 2.11 gateway (docs/real-gateway.md)"
+)
 
 
 @dataclass
@@ -60,10 +73,16 @@ def local_gateway() -> Iterator[Any]:
         yield gw
 
 
+def real_gateway_param() -> Any:
+    """The ``real`` case of ``gateway``: marked ``real`` (``-m "not real"`` leaves it out), and
+    skipped with the reason when no real gateway is configured."""
+    marks = [pytest.mark.real] + ([] if REAL_URL else [pytest.mark.skip(reason=NO_REAL_GATEWAY)])
+    return pytest.param("real", marks=marks)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "gateway" in metafunc.fixturenames:
-        targets = ["local"] + (["real"] if REAL_URL else [])
-        metafunc.parametrize("gateway", targets, indirect=True)
+        metafunc.parametrize("gateway", ["local", real_gateway_param()], indirect=True)
 
 
 @pytest.fixture

@@ -157,13 +157,17 @@ def test_a_silent_gateway_times_out(scripted: ScriptedGateway) -> None:
 
 
 def test_the_timeout_restarts_at_every_chunk(scripted: ScriptedGateway) -> None:
+    # Twelve chunks 0.25 s apart: the whole answer takes at least 3 s, longer than the 2 s
+    # timeout, and each gap leaves 1.75 s to spare for a loaded machine (was 0.75 s with 1 s).
+    text = "one two three four five six seven eight nine ten eleven"
     slow: list[Any] = []
-    for frame in frames(*words("one two three four five six")):
+    for frame in frames(*words(text)):
         slow += [Sleep(0.25), frame]
+    assert len(slow) == 24  # twelve frames, each after a 0.25 s sleep
     scripted.scripts["text-completion"] = slow
-    with Api(scripted.url, token="tg_good", timeout=1.0) as api:  # the whole answer takes 1.75 s
+    with Api(scripted.url, token="tg_good", timeout=2.0) as api:
         chunks = list(api.socket().flow("default").text_completion("", "x", streaming=True))
-    assert "".join(map(str, chunks)) == "one two three four five six"
+    assert "".join(map(str, chunks)) == text
 
 
 def test_a_slow_consumer_slows_the_socket(scripted: ScriptedGateway) -> None:

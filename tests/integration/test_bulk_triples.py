@@ -247,12 +247,14 @@ def test_url_from_environment_else_trustgraphs_default(
 
 
 def test_nothing_answering_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as s:  # a port nothing listens on
+    # A port nothing listens on: held bound (not listening) for the whole test, so no other
+    # process can start listening there meanwhile, and connections to it are refused.
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setenv("TRUSTGRAPH_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(tg_connect.GatewayConnectionError, match="nothing answers at http://127.0.0.1") as raised:
-        tg_connect.to_trustgraph(sample_triples(8), progress=False)
+        monkeypatch.setenv("TRUSTGRAPH_URL", f"http://127.0.0.1:{port}")
+        with pytest.raises(tg_connect.GatewayConnectionError, match="nothing answers at http://127.0.0.1") as raised:
+            tg_connect.to_trustgraph(sample_triples(8), progress=False)
     assert "TRUSTGRAPH_URL" in str(raised.value) and "url=" in str(raised.value)
 
 

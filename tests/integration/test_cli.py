@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -65,41 +67,54 @@ def test_token_from_environment_is_never_printed(tmp_path: Path) -> None:
             assert secret not in text and "tg_wrong_555" not in text
 
 
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The first line ``proc`` writes to stdout, or ``""`` if none comes within ``timeout``."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return lines[0] if lines else ""
+
+
 def test_serve_answers_and_persists(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    """``serve --port 0`` picks a free port and says which on its first line (a port chosen by
+    the test and freed before the server binds it could be taken by another process first)."""
     data = tmp_path / "data"
-    url = f"http://127.0.0.1:{port}"
 
-    def start() -> subprocess.Popen[str]:
+    def start() -> tuple[subprocess.Popen[str], str]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tg_connect", "serve", "--port", str(port), "--data", str(data)],
+            [sys.executable, "-m", "tg_connect", "serve", "--port", "0", "--data", str(data)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+        banner = _first_line(proc, 60)
+        found = re.fullmatch(r"tg-connect local gateway at (http://127\.0\.0\.1:\d+)\n", banner)
+        if found is None:
+            proc.kill()
+            raise AssertionError(f"tg-connect serve did not say where it listens: {banner!r}")
+        url = found.group(1)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 req = urllib.request.Request(url + "/api/v1/flow", data=b'{"operation":"list-flows"}', method="POST")
                 with urllib.request.urlopen(req, timeout=2) as resp:
                     if "default" in json.loads(resp.read())["flow-ids"]:
-                        return proc
+                        return proc, url
             except OSError:
                 time.sleep(0.2)
         proc.kill()
         raise AssertionError("tg-connect serve did not answer")
 
-    proc = start()
+    proc, url = start()
     try:
         tg_connect.to_trustgraph(sample_triples(100), url=url, progress=False)
     finally:
         proc.terminate()
         proc.wait(30)
-    proc = start()
+    proc, url = start()
     try:
         assert len(tg_connect.read_trustgraph(url=url)) == 100
     finally:

@@ -489,30 +489,54 @@ def test_mux_frames(local_gw: LocalGateway) -> None:
 
 
 def test_mux_runs_at_most_16_requests_at_once(local_gw: LocalGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """20 requests on one socket, each held until the test lets it go: 16 run at once and the
+    17th starts only when one of them has ended. Counted, not timed (a timed version fails when CPU
+    load delays the loop): the handlers count themselves and wait on a gate the test opens."""
     import asyncio
     import dataclasses
 
     from tg_connect.local.standins import registration
 
-    async def slow(backend: Any, workspace: str, request: dict[str, Any]) -> Any:
-        await asyncio.sleep(0.5)
+    state = {"running": 0, "most": 0, "started": 0}
+    events: list[str] = []  # "start" and "end", in the order they happened on the gateway's loop
+    gate: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def held(backend: Any, workspace: str, request: dict[str, Any]) -> Any:
+        if not gate:
+            gate.append((asyncio.get_running_loop(), asyncio.Event()))
+        state["started"] += 1
+        state["running"] += 1
+        state["most"] = max(state["most"], state["running"])
+        events.append("start")
+        await gate[0][1].wait()
+        state["running"] -= 1
+        events.append("end")
         yield {"slept": True}, True
 
+    def wait_for(condition: Any) -> None:
+        deadline = time.monotonic() + 60
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     librarian = registration.GLOBAL_HANDLERS["librarian"]
-    monkeypatch.setitem(registration.GLOBAL_HANDLERS, "librarian", dataclasses.replace(librarian, answer=slow))
+    monkeypatch.setitem(registration.GLOBAL_HANDLERS, "librarian", dataclasses.replace(librarian, answer=held))
     mux = Mux(local_gw.url, TOKEN)
     try:
-        t0 = time.perf_counter()
         for i in range(20):
             mux.send({"id": f"s{i}", "service": "librarian", "request": {"operation": "list-documents"}})
-        done = {}
+        wait_for(lambda: state["started"] >= 16)
+        time.sleep(0.5)  # room for a 17th to start, were the limit not kept
+        assert (state["started"], state["running"]) == (16, 16)
+        loop, opened = gate[0]
+        loop.call_soon_threadsafe(opened.set)
         for i in range(20):
             assert mux.collect(f"s{i}")[0]["response"] == {"slept": True}
-            done[i] = time.perf_counter() - t0
     finally:
+        if gate:
+            gate[0][0].call_soon_threadsafe(gate[0][1].set)
         mux.close()
-    assert max(done[i] for i in range(16)) < 0.9
-    assert min(done[i] for i in range(16, 20)) > 0.9
+    assert state["most"] == 16 and state["started"] == 20 and state["running"] == 0
+    assert events[:17] == ["start"] * 16 + ["end"]  # the 17th started after one had ended
 
 
 # -- bulk sockets -------------------------------------------------------------------------------

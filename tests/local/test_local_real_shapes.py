@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tg_connect.local import LocalGateway
-from tg_connect.local.standins.model import embed
+from tg_connect.local.standins.model import EMBEDDING_DIM, embed
 
 from .helpers import TOKEN, Mux, import_frames
 
@@ -76,14 +76,14 @@ REAL_SHAPES: list[tuple[str, dict[str, Any], list[Any]]] = [
     ),
     (
         "graph-embeddings",
-        {"vector": "<16 ones>", "collection": "shapes", "limit": 2},
+        {"vector": "<ones>", "collection": "shapes", "limit": 2},
         [
             (["entities"], None, True),
         ],
     ),
     (
         "document-embeddings",
-        {"vector": "<16 ones>", "collection": "shapes", "limit": 2},
+        {"vector": "<ones>", "collection": "shapes", "limit": 2},
         [
             (["chunks"], None, True),
         ],
@@ -341,8 +341,8 @@ def test_frames_have_the_real_gateways_shapes(local_gw: LocalGateway) -> None:
     mux = Mux(local_gw.url, TOKEN)
     try:
         for index, (service, request, expected) in enumerate(REAL_SHAPES):
-            if request.get("vector") == "<16 ones>":
-                request = {**request, "vector": [1.0] * 16}
+            if request.get("vector") == "<ones>":  # as long as the vectors imported above
+                request = {**request, "vector": [1.0] * EMBEDDING_DIM}
             flow = None if service == "iam" else "default"
             frames = mux.request(f"shape-{index}", service, request, flow=flow)
             got = summary(frames)

@@ -5,14 +5,16 @@ gateway (the one .ci/run starts; docs/real-gateway.md)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from typing import Any
 
 import pytest
 
 from tg_connect.local import LocalGateway
-from tg_connect.local.standins.model import ECHO_REPLY, embed
+from tg_connect.local.standins.model import ECHO_REPLY, EMBEDDING_DIM, embed
 
 from .helpers import TOKEN, Http, Mux, import_frames
 
@@ -235,10 +237,25 @@ def test_template_engine() -> None:
 # -- embeddings and vector queries -------------------------------------------------------------------
 
 
+def deployment_hash_embed(text: str, dim: int) -> list[float]:
+    """The real test deployment's embedder (``hash_embeddings.py``), written out again here so
+    the local one is checked against the formula, not against itself."""
+    vec = [0.0] * dim
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vec[int(hashlib.sha256(word.encode("utf-8")).hexdigest()[:8], 16) % dim] += 1.0
+    return vec
+
+
 def test_embeddings(local_gw: LocalGateway, http: Http) -> None:
-    reply = call(local_gw, "embeddings", {"texts": ["Alice Smith", "hello"]})
-    # The real test deployment's word-hash vectors, exactly.
-    assert reply == [{"vectors": [[0.0] * 9 + [1.0] + [0.0] * 5 + [1.0], [0.0] * 10 + [1.0] + [0.0] * 5]}]
+    # The formula gives the vectors the real deployment (16 dimensions) answers, exactly ...
+    alice16, hello16 = [0.0] * 9 + [1.0] + [0.0] * 5 + [1.0], [0.0] * 10 + [1.0] + [0.0] * 5
+    assert [deployment_hash_embed(t, 16) for t in ("Alice Smith", "hello")] == [alice16, hello16]
+    assert [embed(t, 16) for t in ("Alice Smith", "hello")] == [alice16, hello16]
+    # ... and the local gateway answers it with EMBEDDING_DIM (1,024) buckets, exactly.
+    reply = call(local_gw, "embeddings", {"texts": ["Alice Smith", "hello", "Hello, hello!"]})
+    alice, hello = deployment_hash_embed("Alice Smith", EMBEDDING_DIM), deployment_hash_embed("hello", EMBEDDING_DIM)
+    assert reply == [{"vectors": [alice, hello, [2.0 * x for x in hello]]}]
+    assert len(alice) == EMBEDDING_DIM == 1024 and sum(alice) == 2.0 and sorted(set(alice)) == [0.0, 1.0]
     assert rest(http, "embeddings", {"texts": []}) == {"vectors": []}
     assert rest(http, "embeddings", {}) == {"error": {"type": "gateway-error", "message": "'texts'"}}
     assert rest(http, "embeddings", {"texts": "not a list"}) == {"vectors": []}

@@ -15,6 +15,7 @@ from tg_connect.protocol.terms import quoted_triple_text
 from tg_connect.readers import open_source
 from tg_connect.writers import write
 
+from ..conftest import HYPOTHESIS_SUPPRESSED
 from .helpers import read_path, row_set
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -183,7 +184,9 @@ def as_table(rows: list[tuple[dict, str, dict, str | None]], graphs: bool) -> pa
     return pa.Table.from_pylist(out, schema=schemas.TRIPLES)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[*HYPOTHESIS_SUPPRESSED, HealthCheck.function_scoped_fixture]
+)
 @given(rows=rows_strategy, suffix=st.sampled_from(["nq", "trig", "nt", "ttl"]))
 def test_rdf_round_trips_arbitrary_terms(tmp_path: Path, rows: list, suffix: str) -> None:
     table = as_table(rows, graphs=suffix in ("nq", "trig"))

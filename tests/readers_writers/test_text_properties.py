@@ -16,12 +16,15 @@ from tg_connect.readers.csv import parse_vector_text
 from tg_connect.writers import write
 from tg_connect.writers.text import json_arrays, json_strings
 
+from ..conftest import HYPOTHESIS_SUPPRESSED
 from .helpers import read_path
 
 any_text = st.text(st.characters(codec="utf-8"), max_size=40)
 optional_text = st.one_of(st.none(), any_text)
 float32s = st.floats(width=32, allow_nan=False, allow_infinity=False)
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=80, deadline=None, suppress_health_check=[*HYPOTHESIS_SUPPRESSED, HealthCheck.function_scoped_fixture]
+)
 
 
 @given(values=st.lists(optional_text, max_size=30))

@@ -137,7 +137,8 @@ async def prompt(ctx: Ctx, request: Any) -> Stream:
 
 @handles("embeddings")
 async def embeddings(ctx: Ctx, request: Any) -> Stream:
-    """``{"vectors": [[float] * 16]}``: the built-in word-hash embedder, one vector per text."""
+    """``{"vectors": [[float] * EMBEDDING_DIM]}``: the built-in word-hash embedder, one vector
+    per text (the real test deployment's has 16 dimensions; see :func:`.model.embed`)."""
     texts = request["texts"]
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         yield {"vectors": []}, True  # the embeddings service fails; the error is dropped

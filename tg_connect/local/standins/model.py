@@ -8,8 +8,12 @@
   reply), then an empty final chunk carrying the token counts. Token counts are word counts.
 * :class:`OpenAIModel` (``tg-connect serve --llm-url URL``) sends the same requests to any
   OpenAI-compatible ``/chat/completions`` endpoint instead, streaming over server-sent events.
-* :func:`embed` is the real test deployment's word-hash embedder (16 buckets of word counts,
-  ``hash_embeddings.py``), :func:`overlap_score` its word-overlap reranker.
+* :func:`embed` is the real test deployment's word-hash embedder (``hash_embeddings.py``: word
+  counts in buckets chosen by SHA-256), run with 1,024 buckets where that deployment uses 16,
+  and :func:`overlap_score` its word-overlap reranker. With 16 buckets two different words
+  share a bucket one time in 16, so texts that differ only in a generated id (a run id, a
+  uuid) get the same vector about 1% of the time; with 1,024 a two-word text collides that
+  way about 3 times in a million.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ logger = logging.getLogger("tg_connect.local")
 
 ECHO_REPLY = "The quick brown fox jumps over the lazy dog."
 SCRIPTED_MODEL = "echo-test-1"
-EMBEDDING_DIM = 16
-EMBEDDING_MODEL = "hash-16"
+EMBEDDING_DIM = 1024  # buckets of the word-hash embedder (the real test deployment's `dim`)
+EMBEDDING_MODEL = f"hash-{EMBEDDING_DIM}"
 _WORD = re.compile(r"[a-z0-9]+")
 _CHUNK = re.compile(r"\s*\S+")
 
@@ -317,7 +321,9 @@ def _bucket(word: str, dim: int) -> int:
 
 def embed(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
     """Word-hash vector: lower-case words (runs of ``[a-z0-9]``) counted into ``dim`` buckets
-    by SHA-256, not normalised (so the numbers are small exact integers)."""
+    (the first 32 bits of the word's SHA-256, modulo ``dim``), not normalised, so the numbers
+    are small integers, exact in JSON and in float32, and cosine similarity is word overlap.
+    The real test deployment's ``hash_embed(text, dim)``, value for value."""
     vec = [0.0] * dim
     for word in _WORD.findall((text or "").lower()):
         vec[_bucket(word, dim)] += 1.0

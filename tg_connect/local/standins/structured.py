@@ -543,7 +543,7 @@ def _select_schemas(ctx: Ctx, sample: str) -> dict[str, Any]:
 async def row_embeddings_query(ctx: Ctx, request: Any) -> Stream:
     """``{"matches": [{index_name, index_value, text, score}]}``: the indexed field values of the
     collection's rows (``schema_name`` and ``index_name`` narrow them), embedded with the
-    built-in embedder (dimension 16) and ranked by cosine similarity to ``vector``."""
+    built-in embedder (``EMBEDDING_DIM`` dimensions) and ranked by cosine similarity to ``vector``."""
     vector = request["vector"]
     limit = int(request.get("limit", 10))
     collection = str(request.get("collection", "default"))
