@@ -109,3 +109,14 @@ def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None
     fills (docs/reliability.md), and the whole suite stores tens of thousands of triples in
     it: a test that measures the store's own speed gets the store as ``.ci/run`` started it."""
     items.sort(key=lambda item: item.get_closest_marker("fresh_store") is None)
+
+
+@pytest.fixture(autouse=True)
+def _python_spelling_after() -> Iterator[None]:
+    """``cli.main`` switches messages to flag spelling for the whole process (as the command
+    line owns its process); a test that called it in-process must not leave later tests
+    reading ``--flags`` where Python callers see keywords."""
+    yield
+    from tg_connect import wording
+
+    wording.use_python_spelling()
