@@ -926,6 +926,9 @@ def _demo(args: argparse.Namespace) -> int:
         loaded = pq.read_table(path)
         same = loaded.sort_by([(k, "ascending") for k in keys]).equals(table.sort_by([(k, "ascending") for k in keys]))
         print(f"\nread back {len(df):,} triples; identical to the file: {same}")
+        if not same:  # the demo's one claim: a round trip that differs is a failure, not a footnote
+            print("tg-connect: error: the triples read back differ from the sample file", file=sys.stderr)
+            return EX_ERROR
         print("by object kind:", json.dumps(df["o_type"].value_counts().to_dict()))
         print("by graph:", json.dumps(df["g"].fillna("(default)").value_counts().to_dict()))
         print("top predicates:")

@@ -160,7 +160,10 @@ def test_a_full_queue_closes_the_socket_with_1011_and_logs_an_error(caplog: pyte
 def test_serve_store_rate_option(tmp_path: Path) -> None:
     with ServerProcess("--store-rate", "5000", "--store-queue-mb", "64", stderr_path=tmp_path / "err") as server:
         assert server.proc.stdout is not None
-        banner = server.proc.stdout.readline() + server.proc.stdout.readline()
+        lines = [server.proc.stdout.readline()]
+        while "press Ctrl-C to stop" not in lines[-1] and lines[-1] and len(lines) < 20:
+            lines.append(server.proc.stdout.readline())
+        banner = "".join(lines)
         assert "paced store: at most 5000 rows/s" in banner and "64 MiB" in banner
         http = Http(server.url, None)
         frames = [
