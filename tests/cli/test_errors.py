@@ -18,6 +18,7 @@ import tg_connect
 from tg_connect.sample import sample_path
 
 from ..conftest import REAL_URL
+from ..processes import ctrl_c_as_at_a_terminal
 from .helpers import console_script, one_line, run
 
 SAMPLE = str(sample_path())
@@ -161,6 +162,7 @@ def test_ctrl_c_is_one_line_and_exit_130() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=ctrl_c_as_at_a_terminal,
         )
         conn, _ = silent.accept()  # the load is past its imports and waiting for an answer
         with conn:

@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from ..processes import ctrl_c_as_at_a_terminal
+
 TOKEN = "tg_local_test_token"
 
 # websockets 17.1 and later take ``legacy=True`` to return the connection itself, without the
@@ -179,6 +181,7 @@ class ServerProcess:
             stderr=self._stderr,
             text=True,
             env=env,
+            preexec_fn=ctrl_c_as_at_a_terminal,
         )
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline()

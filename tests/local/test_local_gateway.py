@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tg_connect.local import LocalGateway
 
+from ..processes import ctrl_c_as_at_a_terminal
 from .helpers import TOKEN, Http, Mux, Tap, import_frames, ws_connect, ws_url
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -798,7 +799,12 @@ def test_run_forever_prints_url_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     code = "from tg_connect.local import run_forever; run_forever(port=0, token='tg_secret_never_printed')"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=ctrl_c_as_at_a_terminal,
     )
     try:
         assert proc.stdout is not None

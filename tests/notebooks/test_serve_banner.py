@@ -13,6 +13,8 @@ import subprocess
 import sysconfig
 from pathlib import Path
 
+from ..processes import ctrl_c_as_at_a_terminal
+
 SCRIPT = Path(sysconfig.get_path("scripts")) / "tg-connect"
 
 
@@ -25,6 +27,7 @@ def _banner(*args: str) -> list[str]:
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        preexec_fn=ctrl_c_as_at_a_terminal,
     )
     lines: list[str] = []
     try:
